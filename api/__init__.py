@@ -1,0 +1,1 @@
+"""HTTP application, settings and command line of the customer360 server."""

@@ -1,0 +1,107 @@
+"""The GraphQL endpoint: bearer authentication in front of strawberry's ASGI view."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.graphiql import graphiql_page
+from api.settings import Settings
+from auth.principal import Principal
+from auth.tokens import TokenVerifier
+from domain.errors import Unauthenticated
+from domain.repositories import Repositories
+from resolvers.context import Context
+from resolvers.loaders import Loaders
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the running application shares between requests."""
+
+    settings: Settings
+    repos: Repositories
+    verifier: TokenVerifier
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Strawberry's view with a typed context built per request and orjson encoding."""
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        runtime: Runtime = request.app.state.runtime
+        return Context(
+            request=request,
+            response=response,
+            principal=request.scope["state"]["principal"],
+            settings=runtime.settings,
+            repos=runtime.repos,
+            loaders=Loaders.create(runtime.repos),
+            request_id=request.scope["state"]["request_id"],
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+
+def wants_ide(scope: Scope) -> bool:
+    """A browser asking for the GraphQL page itself, not running an operation."""
+    if scope["method"] != "GET" or b"query=" in scope.get("query_string", b""):
+        return False
+    accept = dict(scope["headers"]).get(b"accept", b"")
+    return b"text/html" in accept
+
+
+def unauthenticated(message: str, request_id: str) -> Response:
+    """401 with a GraphQL error body, so clients handle it like any other error."""
+    body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]}
+    return Response(
+        orjson.dumps(body),
+        status_code=401,
+        media_type="application/json",
+        headers={"WWW-Authenticate": 'Bearer realm="customer360"'},
+    )
+
+
+class GraphQLEndpoint:
+    """Gives each request an id, serves GraphiQL, and lets only authenticated operations through."""
+
+    def __init__(self, view: GraphQLView, *, verifier: TokenVerifier, graphiql: bool) -> None:
+        self._view = view
+        self._verifier = verifier
+        self._graphiql = graphiql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        offered = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        if scope["type"] == "http":
+            if self._graphiql and wants_ide(scope):
+                await HTMLResponse(graphiql_page())(scope, receive, send_with_id)
+                return
+            try:
+                principal: Principal = await self._verifier.principal(
+                    headers.get(b"authorization", b"").decode("latin-1") or None
+                )
+            except Unauthenticated as error:
+                await unauthenticated(error.message, request_id)(scope, receive, send_with_id)
+                return
+            state["principal"] = principal
+        await self._view(scope, receive, send_with_id)

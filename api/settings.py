@@ -1,0 +1,93 @@
+"""Server configuration, read once from environment variables (``CUSTOMER360_*`` and ``MONGODB_URI``)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    """Where the server runs; production turns the development conveniences off."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting of the server; build one with ``Settings()`` and hand it down explicitly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CUSTOMER360_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    mongodb_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("MONGODB_URI", "CUSTOMER360_MONGODB_URI")
+    )
+    database_name: str = "customer360"
+    data_dir: Path = Path(".customer360")
+    # Demo data loaded on the first start of an empty embedded database.
+    demo_customers: int = Field(default=400, ge=0)
+
+    jwt_algorithms: Annotated[list[str], NoDecode] = ["HS256"]
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str = "customer360"
+    jwt_audience: str = "customer360"
+    jwt_leeway_seconds: int = Field(default=30, ge=0)
+    dev_token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
+
+    graphiql: bool | None = None
+    max_page_size: int = Field(default=100, ge=1, le=1000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_algorithms(cls, values: dict[str, object]) -> dict[str, object]:
+        algorithms = values.get("jwt_algorithms")
+        if isinstance(algorithms, str):
+            values["jwt_algorithms"] = [a.strip() for a in algorithms.split(",") if a.strip()]
+        return values
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> Settings:
+        if "none" in {a.lower() for a in self.jwt_algorithms}:
+            raise ValueError("the 'none' JWT algorithm is never accepted")
+        symmetric = any(a.startswith("HS") for a in self.jwt_algorithms)
+        asymmetric = any(not a.startswith("HS") for a in self.jwt_algorithms)
+        if symmetric and asymmetric:
+            # Mixing both lets a public key be used as an HMAC secret (key confusion).
+            raise ValueError("pin either HMAC (HS*) or public-key algorithms, not both")
+        if self.is_production and symmetric and not self.jwt_secret:
+            raise ValueError("production with HS* algorithms needs CUSTOMER360_JWT_SECRET")
+        if asymmetric and not (self.jwt_public_key or self.jwt_jwks_url):
+            raise ValueError("RS*/ES* algorithms need CUSTOMER360_JWT_PUBLIC_KEY or CUSTOMER360_JWT_JWKS_URL")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        """GraphiQL is on in development and off in production unless explicitly enabled."""
+        return self.graphiql if self.graphiql is not None else not self.is_production
+
+    def hmac_secret(self) -> str:
+        """The HS* signing secret; in development one is created once under the data directory."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "dev-jwt-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

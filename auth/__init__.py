@@ -1,0 +1,1 @@
+"""Who the caller is (tokens, principal) and what it may do (roles, policies)."""

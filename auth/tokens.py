@@ -1,0 +1,85 @@
+"""Bearer tokens: verification with pinned algorithms, and development tokens for each role."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import jwt
+
+from api.settings import Settings
+from auth.principal import Principal, Role
+from domain.errors import Unauthenticated
+
+REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub", "role"]
+
+
+class TokenVerifier:
+    """Checks signature, algorithm, expiry, issuer and audience, then builds the principal."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._algorithms = list(settings.jwt_algorithms)
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._leeway = settings.jwt_leeway_seconds
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        if self._jwks is None:
+            self._key = (
+                settings.hmac_secret()
+                if self._algorithms[0].startswith("HS")
+                else (settings.jwt_public_key or "")
+            )
+
+    async def principal(self, authorization: str | None) -> Principal:
+        """The principal of an ``Authorization: Bearer`` header value."""
+        if not authorization:
+            raise Unauthenticated("missing bearer token")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("authorization must be a bearer token")
+        return Principal.from_claims(await self.claims(token.strip()))
+
+    async def claims(self, token: str) -> dict[str, object]:
+        """The verified claims of ``token``."""
+        try:
+            key: object = self._key if self._jwks is None else await self._signing_key(token)
+            claims: dict[str, object] = jwt.decode(
+                token,
+                key=key,  # type: ignore[arg-type]
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.PyJWTError as error:
+            raise Unauthenticated(f"invalid token: {error}") from None
+        return claims
+
+    async def _signing_key(self, token: str) -> object:
+        assert self._jwks is not None
+        # The JWKS client does blocking HTTP (cached); keep it off the event loop.
+        signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+        return signing_key.key
+
+
+def issue_dev_token(
+    settings: Settings, *, role: Role, subject: str, regions: Sequence[str] = (), ttl: int | None = None
+) -> str:
+    """A development token signed with the configured HMAC secret."""
+    algorithm = settings.jwt_algorithms[0]
+    if not algorithm.startswith("HS"):
+        raise ValueError("development tokens need an HS* algorithm; sign production tokens with your issuer")
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "sub": subject,
+        "role": role.value,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + (ttl or settings.dev_token_ttl_seconds),
+    }
+    if regions:
+        claims["regions"] = list(regions)
+    return jwt.encode(claims, settings.hmac_secret(), algorithm=algorithm)

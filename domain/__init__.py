@@ -1,0 +1,1 @@
+"""Business rules, models and persistence of customer360, free of GraphQL and of the database driver."""

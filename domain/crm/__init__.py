@@ -1,0 +1,1 @@
+"""CRM records of a customer: transactions, interactions, cases and opportunities."""

@@ -1,0 +1,1 @@
+"""Customer profiles: identity, contacts, segment, region, owner, value and consent."""

@@ -1,0 +1,103 @@
+"""The customer profile and its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from domain.money import Money
+
+
+class Segment(StrEnum):
+    """Commercial segment a customer belongs to."""
+
+    MASS = "MASS"
+    AFFLUENT = "AFFLUENT"
+    SMALL_BUSINESS = "SMALL_BUSINESS"
+    CORPORATE = "CORPORATE"
+
+
+class Tier(StrEnum):
+    """Loyalty tier."""
+
+    BRONZE = "BRONZE"
+    SILVER = "SILVER"
+    GOLD = "GOLD"
+    PLATINUM = "PLATINUM"
+
+
+class CustomerStatus(StrEnum):
+    """Whether the customer is still a customer."""
+
+    ACTIVE = "ACTIVE"
+    CHURNED = "CHURNED"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A postal address."""
+
+    street: str
+    city: str
+    postal_code: str
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalId:
+    """The customer's id in another system (CRM, shop, billing...)."""
+
+    system: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """What the customer agreed to be contacted by."""
+
+    email: bool = False
+    sms: bool = False
+    phone: bool = False
+    marketing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """Who the customer is and how the company relates to them."""
+
+    id: str
+    given_name: str
+    family_name: str
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+    address: Address | None
+    birth_date: date | None
+    external_ids: tuple[ExternalId, ...]
+    segment: Segment
+    tier: Tier
+    region: str
+    owner_id: str | None
+    status: CustomerStatus
+    lifetime_value: Money
+    consent: Consent
+    tags: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFilter:
+    """Which customers a list shows; empty parts do not filter."""
+
+    regions: tuple[str, ...] = ()
+    segments: tuple[Segment, ...] = ()
+    status: CustomerStatus | None = None
+    owner_id: str | None = None
+    tags: tuple[str, ...] = ()
+    search: str | None = None

@@ -1,0 +1,188 @@
+"""Persistence of customer profiles, with the derived fields their queries need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from domain.customers import search
+from domain.customers.models import (
+    Address,
+    Consent,
+    Customer,
+    CustomerFilter,
+    CustomerStatus,
+    ExternalId,
+    Segment,
+    Tier,
+)
+from domain.documents import date_doc, date_from, money_doc, money_from
+from domain.errors import InvalidInput
+from domain.paging import Page, decode_cursor, encode_cursor
+from domain.store import Database, Document, Filter, IndexSpec
+
+CURSOR_KIND = "customer"
+_ORDER = (("sortName", 1), ("_id", 1))
+
+
+def external_key(external_id: ExternalId) -> str:
+    """One string per external id, so a unique multikey index can keep them unique."""
+    return f"{external_id.system}|{external_id.id}"
+
+
+class CustomerRepository:
+    """Customer profiles, listed by family name then given name."""
+
+    collection_name = "customers"
+
+    def __init__(self, db: Database) -> None:
+        self._collection = db[self.collection_name]
+
+    @classmethod
+    def indexes(cls) -> list[IndexSpec]:
+        """Indexes for listing by name within each filter, search and reconciliation."""
+        keyed = [
+            IndexSpec(cls.collection_name, ((field, 1), *_ORDER))
+            for field in ("region", "segment", "status", "ownerId", "tags", "searchTokens")
+        ]
+        return [
+            IndexSpec(cls.collection_name, _ORDER),
+            *keyed,
+            IndexSpec(cls.collection_name, (("externalKeys", 1),), unique=True),
+        ]
+
+    @staticmethod
+    def to_document(customer: Customer) -> Document:
+        address = customer.address
+        return {
+            "_id": customer.id,
+            "givenName": customer.given_name,
+            "familyName": customer.family_name,
+            "sortName": search.sort_name(customer.given_name, customer.family_name),
+            "emails": list(customer.emails),
+            "phones": list(customer.phones),
+            "address": (
+                {
+                    "street": address.street,
+                    "city": address.city,
+                    "postalCode": address.postal_code,
+                    "country": address.country,
+                }
+                if address
+                else None
+            ),
+            "birthDate": date_doc(customer.birth_date),
+            "externalIds": [{"system": e.system, "id": e.id} for e in customer.external_ids],
+            "externalKeys": [external_key(e) for e in customer.external_ids],
+            "segment": customer.segment.value,
+            "tier": customer.tier.value,
+            "region": customer.region,
+            "ownerId": customer.owner_id,
+            "status": customer.status.value,
+            "lifetimeValue": money_doc(customer.lifetime_value),
+            "consent": {
+                "email": customer.consent.email,
+                "sms": customer.consent.sms,
+                "phone": customer.consent.phone,
+                "marketing": customer.consent.marketing,
+            },
+            "tags": list(customer.tags),
+            "searchTokens": search.index_tokens(
+                (customer.given_name, customer.family_name), customer.emails
+            ),
+            "createdAt": customer.created_at,
+            "updatedAt": customer.updated_at,
+            "version": customer.version,
+        }
+
+    @staticmethod
+    def from_document(document: Document) -> Customer:
+        address = document.get("address")
+        consent = document.get("consent") or {}
+        return Customer(
+            id=document["_id"],
+            given_name=document["givenName"],
+            family_name=document["familyName"],
+            emails=tuple(document.get("emails", ())),
+            phones=tuple(document.get("phones", ())),
+            address=(
+                Address(address["street"], address["city"], address["postalCode"], address["country"])
+                if address
+                else None
+            ),
+            birth_date=date_from(document.get("birthDate")),
+            external_ids=tuple(ExternalId(e["system"], e["id"]) for e in document.get("externalIds", ())),
+            segment=Segment(document["segment"]),
+            tier=Tier(document["tier"]),
+            region=document["region"],
+            owner_id=document.get("ownerId"),
+            status=CustomerStatus(document["status"]),
+            lifetime_value=money_from(document["lifetimeValue"]),
+            consent=Consent(
+                email=bool(consent.get("email")),
+                sms=bool(consent.get("sms")),
+                phone=bool(consent.get("phone")),
+                marketing=bool(consent.get("marketing")),
+            ),
+            tags=tuple(document.get("tags", ())),
+            created_at=document["createdAt"],
+            updated_at=document["updatedAt"],
+            version=int(document.get("version", 1)),
+        )
+
+    async def insert_many(self, customers: Iterable[Customer]) -> None:
+        """Store new customers in one bulk write."""
+        documents = [self.to_document(c) for c in customers]
+        if documents:
+            await self._collection.insert_many(documents, ordered=False)
+
+    async def get_many(self, ids: Sequence[str], *, scope: Filter | None = None) -> dict[str, Customer]:
+        """The customers with these ids that exist (and lie in ``scope``), by id."""
+        query: dict[str, Any] = {"_id": {"$in": list(ids)}, **(scope or {})}
+        return {d["_id"]: self.from_document(d) async for d in self._collection.find(query)}
+
+    async def list(
+        self, where: CustomerFilter, *, first: int, after: str | None = None, scope: Filter | None = None
+    ) -> Page[Customer]:
+        """A page of customers matching ``where``, in name order, after the position ``after``."""
+        query = _query(where)
+        if scope:
+            query = {"$and": [query, dict(scope)]} if query else dict(scope)
+        if after is not None:
+            sort_key, last_id = decode_cursor(CURSOR_KIND, after, parts=2)
+            # The range on sortName narrows the index scan; the $or breaks ties on the id.
+            query = {
+                "$and": [
+                    query,
+                    {"sortName": {"$gte": sort_key}},
+                    {"$or": [{"sortName": {"$gt": sort_key}}, {"_id": {"$gt": last_id}}]},
+                ]
+            }
+        documents = await self._collection.find(query).sort(list(_ORDER)).limit(first + 1).to_list()
+        items = [self.from_document(d) for d in documents[:first]]
+        return Page(items, has_next=len(documents) > first)
+
+
+def cursor_of(customer: Customer) -> str:
+    """The cursor that points just after ``customer`` in the name-ordered list."""
+    return encode_cursor(CURSOR_KIND, search.sort_name(customer.given_name, customer.family_name), customer.id)
+
+
+def _query(where: CustomerFilter) -> dict[str, Any]:
+    clauses: dict[str, Any] = {}
+    if where.regions:
+        clauses["region"] = {"$in": list(where.regions)}
+    if where.segments:
+        clauses["segment"] = {"$in": [s.value for s in where.segments]}
+    if where.status is not None:
+        clauses["status"] = where.status.value
+    if where.owner_id is not None:
+        clauses["ownerId"] = where.owner_id
+    if where.tags:
+        clauses["tags"] = {"$all": list(where.tags)}
+    if where.search is not None:
+        terms = search.query_terms(where.search)
+        if not terms:
+            raise InvalidInput("search needs at least one letter or digit", field="search")
+        clauses["searchTokens"] = {"$all": terms}
+    return clauses

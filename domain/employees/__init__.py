@@ -1,0 +1,1 @@
+"""Employees: the people customers are owned by and alerts are routed to."""

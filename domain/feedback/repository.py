@@ -1,0 +1,90 @@
+"""Persistence of feedback responses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
+from domain.records import CustomerRecords
+from domain.store import Document
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """The scores of one response, read without its comment or links."""
+
+    occurred_at: datetime
+    nps: int | None
+    csat: int | None
+    items: tuple[ScoreItem, ...]
+
+
+def _items(document: Document) -> tuple[ScoreItem, ...]:
+    return tuple(
+        ScoreItem(i["dimension"], int(i["expectation"]), int(i["perception"])) for i in document.get("items", ())
+    )
+
+
+class FeedbackRepository(CustomerRecords[Feedback]):
+    """Feedback responses; ``occurredAt`` is the time of the experience, not of receipt."""
+
+    collection_name = "feedback"
+    extra_indexes = ((("region", 1), ("occurredAt", -1)),)
+
+    @staticmethod
+    def to_document(record: Feedback) -> Document:
+        return {
+            "_id": record.id,
+            "customerId": record.customer_id,
+            "region": record.region,
+            "segment": record.segment,
+            "channel": record.channel.value,
+            "touchpoint": record.touchpoint.value,
+            "occurredAt": record.occurred_at,
+            "receivedAt": record.received_at,
+            "nps": record.nps,
+            "csat": record.csat,
+            "effort": record.effort,
+            "items": [
+                {"dimension": i.dimension, "expectation": i.expectation, "perception": i.perception}
+                for i in record.items
+            ],
+            "comment": record.comment,
+            "transactionId": record.transaction_id,
+            "caseId": record.case_id,
+            "interactionId": record.interaction_id,
+        }
+
+    @staticmethod
+    def from_document(document: Document) -> Feedback:
+        return Feedback(
+            id=document["_id"],
+            customer_id=document.get("customerId"),
+            channel=FeedbackChannel(document["channel"]),
+            touchpoint=Touchpoint(document["touchpoint"]),
+            occurred_at=document["occurredAt"],
+            received_at=document["receivedAt"],
+            nps=document.get("nps"),
+            csat=document.get("csat"),
+            effort=document.get("effort"),
+            items=_items(document),
+            comment=document.get("comment"),
+            transaction_id=document.get("transactionId"),
+            case_id=document.get("caseId"),
+            interaction_id=document.get("interactionId"),
+            region=document.get("region"),
+            segment=document.get("segment"),
+        )
+
+    async def scores(self, customer_ids: Sequence[str]) -> dict[str, list[Scores]]:
+        """Every response's scores for each customer, newest first, in one command."""
+        query = {"customerId": {"$in": list(customer_ids)}}
+        projection = {"customerId": 1, "occurredAt": 1, "nps": 1, "csat": 1, "items": 1}
+        result: dict[str, list[Scores]] = {c: [] for c in customer_ids}
+        async for d in self._collection.find(query, projection):
+            result[d["customerId"]].append(Scores(d["occurredAt"], d.get("nps"), d.get("csat"), _items(d)))
+        for rows in result.values():
+            rows.sort(key=lambda s: s.occurred_at, reverse=True)
+        return result

@@ -1,0 +1,71 @@
+"""Keyset pagination: page sizes, opaque cursors and the positions they stand for."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+from domain.errors import InvalidInput
+
+T = TypeVar("T")
+
+MAX_PAGE_SIZE = 100
+
+
+def check_page_size(first: int, *, maximum: int = MAX_PAGE_SIZE) -> int:
+    """``first`` is required and must lie in 1..maximum."""
+    if not 1 <= first <= maximum:
+        raise InvalidInput(f"first must be between 1 and {maximum}, got {first}", field="first")
+    return first
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of results and whether more follow."""
+
+    items: Sequence[T]
+    has_next: bool
+
+
+def encode_cursor(kind: str, *parts: str) -> str:
+    """An opaque cursor for one position in one kind of list."""
+    raw = "\x1f".join((kind, *parts)).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str, *, parts: int) -> list[str]:
+    """The parts of a cursor made by ``encode_cursor(kind, ...)``; anything else is invalid input."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidInput("malformed cursor", field="after") from None
+    fields = raw.split("\x1f")
+    if fields[0] != kind or len(fields) != parts + 1:
+        raise InvalidInput(f"cursor does not belong to this {kind} list", field="after")
+    return fields[1:]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Position:
+    """A record's place in a newest-first list: its time, then its id (descending)."""
+
+    at: datetime
+    id: str
+
+    def cursor(self, kind: str) -> str:
+        return encode_cursor(kind, self.at.astimezone(UTC).isoformat(), self.id)
+
+    @classmethod
+    def from_cursor(cls, kind: str, cursor: str) -> Position:
+        at, record_id = decode_cursor(kind, cursor, parts=2)
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise InvalidInput("malformed cursor", field="after") from None
+        if moment.tzinfo is None:
+            raise InvalidInput("malformed cursor", field="after")
+        return cls(moment, record_id)

@@ -1,0 +1,128 @@
+"""Shared persistence for per-customer records (transactions, interactions, cases, feedback, opportunities).
+
+Every such record is stored with ``customerId``, ``region`` and ``occurredAt`` and indexed by
+``(customerId, occurredAt, _id)``, so a newest-first page for many customers is one indexed command.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any, ClassVar, Generic, TypeVar
+
+from domain.paging import Page, Position
+from domain.store import Database, Document, Filter, IndexSpec
+
+R = TypeVar("R")
+
+NEWEST_FIRST = (("occurredAt", -1), ("_id", -1))
+
+
+class Ties(Enum):
+    """How records at exactly the boundary's time are treated."""
+
+    BY_ID = "by_id"  # keyset: same time, smaller id comes after
+    EXCLUDE = "exclude"  # none of them come after
+    INCLUDE = "include"  # all of them come after
+
+
+def older_than(boundary: Position | None, ties: Ties = Ties.BY_ID) -> list[Document]:
+    """Pipeline stages keeping the records that follow ``boundary`` in newest-first order."""
+    if boundary is None:
+        return []
+    if ties is Ties.EXCLUDE:
+        return [{"$match": {"occurredAt": {"$lt": boundary.at}}}]
+    narrow: list[Document] = [{"$match": {"occurredAt": {"$lte": boundary.at}}}]
+    if ties is Ties.INCLUDE:
+        return narrow
+    exact = {"$or": [{"occurredAt": {"$lt": boundary.at}}, {"_id": {"$lt": boundary.id}}]}
+    return [*narrow, {"$match": exact}]
+
+
+class CustomerRecords(ABC, Generic[R]):
+    """Repository base for one per-customer collection; subclasses map documents to domain objects."""
+
+    collection_name: ClassVar[str]
+    extra_indexes: ClassVar[tuple[tuple[tuple[str, int], ...], ...]] = ()
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._collection = db[self.collection_name]
+
+    @classmethod
+    def indexes(cls) -> list[IndexSpec]:
+        """The indexes this repository's reads rely on."""
+        base = (("customerId", 1), ("occurredAt", -1), ("_id", -1))
+        return [IndexSpec(cls.collection_name, keys) for keys in (base, *cls.extra_indexes)]
+
+    @staticmethod
+    @abstractmethod
+    def to_document(record: R) -> Document:
+        """The stored form of ``record``."""
+
+    @staticmethod
+    @abstractmethod
+    def from_document(document: Document) -> R:
+        """The domain object stored as ``document``."""
+
+    async def insert_many(self, records: Iterable[R]) -> None:
+        """Store new records in one bulk write."""
+        documents = [self.to_document(r) for r in records]
+        if documents:
+            await self._collection.insert_many(documents, ordered=False)
+
+    async def get_many(self, ids: Sequence[str], *, scope: Filter | None = None) -> dict[str, R]:
+        """The records with these ids that exist (and lie in ``scope``), by id."""
+        query: dict[str, Any] = {"_id": {"$in": list(ids)}, **(scope or {})}
+        return {d["_id"]: self.from_document(d) async for d in self._collection.find(query)}
+
+    async def pages(
+        self,
+        customer_ids: Sequence[str],
+        *,
+        limit: int,
+        after: Position | None = None,
+        ties: Ties = Ties.BY_ID,
+    ) -> dict[str, Page[R]]:
+        """Newest-first pages of up to ``limit`` records for each customer, in one command."""
+        pipeline: list[Document] = [
+            {"$documents": [{"customerId": c} for c in dict.fromkeys(customer_ids)]},
+            {
+                "$lookup": {
+                    "from": self.collection_name,
+                    "localField": "customerId",
+                    "foreignField": "customerId",
+                    "pipeline": [
+                        *older_than(after, ties),
+                        {"$sort": dict(NEWEST_FIRST)},
+                        {"$limit": limit + 1},
+                    ],
+                    "as": "records",
+                }
+            },
+        ]
+        pages: dict[str, Page[R]] = {}
+        async for row in await self._db.aggregate(pipeline):
+            docs = row["records"]
+            items = [self.from_document(d) for d in docs[:limit]]
+            pages[row["customerId"]] = Page(items, has_next=len(docs) > limit)
+        return pages
+
+    async def counts(self, customer_ids: Sequence[str]) -> dict[str, int]:
+        """How many records each customer has (zero included), in one command."""
+        pipeline = [
+            {"$match": {"customerId": {"$in": list(customer_ids)}}},
+            {"$group": {"_id": "$customerId", "n": {"$sum": 1}}},
+        ]
+        found = {row["_id"]: int(row["n"]) async for row in await self._collection.aggregate(pipeline)}
+        return {c: found.get(c, 0) for c in customer_ids}
+
+    async def latest(self, customer_ids: Sequence[str]) -> dict[str, datetime]:
+        """When each customer's most recent record happened (customers without records are absent)."""
+        pipeline = [
+            {"$match": {"customerId": {"$in": list(customer_ids)}}},
+            {"$group": {"_id": "$customerId", "at": {"$max": "$occurredAt"}}},
+        ]
+        return {row["_id"]: row["at"] async for row in await self._collection.aggregate(pipeline)}

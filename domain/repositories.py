@@ -1,0 +1,54 @@
+"""Every repository over one database, and every index they need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.crm.repository import (
+    CaseRepository,
+    InteractionRepository,
+    OpportunityRepository,
+    TransactionRepository,
+)
+from domain.customers.repository import CustomerRepository
+from domain.employees.repository import EmployeeRepository
+from domain.feedback.repository import FeedbackRepository
+from domain.store import Database, IndexSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Repositories:
+    """The repositories of one database."""
+
+    customers: CustomerRepository
+    employees: EmployeeRepository
+    transactions: TransactionRepository
+    interactions: InteractionRepository
+    cases: CaseRepository
+    feedback: FeedbackRepository
+    opportunities: OpportunityRepository
+
+    @classmethod
+    def on(cls, db: Database) -> Repositories:
+        return cls(
+            customers=CustomerRepository(db),
+            employees=EmployeeRepository(db),
+            transactions=TransactionRepository(db),
+            interactions=InteractionRepository(db),
+            cases=CaseRepository(db),
+            feedback=FeedbackRepository(db),
+            opportunities=OpportunityRepository(db),
+        )
+
+
+def all_indexes() -> list[IndexSpec]:
+    """The indexes created at start-up."""
+    return [
+        *CustomerRepository.indexes(),
+        *EmployeeRepository.indexes(),
+        *TransactionRepository.indexes(),
+        *InteractionRepository.indexes(),
+        *CaseRepository.indexes(),
+        *FeedbackRepository.indexes(),
+        *OpportunityRepository.indexes(),
+    ]

@@ -1,0 +1,1 @@
+"""The GraphQL schema: types (thin views of domain objects), queries, loaders and request context."""

@@ -1,0 +1,33 @@
+"""The typed context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from api.settings import Settings
+from auth.principal import Principal
+from domain.repositories import Repositories
+from resolvers.loaders import Loaders
+
+
+@dataclass
+class Context:
+    """One request: who asks, its loaders, the repositories and the settings."""
+
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    principal: Principal
+    settings: Settings
+    repos: Repositories
+    loaders: Loaders
+    request_id: str
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,1 @@
+"""GraphQL view of CRM records: transactions, interactions, cases, opportunities."""

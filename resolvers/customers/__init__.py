@@ -1,0 +1,1 @@
+"""GraphQL view of customers: profile, nested records, timeline and metrics."""

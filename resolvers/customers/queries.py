@@ -1,0 +1,70 @@
+"""Root queries over customers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from domain.customers.models import CustomerFilter as DomainCustomerFilter
+from domain.customers.repository import cursor_of
+from resolvers.context import Info
+from resolvers.customers.types import Customer, CustomerConnection
+from resolvers.enums import CustomerStatus, Segment
+from resolvers.node import expect_global_id
+from resolvers.pagination import build_edges, page_size
+from resolvers.records import AfterArg, FirstArg
+
+
+@strawberry.input(name="CustomerFilter", description="Which customers to list; every part given must match.")
+class CustomerFilterInput:
+    regions: list[str] | None = strawberry.field(default=None, description="Any of these regions.")
+    segments: list[Segment] | None = strawberry.field(default=None, description="Any of these segments.")
+    status: CustomerStatus | None = strawberry.field(default=None, description="This status.")
+    owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owned by this employee.")
+    tags: list[str] | None = strawberry.field(default=None, description="Tagged with all of these tags.")
+
+    def to_domain(self, search: str | None) -> DomainCustomerFilter:
+        return DomainCustomerFilter(
+            regions=tuple(self.regions or ()),
+            segments=tuple(self.segments or ()),
+            status=self.status,
+            owner_id=expect_global_id(self.owner_id, "Employee") if self.owner_id is not None else None,
+            tags=tuple(self.tags or ()),
+            search=search,
+        )
+
+
+IdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the customer.")]
+FilterArg = Annotated[
+    CustomerFilterInput | None, strawberry.argument(name="filter", description="Which customers to list.")
+]
+SearchArg = Annotated[
+    str | None,
+    strawberry.argument(description="Words the name or e-mail must start with, or a whole e-mail address."),
+]
+
+
+@strawberry.type
+class CustomerQueries:
+    @strawberry.field(description="One customer by global id; null when there is no such customer.")
+    async def customer(self, info: Info, id: IdArg) -> Customer | None:  # noqa: A002
+        found = await info.context.loaders.customers.load(expect_global_id(id, "Customer"))
+        return Customer.of(found) if found is not None else None
+
+    @strawberry.field(description="Customers in name order, filtered and searched, a page at a time.")
+    async def customers(
+        self,
+        info: Info,
+        first: FirstArg,
+        after: AfterArg = None,
+        filter_: FilterArg = None,
+        search: SearchArg = None,
+    ) -> CustomerConnection:
+        limit = page_size(first, info.context.settings.max_page_size)
+        where = (filter_ or CustomerFilterInput()).to_domain(search)
+        page = await info.context.repos.customers.list(where, first=limit, after=after)
+        for customer in page.items:
+            info.context.loaders.customers.prime(customer.id, customer)
+        edges, page_info = build_edges(page, Customer.of, cursor_of)
+        return CustomerConnection(edges=edges, page_info=page_info)

@@ -1,0 +1,1 @@
+"""GraphQL view of customer-experience feedback."""

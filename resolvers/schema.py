@@ -1,0 +1,55 @@
+"""The schema: root query assembled from each area's queries, with the execution extensions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from resolvers.context import Info
+from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
+from resolvers.customers.queries import CustomerQueries
+from resolvers.customers.types import Customer
+from resolvers.employees.types import Employee
+from resolvers.errors import ErrorCodes
+from resolvers.feedback.types import Feedback
+from resolvers.node import Node, decode_global_id
+from resolvers.records import RECORD_KINDS
+
+NodeIdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the object.")]
+
+
+async def _node(info: Info, global_id: str) -> Node | None:
+    type_name, record_id = decode_global_id(global_id)
+    loaders = info.context.loaders
+    if type_name == "Customer":
+        customer = await loaders.customers.load(record_id)
+        return Customer.of(customer) if customer is not None else None
+    if type_name == "Employee":
+        employee = await loaders.employees.load(record_id)
+        return Employee.of(employee) if employee is not None else None
+    for spec in RECORD_KINDS.values():
+        if spec.type_name == type_name:
+            record = await spec.loaders(loaders).by_id.load(record_id)
+            view: Node | None = spec.view(record) if record is not None else None
+            return view
+    return None
+
+
+@strawberry.type(description="Entry points for reading the customer graph.")
+class Query(CustomerQueries):
+    @strawberry.field(description="Any object by its global id; null when there is no such object.")
+    async def node(self, info: Info, id: NodeIdArg) -> Node | None:  # noqa: A002
+        return await _node(info, id)
+
+
+def build_schema() -> strawberry.Schema:
+    """The schema with caches for parsing and validation, and coded errors."""
+    return strawberry.Schema(
+        query=Query,
+        types=[Customer, Employee, Transaction, Interaction, Case, Feedback, Opportunity],
+        extensions=[ParserCache, ValidationCache, ErrorCodes],
+        config=StrawberryConfig(auto_camel_case=True),
+    )

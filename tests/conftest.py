@@ -1,0 +1,129 @@
+"""Test harness: one real database server per session, a fresh database per test, the app over HTTP."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import monitoring
+
+from api.app import create_app
+from api.database import DatabaseHandle, create_client
+from api.embedded import EmbeddedDatabase
+from api.settings import Settings
+from auth.principal import Role
+from auth.tokens import issue_dev_token
+from domain.repositories import Repositories
+
+TEST_SECRET = "test-secret-with-enough-entropy-0123456789"
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri() -> Iterator[str]:
+    """MONGODB_URI when set, else one throwaway SecantusDB for the whole session."""
+    if uri := os.environ.get("MONGODB_URI"):
+        yield uri
+        return
+    with EmbeddedDatabase(":memory:") as server:
+        yield server.uri
+
+
+@dataclass
+class CommandCounter(monitoring.CommandListener):
+    """Counts the database commands sent, by name, while ``counting`` is on."""
+
+    counting: bool = False
+    names: list[str] = field(default_factory=list)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.counting:
+            self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture
+def settings(mongodb_uri: str, tmp_path: Path) -> Settings:
+    return Settings(
+        mongodb_uri=mongodb_uri,
+        database_name=f"test_{uuid.uuid4().hex[:16]}",
+        jwt_secret=TEST_SECRET,
+        data_dir=tmp_path,
+    )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[DatabaseHandle]:
+    """The test's own database, dropped afterwards."""
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        yield client[settings.database_name]
+        await client.drop_database(settings.database_name)
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+def repos(db: DatabaseHandle) -> Repositories:
+    return Repositories.on(db)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def commands() -> CommandCounter:
+    return CommandCounter()
+
+
+@pytest.fixture
+async def http(settings: Settings, commands: CommandCounter) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, with its lifespan running."""
+    app = create_app(settings, event_listeners=[commands])
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+@pytest.fixture
+def token(settings: Settings) -> Any:
+    """Makes a signed token: ``token(role, sub=..., regions=[...])``."""
+
+    def make(role: Role = Role.FRONTLINE, *, sub: str = "tester", regions: list[str] | None = None) -> str:
+        if regions is None:
+            regions = ["north", "south", "east", "west", "central"] if role.needs_regions else []
+        return issue_dev_token(settings, role=role, subject=sub, regions=regions)
+
+    return make
+
+
+@dataclass
+class GraphQLClient:
+    """Posts GraphQL operations with a bearer token."""
+
+    http: httpx.AsyncClient
+    bearer: str | None
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.bearer}"} if self.bearer else {}
+        return await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.post(query, variables)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient, token: Any) -> GraphQLClient:
+    """A GraphQL client authenticated as a frontline employee of every region."""
+    return GraphQLClient(http, token(Role.FRONTLINE))
