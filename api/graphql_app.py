@@ -12,6 +12,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from api.graphiql import graphiql_page
 from api.settings import Settings
@@ -20,6 +22,7 @@ from auth.tokens import TokenVerifier
 from domain.errors import Unauthenticated
 from domain.repositories import Repositories
 from resolvers.context import Context
+from resolvers.errors import classify
 from resolvers.loaders import Loaders
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -49,6 +52,13 @@ class GraphQLView(GraphQL[Context, None]):
             request_id=request.scope["state"]["request_id"],
         )
 
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """Every error gets a code here, the one place that sees parse, validation and execution errors."""
+        if result.errors:
+            request_id = request.scope["state"]["request_id"]
+            result.errors = [classify(error, request_id) for error in result.errors]
+        return await super().process_result(request, result)
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
@@ -63,7 +73,9 @@ def wants_ide(scope: Scope) -> bool:
 
 def unauthenticated(message: str, request_id: str) -> Response:
     """401 with a GraphQL error body, so clients handle it like any other error."""
-    body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]}
+    body = {
+        "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]
+    }
     return Response(
         orjson.dumps(body),
         status_code=401,

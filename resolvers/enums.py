@@ -1,27 +1,61 @@
-"""Domain enums exposed to GraphQL, each registered once here."""
+"""Domain enums exposed to GraphQL, each registered once here and re-exported for the types to use."""
 
 from __future__ import annotations
 
+from enum import EnumMeta
+
 import strawberry
 
-from domain.crm import models as crm
-from domain.customers import models as customers
-from domain.employees import models as employees
-from domain.feedback import models as feedback
-from domain.timeline import TimelineKind as _TimelineKind
+from domain.crm.models import (
+    CaseChannel,
+    CaseKind,
+    CaseStatus,
+    Direction,
+    InteractionKind,
+    OpportunityStage,
+    SalesChannel,
+    Severity,
+)
+from domain.customers.models import CustomerStatus, Segment, Tier
+from domain.employees.models import EmployeeRole
+from domain.feedback.models import FeedbackChannel, Touchpoint
+from domain.timeline import TimelineKind
 
-Segment = strawberry.enum(customers.Segment, description="Commercial segment of a customer.")
-Tier = strawberry.enum(customers.Tier, description="Loyalty tier of a customer.")
-CustomerStatus = strawberry.enum(customers.CustomerStatus, description="Whether a customer is still active.")
-EmployeeRole = strawberry.enum(employees.EmployeeRole, description="The job an employee does.")
-SalesChannel = strawberry.enum(crm.SalesChannel, description="Where a purchase was made.")
-InteractionKind = strawberry.enum(crm.InteractionKind, description="How staff and customer were in touch.")
-Direction = strawberry.enum(crm.Direction, description="Who started a contact.")
-CaseKind = strawberry.enum(crm.CaseKind, description="What the customer came with.")
-CaseChannel = strawberry.enum(crm.CaseChannel, description="Where a case was raised.")
-Severity = strawberry.enum(crm.Severity, description="How much a case hurts the customer.")
-CaseStatus = strawberry.enum(crm.CaseStatus, description="Where a case is in its handling.")
-OpportunityStage = strawberry.enum(crm.OpportunityStage, description="Sales pipeline stage.")
-FeedbackChannel = strawberry.enum(feedback.FeedbackChannel, description="Where feedback was given.")
-Touchpoint = strawberry.enum(feedback.Touchpoint, description="The moment of the journey feedback is about.")
-TimelineKind = strawberry.enum(_TimelineKind, description="Kinds of record on a customer's timeline.")
+_DESCRIPTIONS: dict[EnumMeta, str] = {
+    Segment: "Commercial segment of a customer.",
+    Tier: "Loyalty tier of a customer.",
+    CustomerStatus: "Whether a customer is still active.",
+    EmployeeRole: "The job an employee does.",
+    SalesChannel: "Where a purchase was made.",
+    InteractionKind: "How staff and customer were in touch.",
+    Direction: "Who started a contact.",
+    CaseKind: "What the customer came with.",
+    CaseChannel: "Where a case was raised.",
+    Severity: "How much a case hurts the customer.",
+    CaseStatus: "Where a case is in its handling.",
+    OpportunityStage: "Sales pipeline stage.",
+    FeedbackChannel: "Where feedback was given.",
+    Touchpoint: "The moment of the customer journey feedback is about.",
+    TimelineKind: "Kinds of record on a customer's timeline.",
+}
+
+for _enum, _description in _DESCRIPTIONS.items():
+    strawberry.enum(_enum, description=_description)
+
+__all__ = [
+    "CaseChannel",
+    "CaseKind",
+    "CaseStatus",
+    "CustomerStatus",
+    "Direction",
+    "EmployeeRole",
+    "FeedbackChannel",
+    "InteractionKind",
+    "OpportunityStage",
+    "SalesChannel",
+    "Segment",
+    "Severity",
+    "Tier",
+    "TimelineKind",
+    "Touchpoint",
+]

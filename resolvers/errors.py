@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from domain.errors import DomainError, ErrorCode
 
@@ -38,18 +35,11 @@ def classify(error: GraphQLError, request_id: str | None) -> GraphQLError:
 
 def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
     return GraphQLError(
-        message, nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
         extensions=extensions,
     )
 
-
-class ErrorCodes(SchemaExtension):
-    """Rewrites the errors of every result with ``classify``."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            context = self.execution_context.context
-            request_id = getattr(context, "request_id", None)
-            result.errors = [classify(e, request_id) for e in result.errors]

@@ -6,12 +6,13 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
 from domain.crm.models import Case, Interaction, Opportunity, Transaction
 from domain.customers.models import Customer
+from domain.employees.models import Employee
 from domain.feedback.models import Feedback
 from domain.metrics import CustomerMetrics, compute_metrics
 from domain.paging import Page, Position
@@ -23,9 +24,7 @@ V = TypeVar("V")
 R = TypeVar("R")
 
 
-def batch_by_id(
-    fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]],
-) -> DataLoader:
+def batch_by_id(fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]]) -> DataLoader[str, V | None]:
     """A loader of records by id: one ``$in`` query per batch, results in key order, None when missing."""
 
     async def load(ids: Sequence[str]) -> list[V | None]:
@@ -35,10 +34,10 @@ def batch_by_id(
     return DataLoader(batch_load_fn=load)
 
 
-def batch_by_customer(fetch: Callable[[Sequence[str]], Awaitable[dict[str, Any]]]) -> DataLoader:
+def batch_by_customer(fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]]) -> DataLoader[str, V]:
     """A loader of one value per customer id, fetched for the whole batch at once."""
 
-    async def load(customer_ids: Sequence[str]) -> list[Any]:
+    async def load(customer_ids: Sequence[str]) -> list[V]:
         found = await fetch(list(dict.fromkeys(customer_ids)))
         return [found[c] for c in customer_ids]
 
@@ -60,7 +59,7 @@ class PageLoader(Generic[R]):
 
     def __init__(self, repository: CustomerRecords[R]) -> None:
         self._repository = repository
-        self._loader = DataLoader(batch_load_fn=self._load)
+        self._loader: DataLoader[PageKey, Page[R]] = DataLoader(batch_load_fn=self._load)
 
     async def load(self, key: PageKey) -> Page[R]:
         page: Page[R] = await self._loader.load(key)
@@ -82,9 +81,9 @@ class PageLoader(Generic[R]):
 class RecordLoaders(Generic[R]):
     """Everything loaded from one per-customer collection: records by id, pages and counts."""
 
-    by_id: DataLoader
+    by_id: DataLoader[str, R | None]
     pages: PageLoader[R]
-    counts: DataLoader
+    counts: DataLoader[str, int]
 
     @classmethod
     def of(cls, repository: CustomerRecords[R]) -> RecordLoaders[R]:
@@ -99,14 +98,14 @@ class RecordLoaders(Generic[R]):
 class Loaders:
     """The loaders of one request; never shared between requests, so nothing leaks across callers."""
 
-    customers: DataLoader
-    employees: DataLoader
+    customers: DataLoader[str, Customer | None]
+    employees: DataLoader[str, Employee | None]
     transactions: RecordLoaders[Transaction]
     interactions: RecordLoaders[Interaction]
     cases: RecordLoaders[Case]
     feedback: RecordLoaders[Feedback]
     opportunities: RecordLoaders[Opportunity]
-    metrics: DataLoader
+    metrics: DataLoader[str, CustomerMetrics | None]
 
     @classmethod
     def create(cls, repos: Repositories) -> Loaders:
@@ -147,4 +146,3 @@ class Loaders:
             opportunities=RecordLoaders.of(repos.opportunities),
             metrics=batch_by_id(metrics),
         )
-

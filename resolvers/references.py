@@ -34,8 +34,9 @@ async def customer(info: Info, customer_id: str | None) -> Customer | None:
     return Customer.of(found) if found is not None else None
 
 
-
-@strawberry.interface(description="A record that belongs to one customer (or to none, for anonymous feedback).")
+@strawberry.interface(
+    description="A record that belongs to one customer (or to none, for anonymous feedback)."
+)
 class CustomerRecord(Node):
     customer_id: strawberry.Private[str | None]
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from resolvers.context import Info
 from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
 from resolvers.customers.queries import CustomerQueries
 from resolvers.customers.types import Customer
 from resolvers.employees.types import Employee
-from resolvers.errors import ErrorCodes
 from resolvers.feedback.types import Feedback
 from resolvers.node import Node, decode_global_id
 from resolvers.records import RECORD_KINDS
@@ -41,15 +42,27 @@ async def _node(info: Info, global_id: str) -> Node | None:
 @strawberry.type(description="Entry points for reading the customer graph.")
 class Query(CustomerQueries):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")
-    async def node(self, info: Info, id: NodeIdArg) -> Node | None:  # noqa: A002
+    async def node(self, info: Info, id: NodeIdArg) -> Node | None:
         return await _node(info, id)
 
 
+class Customer360Schema(strawberry.Schema):
+    """The schema; errors are classified, and unexpected ones logged once, by the HTTP view."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        return None
+
+
 def build_schema() -> strawberry.Schema:
-    """The schema with caches for parsing and validation, and coded errors."""
-    return strawberry.Schema(
+    """The schema with caches for parsing and validation."""
+    return Customer360Schema(
         query=Query,
         types=[Customer, Employee, Transaction, Interaction, Case, Feedback, Opportunity],
-        extensions=[ParserCache, ValidationCache, ErrorCodes],
+        extensions=[ParserCache, ValidationCache],
         config=StrawberryConfig(auto_camel_case=True),
     )
+
+
+def schema_sdl() -> str:
+    """The schema in SDL, as committed in ``schema.graphql``."""
+    return build_schema().as_str() + "\n"

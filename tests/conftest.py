@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -83,14 +84,23 @@ def commands() -> CommandCounter:
     return CommandCounter()
 
 
-@pytest.fixture
-async def http(settings: Settings, commands: CommandCounter) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process, with its lifespan running."""
-    app = create_app(settings, event_listeners=[commands])
+@contextlib.asynccontextmanager
+async def client_for(
+    settings: Settings, *listeners: monitoring.CommandListener
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking in-process to an app built with ``settings``, its lifespan running."""
+    app = create_app(settings, event_listeners=listeners)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+@pytest.fixture
+async def http(settings: Settings, commands: CommandCounter) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, with its lifespan running."""
+    async with client_for(settings, commands) as client:
+        yield client
 
 
 @pytest.fixture
@@ -114,7 +124,9 @@ class GraphQLClient:
 
     async def post(self, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.bearer}"} if self.bearer else {}
-        return await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
 
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = await self.post(query, variables)

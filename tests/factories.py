@@ -34,7 +34,7 @@ _serial = itertools.count(1)
 
 def next_id() -> str:
     """A unique, valid record id."""
-    return f"{0x6a000000:08x}{next(_serial):016x}"
+    return f"{0x6A000000:08x}{next(_serial):016x}"
 
 
 def customer(**overrides: Any) -> Customer:

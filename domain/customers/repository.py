@@ -87,9 +87,7 @@ class CustomerRepository:
                 "marketing": customer.consent.marketing,
             },
             "tags": list(customer.tags),
-            "searchTokens": search.index_tokens(
-                (customer.given_name, customer.family_name), customer.emails
-            ),
+            "searchTokens": search.index_tokens((customer.given_name, customer.family_name), customer.emails),
             "createdAt": customer.created_at,
             "updatedAt": customer.updated_at,
             "version": customer.version,
@@ -165,7 +163,9 @@ class CustomerRepository:
 
 def cursor_of(customer: Customer) -> str:
     """The cursor that points just after ``customer`` in the name-ordered list."""
-    return encode_cursor(CURSOR_KIND, search.sort_name(customer.given_name, customer.family_name), customer.id)
+    return encode_cursor(
+        CURSOR_KIND, search.sort_name(customer.given_name, customer.family_name), customer.id
+    )
 
 
 def _query(where: CustomerFilter) -> dict[str, Any]:

@@ -23,7 +23,8 @@ class Scores:
 
 def _items(document: Document) -> tuple[ScoreItem, ...]:
     return tuple(
-        ScoreItem(i["dimension"], int(i["expectation"]), int(i["perception"])) for i in document.get("items", ())
+        ScoreItem(i["dimension"], int(i["expectation"]), int(i["perception"]))
+        for i in document.get("items", ())
     )
 
 

@@ -46,8 +46,10 @@ class Transaction(CustomerRecord):
             record_id=record.id,
             customer_id=record.customer_id,
             amount=Money.of(record.amount),
-            items=[LineItem(sku=i.sku, name=i.name, quantity=i.quantity, unit_price=Money.of(i.unit_price))
-                   for i in record.items],
+            items=[
+                LineItem(sku=i.sku, name=i.name, quantity=i.quantity, unit_price=Money.of(i.unit_price))
+                for i in record.items
+            ],
             channel=record.channel,
             touchpoint=record.touchpoint,
             occurred_at=record.occurred_at,

@@ -48,7 +48,7 @@ SearchArg = Annotated[
 @strawberry.type
 class CustomerQueries:
     @strawberry.field(description="One customer by global id; null when there is no such customer.")
-    async def customer(self, info: Info, id: IdArg) -> Customer | None:  # noqa: A002
+    async def customer(self, info: Info, id: IdArg) -> Customer | None:
         found = await info.context.loaders.customers.load(expect_global_id(id, "Customer"))
         return Customer.of(found) if found is not None else None
 

@@ -9,10 +9,10 @@ from typing import Annotated
 import strawberry
 
 from domain.customers import models as cm
+from domain.errors import NotFound
 from domain.metrics import CustomerMetrics as DomainMetrics
 from domain.paging import Page
 from domain.timeline import Record, TimelineCursor, merge, selected_kinds
-from domain.timeline import TimelineKind as DomainTimelineKind
 from resolvers import references
 from resolvers.common import Money
 from resolvers.context import Info
@@ -59,7 +59,9 @@ class Consent:
 @strawberry.type(description="Headline experience and relationship figures of one customer.")
 class CustomerMetrics:
     responses: int = strawberry.field(description="Feedback responses given.")
-    last_nps: int | None = strawberry.field(description="NPS score (0-10) of the latest response that has one.")
+    last_nps: int | None = strawberry.field(
+        description="NPS score (0-10) of the latest response that has one."
+    )
     csat_mean: float | None = strawberry.field(description="Mean CSAT (1-5) over all responses.")
     satisfaction_index: float | None = strawberry.field(
         description="Mean of the responses' satisfaction indices (perception / expectation; 1.0 = met)."
@@ -91,7 +93,9 @@ KindsArg = Annotated[
 ]
 
 
-@strawberry.type(description="A customer: who they are, how they relate to the company, and what they did with it.")
+@strawberry.type(
+    description="A customer: who they are, how they relate to the company, and what they did with it."
+)
 class Customer(Node):
     given_name: str = strawberry.field(description="Given name.")
     family_name: str = strawberry.field(description="Family name.")
@@ -117,22 +121,24 @@ class Customer(Node):
         return await references.employee(info, self.owner_id)
 
     transactions: TransactionConnection = records_field(
-        DomainTimelineKind.TRANSACTION, TransactionConnection, "The customer's transactions, newest first."
+        TimelineKind.TRANSACTION, TransactionConnection, "The customer's transactions, newest first."
     )
     interactions: InteractionConnection = records_field(
-        DomainTimelineKind.INTERACTION, InteractionConnection, "The customer's interactions, newest first."
+        TimelineKind.INTERACTION, InteractionConnection, "The customer's interactions, newest first."
     )
     cases: CaseConnection = records_field(
-        DomainTimelineKind.CASE, CaseConnection, "The customer's cases, newest first."
+        TimelineKind.CASE, CaseConnection, "The customer's cases, newest first."
     )
     feedback: FeedbackConnection = records_field(
-        DomainTimelineKind.FEEDBACK, FeedbackConnection, "The customer's feedback, newest first."
+        TimelineKind.FEEDBACK, FeedbackConnection, "The customer's feedback, newest first."
     )
     opportunities: OpportunityConnection = records_field(
-        DomainTimelineKind.OPPORTUNITY, OpportunityConnection, "The customer's opportunities, newest first."
+        TimelineKind.OPPORTUNITY, OpportunityConnection, "The customer's opportunities, newest first."
     )
 
-    @strawberry.field(description="Everything the customer did with the company, all kinds merged, newest first.")
+    @strawberry.field(
+        description="Everything the customer did with the company, all kinds merged, newest first."
+    )
     async def timeline(
         self, info: Info, first: FirstArg, after: AfterArg = None, kinds: KindsArg = None
     ) -> TimelineConnection:
@@ -140,12 +146,18 @@ class Customer(Node):
         cursor = TimelineCursor.decode(after) if after is not None else None
         kinds_shown = selected_kinds(kinds)
         loaded = await asyncio.gather(
-            *(RECORD_KINDS[kind].loaders(info.context.loaders).pages.load(self._timeline_key(limit, cursor, kind))
-              for kind in kinds_shown)
+            *(
+                RECORD_KINDS[kind]
+                .loaders(info.context.loaders)
+                .pages.load(self._timeline_key(limit, cursor, kind))
+                for kind in kinds_shown
+            )
         )
-        pages: dict[DomainTimelineKind, Page[Record]] = dict(zip(kinds_shown, loaded, strict=True))
+        pages: dict[TimelineKind, Page[Record]] = dict(zip(kinds_shown, loaded, strict=True))
         merged = merge(pages, first=limit)
-        edges = [TimelineEdge(cursor=e.cursor(), node=RECORD_KINDS[e.kind].view(e.record)) for e in merged.items]
+        edges = [
+            TimelineEdge(cursor=e.cursor(), node=RECORD_KINDS[e.kind].view(e.record)) for e in merged.items
+        ]
         return TimelineConnection(
             edges=edges,
             page_info=PageInfo(
@@ -156,14 +168,16 @@ class Customer(Node):
             ),
         )
 
-    def _timeline_key(self, limit: int, cursor: TimelineCursor | None, kind: DomainTimelineKind) -> PageKey:
+    def _timeline_key(self, limit: int, cursor: TimelineCursor | None, kind: TimelineKind) -> PageKey:
         if cursor is None:
             return PageKey(self.record_id, limit)
         return PageKey(self.record_id, limit, cursor.position, cursor.ties_for(kind))
 
     @strawberry.field(description="Headline experience and relationship figures.")
     async def metrics(self, info: Info) -> CustomerMetrics:
-        found: DomainMetrics = await info.context.loaders.metrics.load(self.record_id)
+        found = await info.context.loaders.metrics.load(self.record_id)
+        if found is None:
+            raise NotFound("the customer no longer exists")
         return CustomerMetrics.of(found, info.context.now)
 
     @classmethod
@@ -194,7 +208,9 @@ class Customer(Node):
             region=customer.region,
             status=customer.status,
             lifetime_value=Money.of(customer.lifetime_value),
-            consent=Consent(email=consent.email, sms=consent.sms, phone=consent.phone, marketing=consent.marketing),
+            consent=Consent(
+                email=consent.email, sms=consent.sms, phone=consent.phone, marketing=consent.marketing
+            ),
             tags=list(customer.tags),
             created_at=customer.created_at,
             updated_at=customer.updated_at,

@@ -16,10 +16,14 @@ class ScoreItem:
     dimension: str = strawberry.field(description="The service dimension, e.g. speed or friendliness.")
     expectation: int = strawberry.field(description="What the customer expected, 1-7.")
     perception: int = strawberry.field(description="What the customer perceived, 1-7.")
-    gap: int = strawberry.field(description="Perception minus expectation: negative when the company fell short.")
+    gap: int = strawberry.field(
+        description="Perception minus expectation: negative when the company fell short."
+    )
 
 
-@strawberry.type(description="A customer's response about one experience, given at the time of the experience.")
+@strawberry.type(
+    description="A customer's response about one experience, given at the time of the experience."
+)
 class Feedback(CustomerRecord):
     channel: FeedbackChannel = strawberry.field(description="Where the feedback was given.")
     touchpoint: Touchpoint = strawberry.field(description="The moment of the journey it is about.")
@@ -47,7 +51,9 @@ class Feedback(CustomerRecord):
             csat=record.csat,
             effort=record.effort,
             items=[
-                ScoreItem(dimension=i.dimension, expectation=i.expectation, perception=i.perception, gap=i.gap)
+                ScoreItem(
+                    dimension=i.dimension, expectation=i.expectation, perception=i.perception, gap=i.gap
+                )
                 for i in record.items
             ],
             satisfaction_index=record.satisfaction_index,

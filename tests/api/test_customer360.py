@@ -50,10 +50,20 @@ async def test_customer_360_returns_profile_records_timeline_and_metrics(
     await repos.cases.insert_many([f.case(customer)])
     await repos.feedback.insert_many(
         [
-            f.feedback(customer, nps=2, csat=1, occurred_at=f.NOW - timedelta(days=1),
-                       items=(ScoreItem("speed", 6, 3),)),
-            f.feedback(customer, nps=10, csat=5, occurred_at=f.NOW - timedelta(days=3),
-                       items=(ScoreItem("speed", 4, 4), ScoreItem("value", 4, 6))),
+            f.feedback(
+                customer,
+                nps=2,
+                csat=1,
+                occurred_at=f.NOW - timedelta(days=1),
+                items=(ScoreItem("speed", 6, 3),),
+            ),
+            f.feedback(
+                customer,
+                nps=10,
+                csat=5,
+                occurred_at=f.NOW - timedelta(days=3),
+                items=(ScoreItem("speed", 4, 4), ScoreItem("value", 4, 6)),
+            ),
         ]
     )
     await repos.opportunities.insert_many([f.opportunity(customer)])

@@ -1,0 +1,164 @@
+"""The ``customer360`` command line: serve, seed, token, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from api.settings import Settings
+from auth.principal import Role
+from auth.tokens import issue_dev_token
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``customer360`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="customer360", description="GraphQL customer-360 API server.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server (embedded database unless MONGODB_URI is set)")
+    serve.add_argument("--host", help="interface to listen on (default from settings: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default from settings: 8000)")
+    serve.add_argument("--no-demo", action="store_true", help="do not load demo data into an empty database")
+    serve.set_defaults(run=_serve)
+
+    seed = commands.add_parser("seed", help="load deterministic synthetic data")
+    seed.add_argument("--customers", type=int, required=True, help="how many customers to create")
+    seed.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same data")
+    seed.add_argument("--as-of", type=_date, help="date the data ends at (YYYY-MM-DD, default today)")
+    seed.add_argument("--replace", action="store_true", help="drop existing data first")
+    seed.set_defaults(run=_seed)
+
+    token = commands.add_parser("token", help="print a development token")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--sub", default="dev-user", help="subject: employee or customer id")
+    token.add_argument("--regions", default="", help="comma-separated regions (frontline, manager)")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token.set_defaults(run=_token)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("path", nargs="?", default="schema.graphql", help="file to write, - for stdout")
+    export.add_argument("--check", action="store_true", help="exit 1 if the file differs instead of writing")
+    export.set_defaults(run=_export_schema)
+    return parser
+
+
+def _date(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+
+
+def _token(args: argparse.Namespace) -> int:
+    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    print(issue_dev_token(Settings(), role=Role(args.role), subject=args.sub, regions=regions, ttl=args.ttl))
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from resolvers.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if args.path == "-":
+        sys.stdout.write(sdl)
+        return 0
+    path = Path(args.path)
+    if args.check:
+        if not path.exists() or path.read_text() != sdl:
+            print(f"{path} is stale: run `customer360 export-schema`", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(sdl)
+    print(f"wrote {path}")
+    return 0
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[Settings]:
+    """Settings pointing at a database: MONGODB_URI, or the embedded development database for the duration."""
+    if settings.mongodb_uri:
+        yield settings
+        return
+    from api.embedded import EmbeddedDatabase
+
+    storage = settings.data_dir / "db"
+    server = EmbeddedDatabase(storage, log_path=settings.data_dir / "secantusdb.log")
+    print(f"Starting the embedded SecantusDB (DEVELOPMENT ONLY) with data in {storage} ...", flush=True)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.start()
+        yield settings.model_copy(update={"mongodb_uri": server.uri})
+    finally:
+        server.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _seed(args: argparse.Namespace) -> int:
+    with _database(Settings()) as settings:
+        asyncio.run(
+            _load(settings, customers=args.customers, seed=args.seed, as_of=args.as_of, replace=args.replace)
+        )
+    return 0
+
+
+async def _load(
+    settings: Settings, *, customers: int, seed: int, as_of: datetime | None, replace: bool
+) -> None:
+    from api.database import create_client, ensure_indexes
+    from api.seeding import load_with_progress
+    from domain.repositories import all_indexes
+
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        if replace:
+            await client.drop_database(settings.database_name)
+        elif await db["customers"].find_one({}, {"_id": 1}) is not None:
+            raise SystemExit(f"database {settings.database_name!r} already has customers; use --replace")
+        await ensure_indexes(db, all_indexes())
+        await load_with_progress(db, customers=customers, seed=seed, as_of=as_of)
+    finally:
+        await client.close()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    with _database(Settings().model_copy(update=overrides)) as settings:
+        asyncio.run(_run_server(settings, demo=not args.no_demo))
+    return 0
+
+
+async def _run_server(settings: Settings, *, demo: bool) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from api.logs import configure_logging
+    from api.seeding import first_start, welcome
+
+    configure_logging()
+    if demo:
+        await first_start(settings)
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    print(await welcome(settings), flush=True)
+    await server.serve()

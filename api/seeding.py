@@ -1,0 +1,92 @@
+"""Loading synthetic data with a progress bar, and the demo data set on a first start."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tqdm import tqdm
+
+from api.database import DatabaseHandle, create_client
+from api.settings import Settings
+from auth.principal import Role
+from auth.tokens import issue_dev_token
+from domain.demo.loader import load
+from domain.employees.models import EmployeeRole
+from domain.repositories import Repositories
+
+
+def _today() -> datetime:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def load_with_progress(
+    db: DatabaseHandle, *, customers: int, seed: int, as_of: datetime | None
+) -> None:
+    """Generate and store ``customers`` customers with all their records, showing progress."""
+    with tqdm(total=customers, unit="customer", desc="seeding", disable=None) as bar:
+        done = 0
+
+        def advance(total: int) -> None:
+            nonlocal done
+            bar.update(total - done)
+            done = total
+
+        report = await load(
+            Repositories.on(db),
+            customers=customers,
+            seed=seed,
+            as_of=as_of or _today(),
+            progress=advance,
+        )
+    print(f"loaded {report}", flush=True)
+
+
+async def first_start(settings: Settings) -> None:
+    """Load the demo data set into an empty database (indexes first, so the load uses them)."""
+    from api.database import ensure_indexes
+    from domain.repositories import all_indexes
+
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        if await db["customers"].find_one({}, {"_id": 1}) is None and settings.demo_customers:
+            print(
+                f"Empty database: loading the demo data set ({settings.demo_customers} customers) ...",
+                flush=True,
+            )
+            await ensure_indexes(db, all_indexes())
+            await load_with_progress(db, customers=settings.demo_customers, seed=1, as_of=None)
+    finally:
+        await client.close()
+
+
+async def welcome(settings: Settings) -> str:
+    """What a developer needs next: the URL and a ready token per role."""
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        frontline = await db["employees"].find_one({"role": EmployeeRole.FRONTLINE.value})
+        manager = await db["employees"].find_one({"role": EmployeeRole.MANAGER.value})
+        customer = await db["customers"].find_one({}, {"_id": 1})
+    finally:
+        await client.close()
+    subjects: dict[Role, tuple[str, list[str]]] = {
+        Role.FRONTLINE: (frontline["_id"], frontline["regions"])
+        if frontline
+        else ("frontline-dev", ["north"]),
+        Role.MANAGER: (manager["_id"], manager["regions"]) if manager else ("manager-dev", ["north"]),
+        Role.BOARD: ("board-dev", []),
+        Role.CUSTOMER: (customer["_id"] if customer else "customer-dev", []),
+        Role.INTEGRATION: ("integration-dev", []),
+    }
+    lines = [
+        "",
+        f"customer360 is running: GraphiQL at http://{settings.host}:{settings.port}/graphql",
+        'Paste one of these into GraphiQL\'s Headers tab as {"Authorization": "Bearer <token>"}:',
+    ]
+    for role, (subject, regions) in subjects.items():
+        token = issue_dev_token(settings, role=role, subject=subject, regions=regions)
+        lines.append(f"  {role.value:<12} {token}")
+    if not settings.is_production:
+        lines.append("Development mode: the embedded database and these tokens are not for production.")
+    return "\n".join(lines)

@@ -1,0 +1,57 @@
+"""Nested lists are batched: the number of database commands does not grow with the page size."""
+
+from __future__ import annotations
+
+from domain.repositories import Repositories
+from tests import factories as f
+from tests.conftest import CommandCounter, GraphQLClient
+
+NESTED = """
+query Nested($first: Int!) {
+  customers(first: $first) {
+    edges { node {
+      displayName owner { name }
+      transactions(first: 3) { totalCount edges { node { amount { amount } } } }
+      interactions(first: 3) { edges { node { summary employee { name } } } }
+      cases(first: 3) { edges { node { subject assignee { name } } } }
+      feedback(first: 3) { edges { node { nps customer { displayName } } } }
+      opportunities(first: 3) { edges { node { title owner { name } } } }
+      timeline(first: 5) { edges { node { __typename } } }
+      metrics { lastNps openCases }
+    } }
+  }
+}
+"""
+
+
+async def commands_for(gql: GraphQLClient, commands: CommandCounter, first: int) -> list[str]:
+    commands.names.clear()
+    commands.counting = True
+    body = await gql.execute(NESTED, {"first": first})
+    commands.counting = False
+    assert "errors" not in body, body
+    assert len(body["data"]["customers"]["edges"]) == first
+    return sorted(commands.names)
+
+
+async def test_customers_first_50_costs_the_same_commands_as_first_1(
+    gql: GraphQLClient, repos: Repositories, commands: CommandCounter
+) -> None:
+    staff = f.employee()
+    customers = [f.customer(owner_id=staff.id) for _ in range(60)]
+    await repos.employees.insert_many([staff])
+    await repos.customers.insert_many(customers)
+    for c in customers:
+        await repos.transactions.insert_many([f.transaction(c), f.transaction(c)])
+        await repos.interactions.insert_many([f.interaction(c, employee_id=staff.id)])
+        await repos.cases.insert_many([f.case(c, assignee_id=staff.id)])
+        await repos.feedback.insert_many([f.feedback(c)])
+        await repos.opportunities.insert_many([f.opportunity(c, owner_id=staff.id)])
+
+    one = await commands_for(gql, commands, 1)
+    fifty = await commands_for(gql, commands, 50)
+
+    assert fifty == one
+    # The customer page, one employee lookup, 5 record pages, 5 timeline pages (another page size),
+    # 1 count and 4 metrics commands: 17, whatever the number of customers.
+    assert len(one) == 17
