@@ -13,7 +13,7 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-graphiql-assets:
+graphiql-assets: $(INSTALLED)
 	bash scripts/fetch_graphiql_assets.sh $(ASSETS)
 
 serve: $(INSTALLED) graphiql-assets

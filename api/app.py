@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.database import create_client, ensure_indexes, is_reachable
+from api.graphiql import graphiql_routes
 from api.graphql_app import GraphQLEndpoint, GraphQLView, Runtime
 from api.settings import Settings
 from auth.tokens import TokenVerifier
@@ -27,7 +28,8 @@ def create_app(settings: Settings, *, event_listeners: Sequence[_EventListener] 
     verifier = TokenVerifier(settings)
     schema = build_schema()
     view = GraphQLView(schema=schema, graphql_ide=None)
-    graphql = GraphQLEndpoint(view, verifier=verifier, graphiql=settings.graphiql_enabled)
+    assets = settings.graphiql_assets_dir if settings.graphiql_enabled else None
+    graphql = GraphQLEndpoint(view, verifier=verifier, graphiql_assets=assets)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,7 +49,9 @@ def create_app(settings: Settings, *, event_listeners: Sequence[_EventListener] 
 
     async def readyz(request: Request) -> Response:
         ready = await is_reachable(request.app.state.client)
-        return JSONResponse({"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
+        )
 
     async def home(_: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -59,6 +63,7 @@ def create_app(settings: Settings, *, event_listeners: Sequence[_EventListener] 
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *(graphiql_routes(assets) if assets is not None else []),
         ],
         lifespan=lifespan,
     )

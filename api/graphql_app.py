@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 from starlette.requests import Request
@@ -87,10 +88,10 @@ def unauthenticated(message: str, request_id: str) -> Response:
 class GraphQLEndpoint:
     """Gives each request an id, serves GraphiQL, and lets only authenticated operations through."""
 
-    def __init__(self, view: GraphQLView, *, verifier: TokenVerifier, graphiql: bool) -> None:
+    def __init__(self, view: GraphQLView, *, verifier: TokenVerifier, graphiql_assets: Path | None) -> None:
         self._view = view
         self._verifier = verifier
-        self._graphiql = graphiql
+        self._graphiql_assets = graphiql_assets
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
@@ -105,8 +106,8 @@ class GraphQLEndpoint:
             await send(message)
 
         if scope["type"] == "http":
-            if self._graphiql and wants_ide(scope):
-                await HTMLResponse(graphiql_page())(scope, receive, send_with_id)
+            if self._graphiql_assets is not None and wants_ide(scope):
+                await HTMLResponse(graphiql_page(self._graphiql_assets))(scope, receive, send_with_id)
                 return
             try:
                 principal: Principal = await self._verifier.principal(

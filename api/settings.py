@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     dev_token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
 
     graphiql: bool | None = None
+    # Where `make graphiql-assets` puts the files GraphiQL loads (relative to the working directory).
+    graphiql_assets_dir: Path = Path(".customer360/graphiql-assets")
     max_page_size: int = Field(default=100, ge=1, le=1000)
 
     @model_validator(mode="before")

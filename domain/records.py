@@ -13,7 +13,8 @@ from enum import Enum
 from typing import Any, ClassVar, Generic, TypeVar
 
 from domain.paging import Page, Position
-from domain.store import Database, Document, Filter, IndexSpec
+from domain.scope import RowScope, narrowed
+from domain.store import Database, Document, IndexSpec
 
 R = TypeVar("R")
 
@@ -47,9 +48,14 @@ class CustomerRecords(ABC, Generic[R]):
     collection_name: ClassVar[str]
     extra_indexes: ClassVar[tuple[tuple[tuple[str, int], ...], ...]] = ()
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, scope: RowScope | None = None) -> None:
         self._db = db
         self._collection = db[self.collection_name]
+        self._scope = (scope or RowScope.everything()).record_filter()
+
+    def _in_scope(self, query: dict[str, Any]) -> dict[str, Any]:
+        """``query`` narrowed to the rows the caller may read."""
+        return narrowed(query, self._scope)
 
     @classmethod
     def indexes(cls) -> list[IndexSpec]:
@@ -73,9 +79,9 @@ class CustomerRecords(ABC, Generic[R]):
         if documents:
             await self._collection.insert_many(documents, ordered=False)
 
-    async def get_many(self, ids: Sequence[str], *, scope: Filter | None = None) -> dict[str, R]:
-        """The records with these ids that exist (and lie in ``scope``), by id."""
-        query: dict[str, Any] = {"_id": {"$in": list(ids)}, **(scope or {})}
+    async def get_many(self, ids: Sequence[str]) -> dict[str, R]:
+        """The records in scope with these ids, by id."""
+        query = self._in_scope({"_id": {"$in": list(ids)}})
         return {d["_id"]: self.from_document(d) async for d in self._collection.find(query)}
 
     async def pages(
@@ -95,6 +101,7 @@ class CustomerRecords(ABC, Generic[R]):
                     "localField": "customerId",
                     "foreignField": "customerId",
                     "pipeline": [
+                        *([{"$match": self._scope}] if self._scope else []),
                         *older_than(after, ties),
                         {"$sort": dict(NEWEST_FIRST)},
                         {"$limit": limit + 1},
@@ -113,7 +120,7 @@ class CustomerRecords(ABC, Generic[R]):
     async def counts(self, customer_ids: Sequence[str]) -> dict[str, int]:
         """How many records each customer has (zero included), in one command."""
         pipeline = [
-            {"$match": {"customerId": {"$in": list(customer_ids)}}},
+            {"$match": self._in_scope({"customerId": {"$in": list(customer_ids)}})},
             {"$group": {"_id": "$customerId", "n": {"$sum": 1}}},
         ]
         found = {row["_id"]: int(row["n"]) async for row in await self._collection.aggregate(pipeline)}
@@ -122,7 +129,7 @@ class CustomerRecords(ABC, Generic[R]):
     async def latest(self, customer_ids: Sequence[str]) -> dict[str, datetime]:
         """When each customer's most recent record happened (customers without records are absent)."""
         pipeline = [
-            {"$match": {"customerId": {"$in": list(customer_ids)}}},
+            {"$match": self._in_scope({"customerId": {"$in": list(customer_ids)}})},
             {"$group": {"_id": "$customerId", "at": {"$max": "$occurredAt"}}},
         ]
         return {row["_id"]: row["at"] async for row in await self._collection.aggregate(pipeline)}

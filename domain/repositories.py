@@ -13,6 +13,7 @@ from domain.crm.repository import (
 from domain.customers.repository import CustomerRepository
 from domain.employees.repository import EmployeeRepository
 from domain.feedback.repository import FeedbackRepository
+from domain.scope import RowScope
 from domain.store import Database, IndexSpec
 
 
@@ -29,15 +30,16 @@ class Repositories:
     opportunities: OpportunityRepository
 
     @classmethod
-    def on(cls, db: Database) -> Repositories:
+    def on(cls, db: Database, scope: RowScope | None = None) -> Repositories:
+        """Repositories whose every read is limited to ``scope`` (everything when omitted)."""
         return cls(
-            customers=CustomerRepository(db),
+            customers=CustomerRepository(db, scope),
             employees=EmployeeRepository(db),
-            transactions=TransactionRepository(db),
-            interactions=InteractionRepository(db),
-            cases=CaseRepository(db),
-            feedback=FeedbackRepository(db),
-            opportunities=OpportunityRepository(db),
+            transactions=TransactionRepository(db, scope),
+            interactions=InteractionRepository(db, scope),
+            cases=CaseRepository(db, scope),
+            feedback=FeedbackRepository(db, scope),
+            opportunities=OpportunityRepository(db, scope),
         )
 
 

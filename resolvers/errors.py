@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 from graphql import GraphQLError
 
 from domain.errors import DomainError, ErrorCode
@@ -42,4 +43,3 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
         path=error.path,
         extensions=extensions,
     )
-

@@ -49,7 +49,9 @@ class Query(CustomerQueries):
 class Customer360Schema(strawberry.Schema):
     """The schema; errors are classified, and unexpected ones logged once, by the HTTP view."""
 
-    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         return None
 
 

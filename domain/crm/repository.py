@@ -166,7 +166,7 @@ class CaseRepository(CustomerRecords[Case]):
     async def open_counts(self, customer_ids: Sequence[str]) -> dict[str, int]:
         """How many open or in-progress cases each customer has, in one command."""
         pipeline = [
-            {"$match": {"customerId": {"$in": list(customer_ids)}}},
+            {"$match": self._in_scope({"customerId": {"$in": list(customer_ids)}})},
             {"$match": {"status": {"$in": OPEN_CASE_STATUSES}}},
             {"$group": {"_id": "$customerId", "n": {"$sum": 1}}},
         ]

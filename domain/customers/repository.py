@@ -19,7 +19,8 @@ from domain.customers.models import (
 from domain.documents import date_doc, date_from, money_doc, money_from
 from domain.errors import InvalidInput
 from domain.paging import Page, decode_cursor, encode_cursor
-from domain.store import Database, Document, Filter, IndexSpec
+from domain.scope import RowScope, narrowed
+from domain.store import Database, Document, IndexSpec
 
 CURSOR_KIND = "customer"
 _ORDER = (("sortName", 1), ("_id", 1))
@@ -35,8 +36,9 @@ class CustomerRepository:
 
     collection_name = "customers"
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, scope: RowScope | None = None) -> None:
         self._collection = db[self.collection_name]
+        self._scope = (scope or RowScope.everything()).customer_filter()
 
     @classmethod
     def indexes(cls) -> list[IndexSpec]:
@@ -134,18 +136,21 @@ class CustomerRepository:
         if documents:
             await self._collection.insert_many(documents, ordered=False)
 
-    async def get_many(self, ids: Sequence[str], *, scope: Filter | None = None) -> dict[str, Customer]:
-        """The customers with these ids that exist (and lie in ``scope``), by id."""
-        query: dict[str, Any] = {"_id": {"$in": list(ids)}, **(scope or {})}
+    async def get_many(self, ids: Sequence[str]) -> dict[str, Customer]:
+        """The customers in scope with these ids, by id."""
+        query = narrowed({"_id": {"$in": list(ids)}}, self._scope)
         return {d["_id"]: self.from_document(d) async for d in self._collection.find(query)}
 
-    async def list(
-        self, where: CustomerFilter, *, first: int, after: str | None = None, scope: Filter | None = None
-    ) -> Page[Customer]:
-        """A page of customers matching ``where``, in name order, after the position ``after``."""
-        query = _query(where)
-        if scope:
-            query = {"$and": [query, dict(scope)]} if query else dict(scope)
+    async def by_external_id(self, external_id: ExternalId) -> Customer | None:
+        """The customer in scope known by ``external_id`` in another system, if any."""
+        document = await self._collection.find_one(
+            narrowed({"externalKeys": external_key(external_id)}, self._scope)
+        )
+        return self.from_document(document) if document else None
+
+    async def list(self, where: CustomerFilter, *, first: int, after: str | None = None) -> Page[Customer]:
+        """A page of customers in scope matching ``where``, in name order, after the position ``after``."""
+        query = narrowed(_query(where), self._scope)
         if after is not None:
             sort_key, last_id = decode_cursor(CURSOR_KIND, after, parts=2)
             # The range on sortName narrows the index scan; the $or breaks ties on the id.

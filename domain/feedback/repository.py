@@ -81,7 +81,7 @@ class FeedbackRepository(CustomerRecords[Feedback]):
 
     async def scores(self, customer_ids: Sequence[str]) -> dict[str, list[Scores]]:
         """Every response's scores for each customer, newest first, in one command."""
-        query = {"customerId": {"$in": list(customer_ids)}}
+        query = self._in_scope({"customerId": {"$in": list(customer_ids)}})
         projection = {"customerId": 1, "occurredAt": 1, "nps": 1, "csat": 1, "items": 1}
         result: dict[str, list[Scores]] = {c: [] for c in customer_ids}
         async for d in self._collection.find(query, projection):

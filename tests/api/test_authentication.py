@@ -23,8 +23,14 @@ QUERY = {"query": "{ customers(first: 1) { edges { cursor } } }"}
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
-    base = {"sub": "u1", "role": "frontline", "regions": ["north"], "iss": "customer360", "aud": "customer360",
-            "exp": int(time.time()) + 60}
+    base = {
+        "sub": "u1",
+        "role": "frontline",
+        "regions": ["north"],
+        "iss": "customer360",
+        "aud": "customer360",
+        "exp": int(time.time()) + 60,
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -65,9 +71,13 @@ async def test_non_bearer_scheme_is_401(http: httpx.AsyncClient) -> None:
     await assert_unauthenticated(http, {"Authorization": "Basic dXNlcjpwYXNz"})
 
 
-async def test_valid_token_is_accepted_and_response_has_a_request_id(http: httpx.AsyncClient, token: Any) -> None:
+async def test_valid_token_is_accepted_and_response_has_a_request_id(
+    http: httpx.AsyncClient, token: Any
+) -> None:
     response = await http.post(
-        "/graphql", json=QUERY, headers={"Authorization": f"Bearer {token(Role.BOARD)}", "X-Request-Id": "abc-123"}
+        "/graphql",
+        json=QUERY,
+        headers={"Authorization": f"Bearer {token(Role.BOARD)}", "X-Request-Id": "abc-123"},
     )
     assert response.status_code == 200
     assert response.json() == {"data": {"customers": {"edges": []}}}
@@ -84,9 +94,13 @@ def test_settings_refuse_the_none_algorithm() -> None:
         Settings(jwt_algorithms=["none"])
 
 
-async def test_hmac_token_signed_with_the_public_key_is_refused_when_rs256_is_pinned(settings: Settings) -> None:
+async def test_hmac_token_signed_with_the_public_key_is_refused_when_rs256_is_pinned(
+    settings: Settings,
+) -> None:
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_pem = private_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    public_pem = (
+        private_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    )
     rs_settings = settings.model_copy(update={"jwt_algorithms": ["RS256"], "jwt_public_key": public_pem})
     good = jwt.encode(claims(), private_key, algorithm="RS256")
     # Key confusion: an attacker signs an HS256 token using the (public) verification key as the secret.

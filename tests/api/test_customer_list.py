@@ -80,7 +80,9 @@ async def test_search_matches_name_prefixes_ignoring_case_and_accents_and_whole_
     assert await names(gql, search="nobody") == []
 
 
-async def test_cursor_of_a_filtered_list_continues_the_same_list(gql: GraphQLClient, repos: Repositories) -> None:
+async def test_cursor_of_a_filtered_list_continues_the_same_list(
+    gql: GraphQLClient, repos: Repositories
+) -> None:
     await repos.customers.insert_many(
         [f.customer(family_name=f"N{i}", region="north" if i % 2 else "south") for i in range(6)]
     )

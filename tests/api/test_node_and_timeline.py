@@ -33,7 +33,9 @@ query Timeline($id: ID!, $first: Int!, $after: String, $kinds: [TimelineKind!]) 
 """
 
 
-async def test_node_resolves_every_record_type_by_its_global_id(gql: GraphQLClient, repos: Repositories) -> None:
+async def test_node_resolves_every_record_type_by_its_global_id(
+    gql: GraphQLClient, repos: Repositories
+) -> None:
     staff = f.employee(name="Sam Staff")
     customer = f.customer(given_name="Ada", family_name="Lovelace")
     purchase = f.transaction(customer, amount=f.Money(999, "EUR"))
@@ -68,7 +70,9 @@ async def test_timeline_pages_through_all_kinds_with_ties_in_a_stable_order(
     same_moment = f.NOW - timedelta(days=1)
     records = {
         "Transaction": [f.transaction(customer, occurred_at=same_moment) for _ in range(3)],
-        "Interaction": [f.interaction(customer, occurred_at=same_moment - timedelta(hours=i)) for i in range(3)],
+        "Interaction": [
+            f.interaction(customer, occurred_at=same_moment - timedelta(hours=i)) for i in range(3)
+        ],
         "Case": [f.case(customer, opened_at=same_moment)],
         "Feedback": [f.feedback(customer, occurred_at=same_moment) for _ in range(2)],
         "Opportunity": [f.opportunity(customer, opened_at=same_moment + timedelta(hours=1))],

@@ -27,7 +27,9 @@ def test_every_type_field_and_argument_has_a_description() -> None:
             for field_name, field in graphql_type.fields.items():
                 if not field.description:
                     missing.append(f"{name}.{field_name}")
-                missing += [f"{name}.{field_name}({a})" for a, arg in field.args.items() if not arg.description]
+                missing += [
+                    f"{name}.{field_name}({a})" for a, arg in field.args.items() if not arg.description
+                ]
         if isinstance(graphql_type, GraphQLInputObjectType):
             missing += [f"{name}.{f}" for f, field in graphql_type.fields.items() if not field.description]
         if isinstance(graphql_type, GraphQLEnumType) and not graphql_type.description:

@@ -1,0 +1,224 @@
+"""The one policy table: the root operations each role may call, the rows it sees, how each field is shown.
+
+Anything not in the table is denied. Resolvers never compare role names: the GraphQL layer enforces this
+table on every field (``resolvers/policy.py``) and ``viewer`` reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from auth.masks import mask_emails, mask_phones, without_street
+from auth.principal import Principal, Role
+from domain.scope import RowScope
+
+FRONTLINE, MANAGER, BOARD, CUSTOMER, INTEGRATION = (
+    Role.FRONTLINE,
+    Role.MANAGER,
+    Role.BOARD,
+    Role.CUSTOMER,
+    Role.INTEGRATION,
+)
+
+
+class Access(StrEnum):
+    """How a field is shown to a role."""
+
+    FULL = "FULL"
+    MASKED = "MASKED"
+    HIDDEN = "HIDDEN"  # shown as null
+    DENIED = "DENIED"  # a FORBIDDEN error
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """Access per role for one field; roles not named are denied."""
+
+    access: Mapping[Role, Access]
+    mask: Callable[[Any], Any] | None = None
+    personal: bool = False  # customer PII: shown in full, it is written to the audit trail
+
+    def for_role(self, role: Role) -> Access:
+        return self.access.get(role, Access.DENIED)
+
+
+def allow(*roles: Role, personal: bool = False) -> FieldRule:
+    """Full access for ``roles``."""
+    return FieldRule(dict.fromkeys(roles, Access.FULL), personal=personal)
+
+
+EVERYONE = allow(*Role)
+STAFF = allow(FRONTLINE, MANAGER, INTEGRATION)
+STAFF_AND_SELF = allow(FRONTLINE, MANAGER, INTEGRATION, CUSTOMER)
+IDENTITY = allow(FRONTLINE, MANAGER, INTEGRATION, CUSTOMER, personal=True)
+PRIVATE_TO_MANAGERS = FieldRule(
+    {FRONTLINE: Access.FULL, INTEGRATION: Access.FULL, CUSTOMER: Access.FULL, MANAGER: Access.HIDDEN},
+    personal=True,
+)
+
+
+def masked_for_managers(mask: Callable[[Any], Any]) -> FieldRule:
+    """Personal data in full for the customer's own staff and the customer, masked for managers."""
+    access = {FRONTLINE: Access.FULL, INTEGRATION: Access.FULL, CUSTOMER: Access.FULL, MANAGER: Access.MASKED}
+    return FieldRule(access, mask=mask, personal=True)
+
+
+def rules(rule: FieldRule, *names: str) -> dict[str, FieldRule]:
+    """The same rule for several fields, each still named explicitly."""
+    return dict.fromkeys(names, rule)
+
+
+OPERATIONS: dict[str, frozenset[Role]] = {
+    "viewer": frozenset(Role),
+    "customer": frozenset({FRONTLINE, MANAGER}),
+    "customers": frozenset({FRONTLINE, MANAGER}),
+    "node": frozenset({FRONTLINE, MANAGER}),
+    "me": frozenset({CUSTOMER}),
+    "customerByExternalId": frozenset({INTEGRATION}),
+    "auditTrail": frozenset({MANAGER}),
+}
+
+_CONNECTION = ("edges", "pageInfo", "totalCount")
+_EDGE = ("cursor", "node")
+
+FIELDS: dict[str, dict[str, FieldRule]] = {
+    "Viewer": rules(EVERYONE, "subject", "role", "regions", "operations", "types"),
+    "TypeAccess": rules(EVERYONE, "name", "fields"),
+    "FieldAccess": rules(EVERYONE, "name", "access"),
+    "Customer": {
+        **rules(IDENTITY, "givenName", "familyName", "displayName"),
+        "emails": masked_for_managers(mask_emails),
+        "phones": masked_for_managers(mask_phones),
+        "address": masked_for_managers(without_street),
+        "birthDate": PRIVATE_TO_MANAGERS,
+        **rules(STAFF_AND_SELF, "id", "birthYear", "tier", "consent", "createdAt", "updatedAt", "feedback"),
+        **rules(STAFF, "externalIds", "segment", "region", "status", "lifetimeValue", "tags", "owner"),
+        **rules(STAFF, "transactions", "interactions", "cases", "opportunities", "timeline", "metrics"),
+    },
+    "Address": rules(STAFF_AND_SELF, "street", "city", "postalCode", "country"),
+    "ExternalId": rules(STAFF, "system", "id"),
+    "Consent": rules(STAFF_AND_SELF, "email", "sms", "phone", "marketing"),
+    "CustomerMetrics": rules(
+        STAFF,
+        "responses",
+        "lastNps",
+        "csatMean",
+        "satisfactionIndex",
+        "openCases",
+        "lifetimeValue",
+        "lastContactAt",
+        "daysSinceLastContact",
+    ),
+    "Money": rules(STAFF, "amount", "amountMinor", "currency"),
+    "Employee": rules(STAFF, "id", "name", "email", "role", "regions", "team"),
+    "Transaction": rules(STAFF, "id", "customer", "amount", "items", "channel", "touchpoint", "occurredAt"),
+    "LineItem": rules(STAFF, "sku", "name", "quantity", "unitPrice"),
+    "Interaction": rules(
+        STAFF,
+        "id",
+        "customer",
+        "kind",
+        "direction",
+        "channel",
+        "summary",
+        "occurredAt",
+        "nextStep",
+        "followUpOn",
+        "employee",
+    ),
+    "Case": rules(
+        STAFF,
+        "id",
+        "customer",
+        "kind",
+        "channel",
+        "category",
+        "severity",
+        "status",
+        "subject",
+        "openedAt",
+        "dueAt",
+        "history",
+        "resolution",
+        "customerNotified",
+        "assignee",
+    ),
+    "CaseStatusChange": rules(STAFF, "status", "at", "note"),
+    "CustomerNotice": rules(STAFF, "at", "channel"),
+    "Opportunity": rules(
+        STAFF,
+        "id",
+        "customer",
+        "title",
+        "stage",
+        "amount",
+        "probability",
+        "expectedCloseOn",
+        "openedAt",
+        "owner",
+    ),
+    "Feedback": rules(
+        STAFF_AND_SELF,
+        "id",
+        "customer",
+        "channel",
+        "touchpoint",
+        "occurredAt",
+        "receivedAt",
+        "nps",
+        "csat",
+        "effort",
+        "items",
+        "satisfactionIndex",
+        "comment",
+    ),
+    "ScoreItem": rules(STAFF_AND_SELF, "dimension", "expectation", "perception", "gap"),
+    "PageInfo": rules(EVERYONE, "hasNextPage", "hasPreviousPage", "startCursor", "endCursor"),
+    "CustomerConnection": rules(STAFF, "edges", "pageInfo"),
+    "CustomerEdge": rules(STAFF, *_EDGE),
+    **{f"{kind}Connection": rules(STAFF, *_CONNECTION) for kind in ("Transaction", "Interaction", "Case")},
+    **{f"{kind}Edge": rules(STAFF, *_EDGE) for kind in ("Transaction", "Interaction", "Case", "Opportunity")},
+    "OpportunityConnection": rules(STAFF, *_CONNECTION),
+    "FeedbackConnection": rules(STAFF_AND_SELF, *_CONNECTION),
+    "FeedbackEdge": rules(STAFF_AND_SELF, *_EDGE),
+    "TimelineConnection": rules(STAFF, "edges", "pageInfo"),
+    "TimelineEdge": rules(STAFF, *_EDGE),
+    "AuditEntry": rules(
+        allow(MANAGER), "id", "subject", "role", "customerId", "fields", "operation", "requestId", "at"
+    ),
+    "AuditEntryConnection": rules(allow(MANAGER), "edges", "pageInfo"),
+    "AuditEntryEdge": rules(allow(MANAGER), *_EDGE),
+}
+
+
+def operation_allowed(role: Role, operation: str) -> bool:
+    """Whether ``role`` may call the root field ``operation``."""
+    return role in OPERATIONS.get(operation, frozenset())
+
+
+def field_rule(type_name: str, field_name: str) -> FieldRule | None:
+    """The rule of a field, or None when the table has none (which means denied)."""
+    return FIELDS.get(type_name, {}).get(field_name)
+
+
+def row_scope(principal: Principal) -> RowScope:
+    """The rows a principal may read at all."""
+    if principal.role in (FRONTLINE, MANAGER):
+        return RowScope.of_regions(principal.regions)
+    if principal.role is CUSTOMER:
+        return RowScope.of_customer(principal.subject)
+    if principal.role is INTEGRATION:
+        return RowScope.everything()
+    return RowScope.none()
+
+
+@dataclass(frozen=True, slots=True)
+class RoleView:
+    """What one role may do: its operations and, per reachable type, each field's access."""
+
+    role: Role
+    operations: tuple[str, ...]
+    types: dict[str, dict[str, Access]] = field(default_factory=dict)

@@ -1,0 +1,61 @@
+"""Row scope: which customers, and which of their records, a caller may read at all.
+
+Repositories add the scope's filter to every read, so no query path can forget it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RowScope:
+    """Everything, nothing, the customers of some regions, or one customer."""
+
+    regions: tuple[str, ...] | None = None
+    customer_id: str | None = None
+    nothing: bool = False
+
+    @classmethod
+    def everything(cls) -> RowScope:
+        return cls()
+
+    @classmethod
+    def none(cls) -> RowScope:
+        return cls(nothing=True)
+
+    @classmethod
+    def of_regions(cls, regions: tuple[str, ...]) -> RowScope:
+        return cls(regions=regions)
+
+    @classmethod
+    def of_customer(cls, customer_id: str) -> RowScope:
+        return cls(customer_id=customer_id)
+
+    def customer_filter(self) -> dict[str, Any]:
+        """The filter that keeps the customers in scope."""
+        return self._filter("_id")
+
+    def record_filter(self) -> dict[str, Any]:
+        """The filter that keeps the per-customer records (and feedback) in scope."""
+        return self._filter("customerId")
+
+    def _filter(self, customer_field: str) -> dict[str, Any]:
+        if self.nothing:
+            return {"_id": {"$in": []}}
+        clauses: dict[str, Any] = {}
+        if self.regions is not None:
+            clauses["region"] = {"$in": list(self.regions)}
+        if self.customer_id is not None:
+            clauses[customer_field] = self.customer_id
+        return clauses
+
+
+def narrowed(query: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
+    """``query`` restricted to ``scope``: merged when their keys differ, else both under ``$and``."""
+    if not scope:
+        return query
+    if query.keys().isdisjoint(scope):
+        return {**query, **scope}
+    return {"$and": [query, scope]}

@@ -1,0 +1,83 @@
+// Opens GraphiQL in headless Chromium, runs one query with a bearer token and prints a JSON report.
+// Usage: node graphiql_check.mjs URL TOKEN [SCREENSHOT.png]
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import puppeteer from "puppeteer-core";
+
+const QUERY = "{ customers(first: 1) { edges { node { displayName } } } }";
+const TIMEOUT_MS = 30_000;
+const FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+const [url, token, screenshot] = process.argv.slice(2);
+if (!url || !token) {
+  console.error("usage: node graphiql_check.mjs URL TOKEN [SCREENSHOT.png]");
+  process.exit(2);
+}
+const endpoint = new URL(url);
+const requests = [];
+const failures = [];
+const errors = [];
+// Inline fonts arrive as data: URLs of tens of kilobytes; their start says enough.
+const brief = (address) => (address.length > 120 ? `${address.slice(0, 120)}…` : address);
+
+const userDataDir = await mkdtemp(path.join(tmpdir(), "graphiql-check-"));
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  userDataDir,
+  args: FLAGS,
+  timeout: TIMEOUT_MS,
+});
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(TIMEOUT_MS);
+  await page.setViewport({ width: 1280, height: 800 });
+  await page.setRequestInterception(true);
+  page.on("request", (request) => {
+    requests.push({ method: request.method(), url: brief(request.url()) });
+    const target = new URL(request.url());
+    // Stands in for a user pasting the token into GraphiQL's headers editor.
+    if (request.method() === "POST" && target.origin === endpoint.origin && target.pathname === endpoint.pathname) {
+      request.continue({ headers: { ...request.headers(), authorization: `Bearer ${token}` } });
+    } else {
+      request.continue();
+    }
+  });
+  page.on("requestfailed", (request) =>
+    failures.push({ url: brief(request.url()), error: request.failure()?.errorText ?? "failed" }),
+  );
+  page.on("response", (response) => {
+    if (response.status() >= 400) failures.push({ url: brief(response.url()), error: `HTTP ${response.status()}` });
+  });
+  page.on("pageerror", (error) => errors.push(String(error)));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+
+  await page.goto(url, { waitUntil: "load" });
+  const editor = ".graphiql-query-editor .CodeMirror";
+  await page.waitForSelector(editor, { visible: true });
+  const initialQuery = await page.$eval(editor, (node) => node.CodeMirror.getValue());
+  await page.$eval(editor, (node, query) => node.CodeMirror.setValue(query), QUERY);
+  await page.click(".graphiql-execute-button");
+  const shown = await page.waitForFunction(() => {
+    const text = document.querySelector(".result-window .CodeMirror")?.CodeMirror.getValue() ?? "";
+    return text.trim() || false;
+  });
+  const result = await shown.jsonValue();
+  if (screenshot) await page.screenshot({ path: screenshot });
+  console.log(JSON.stringify({ initialQuery, result, requests, failures, errors }));
+} finally {
+  await browser.close();
+  await rm(userDataDir, { recursive: true, force: true });
+}
