@@ -16,7 +16,7 @@ from api.graphiql import graphiql_routes
 from api.graphql_app import GraphQLEndpoint, GraphQLView, Runtime
 from api.settings import Settings
 from auth.tokens import TokenVerifier
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import all_indexes
 from resolvers.schema import build_schema
 
 
@@ -36,7 +36,7 @@ def create_app(settings: Settings, *, event_listeners: Sequence[_EventListener] 
         client = create_client(uri, event_listeners=event_listeners)
         db = client[settings.database_name]
         await ensure_indexes(db, all_indexes())
-        runtime = Runtime(settings=settings, repos=Repositories.on(db), verifier=verifier)
+        runtime = Runtime(settings=settings, db=db, verifier=verifier)
         app.state.client = client
         app.state.runtime = runtime
         try:

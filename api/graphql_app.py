@@ -18,10 +18,12 @@ from strawberry.types import ExecutionResult
 
 from api.graphiql import graphiql_page
 from api.settings import Settings
+from auth.policy import row_scope
 from auth.principal import Principal
 from auth.tokens import TokenVerifier
 from domain.errors import Unauthenticated
 from domain.repositories import Repositories
+from domain.store import Database
 from resolvers.context import Context
 from resolvers.errors import classify
 from resolvers.loaders import Loaders
@@ -34,7 +36,7 @@ class Runtime:
     """What the running application shares between requests."""
 
     settings: Settings
-    repos: Repositories
+    db: Database
     verifier: TokenVerifier
 
 
@@ -43,13 +45,16 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         runtime: Runtime = request.app.state.runtime
+        principal: Principal = request.scope["state"]["principal"]
+        # Every read of this request goes through repositories limited to the principal's rows.
+        repos = Repositories.on(runtime.db, row_scope(principal))
         return Context(
             request=request,
             response=response,
-            principal=request.scope["state"]["principal"],
+            principal=principal,
             settings=runtime.settings,
-            repos=runtime.repos,
-            loaders=Loaders.create(runtime.repos),
+            repos=repos,
+            loaders=Loaders.create(repos),
             request_id=request.scope["state"]["request_id"],
         )
 

@@ -187,7 +187,7 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
     "TimelineConnection": rules(STAFF, "edges", "pageInfo"),
     "TimelineEdge": rules(STAFF, *_EDGE),
     "AuditEntry": rules(
-        allow(MANAGER), "id", "subject", "role", "customerId", "fields", "operation", "requestId", "at"
+        allow(MANAGER), "subject", "role", "customerId", "fields", "operation", "requestId", "at"
     ),
     "AuditEntryConnection": rules(allow(MANAGER), "edges", "pageInfo"),
     "AuditEntryEdge": rules(allow(MANAGER), *_EDGE),

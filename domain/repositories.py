@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.audit.repository import AuditRepository
 from domain.crm.repository import (
     CaseRepository,
     InteractionRepository,
@@ -28,6 +29,7 @@ class Repositories:
     cases: CaseRepository
     feedback: FeedbackRepository
     opportunities: OpportunityRepository
+    audit: AuditRepository
 
     @classmethod
     def on(cls, db: Database, scope: RowScope | None = None) -> Repositories:
@@ -40,6 +42,7 @@ class Repositories:
             cases=CaseRepository(db, scope),
             feedback=FeedbackRepository(db, scope),
             opportunities=OpportunityRepository(db, scope),
+            audit=AuditRepository(db),
         )
 
 
@@ -53,4 +56,5 @@ def all_indexes() -> list[IndexSpec]:
         *CaseRepository.indexes(),
         *FeedbackRepository.indexes(),
         *OpportunityRepository.indexes(),
+        *AuditRepository.indexes(),
     ]

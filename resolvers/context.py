@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 
 from api.settings import Settings
 from auth.principal import Principal
+from domain.audit.models import AuditCollector
 from domain.repositories import Repositories
 from resolvers.loaders import Loaders
 
@@ -27,6 +28,7 @@ class Context:
     repos: Repositories
     loaders: Loaders
     request_id: str
+    audit: AuditCollector = field(default_factory=AuditCollector)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

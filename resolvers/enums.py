@@ -6,6 +6,8 @@ from enum import EnumMeta
 
 import strawberry
 
+from auth.policy import Access
+from auth.principal import Role
 from domain.crm.models import (
     CaseChannel,
     CaseKind,
@@ -37,12 +39,15 @@ _DESCRIPTIONS: dict[EnumMeta, str] = {
     FeedbackChannel: "Where feedback was given.",
     Touchpoint: "The moment of the customer journey feedback is about.",
     TimelineKind: "Kinds of record on a customer's timeline.",
+    Role: "The role a token carries.",
+    Access: "How a field is shown to the caller: full, masked, hidden (null) or denied (FORBIDDEN).",
 }
 
 for _enum, _description in _DESCRIPTIONS.items():
     strawberry.enum(_enum, description=_description)
 
 __all__ = [
+    "Access",
     "CaseChannel",
     "CaseKind",
     "CaseStatus",
@@ -52,6 +57,7 @@ __all__ = [
     "FeedbackChannel",
     "InteractionKind",
     "OpportunityStage",
+    "Role",
     "SalesChannel",
     "Segment",
     "Severity",

@@ -9,7 +9,12 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
+from strawberry.types.base import StrawberryObjectDefinition
 
+from auth.policy import RoleView
+from auth.principal import Role
+from resolvers.access.queries import AccessQueries
+from resolvers.audit import AuditWriter
 from resolvers.context import Info
 from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
 from resolvers.customers.queries import CustomerQueries
@@ -17,6 +22,7 @@ from resolvers.customers.types import Customer
 from resolvers.employees.types import Employee
 from resolvers.feedback.types import Feedback
 from resolvers.node import Node, decode_global_id
+from resolvers.policy import attach_guards, guarded_fields, missing_guards, role_view
 from resolvers.records import RECORD_KINDS
 
 NodeIdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the object.")]
@@ -40,7 +46,7 @@ async def _node(info: Info, global_id: str) -> Node | None:
 
 
 @strawberry.type(description="Entry points for reading the customer graph.")
-class Query(CustomerQueries):
+class Query(CustomerQueries, AccessQueries):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")
     async def node(self, info: Info, id: NodeIdArg) -> Node | None:
         return await _node(info, id)
@@ -49,20 +55,43 @@ class Query(CustomerQueries):
 class Customer360Schema(strawberry.Schema):
     """The schema; errors are classified, and unexpected ones logged once, by the HTTP view."""
 
+    role_views: dict[Role, RoleView]
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         return None
 
 
-def build_schema() -> strawberry.Schema:
-    """The schema with caches for parsing and validation."""
-    return Customer360Schema(
-        query=Query,
-        types=[Customer, Employee, Transaction, Interaction, Case, Feedback, Opportunity],
-        extensions=[ParserCache, ValidationCache],
-        config=StrawberryConfig(auto_camel_case=True),
-    )
+def build_schema(query: type = Query) -> Customer360Schema:
+    """The schema with the policy table enforced, parse and validation caches, and the audit writer.
+
+    It is built twice: the first build tells which fields need a guard, the second includes the guards.
+    """
+
+    def build() -> Customer360Schema:
+        return Customer360Schema(
+            query=query,
+            types=[Customer, Employee, Transaction, Interaction, Case, Feedback, Opportunity],
+            extensions=[ParserCache, ValidationCache, AuditWriter],
+            config=StrawberryConfig(auto_camel_case=True),
+        )
+
+    draft = build()
+    guarded = guarded_fields(draft._schema)
+    attach_guards(_object_definitions(draft), guarded, draft.config.name_converter.get_graphql_name)
+    schema = build()
+    if missing := missing_guards(
+        _object_definitions(schema), guarded, schema.config.name_converter.get_graphql_name
+    ):
+        raise RuntimeError(f"policy guards missing on {missing}")
+    schema.role_views = {role: role_view(schema._schema, role) for role in Role}
+    return schema
+
+
+def _object_definitions(schema: strawberry.Schema) -> list[tuple[str, StrawberryObjectDefinition]]:
+    found = ((name, schema.get_type_by_name(name)) for name in schema._schema.type_map)
+    return [(name, d) for name, d in found if isinstance(d, StrawberryObjectDefinition)]
 
 
 def schema_sdl() -> str:

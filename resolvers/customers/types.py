@@ -36,7 +36,7 @@ from resolvers.records import RECORD_KINDS, AfterArg, FirstArg
 
 @strawberry.type(description="A postal address.")
 class Address:
-    street: str = strawberry.field(description="Street and number.")
+    street: str | None = strawberry.field(description="Street and number; null where masked.")
     city: str = strawberry.field(description="City.")
     postal_code: str = strawberry.field(description="Postal code.")
     country: str = strawberry.field(description="ISO 3166 country code.")
@@ -103,7 +103,8 @@ class Customer(Node):
     emails: list[str] = strawberry.field(description="E-mail addresses, preferred first.")
     phones: list[str] = strawberry.field(description="Phone numbers, preferred first.")
     address: Address | None = strawberry.field(description="Postal address.")
-    birth_date: date | None = strawberry.field(description="Date of birth.")
+    birth_date: date | None = strawberry.field(description="Date of birth; null where hidden.")
+    birth_year: int | None = strawberry.field(description="Year of birth.")
     external_ids: list[ExternalId] = strawberry.field(description="Ids of the customer in other systems.")
     segment: Segment = strawberry.field(description="Commercial segment.")
     tier: Tier = strawberry.field(description="Loyalty tier.")
@@ -202,6 +203,7 @@ class Customer(Node):
                 else None
             ),
             birth_date=customer.birth_date,
+            birth_year=customer.birth_date.year if customer.birth_date else None,
             external_ids=[ExternalId(system=e.system, id=e.id) for e in customer.external_ids],
             segment=customer.segment,
             tier=customer.tier,

@@ -77,7 +77,7 @@ async def test_valid_token_is_accepted_and_response_has_a_request_id(
     response = await http.post(
         "/graphql",
         json=QUERY,
-        headers={"Authorization": f"Bearer {token(Role.BOARD)}", "X-Request-Id": "abc-123"},
+        headers={"Authorization": f"Bearer {token(Role.FRONTLINE)}", "X-Request-Id": "abc-123"},
     )
     assert response.status_code == 200
     assert response.json() == {"data": {"customers": {"edges": []}}}

@@ -1,0 +1,160 @@
+"""Enforces the policy table of ``auth.policy`` on the schema.
+
+Which types a role can reach follows from its root operations and the fields it may read. A guard is attached
+to every root operation and to every field that some reaching role may not see in full (or that must be
+audited), so fields every reaching role sees in full cost nothing extra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    get_named_type,
+)
+from strawberry.extensions import FieldExtension
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+from auth.policy import OPERATIONS, Access, FieldRule, RoleView, field_rule, operation_allowed
+from auth.principal import Role
+from domain.errors import Forbidden
+from resolvers.context import Info
+
+ROOT = "Query"
+
+
+def role_view(schema: GraphQLSchema, role: Role) -> RoleView:
+    """The operations ``role`` may call and, for each type it can reach, each field's access."""
+    query = schema.query_type
+    assert query is not None
+    operations = tuple(name for name in query.fields if operation_allowed(role, name))
+    types: dict[str, dict[str, Access]] = {}
+    pending: list[GraphQLNamedType] = [get_named_type(query.fields[name].type) for name in operations]
+    while pending:
+        graphql_type = pending.pop()
+        if isinstance(graphql_type, GraphQLUnionType):
+            pending += graphql_type.types
+        elif isinstance(graphql_type, GraphQLInterfaceType):
+            pending += schema.get_possible_types(graphql_type)
+        elif isinstance(graphql_type, GraphQLObjectType) and graphql_type.name not in types:
+            access = {name: _access(graphql_type.name, name, role) for name in graphql_type.fields}
+            types[graphql_type.name] = access
+            pending += [
+                get_named_type(graphql_type.fields[name].type)
+                for name, shown in access.items()
+                if shown is not Access.DENIED
+            ]
+    return RoleView(role, operations, dict(sorted(types.items())))
+
+
+def _access(type_name: str, field_name: str, role: Role) -> Access:
+    rule = field_rule(type_name, field_name)
+    return rule.for_role(role) if rule else Access.DENIED
+
+
+def unpoliced(schema: GraphQLSchema) -> list[str]:
+    """Root operations and object-type fields that have no entry in the policy table."""
+    missing: list[str] = []
+    for type_name, graphql_type in schema.type_map.items():
+        if type_name.startswith("__") or not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for field_name in graphql_type.fields:
+            if type_name == ROOT:
+                if field_name not in OPERATIONS:
+                    missing.append(f"{ROOT}.{field_name}")
+            elif field_rule(type_name, field_name) is None:
+                missing.append(f"{type_name}.{field_name}")
+    return missing
+
+
+def guarded_fields(schema: GraphQLSchema) -> set[tuple[str, str]]:
+    """The (type, field) pairs that need a guard: some reaching role sees less than everything, or audit."""
+    guarded: set[tuple[str, str]] = set()
+    for role in Role:
+        for type_name, fields in role_view(schema, role).types.items():
+            for field_name, access in fields.items():
+                rule = field_rule(type_name, field_name)
+                if access is not Access.FULL or (rule is not None and rule.personal):
+                    guarded.add((type_name, field_name))
+    query = schema.query_type
+    assert query is not None
+    guarded.update((ROOT, name) for name in query.fields)
+    return guarded
+
+
+class PolicyGuard(FieldExtension):
+    """Applies the field's rule for the caller's role: operation check, mask, hide, deny, audit."""
+
+    def _check(self, info: Info) -> tuple[Role, FieldRule | None]:
+        role = info.context.principal.role
+        parent = str(info.path.typename)
+        if parent == ROOT:
+            if not operation_allowed(role, info.field_name):
+                raise Forbidden(f"the {role.value} role may not call {info.field_name}")
+            return role, None
+        rule = field_rule(parent, info.field_name)
+        if rule is None or rule.for_role(role) is Access.DENIED:
+            raise Forbidden(f"the {role.value} role may not read {parent}.{info.field_name}")
+        return role, rule
+
+    @staticmethod
+    def _show(value: Any, source: Any, info: Info, role: Role, rule: FieldRule | None) -> Any:
+        if rule is None or value is None:
+            return value
+        access = rule.for_role(role)
+        if access is Access.HIDDEN:
+            return None
+        if access is Access.MASKED:
+            assert rule.mask is not None
+            return rule.mask(value)
+        if rule.personal and value not in ("", []):
+            info.context.audit.saw(source.record_id, info.field_name)
+        return value
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
+        role, rule = self._check(info)
+        return self._show(next_(source, info, **kwargs), source, info, role, rule)
+
+    async def resolve_async(
+        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        role, rule = self._check(info)
+        return self._show(await next_(source, info, **kwargs), source, info, role, rule)
+
+
+def attach_guards(
+    definitions: Iterable[tuple[str, StrawberryObjectDefinition]],
+    guarded: set[tuple[str, str]],
+    graphql_name: Callable[[StrawberryField], str],
+) -> None:
+    """Adds a ``PolicyGuard`` to each guarded field of the given type definitions (once)."""
+    for type_name, definition in definitions:
+        for field in definition.fields:
+            if (type_name, graphql_name(field)) in guarded and not _has_guard(field):
+                field.extensions.append(PolicyGuard())
+
+
+def _has_guard(field: StrawberryField) -> bool:
+    return any(isinstance(e, PolicyGuard) for e in field.extensions)
+
+
+def missing_guards(
+    definitions: Iterable[tuple[str, StrawberryObjectDefinition]],
+    guarded: set[tuple[str, str]],
+    graphql_name: Callable[[StrawberryField], str],
+) -> list[str]:
+    """Guarded fields whose definition in the built schema carries no guard (a bug to fail on)."""
+    present = {
+        (type_name, graphql_name(field))
+        for type_name, definition in definitions
+        for field in definition.fields
+        if _has_guard(field)
+    }
+    return sorted(f"{t}.{f}" for t, f in guarded - present)
