@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
+import strawberry
 from pymongo.monitoring import _EventListener
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,13 +21,15 @@ from domain.repositories import all_indexes
 from resolvers.schema import build_schema
 
 
-def create_app(settings: Settings, *, event_listeners: Sequence[_EventListener] = ()) -> Starlette:
+def create_app(
+    settings: Settings, *, schema: strawberry.Schema | None = None, event_listeners: Sequence[_EventListener] = ()
+) -> Starlette:
     """The application; it needs ``settings.mongodb_uri`` (``serve`` starts an embedded database if unset)."""
     if not settings.mongodb_uri:
         raise ValueError("create_app needs settings.mongodb_uri")
     uri = settings.mongodb_uri
     verifier = TokenVerifier(settings)
-    schema = build_schema()
+    schema = schema or build_schema()
     view = GraphQLView(schema=schema, graphql_ide=None)
     assets = settings.graphiql_assets_dir if settings.graphiql_enabled else None
     graphql = GraphQLEndpoint(view, verifier=verifier, graphiql_assets=assets)

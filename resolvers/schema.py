@@ -22,7 +22,7 @@ from resolvers.customers.types import Customer
 from resolvers.employees.types import Employee
 from resolvers.feedback.types import Feedback
 from resolvers.node import Node, decode_global_id
-from resolvers.policy import attach_guards, guarded_fields, missing_guards, role_view
+from resolvers.policy import ROOT, attach_guards, guarded_fields, missing_guards, role_view
 from resolvers.records import RECORD_KINDS
 
 NodeIdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the object.")]
@@ -90,6 +90,8 @@ def build_schema(query: type = Query) -> Customer360Schema:
 
 
 def _object_definitions(schema: strawberry.Schema) -> list[tuple[str, StrawberryObjectDefinition]]:
+    """Each object type's strawberry definition under its GraphQL name."""
+    assert schema._schema.query_type is not None and schema._schema.query_type.name == ROOT
     found = ((name, schema.get_type_by_name(name)) for name in schema._schema.type_map)
     return [(name, d) for name, d in found if isinstance(d, StrawberryObjectDefinition)]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import strawberry
 from pymongo import monitoring
 
 from api.app import create_app
@@ -86,10 +87,10 @@ def commands() -> CommandCounter:
 
 @contextlib.asynccontextmanager
 async def client_for(
-    settings: Settings, *listeners: monitoring.CommandListener
+    settings: Settings, *listeners: monitoring.CommandListener, schema: strawberry.Schema | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking in-process to an app built with ``settings``, its lifespan running."""
-    app = create_app(settings, event_listeners=listeners)
+    app = create_app(settings, schema=schema, event_listeners=listeners)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -1,0 +1,221 @@
+"""The policy matrix through the endpoint: operations, rows and fields per role (BRIEF §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from auth.principal import Role
+from domain.repositories import Repositories
+from tests.api.world import World, build_world
+from tests.conftest import GraphQLClient
+
+F, M, B, C, I = Role.FRONTLINE, Role.MANAGER, Role.BOARD, Role.CUSTOMER, Role.INTEGRATION
+
+OPERATIONS: dict[str, tuple[str, set[Role]]] = {
+    "viewer": ("{ viewer { role } }", {F, M, B, C, I}),
+    "customer": ("query($id: ID!) { customer(id: $id) { id } }", {F, M}),
+    "customers": ("{ customers(first: 5) { edges { node { id } } } }", {F, M}),
+    "node": ("query($id: ID!) { node(id: $id) { id } }", {F, M}),
+    "me": ("{ me { id } }", {C}),
+    "customerByExternalId": ('{ customerByExternalId(system: "crm", id: "X") { id } }', {I}),
+    "auditTrail": (
+        "query($id: ID!) { auditTrail(customerId: $id, first: 5) { edges { node { at } } } }",
+        {M},
+    ),
+}
+
+PROFILE = """
+query($id: ID!) { customer(id: $id) { ...Profile } }
+fragment Profile on Customer {
+  givenName emails phones birthDate birthYear address { street city postalCode country }
+}
+"""
+
+
+@pytest.fixture
+async def world(repos: Repositories, token: Any) -> World:
+    return await build_world(repos, token)
+
+
+def as_role(http: httpx.AsyncClient, world: World, role: Role) -> GraphQLClient:
+    return GraphQLClient(http, world.tokens[role])
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+async def test_root_operations_per_role(
+    http: httpx.AsyncClient, world: World, role: Role, operation: str
+) -> None:
+    query, allowed = OPERATIONS[operation]
+    body = await as_role(http, world, role).execute(query, {"id": world.north.customer_id})
+    if role in allowed:
+        assert "FORBIDDEN" not in codes(body)
+    else:
+        assert codes(body) == ["FORBIDDEN"]
+        assert not any((body["data"] or {}).values())
+
+
+async def test_frontline_sees_personal_data_in_full(http: httpx.AsyncClient, world: World) -> None:
+    body = await as_role(http, world, F).execute(PROFILE, {"id": world.north.customer_id})
+    profile = body["data"]["customer"]
+    assert profile["emails"] == ["jane.north@example.com"]
+    assert profile["phones"] == ["+44 20 7946 0123"]
+    assert profile["birthDate"] == "1985-04-02"
+    assert profile["address"]["street"] == "1 High Street"
+
+
+async def test_manager_sees_personal_data_masked(http: httpx.AsyncClient, world: World) -> None:
+    body = await as_role(http, world, M).execute(PROFILE, {"id": world.north.customer_id})
+    assert "errors" not in body
+    profile = body["data"]["customer"]
+    assert profile["givenName"] == "Jane"
+    assert profile["emails"] == ["j***@example.com"]
+    assert profile["phones"] == ["+44 *** *** 123"]
+    assert profile["birthDate"] is None
+    assert profile["birthYear"] == 1985
+    assert profile["address"] == {"street": None, "city": "London", "postalCode": "EC1A 1AA", "country": "GB"}
+
+
+async def test_manager_masks_apply_on_every_path(http: httpx.AsyncClient, world: World) -> None:
+    query = """
+    query($id: ID!, $tx: ID!) {
+      node(id: $id) { ... on Customer { emails } }
+      customers(first: 5) { edges { node { emails } } }
+      customer(id: $id) {
+        timeline(first: 10) { edges { node { ... on Feedback { customer { emails } } } } }
+        feedback(first: 1) { edges { node { customer { phones } comment } } }
+      }
+      tx: node(id: $tx) { ... on Transaction { customer { emails } } }
+    }
+    """
+    variables = {"id": world.north.customer_id, "tx": world.north.ids["Transaction"]}
+    body = await as_role(http, world, M).execute(query, variables)
+    assert "errors" not in body
+    data = body["data"]
+    masked = ["j***@example.com"]
+    assert data["node"]["emails"] == masked
+    assert [e["node"]["emails"] for e in data["customers"]["edges"]] == [masked]
+    timeline_customers = [e["node"]["customer"] for e in data["customer"]["timeline"]["edges"] if e["node"]]
+    assert timeline_customers == [{"emails": masked}]
+    assert data["customer"]["feedback"]["edges"][0]["node"] == {
+        "customer": {"phones": ["+44 *** *** 123"]},
+        "comment": "Too slow.",
+    }
+    assert data["tx"]["customer"]["emails"] == masked
+
+
+async def test_customer_reads_its_own_profile_and_feedback_but_no_internal_fields(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    client = as_role(http, world, C)
+    body = await client.execute(
+        "{ me { displayName emails feedback(first: 5) { edges { node { nps comment } } } } }"
+    )
+    assert "errors" not in body
+    assert body["data"]["me"]["emails"] == ["jane.north@example.com"]
+    assert body["data"]["me"]["feedback"]["edges"] == [{"node": {"nps": 2, "comment": "Too slow."}}]
+    for internal in (
+        "owner { name }",
+        "lifetimeValue { amount }",
+        "tags",
+        "segment",
+        "transactions(first: 1) { totalCount }",
+        "timeline(first: 1) { edges { cursor } }",
+        "metrics { lastNps }",
+        "cases(first: 1) { totalCount }",
+    ):
+        denied = await client.execute(f"{{ me {{ id {internal} }} }}")
+        assert codes(denied) == ["FORBIDDEN"], internal
+
+
+async def test_integration_reconciles_by_external_id(http: httpx.AsyncClient, world: World) -> None:
+    external = world.south.customer.external_ids[0]
+    query = "query($s: String!, $id: String!) { customerByExternalId(system: $s, id: $id) { id emails } }"
+    body = await as_role(http, world, I).execute(query, {"s": external.system, "id": external.id})
+    assert body["data"]["customerByExternalId"] == {
+        "id": world.south.customer_id,
+        "emails": ["jane.south@example.com"],
+    }
+
+
+async def test_board_gets_no_record_through_any_path(http: httpx.AsyncClient, world: World) -> None:
+    client = as_role(http, world, B)
+    for query in (
+        "query($id: ID!) { customer(id: $id) { id } }",
+        "query($id: ID!) { node(id: $id) { id } }",
+        "{ customers(first: 1) { edges { node { id } } } }",
+        "query($id: ID!) { customer(id: $id) { feedback(first: 1) { edges { node { comment } } } } }",
+    ):
+        body = await client.execute(query, {"id": world.north.ids["Feedback"]})
+        assert codes(body) == ["FORBIDDEN"]
+        assert not any((body["data"] or {}).values())
+
+
+class TestCrossRegion:
+    """A north frontline employee or manager never reaches south records, whatever the path."""
+
+    @pytest.mark.parametrize("role", [F, M])
+    async def test_customer_of_another_region_looks_missing(
+        self, http: httpx.AsyncClient, world: World, role: Role
+    ) -> None:
+        body = await as_role(http, world, role).execute(
+            "query($id: ID!) { customer(id: $id) { id } }", {"id": world.south.customer_id}
+        )
+        assert body == {"data": {"customer": None}}
+
+    @pytest.mark.parametrize("role", [F, M])
+    async def test_records_of_another_region_are_never_returned_by_node(
+        self, http: httpx.AsyncClient, world: World, role: Role
+    ) -> None:
+        client = as_role(http, world, role)
+        for kind in ("Customer", "Transaction", "Interaction", "Case", "Feedback", "Opportunity"):
+            body = await client.execute(
+                "query($id: ID!) { node(id: $id) { id } }", {"id": world.south.ids[kind]}
+            )
+            assert body == {"data": {"node": None}}, kind
+
+    async def test_lists_search_and_filters_stay_in_region(
+        self, http: httpx.AsyncClient, world: World
+    ) -> None:
+        client = as_role(http, world, F)
+        query = """query($s: String, $f: CustomerFilter) {
+          customers(first: 10, search: $s, filter: $f) { edges { node { familyName } } } }"""
+
+        async def names(**variables: Any) -> list[str]:
+            body = await client.execute(query, variables)
+            return [e["node"]["familyName"] for e in body["data"]["customers"]["edges"]]
+
+        assert await names() == ["Doe-north"]
+        assert await names(s="doe") == ["Doe-north"]
+        assert await names(s="jane.south@example.com") == []
+        assert await names(f={"regions": ["south"]}) == []
+        assert await names(f={"regions": ["north", "south"]}) == ["Doe-north"]
+
+    async def test_cursor_from_a_wider_scope_does_not_widen_the_list(
+        self, http: httpx.AsyncClient, world: World, token: Any
+    ) -> None:
+        everywhere = GraphQLClient(http, token(M, sub="manager-all", regions=["north", "south"]))
+        query = "query($a: String) { customers(first: 1, after: $a) { pageInfo { endCursor } edges { node { familyName } } } }"
+        first = await everywhere.execute(query)
+        assert first["data"]["customers"]["edges"][0]["node"]["familyName"] == "Doe-north"
+        cursor = first["data"]["customers"]["pageInfo"]["endCursor"]
+        assert (await everywhere.execute(query, {"a": cursor}))["data"]["customers"]["edges"][0]["node"][
+            "familyName"
+        ] == "Doe-south"
+        north_only = await as_role(http, world, F).execute(query, {"a": cursor})
+        assert north_only["data"]["customers"]["edges"] == []
+
+    async def test_audit_trail_of_another_region_looks_missing(
+        self, http: httpx.AsyncClient, world: World
+    ) -> None:
+        body = await as_role(http, world, M).execute(
+            OPERATIONS["auditTrail"][0], {"id": world.south.customer_id}
+        )
+        assert codes(body) == ["NOT_FOUND"]

@@ -1,0 +1,75 @@
+"""A small world for access tests: a customer with every kind of record in each of two regions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from auth.principal import Role
+from domain.customers.models import Customer
+from domain.repositories import Repositories
+from resolvers.node import encode_global_id
+from tests import factories as f
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region's customer and the global ids of its records."""
+
+    customer: Customer
+    ids: dict[str, str]
+
+    @property
+    def customer_id(self) -> str:
+        return self.ids["Customer"]
+
+
+@dataclass(frozen=True)
+class World:
+    north: Region
+    south: Region
+    tokens: dict[Role, str]
+
+
+async def build_world(repos: Repositories, token: Any) -> World:
+    """Customers in north and south with owner, transaction, interaction, case, feedback, opportunity."""
+    regions = []
+    for name in ("north", "south"):
+        staff = f.employee(regions=(name,))
+        customer = f.customer(
+            region=name,
+            given_name="Jane",
+            family_name=f"Doe-{name}",
+            emails=(f"jane.{name}@example.com",),
+            owner_id=staff.id,
+            tags=("vip",),
+        )
+        records = {
+            "Transaction": f.transaction(customer),
+            "Interaction": f.interaction(
+                customer, employee_id=staff.id, next_step="Call back", follow_up_on=f.NOW.date()
+            ),
+            "Case": f.case(customer, assignee_id=staff.id, resolution="Refunded"),
+            "Feedback": f.feedback(customer, nps=2, comment="Too slow."),
+            "Opportunity": f.opportunity(customer, owner_id=staff.id),
+        }
+        await repos.employees.insert_many([staff])
+        await repos.customers.insert_many([customer])
+        await repos.transactions.insert_many([records["Transaction"]])
+        await repos.interactions.insert_many([records["Interaction"]])
+        await repos.cases.insert_many([records["Case"]])
+        await repos.feedback.insert_many([records["Feedback"]])
+        await repos.opportunities.insert_many([records["Opportunity"]])
+        ids = {kind: encode_global_id(kind, record.id) for kind, record in records.items()}
+        ids["Customer"] = encode_global_id("Customer", customer.id)
+        ids["Employee"] = encode_global_id("Employee", staff.id)
+        regions.append(Region(customer, ids))
+    north, south = regions
+    tokens = {
+        Role.FRONTLINE: token(Role.FRONTLINE, sub="agent-north", regions=["north"]),
+        Role.MANAGER: token(Role.MANAGER, sub="manager-north", regions=["north"]),
+        Role.BOARD: token(Role.BOARD, sub="board-member"),
+        Role.CUSTOMER: token(Role.CUSTOMER, sub=north.customer.id),
+        Role.INTEGRATION: token(Role.INTEGRATION, sub="crm-sync"),
+    }
+    return World(north, south, tokens)
