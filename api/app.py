@@ -22,7 +22,10 @@ from resolvers.schema import build_schema
 
 
 def create_app(
-    settings: Settings, *, schema: strawberry.Schema | None = None, event_listeners: Sequence[_EventListener] = ()
+    settings: Settings,
+    *,
+    schema: strawberry.Schema | None = None,
+    event_listeners: Sequence[_EventListener] = (),
 ) -> Starlette:
     """The application; it needs ``settings.mongodb_uri`` (``serve`` starts an embedded database if unset)."""
     if not settings.mongodb_uri:

@@ -91,7 +91,9 @@ def build_schema(query: type = Query) -> Customer360Schema:
 
 def _object_definitions(schema: strawberry.Schema) -> list[tuple[str, StrawberryObjectDefinition]]:
     """Each object type's strawberry definition under its GraphQL name."""
-    assert schema._schema.query_type is not None and schema._schema.query_type.name == ROOT
+    root = schema._schema.query_type
+    assert root is not None
+    assert root.name == ROOT, f"the root query type must be named {ROOT}"
     found = ((name, schema.get_type_by_name(name)) for name in schema._schema.type_map)
     return [(name, d) for name, d in found if isinstance(d, StrawberryObjectDefinition)]
 

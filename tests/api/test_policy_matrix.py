@@ -12,15 +12,15 @@ from domain.repositories import Repositories
 from tests.api.world import World, build_world
 from tests.conftest import GraphQLClient
 
-F, M, B, C, I = Role.FRONTLINE, Role.MANAGER, Role.BOARD, Role.CUSTOMER, Role.INTEGRATION
+F, M, B, C, INT = Role.FRONTLINE, Role.MANAGER, Role.BOARD, Role.CUSTOMER, Role.INTEGRATION
 
 OPERATIONS: dict[str, tuple[str, set[Role]]] = {
-    "viewer": ("{ viewer { role } }", {F, M, B, C, I}),
+    "viewer": ("{ viewer { role } }", {F, M, B, C, INT}),
     "customer": ("query($id: ID!) { customer(id: $id) { id } }", {F, M}),
     "customers": ("{ customers(first: 5) { edges { node { id } } } }", {F, M}),
     "node": ("query($id: ID!) { node(id: $id) { id } }", {F, M}),
     "me": ("{ me { id } }", {C}),
-    "customerByExternalId": ('{ customerByExternalId(system: "crm", id: "X") { id } }', {I}),
+    "customerByExternalId": ('{ customerByExternalId(system: "crm", id: "X") { id } }', {INT}),
     "auditTrail": (
         "query($id: ID!) { auditTrail(customerId: $id, first: 5) { edges { node { at } } } }",
         {M},
@@ -138,7 +138,7 @@ async def test_customer_reads_its_own_profile_and_feedback_but_no_internal_field
 async def test_integration_reconciles_by_external_id(http: httpx.AsyncClient, world: World) -> None:
     external = world.south.customer.external_ids[0]
     query = "query($s: String!, $id: String!) { customerByExternalId(system: $s, id: $id) { id emails } }"
-    body = await as_role(http, world, I).execute(query, {"s": external.system, "id": external.id})
+    body = await as_role(http, world, INT).execute(query, {"s": external.system, "id": external.id})
     assert body["data"]["customerByExternalId"] == {
         "id": world.south.customer_id,
         "emails": ["jane.south@example.com"],
@@ -202,7 +202,8 @@ class TestCrossRegion:
         self, http: httpx.AsyncClient, world: World, token: Any
     ) -> None:
         everywhere = GraphQLClient(http, token(M, sub="manager-all", regions=["north", "south"]))
-        query = "query($a: String) { customers(first: 1, after: $a) { pageInfo { endCursor } edges { node { familyName } } } }"
+        query = """query($a: String) {
+          customers(first: 1, after: $a) { pageInfo { endCursor } edges { node { familyName } } } }"""
         first = await everywhere.execute(query)
         assert first["data"]["customers"]["edges"][0]["node"]["familyName"] == "Doe-north"
         cursor = first["data"]["customers"]["pageInfo"]["endCursor"]

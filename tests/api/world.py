@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auth.principal import Role
+from domain.crm.models import CaseStatus, CustomerNotice
 from domain.customers.models import Customer
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
@@ -49,7 +50,13 @@ async def build_world(repos: Repositories, token: Any) -> World:
             "Interaction": f.interaction(
                 customer, employee_id=staff.id, next_step="Call back", follow_up_on=f.NOW.date()
             ),
-            "Case": f.case(customer, assignee_id=staff.id, resolution="Refunded"),
+            "Case": f.case(
+                customer,
+                assignee_id=staff.id,
+                status=CaseStatus.RESOLVED,
+                resolution="Refunded",
+                customer_notified=CustomerNotice(f.NOW, "email"),
+            ),
             "Feedback": f.feedback(customer, nps=2, comment="Too slow."),
             "Opportunity": f.opportunity(customer, owner_id=staff.id),
         }
