@@ -13,16 +13,19 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from api.graphiql import graphiql_page
 from api.settings import Settings
 from auth.policy import row_scope
-from auth.principal import Principal
+from auth.principal import Principal, Role
 from auth.tokens import TokenVerifier
 from domain.errors import Unauthenticated
 from domain.repositories import Repositories
+from domain.scope import RowScope
 from domain.store import Database
 from resolvers.context import Context
 from resolvers.errors import classify
@@ -45,18 +48,38 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         runtime: Runtime = request.app.state.runtime
-        principal: Principal = request.scope["state"]["principal"]
-        # Every read of this request goes through repositories limited to the principal's rows.
-        repos = Repositories.on(runtime.db, row_scope(principal))
-        return Context(
+        # A WebSocket proves who it is in connection_init (see on_ws_connect); until then it may read nothing.
+        principal: Principal = request.scope["state"].get("principal", NOBODY)
+        no_rows = Repositories.on(runtime.db, RowScope.none())
+        context = Context(
             request=request,
             response=response,
             principal=principal,
             settings=runtime.settings,
-            repos=repos,
-            loaders=Loaders.create(repos),
+            repos=no_rows,
+            loaders=Loaders.create(no_rows),
             request_id=request.scope["state"]["request_id"],
         )
+        if principal is not NOBODY:
+            act_as(context, principal, runtime)
+        return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticates a WebSocket with the token of its connection_init payload, or closes it (4403)."""
+        runtime: Runtime = context.request.app.state.runtime
+        params = context.connection_params or {}
+        authorization = params.get("Authorization") or params.get("authorization")
+        if authorization is None and isinstance(params.get("token"), str):
+            authorization = f"Bearer {params['token']}"
+        try:
+            principal = await runtime.verifier.principal(
+                authorization if isinstance(authorization, str) else None
+            )
+        except Unauthenticated:
+            raise ConnectionRejectionError from None
+        act_as(context, principal, runtime)
+        acknowledged: UnsetType = UNSET
+        return acknowledged
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Every error gets a code here, the one place that sees parse, validation and execution errors."""
@@ -67,6 +90,17 @@ class GraphQLView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+NOBODY = Principal(subject="", role=Role.BOARD)
+
+
+def act_as(context: Context, principal: Principal, runtime: Runtime) -> None:
+    """Binds the context to ``principal``: every read from now on is limited to its rows."""
+    repos = Repositories.on(runtime.db, row_scope(principal))
+    context.principal = principal
+    context.repos = repos
+    context.loaders = Loaders.create(repos)
 
 
 def wants_ide(scope: Scope) -> bool:

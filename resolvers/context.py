@@ -29,6 +29,7 @@ class Context:
     loaders: Loaders
     request_id: str
     audit: AuditCollector = field(default_factory=AuditCollector)
+    connection_params: dict[str, object] | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -13,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import strawberry
+import uvicorn
 from pymongo import monitoring
 
 from api.app import create_app
@@ -140,3 +144,45 @@ class GraphQLClient:
 def gql(http: httpx.AsyncClient, token: Any) -> GraphQLClient:
     """A GraphQL client authenticated as a frontline employee of every region."""
     return GraphQLClient(http, token(Role.FRONTLINE))
+
+
+START_TIMEOUT = 20.0
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    """The app served by uvicorn on 127.0.0.1 in a background thread; yields its base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, thread)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+    assert not thread.is_alive(), "uvicorn did not stop"
+
+
+def _wait_healthy(url: str, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    with httpx.Client(base_url=url, timeout=2) as client:
+        while time.monotonic() < deadline:
+            try:
+                if client.get("/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            # Waiting on the thread both paces the polling and notices a server that died.
+            thread.join(timeout=0.05)
+            if not thread.is_alive():
+                pytest.fail("uvicorn exited before answering /healthz")
+    pytest.fail(f"{url}/healthz did not answer within {START_TIMEOUT} s")

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
 
-from api.app import create_app
 from api.graphiql import missing_assets
 from api.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
-START_TIMEOUT = 20.0
 
 
 def run(
@@ -68,42 +61,3 @@ def graphiql_assets() -> Path:
 @pytest.fixture
 def settings(settings: Settings, graphiql_assets: Path) -> Settings:
     return settings.model_copy(update={"graphiql_assets_dir": graphiql_assets})
-
-
-@pytest.fixture
-def live_server(settings: Settings) -> Iterator[str]:
-    """The app served by uvicorn on 127.0.0.1 in a background thread; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, thread)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-    assert not thread.is_alive(), "uvicorn did not stop"
-
-
-def _wait_healthy(url: str, thread: threading.Thread) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    with httpx.Client(base_url=url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            try:
-                if client.get("/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            # Waiting on the thread both paces the polling and notices a server that died.
-            thread.join(timeout=0.05)
-            if not thread.is_alive():
-                pytest.fail("uvicorn exited before answering /healthz")
-    pytest.fail(f"{url}/healthz did not answer within {START_TIMEOUT} s")
