@@ -188,6 +188,6 @@ def _query(where: CustomerFilter) -> dict[str, Any]:
     if where.search is not None:
         terms = search.query_terms(where.search)
         if not terms:
-            raise InvalidInput("search needs at least one letter or digit", field="search")
+            raise InvalidInput("search needs a word of at least two letters or digits", field="search")
         clauses["searchTokens"] = {"$all": terms}
     return clauses

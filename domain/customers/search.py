@@ -32,17 +32,17 @@ def index_tokens(names: Iterable[str], emails: Iterable[str]) -> list[str]:
     tokens: set[str] = set()
     for text in (*names, *emails):
         for word in words(text):
-            tokens.update(word[:n] for n in range(min(MIN_PREFIX, len(word)), len(word) + 1))
+            tokens.update(word[:n] for n in range(MIN_PREFIX, len(word) + 1))
     tokens.update(normalise(e).strip() for e in emails)
     return sorted(tokens)
 
 
 def query_terms(search: str) -> list[str]:
-    """The terms a search must all match; an e-mail address is matched whole."""
+    """The words (two characters or more) a search must all match; an e-mail address is matched whole."""
     text = search.strip()
     if "@" in text and " " not in text:
         return [normalise(text)]
-    return words(text)[:MAX_TERMS]
+    return [w for w in words(text) if len(w) >= MIN_PREFIX][:MAX_TERMS]
 
 
 def sort_name(given_name: str, family_name: str) -> str:
