@@ -111,6 +111,10 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _already_handled(signum: int, frame: FrameType | None) -> None:
+    return None
+
+
 def _seed(args: argparse.Namespace) -> int:
     with _database(Settings()) as settings:
         asyncio.run(
@@ -160,5 +164,14 @@ async def _run_server(settings: Settings, *, demo: bool) -> None:
         create_app(settings), host=settings.host, port=settings.port, log_config=None, lifespan="on"
     )
     server = uvicorn.Server(config)
-    print(await welcome(settings), flush=True)
-    await server.serve()
+    # uvicorn handles SIGTERM gracefully and then re-raises it to the previous handler: by then the
+    # work is done, so that handler must let the embedded database stop and the process exit 0.
+    signal.signal(signal.SIGTERM, _already_handled)
+    serving = asyncio.create_task(server.serve())
+    # The banner promises a running server, so wait until uvicorn listens (or gave up); uvicorn
+    # exposes that only as a flag.
+    while not server.started and not serving.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    if server.started:
+        print(await welcome(settings), flush=True)
+    await serving
