@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 from pymongo.monitoring import _EventListener
 
-from domain.store import Document, IndexSpec
+from domain.store import Document, DuplicateKey, IndexSpec, Session
+
+T = TypeVar("T")
 
 Client = AsyncMongoClient[Document]
 DatabaseHandle = AsyncDatabase[Document]
@@ -30,7 +34,9 @@ def create_client(
 async def ensure_indexes(db: DatabaseHandle, specs: Iterable[IndexSpec]) -> None:
     """Create every index that is missing; existing ones are left as they are."""
     for spec in specs:
-        await db[spec.collection].create_index(list(spec.keys), name=spec.name, unique=spec.unique)
+        await db[spec.collection].create_index(
+            list(spec.keys), name=spec.name, unique=spec.unique, sparse=spec.sparse
+        )
 
 
 async def is_reachable(client: Client) -> bool:
@@ -40,3 +46,18 @@ async def is_reachable(client: Client) -> bool:
     except Exception:  # any failure means "not ready"; the reason is logged by the driver
         return False
     return True
+
+
+class MongoUnitOfWork:
+    """Transactions on a replica set or sharded cluster, retried on transient errors by the driver."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def run(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        try:
+            async with self._client.start_session() as session:
+                result: T = await session.with_transaction(work)
+                return result
+        except DuplicateKeyError as error:
+            raise DuplicateKey(str(error)) from None

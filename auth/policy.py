@@ -207,7 +207,7 @@ def field_rule(type_name: str, field_name: str) -> FieldRule | None:
 def row_scope(principal: Principal) -> RowScope:
     """The rows a principal may read at all."""
     if principal.role in (FRONTLINE, MANAGER):
-        return RowScope.of_regions(principal.regions)
+        return RowScope.of_regions(principal.regions, employee_id=principal.subject)
     if principal.role is CUSTOMER:
         return RowScope.of_customer(principal.subject)
     if principal.role is INTEGRATION:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -12,6 +13,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
     FORBIDDEN = "FORBIDDEN"
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     INTERNAL = "INTERNAL"
 
@@ -49,3 +51,32 @@ class Forbidden(DomainError):
     """The caller is known but may not do this."""
 
     code = ErrorCode.FORBIDDEN
+
+
+class Conflict(DomainError):
+    """The record changed since the caller read it, or is not in a state that allows the change."""
+
+    code = ErrorCode.CONFLICT
+
+
+class IdempotencyConflict(DomainError):
+    """The idempotency key was used before with different content."""
+
+    code = ErrorCode.IDEMPOTENCY_CONFLICT
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One broken rule of one input field."""
+
+    field: str
+    code: str
+    message: str
+
+
+class ValidationFailed(InvalidInput):
+    """Several fields break rules; nothing was written."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors), field=errors[0].field)
+        self.errors = errors

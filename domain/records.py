@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from domain.paging import Page, Position
 from domain.scope import RowScope, narrowed
-from domain.store import Database, Document, IndexSpec
+from domain.store import Database, Document, IndexSpec, Session
 
 R = TypeVar("R")
 
@@ -51,7 +51,12 @@ class CustomerRecords(ABC, Generic[R]):
     def __init__(self, db: Database, scope: RowScope | None = None) -> None:
         self._db = db
         self._collection = db[self.collection_name]
-        self._scope = (scope or RowScope.everything()).record_filter()
+        self._scope = self.scope_filter(scope or RowScope.everything())
+
+    @classmethod
+    def scope_filter(cls, scope: RowScope) -> dict[str, Any]:
+        """The filter that keeps this collection's rows in ``scope``."""
+        return scope.record_filter()
 
     def _in_scope(self, query: dict[str, Any]) -> dict[str, Any]:
         """``query`` narrowed to the rows the caller may read."""
@@ -78,6 +83,10 @@ class CustomerRecords(ABC, Generic[R]):
         documents = [self.to_document(r) for r in records]
         if documents:
             await self._collection.insert_many(documents, ordered=False)
+
+    async def insert(self, record: R, *, session: Session | None = None) -> None:
+        """Store one new record, inside ``session``'s transaction when given."""
+        await self._collection.insert_one(self.to_document(record), session=session)
 
     async def get_many(self, ids: Sequence[str]) -> dict[str, R]:
         """The records in scope with these ids, by id."""

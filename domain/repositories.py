@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.alerts.repository import AlertRepository
 from domain.audit.repository import AuditRepository
 from domain.crm.repository import (
     CaseRepository,
@@ -15,6 +16,7 @@ from domain.customers.repository import CustomerRepository
 from domain.employees.repository import EmployeeRepository
 from domain.feedback.repository import FeedbackRepository
 from domain.scope import RowScope
+from domain.standards.repository import StandardRepository
 from domain.store import Database, IndexSpec
 
 
@@ -30,6 +32,8 @@ class Repositories:
     feedback: FeedbackRepository
     opportunities: OpportunityRepository
     audit: AuditRepository
+    alerts: AlertRepository
+    standards: StandardRepository
 
     @classmethod
     def on(cls, db: Database, scope: RowScope | None = None) -> Repositories:
@@ -43,6 +47,8 @@ class Repositories:
             feedback=FeedbackRepository(db, scope),
             opportunities=OpportunityRepository(db, scope),
             audit=AuditRepository(db),
+            alerts=AlertRepository(db, scope),
+            standards=StandardRepository(db),
         )
 
 
@@ -57,4 +63,6 @@ def all_indexes() -> list[IndexSpec]:
         *FeedbackRepository.indexes(),
         *OpportunityRepository.indexes(),
         *AuditRepository.indexes(),
+        *AlertRepository.indexes(),
+        *StandardRepository.indexes(),
     ]

@@ -16,6 +16,8 @@ class RowScope:
     regions: tuple[str, ...] | None = None
     customer_id: str | None = None
     nothing: bool = False
+    # An employee also sees the alerts assigned to them, whatever their region.
+    employee_id: str | None = None
 
     @classmethod
     def everything(cls) -> RowScope:
@@ -26,8 +28,8 @@ class RowScope:
         return cls(nothing=True)
 
     @classmethod
-    def of_regions(cls, regions: tuple[str, ...]) -> RowScope:
-        return cls(regions=regions)
+    def of_regions(cls, regions: tuple[str, ...], *, employee_id: str | None = None) -> RowScope:
+        return cls(regions=regions, employee_id=employee_id)
 
     @classmethod
     def of_customer(cls, customer_id: str) -> RowScope:
@@ -40,6 +42,23 @@ class RowScope:
     def record_filter(self) -> dict[str, Any]:
         """The filter that keeps the per-customer records (and feedback) in scope."""
         return self._filter("customerId")
+
+    def alert_filter(self) -> dict[str, Any]:
+        """The filter that keeps the alerts in scope: the records' scope, or assigned to the employee."""
+        records = self.record_filter()
+        if self.employee_id is None or not records or self.nothing:
+            return records
+        return {"$or": [records, {"assigneeId": self.employee_id}]}
+
+    def admits(self, *, region: str, customer_id: str | None, assignee_id: str | None = None) -> bool:
+        """Whether a record with these keys is in scope (the same rule as the filters, for pushed events)."""
+        if self.nothing:
+            return False
+        if self.employee_id is not None and assignee_id == self.employee_id:
+            return True
+        if self.regions is not None and region not in self.regions:
+            return False
+        return self.customer_id is None or customer_id == self.customer_id
 
     def _filter(self, customer_field: str) -> dict[str, Any]:
         if self.nothing:

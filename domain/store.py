@@ -6,9 +6,11 @@ application hands real collections in.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 Document = dict[str, Any]
 Filter = Mapping[str, Any]
@@ -45,6 +47,19 @@ class Collection(Protocol):
 
     async def insert_many(self, documents: Iterable[Document], *args: Any, **kwargs: Any) -> object: ...
 
+    async def insert_one(self, document: Document, *args: Any, **kwargs: Any) -> object: ...
+
+    async def update_one(self, *args: Any, **kwargs: Any) -> WriteResult: ...
+
+    async def replace_one(self, *args: Any, **kwargs: Any) -> WriteResult: ...
+
+
+class WriteResult(Protocol):
+    """How many documents an update matched."""
+
+    @property
+    def matched_count(self) -> int: ...
+
 
 class Database(Protocol):
     """A database: named collections and database-level aggregation."""
@@ -54,6 +69,20 @@ class Database(Protocol):
     async def aggregate(self, *args: Any, **kwargs: Any) -> Cursor: ...
 
 
+class Session(Protocol):
+    """A database session carrying one transaction; repositories pass it through to the driver."""
+
+
+class UnitOfWork(Protocol):
+    """Runs work in one transaction: everything it writes is stored, or nothing is."""
+
+    async def run(self, work: Callable[[Session], Awaitable[T]]) -> T: ...
+
+
+class DuplicateKey(Exception):
+    """A write broke a unique index (the driver's error, translated by the unit of work)."""
+
+
 @dataclass(frozen=True, slots=True)
 class IndexSpec:
     """An index a repository's queries rely on; created idempotently at start-up."""
@@ -61,6 +90,7 @@ class IndexSpec:
     collection: str
     keys: tuple[tuple[str, int], ...]
     unique: bool = False
+    sparse: bool = False
 
     @property
     def name(self) -> str:

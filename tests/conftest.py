@@ -20,12 +20,12 @@ import uvicorn
 from pymongo import monitoring
 
 from api.app import create_app
-from api.database import DatabaseHandle, create_client
+from api.database import DatabaseHandle, MongoUnitOfWork, create_client, ensure_indexes
 from api.embedded import EmbeddedDatabase
 from api.settings import Settings
 from auth.principal import Role
 from auth.tokens import issue_dev_token
-from domain.repositories import Repositories
+from domain.repositories import Repositories, all_indexes
 
 TEST_SECRET = "test-secret-with-enough-entropy-0123456789"
 
@@ -80,8 +80,16 @@ async def db(settings: Settings) -> AsyncIterator[DatabaseHandle]:
 
 
 @pytest.fixture
-def repos(db: DatabaseHandle) -> Repositories:
-    return Repositories.on(db)  # type: ignore[arg-type]
+async def repos(db: DatabaseHandle) -> Repositories:
+    """Repositories over the test database, with the indexes the server creates at start-up."""
+    await ensure_indexes(db, all_indexes())
+    return Repositories.on(db)
+
+
+@pytest.fixture
+def uow(db: DatabaseHandle) -> MongoUnitOfWork:
+    """Transactions through the same client as ``db`` and ``repos`` (sessions belong to one client)."""
+    return MongoUnitOfWork(db.client)
 
 
 @pytest.fixture

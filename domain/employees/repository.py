@@ -54,3 +54,8 @@ class EmployeeRepository:
         return {
             d["_id"]: self.from_document(d) async for d in self._collection.find({"_id": {"$in": list(ids)}})
         }
+
+    async def in_region(self, region: str, role: EmployeeRole) -> list[Employee]:
+        """The employees of ``role`` working in ``region``, by id."""
+        query = {"regions": region, "role": role.value}
+        return sorted([self.from_document(d) async for d in self._collection.find(query)], key=lambda e: e.id)

@@ -73,6 +73,10 @@ class Feedback:
     interaction_id: str | None
     region: str | None
     segment: str | None
+    # Set on submissions through the API: who sent it, their idempotency key and the content's fingerprint.
+    submitted_by: str | None = None
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
 
     @property
     def satisfaction_index(self) -> float | None:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
 from domain.records import CustomerRecords
-from domain.store import Document
+from domain.store import Document, IndexSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +19,11 @@ class Scores:
     nps: int | None
     csat: int | None
     items: tuple[ScoreItem, ...]
+
+
+def idempotency(submitted_by: str, key: str) -> str:
+    """One indexed value per submitter and key."""
+    return f"{submitted_by}\x1f{key}"
 
 
 def _items(document: Document) -> tuple[ScoreItem, ...]:
@@ -33,6 +38,19 @@ class FeedbackRepository(CustomerRecords[Feedback]):
 
     collection_name = "feedback"
     extra_indexes = ((("region", 1), ("occurredAt", -1)),)
+
+    @classmethod
+    def indexes(cls) -> list[IndexSpec]:
+        # Idempotency keys are unique per submitter; responses without one (imports, seeds) are not indexed.
+        return [
+            *super().indexes(),
+            IndexSpec(cls.collection_name, (("idempotency", 1),), unique=True, sparse=True),
+        ]
+
+    async def by_idempotency_key(self, submitted_by: str, key: str) -> Feedback | None:
+        """The response this submitter sent before with this key, if any (whatever the caller's scope)."""
+        document = await self._collection.find_one({"idempotency": idempotency(submitted_by, key)})
+        return self.from_document(document) if document else None
 
     @staticmethod
     def to_document(record: Feedback) -> Document:
@@ -56,6 +74,14 @@ class FeedbackRepository(CustomerRecords[Feedback]):
             "transactionId": record.transaction_id,
             "caseId": record.case_id,
             "interactionId": record.interaction_id,
+            "submittedBy": record.submitted_by,
+            "fingerprint": record.fingerprint,
+            **(
+                {"idempotency": idempotency(record.submitted_by, record.idempotency_key)}
+                if record.submitted_by and record.idempotency_key
+                else {}
+            ),
+            "idempotencyKey": record.idempotency_key,
         }
 
     @staticmethod
@@ -77,6 +103,9 @@ class FeedbackRepository(CustomerRecords[Feedback]):
             interaction_id=document.get("interactionId"),
             region=document.get("region"),
             segment=document.get("segment"),
+            submitted_by=document.get("submittedBy"),
+            idempotency_key=document.get("idempotencyKey"),
+            fingerprint=document.get("fingerprint"),
         )
 
     async def scores(self, customer_ids: Sequence[str]) -> dict[str, list[Scores]]:

@@ -1,0 +1,1 @@
+"""The closed loop: alerts raised by bad experiences, routed, timed, escalated and answered."""

@@ -1,0 +1,118 @@
+"""Closed-loop operations on stored alerts: routing, the lifecycle steps and the escalation sweep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.alerts import rules
+from domain.alerts.models import Alert, Reply
+from domain.employees.models import EmployeeRole
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.feedback.models import Touchpoint
+from domain.repositories import Repositories
+
+
+async def accountable_employee(repos: Repositories, *, owner_id: str | None, region: str) -> str | None:
+    """Who a new alert goes to: the customer's owner, else the region's least busy frontline employee."""
+    if owner_id is not None:
+        return rules.route(owner_id, {})
+    frontline = await repos.employees.in_region(region, EmployeeRole.FRONTLINE)
+    counts = await repos.alerts.open_counts([e.id for e in frontline])
+    return rules.route(None, counts)
+
+
+async def _load(repos: Repositories, alert_id: str, version: int) -> Alert:
+    found = (await repos.alerts.get_many([alert_id])).get(alert_id)
+    if found is None:
+        raise NotFound("no such alert", field="id")
+    if found.version != version:
+        raise Conflict(f"the alert is at version {found.version}, not {version}; reload it")
+    return found
+
+
+async def acknowledge(repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime) -> Alert:
+    """Acknowledge an open alert."""
+    changed = rules.acknowledge(await _load(repos, alert_id, version), by=by, now=now)
+    await repos.alerts.save(changed)
+    return changed
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What was done, and the reply sent to the customer with its channel."""
+
+    summary: str
+    reply: str
+    reply_channel: str
+
+
+async def resolve(
+    repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime, resolution: Resolution
+) -> Alert:
+    """Resolve an alert, recording the reply the customer got."""
+    if not resolution.summary.strip() or not resolution.reply.strip():
+        raise InvalidInput("say what was done and what the customer was told", field="resolution")
+    reply = Reply(resolution.reply.strip(), resolution.reply_channel, now)
+    changed = rules.resolve(
+        await _load(repos, alert_id, version),
+        by=by,
+        now=now,
+        resolution=resolution.summary.strip(),
+        reply=reply,
+    )
+    await repos.alerts.save(changed)
+    return changed
+
+
+async def reassign(
+    repos: Repositories,
+    *,
+    alert_id: str,
+    version: int,
+    by: str,
+    now: datetime,
+    assignee_id: str,
+    note: str | None,
+) -> Alert:
+    """Hand an alert to a frontline employee or manager of its region."""
+    alert = await _load(repos, alert_id, version)
+    employee = (await repos.employees.get_many([assignee_id])).get(assignee_id)
+    if employee is None or alert.region not in employee.regions:
+        raise InvalidInput("the new assignee must be an employee of the alert's region", field="assigneeId")
+    changed = rules.reassign(alert, by=by, now=now, assignee_id=assignee_id, note=note)
+    await repos.alerts.save(changed)
+    return changed
+
+
+async def reopen(
+    repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime, note: str | None
+) -> Alert:
+    """Reopen a resolved alert with fresh deadlines from the current standard."""
+    alert = await _load(repos, alert_id, version)
+    standard = await repos.standards.for_touchpoint(alert.region, Touchpoint(alert.touchpoint))
+    changed = rules.reopen(alert, by=by, now=now, note=note, standard=standard)
+    await repos.alerts.save(changed)
+    return changed
+
+
+async def escalate_overdue(
+    repos: Repositories, *, now: datetime, on_escalated: Callable[[Alert], None] | None = None
+) -> int:
+    """Escalate every overdue alert to its region's manager; safe to run in many processes at once.
+
+    Each alert is escalated by a conditional update, so whichever sweep gets there first does it and
+    the others skip it: exactly once per alert.
+    """
+    managers: dict[str, str | None] = {}
+    escalated = 0
+    for alert in await repos.alerts.overdue(now):
+        if alert.region not in managers:
+            found = await repos.employees.in_region(alert.region, EmployeeRole.MANAGER)
+            managers[alert.region] = found[0].id if found else None
+        if await repos.alerts.escalate(alert, manager_id=managers[alert.region], now=now):
+            escalated += 1
+            if on_escalated is not None:
+                on_escalated(alert)
+    return escalated
