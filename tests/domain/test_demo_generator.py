@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from itertools import chain, pairwise
-from typing import Any, Protocol, cast
+from typing import Protocol
 
 import pytest
 
+from api.database import DatabaseHandle
 from domain.crm.models import (
     CaseChannel,
     CaseKind,
@@ -29,7 +29,6 @@ from domain.employees.models import EmployeeRole
 from domain.feedback.models import FeedbackChannel, Touchpoint
 from domain.ids import is_valid_id
 from domain.repositories import Repositories
-from domain.store import Database, Document
 
 AS_OF = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 SIZE = 300
@@ -267,28 +266,16 @@ def test_profiles_look_real(data: Batch) -> None:
     assert Counter(c.segment for c in customers).most_common(1)[0][0] is Segment.MASS
 
 
-class FakeCollection:
-    def __init__(self) -> None:
-        self.documents: list[Document] = []
-
-    async def insert_many(self, documents: list[Document], *args: Any, **kwargs: Any) -> None:
-        self.documents.extend(documents)
-
-
-class FakeDatabase(dict[str, FakeCollection]):
-    def __missing__(self, name: str) -> FakeCollection:
-        self[name] = FakeCollection()
-        return self[name]
-
-
-def test_load_writes_every_record_and_reports_progress_per_batch() -> None:
-    db, progress = FakeDatabase(), list[int]()
-    repos = Repositories.on(cast(Database, db))
+async def test_load_writes_every_record_and_reports_progress_per_batch(
+    repos: Repositories, db: DatabaseHandle
+) -> None:
+    progress: list[int] = []
     size = BATCH_SIZE + 20
-    report = asyncio.run(load(repos, customers=size, seed=2, as_of=AS_OF, progress=progress.append))
+    report = await load(repos, customers=size, seed=2, as_of=AS_OF, progress=progress.append)
     expected = merged(list(generate(customers=size, seed=2, as_of=AS_OF)))
     counts = {f.name: len(getattr(expected, f.name)) for f in fields(Batch)}
     assert report == LoadReport(**counts)
-    assert {name: len(db[name].documents) for name in counts} == counts
+    assert {name: await db[name].count_documents({}) for name in counts} == counts
     assert progress == [BATCH_SIZE, size]
-    assert db["feedback"].documents[0]["_id"] == expected.feedback[0].id
+    first = expected.feedback[0]
+    assert (await repos.feedback.get_many([first.id]))[first.id] == first
