@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 import strawberry
 from pymongo.monitoring import _EventListener
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from api.database import create_client, ensure_indexes, is_reachable
+from api.availability import DatabaseWatch
+from api.budget import CostBudget
+from api.database import MongoUnitOfWork, create_client, ensure_indexes, is_reachable
+from api.events import ChangeFeed
 from api.graphiql import graphiql_routes
 from api.graphql_app import GraphQLEndpoint, GraphQLView, Runtime
+from api.metrics import CONTENT_TYPE, Metrics
+from api.observability import RequestContext
+from api.persisted import PersistedDocuments
 from api.settings import Settings
+from api.sweeper import sweep_forever
 from auth.tokens import TokenVerifier
 from domain.repositories import all_indexes
 from resolvers.schema import build_schema
@@ -36,25 +45,51 @@ def create_app(
     view = GraphQLView(schema=schema, graphql_ide=None)
     assets = settings.graphiql_assets_dir if settings.graphiql_enabled else None
     graphql = GraphQLEndpoint(view, verifier=verifier, graphiql_assets=assets)
+    metrics = Metrics()
+    persisted = PersistedDocuments.load(
+        settings.persisted_documents_path,
+        trusted_only=settings.trusted_documents_only,
+        automatic=settings.automatic_persisted_queries,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = create_client(uri, event_listeners=event_listeners)
+        client = create_client(uri, event_listeners=[*event_listeners, metrics.command_listener])
+        watch = DatabaseWatch(client)
+        app.state.database_watch = watch
+        watching = asyncio.create_task(watch.run(), name="database-watch")
         db = client[settings.database_name]
         await ensure_indexes(db, all_indexes())
-        runtime = Runtime(settings=settings, db=db, verifier=verifier)
+        stopping = asyncio.Event()
+        feed = ChangeFeed(db, stopping=stopping)
+        runtime = Runtime(
+            settings=settings, db=db, verifier=verifier, uow=MongoUnitOfWork(client), events=feed
+        )
+        background = [
+            asyncio.create_task(feed.run(), name="change-feed"),
+            asyncio.create_task(
+                sweep_forever(db, every_seconds=settings.escalation_sweep_seconds, stopping=stopping),
+                name="sweeper",
+            ),
+        ]
+        app.state.feed = feed
         app.state.client = client
         app.state.runtime = runtime
         try:
             yield
         finally:
+            # Stop the loops between database calls, so no connection is cut mid-command.
+            stopping.set()
+            watching.cancel()
+            await asyncio.gather(*background, watching, return_exceptions=True)
             await client.close()
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "subscriptions": request.app.state.feed.subscribers})
 
     async def readyz(request: Request) -> Response:
-        ready = await is_reachable(request.app.state.client)
+        # The driver's view answers at once while the database is known to be down; else ask it.
+        ready = request.app.state.database_watch.available and await is_reachable(request.app.state.client)
         return JSONResponse(
             {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
         )
@@ -62,14 +97,25 @@ def create_app(
     async def home(_: Request) -> Response:
         return RedirectResponse("/graphql")
 
-    return Starlette(
+    async def metrics_page(request: Request) -> Response:
+        watch: DatabaseWatch = request.app.state.database_watch
+        runtime: Runtime = request.app.state.runtime
+        return Response(await metrics.scrape(runtime.db, available=watch.available), media_type=CONTENT_TYPE)
+
+    app = Starlette(
         routes=[
             Route("/", home),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_page),
             *(graphiql_routes(assets) if assets is not None else []),
         ],
+        middleware=[Middleware(RequestContext, metrics=metrics)],
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
+    app.state.cost_budget = CostBudget(settings.cost_budget_per_minute)
+    app.state.persisted_documents = persisted
+    return app

@@ -154,14 +154,21 @@ async def _run_server(settings: Settings, *, demo: bool) -> None:
     import uvicorn
 
     from api.app import create_app
-    from api.logs import configure_logging
+    from api.observability import configure
     from api.seeding import first_start, welcome
 
-    configure_logging()
+    configure()
     if demo:
         await first_start(settings)
+    # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period) and
+    # closes WebSockets with 1012 (service restart), which graphql-transport-ws clients retry.
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None, lifespan="on"
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
     server = uvicorn.Server(config)
     # uvicorn handles SIGTERM gracefully and then re-raises it to the previous handler: by then the

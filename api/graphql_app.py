@@ -19,14 +19,16 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.graphiql import graphiql_page
+from api.graphql_http import GraphQLHTTP
 from api.settings import Settings
 from auth.policy import row_scope
 from auth.principal import Principal, Role
 from auth.tokens import TokenVerifier
 from domain.errors import Unauthenticated
+from domain.events import EventSource
 from domain.repositories import Repositories
 from domain.scope import RowScope
-from domain.store import Database
+from domain.store import Database, UnitOfWork
 from resolvers.context import Context
 from resolvers.errors import classify
 from resolvers.loaders import Loaders
@@ -41,6 +43,8 @@ class Runtime:
     settings: Settings
     db: Database
     verifier: TokenVerifier
+    uow: UnitOfWork
+    events: EventSource
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -59,6 +63,9 @@ class GraphQLView(GraphQL[Context, None]):
             repos=no_rows,
             loaders=Loaders.create(no_rows),
             request_id=request.scope["state"]["request_id"],
+            uow=runtime.uow,
+            events=runtime.events,
+            scope=RowScope.none(),
         )
         if principal is not NOBODY:
             act_as(context, principal, runtime)
@@ -85,7 +92,9 @@ class GraphQLView(GraphQL[Context, None]):
         """Every error gets a code here, the one place that sees parse, validation and execution errors."""
         if result.errors:
             request_id = request.scope["state"]["request_id"]
-            result.errors = [classify(error, request_id) for error in result.errors]
+            runtime: Runtime = request.app.state.runtime
+            suggestions = runtime.settings.field_suggestions_enabled
+            result.errors = [classify(error, request_id, suggestions=suggestions) for error in result.errors]
         return await super().process_result(request, result)
 
     def encode_json(self, data: object) -> bytes:
@@ -97,8 +106,10 @@ NOBODY = Principal(subject="", role=Role.BOARD)
 
 def act_as(context: Context, principal: Principal, runtime: Runtime) -> None:
     """Binds the context to ``principal``: every read from now on is limited to its rows."""
-    repos = Repositories.on(runtime.db, row_scope(principal))
+    scope = row_scope(principal)
+    repos = Repositories.on(runtime.db, scope)
     context.principal = principal
+    context.scope = scope
     context.repos = repos
     context.loaders = Loaders.create(repos)
 
@@ -131,16 +142,19 @@ class GraphQLEndpoint:
         self._view = view
         self._verifier = verifier
         self._graphiql_assets = graphiql_assets
+        self._http = GraphQLHTTP(view)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
-        offered = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
+        # The app's RequestContext middleware has usually given the request its id (and header) already.
+        assigned = state.get("request_id")
+        offered = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = assigned or (offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex)
         state["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and not assigned:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
@@ -156,4 +170,6 @@ class GraphQLEndpoint:
                 await unauthenticated(error.message, request_id)(scope, receive, send_with_id)
                 return
             state["principal"] = principal
+            await self._http(scope, receive, send_with_id)
+            return
         await self._view(scope, receive, send_with_id)

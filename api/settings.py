@@ -50,6 +50,30 @@ class Settings(BaseSettings):
     # Where `make graphiql-assets` puts the files GraphiQL loads (relative to the working directory).
     graphiql_assets_dir: Path = Path(".customer360/graphiql-assets")
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    # How often each server process looks for overdue alerts to escalate.
+    escalation_sweep_seconds: float = Field(default=30.0, gt=0)
+
+    # Limits checked before anything executes (api/limits.py); over a limit: LIMIT_EXCEEDED, HTTP 4xx.
+    max_depth: int = Field(default=20, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_tokens: int = Field(default=5000, ge=1)
+    max_batch_operations: int = Field(default=10, ge=1)
+    # Cost: object 1, connection 2 + first (times its nodes' cost), root mutation field a fixed cost.
+    max_cost: int = Field(default=10_000, ge=1)
+    mutation_cost: int = Field(default=10, ge=0)
+    # Per principal and minute, a token bucket refilled continuously; 0 turns the budget off.
+    cost_budget_per_minute: int = Field(default=200_000, ge=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    request_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Production turns these off unless enabled explicitly.
+    introspection: bool | None = None
+    field_suggestions: bool | None = None
+    # Trusted documents: a JSON file {"<id>": "<document>"}; when required, no other document runs.
+    persisted_documents_path: Path | None = None
+    trusted_documents_only: bool = False
+    automatic_persisted_queries: bool = True
+    # How long SIGTERM waits for in-flight requests before cancelling them.
+    shutdown_grace_seconds: int = Field(default=30, gt=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -70,6 +94,8 @@ class Settings(BaseSettings):
             raise ValueError("pin either HMAC (HS*) or public-key algorithms, not both")
         if self.is_production and symmetric and not self.jwt_secret:
             raise ValueError("production with HS* algorithms needs CUSTOMER360_JWT_SECRET")
+        if self.trusted_documents_only and self.persisted_documents_path is None:
+            raise ValueError("CUSTOMER360_TRUSTED_DOCUMENTS_ONLY needs CUSTOMER360_PERSISTED_DOCUMENTS_PATH")
         if asymmetric and not (self.jwt_public_key or self.jwt_jwks_url):
             raise ValueError("RS*/ES* algorithms need CUSTOMER360_JWT_PUBLIC_KEY or CUSTOMER360_JWT_JWKS_URL")
         return self
@@ -82,6 +108,16 @@ class Settings(BaseSettings):
     def graphiql_enabled(self) -> bool:
         """GraphiQL is on in development and off in production unless explicitly enabled."""
         return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        """Introspection is on in development and off in production unless explicitly enabled."""
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def field_suggestions_enabled(self) -> bool:
+        """"Did you mean ...?" hints: on in development, off in production unless explicitly enabled."""
+        return self.field_suggestions if self.field_suggestions is not None else not self.is_production
 
     def hmac_secret(self) -> str:
         """The HS* signing secret; in development one is created once under the data directory."""

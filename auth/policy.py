@@ -13,6 +13,7 @@ from typing import Any
 
 from auth.masks import mask_emails, mask_phones, without_street
 from auth.principal import Principal, Role
+from domain.feedback.intake import Submitter
 from domain.scope import RowScope
 
 FRONTLINE, MANAGER, BOARD, CUSTOMER, INTEGRATION = (
@@ -53,6 +54,7 @@ def allow(*roles: Role, personal: bool = False) -> FieldRule:
 EVERYONE = allow(*Role)
 STAFF = allow(FRONTLINE, MANAGER, INTEGRATION)
 STAFF_AND_SELF = allow(FRONTLINE, MANAGER, INTEGRATION, CUSTOMER)
+ALERT_READERS = allow(FRONTLINE, MANAGER)
 IDENTITY = allow(FRONTLINE, MANAGER, INTEGRATION, CUSTOMER, personal=True)
 PRIVATE_TO_MANAGERS = FieldRule(
     {FRONTLINE: Access.FULL, INTEGRATION: Access.FULL, CUSTOMER: Access.FULL, MANAGER: Access.HIDDEN},
@@ -79,6 +81,20 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "me": frozenset({CUSTOMER}),
     "customerByExternalId": frozenset({INTEGRATION}),
     "auditTrail": frozenset({MANAGER}),
+    "alerts": frozenset({FRONTLINE, MANAGER}),
+    "serviceStandards": frozenset({MANAGER}),
+    "submitFeedback": frozenset({CUSTOMER, FRONTLINE}),
+    "submitFeedbackBatch": frozenset({CUSTOMER, FRONTLINE}),
+    "openCase": frozenset({FRONTLINE}),
+    "updateCase": frozenset({FRONTLINE}),
+    "acknowledgeAlert": frozenset({FRONTLINE}),
+    "resolveAlert": frozenset({FRONTLINE}),
+    "reassignAlert": frozenset({MANAGER}),
+    "reopenAlert": frozenset({FRONTLINE, MANAGER}),
+    "setServiceStandard": frozenset({MANAGER}),
+    "alertRaised": frozenset({FRONTLINE, MANAGER}),
+    "alertUpdated": frozenset({FRONTLINE, MANAGER}),
+    "feedbackReceived": frozenset({MANAGER}),
 }
 
 _CONNECTION = ("edges", "pageInfo", "totalCount")
@@ -97,6 +113,7 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         **rules(STAFF_AND_SELF, "id", "birthYear", "tier", "consent", "createdAt", "updatedAt", "feedback"),
         **rules(STAFF, "externalIds", "segment", "region", "status", "lifetimeValue", "tags", "owner"),
         **rules(STAFF, "transactions", "interactions", "cases", "opportunities", "timeline", "metrics"),
+        "alerts": ALERT_READERS,
     },
     "Address": rules(STAFF_AND_SELF, "street", "city", "postalCode", "country"),
     "ExternalId": rules(STAFF, "system", "id"),
@@ -174,6 +191,8 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "items",
         "satisfactionIndex",
         "comment",
+        "status",
+        "reply",
     ),
     "ScoreItem": rules(STAFF_AND_SELF, "dimension", "expectation", "perception", "gap"),
     "PageInfo": rules(EVERYONE, "hasNextPage", "hasPreviousPage", "startCursor", "endCursor"),
@@ -191,6 +210,58 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
     ),
     "AuditEntryConnection": rules(allow(MANAGER), "edges", "pageInfo"),
     "AuditEntryEdge": rules(allow(MANAGER), *_EDGE),
+    "Reply": rules(STAFF_AND_SELF, "message", "channel", "at"),
+    "Alert": rules(
+        ALERT_READERS,
+        "id",
+        "customer",
+        "region",
+        "touchpoint",
+        "reasons",
+        "state",
+        "raisedAt",
+        "acknowledgeDueAt",
+        "resolveDueAt",
+        "dueAt",
+        "escalatedAt",
+        "resolution",
+        "reply",
+        "history",
+        "version",
+        "assignee",
+        "overdue",
+        "escalatedTo",
+    ),
+    "AlertStep": rules(ALERT_READERS, "action", "at", "by", "note", "assignee"),
+    "AlertConnection": rules(ALERT_READERS, "edges", "pageInfo"),
+    "AlertEdge": rules(ALERT_READERS, *_EDGE),
+    "CustomerAlertConnection": rules(ALERT_READERS, *_CONNECTION),
+    "ServiceStandard": rules(
+        allow(MANAGER),
+        "region",
+        "touchpoint",
+        "npsAtMost",
+        "csatAtMost",
+        "satisfactionIndexBelow",
+        "acknowledgeWithinMinutes",
+        "resolveWithinMinutes",
+        "targetCsat",
+        "targetNps",
+        "isDefault",
+        "updatedAt",
+    ),
+    "ServiceStandardSaved": rules(allow(MANAGER), "standard"),
+    "FeedbackSubmitted": {"feedback": allow(CUSTOMER, FRONTLINE), "alert": allow(FRONTLINE)},
+    "BatchItemResult": rules(allow(CUSTOMER, FRONTLINE), "index", "idempotencyKey", "status", "result"),
+    "CaseSaved": rules(allow(FRONTLINE), "case", "alert"),
+    "AlertChanged": rules(ALERT_READERS, "alert"),
+    # Errors carry no data of anyone: whoever may call a mutation may read why it failed.
+    "ValidationError": rules(EVERYONE, "code", "message", "fields"),
+    "FieldProblem": rules(EVERYONE, "field", "code", "message"),
+    **{
+        error: rules(EVERYONE, "code", "message")
+        for error in ("NotFoundError", "ConflictError", "IdempotencyConflictError")
+    },
 }
 
 
@@ -222,3 +293,13 @@ class RoleView:
     role: Role
     operations: tuple[str, ...]
     types: dict[str, dict[str, Access]] = field(default_factory=dict)
+
+
+def feedback_submitter(principal: Principal) -> Submitter:
+    """Customers submit about themselves; staff on a customer's behalf."""
+    return Submitter(principal.subject, on_behalf=principal.role is not CUSTOMER)
+
+
+def own_customer_id(principal: Principal) -> str | None:
+    """The customer a principal is, if it is one."""
+    return principal.subject if principal.role is CUSTOMER else None

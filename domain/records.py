@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar, Generic, TypeVar
 
+from domain.errors import Conflict
 from domain.paging import Page, Position
 from domain.scope import RowScope, narrowed
 from domain.store import Database, Document, IndexSpec, Session
@@ -87,6 +88,13 @@ class CustomerRecords(ABC, Generic[R]):
     async def insert(self, record: R, *, session: Session | None = None) -> None:
         """Store one new record, inside ``session``'s transaction when given."""
         await self._collection.insert_one(self.to_document(record), session=session)
+
+    async def save_version(self, record: R, *, read_version: int) -> None:
+        """Store a changed record unless someone changed it since it was read at ``read_version``."""
+        query = self._in_scope({"_id": self.to_document(record)["_id"], "version": read_version})
+        result = await self._collection.replace_one(query, self.to_document(record))
+        if result.matched_count == 0:
+            raise Conflict("the record changed since it was read; reload it and try again")
 
     async def get_many(self, ids: Sequence[str]) -> dict[str, R]:
         """The records in scope with these ids, by id."""

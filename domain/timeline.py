@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from domain.alerts.models import Alert
 from domain.crm.models import Case, Interaction, Opportunity, Transaction
 from domain.errors import InvalidInput
 from domain.feedback.models import Feedback
@@ -19,7 +20,7 @@ from domain.records import Ties
 
 CURSOR_KIND = "timeline"
 
-Record = Transaction | Interaction | Case | Feedback | Opportunity
+Record = Transaction | Interaction | Case | Feedback | Opportunity | Alert
 
 
 class TimelineKind(StrEnum):
@@ -30,6 +31,7 @@ class TimelineKind(StrEnum):
     CASE = "CASE"
     FEEDBACK = "FEEDBACK"
     OPPORTUNITY = "OPPORTUNITY"
+    ALERT = "ALERT"
 
     @property
     def rank(self) -> int:
@@ -84,6 +86,8 @@ def time_of(record: Record) -> datetime:
     """When a record happened on the customer's timeline."""
     if isinstance(record, Case | Opportunity):
         return record.opened_at
+    if isinstance(record, Alert):
+        return record.raised_at
     return record.occurred_at
 
 

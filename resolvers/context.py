@@ -13,7 +13,10 @@ from starlette.websockets import WebSocket
 from api.settings import Settings
 from auth.principal import Principal
 from domain.audit.models import AuditCollector
+from domain.events import EventSource
 from domain.repositories import Repositories
+from domain.scope import RowScope
+from domain.store import UnitOfWork
 from resolvers.loaders import Loaders
 
 
@@ -28,6 +31,9 @@ class Context:
     repos: Repositories
     loaders: Loaders
     request_id: str
+    uow: UnitOfWork
+    events: EventSource
+    scope: RowScope
     audit: AuditCollector = field(default_factory=AuditCollector)
     connection_params: dict[str, object] | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))

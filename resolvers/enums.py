@@ -8,6 +8,7 @@ import strawberry
 
 from auth.policy import Access
 from auth.principal import Role
+from domain.alerts.models import AlertAction, AlertReason, AlertState
 from domain.crm.models import (
     CaseChannel,
     CaseKind,
@@ -20,7 +21,8 @@ from domain.crm.models import (
 )
 from domain.customers.models import CustomerStatus, Segment, Tier
 from domain.employees.models import EmployeeRole
-from domain.feedback.models import FeedbackChannel, Touchpoint
+from domain.errors import ErrorCode
+from domain.feedback.models import FeedbackChannel, FeedbackStatus, Touchpoint
 from domain.timeline import TimelineKind
 
 _DESCRIPTIONS: dict[EnumMeta, str] = {
@@ -41,6 +43,11 @@ _DESCRIPTIONS: dict[EnumMeta, str] = {
     TimelineKind: "Kinds of record on a customer's timeline.",
     Role: "The role a token carries.",
     Access: "How a field is shown to the caller: full, masked, hidden (null) or denied (FORBIDDEN).",
+    AlertState: "Where an alert is in its handling.",
+    AlertReason: "Why an alert was raised.",
+    AlertAction: "A step in an alert's history.",
+    ErrorCode: "Machine-readable error codes shared by every operation.",
+    FeedbackStatus: "What the customer sees of the loop its feedback started.",
 }
 
 for _enum, _description in _DESCRIPTIONS.items():
@@ -48,13 +55,18 @@ for _enum, _description in _DESCRIPTIONS.items():
 
 __all__ = [
     "Access",
+    "AlertAction",
+    "AlertReason",
+    "AlertState",
     "CaseChannel",
     "CaseKind",
     "CaseStatus",
     "CustomerStatus",
     "Direction",
     "EmployeeRole",
+    "ErrorCode",
     "FeedbackChannel",
+    "FeedbackStatus",
     "InteractionKind",
     "OpportunityStage",
     "Role",

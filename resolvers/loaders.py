@@ -10,6 +10,7 @@ from typing import Generic, TypeVar
 
 from aiodataloader import DataLoader
 
+from domain.alerts.models import Alert
 from domain.crm.models import Case, Interaction, Opportunity, Transaction
 from domain.customers.models import Customer
 from domain.employees.models import Employee
@@ -106,6 +107,8 @@ class Loaders:
     feedback: RecordLoaders[Feedback]
     opportunities: RecordLoaders[Opportunity]
     metrics: DataLoader[str, CustomerMetrics | None]
+    alerts: RecordLoaders[Alert]
+    alerts_by_feedback: DataLoader[str, Alert | None]
 
     @classmethod
     def create(cls, repos: Repositories) -> Loaders:
@@ -145,4 +148,6 @@ class Loaders:
             feedback=RecordLoaders.of(repos.feedback),
             opportunities=RecordLoaders.of(repos.opportunities),
             metrics=batch_by_id(metrics),
+            alerts=RecordLoaders.of(repos.alerts),
+            alerts_by_feedback=batch_by_id(repos.alerts.by_feedback),
         )

@@ -28,15 +28,23 @@ from domain.errors import Forbidden
 from resolvers.context import Info
 
 ROOT = "Query"
+MUTATION = "Mutation"
+SUBSCRIPTION = "Subscription"
+ROOTS = (ROOT, MUTATION, SUBSCRIPTION)
+
+
+def _root_fields(schema: GraphQLSchema) -> dict[str, Any]:
+    """Every root operation of the schema by name (names are unique across the three roots)."""
+    roots = (schema.query_type, schema.mutation_type, schema.subscription_type)
+    return {name: field for root in roots if root is not None for name, field in root.fields.items()}
 
 
 def role_view(schema: GraphQLSchema, role: Role) -> RoleView:
     """The operations ``role`` may call and, for each type it can reach, each field's access."""
-    query = schema.query_type
-    assert query is not None
-    operations = tuple(name for name in query.fields if operation_allowed(role, name))
+    roots = _root_fields(schema)
+    operations = tuple(name for name in roots if operation_allowed(role, name))
     types: dict[str, dict[str, Access]] = {}
-    pending: list[GraphQLNamedType] = [get_named_type(query.fields[name].type) for name in operations]
+    pending: list[GraphQLNamedType] = [get_named_type(roots[name].type) for name in operations]
     while pending:
         graphql_type = pending.pop()
         if isinstance(graphql_type, GraphQLUnionType):
@@ -66,9 +74,9 @@ def unpoliced(schema: GraphQLSchema) -> list[str]:
         if type_name.startswith("__") or not isinstance(graphql_type, GraphQLObjectType):
             continue
         for field_name in graphql_type.fields:
-            if type_name == ROOT:
+            if type_name in ROOTS:
                 if field_name not in OPERATIONS:
-                    missing.append(f"{ROOT}.{field_name}")
+                    missing.append(f"{type_name}.{field_name}")
             elif field_rule(type_name, field_name) is None:
                 missing.append(f"{type_name}.{field_name}")
     return missing
@@ -83,10 +91,18 @@ def guarded_fields(schema: GraphQLSchema) -> set[tuple[str, str]]:
                 rule = field_rule(type_name, field_name)
                 if access is not Access.FULL or (rule is not None and rule.personal):
                     guarded.add((type_name, field_name))
-    query = schema.query_type
-    assert query is not None
-    guarded.update((ROOT, name) for name in query.fields)
+    # Subscriptions are checked by their resolvers (``require_operation``): extensions cannot wrap streams.
+    for root in (schema.query_type, schema.mutation_type):
+        if root is not None:
+            guarded.update((root.name, name) for name in root.fields)
     return guarded
+
+
+def require_operation(info: Info) -> None:
+    """Refuse the current root operation unless the caller's role may call it."""
+    role = info.context.principal.role
+    if not operation_allowed(role, info.field_name):
+        raise Forbidden(f"the {role.value} role may not call {info.field_name}")
 
 
 class PolicyGuard(FieldExtension):
@@ -95,9 +111,8 @@ class PolicyGuard(FieldExtension):
     def _check(self, info: Info) -> tuple[Role, FieldRule | None]:
         role = info.context.principal.role
         parent = str(info.path.typename)
-        if parent == ROOT:
-            if not operation_allowed(role, info.field_name):
-                raise Forbidden(f"the {role.value} role may not call {info.field_name}")
+        if parent in ROOTS:
+            require_operation(info)
             return role, None
         rule = field_rule(parent, info.field_name)
         if rule is None or rule.for_role(role) is Access.DENIED:

@@ -10,6 +10,7 @@ import strawberry
 
 from domain.paging import Position
 from domain.timeline import Record, TimelineKind, time_of
+from resolvers.alerts.types import Alert
 from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
 from resolvers.feedback.types import Feedback
 from resolvers.loaders import Loaders, RecordLoaders
@@ -20,7 +21,7 @@ AfterArg = Annotated[
 ]
 
 TimelineItem = Annotated[
-    Transaction | Interaction | Case | Feedback | Opportunity,
+    Transaction | Interaction | Case | Feedback | Opportunity | Alert,
     strawberry.union("TimelineItem", description="Any record that can appear on a customer's timeline."),
 ]
 
@@ -53,4 +54,5 @@ RECORD_KINDS: dict[TimelineKind, RecordKind] = {
     TimelineKind.OPPORTUNITY: RecordKind(
         TimelineKind.OPPORTUNITY, "Opportunity", lambda ls: ls.opportunities, Opportunity.of
     ),
+    TimelineKind.ALERT: RecordKind(TimelineKind.ALERT, "Alert", lambda ls: ls.alerts, Alert.of),
 }

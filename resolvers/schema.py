@@ -14,16 +14,24 @@ from strawberry.types.base import StrawberryObjectDefinition
 from auth.policy import RoleView
 from auth.principal import Role
 from resolvers.access.queries import AccessQueries
+from resolvers.alerts.mutations import AlertMutations
+from resolvers.alerts.queries import AlertQueries
+from resolvers.alerts.subscriptions import Subscription
 from resolvers.audit import AuditWriter
 from resolvers.context import Info
+from resolvers.crm.mutations import CaseMutations
 from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
 from resolvers.customers.queries import CustomerQueries
 from resolvers.customers.types import Customer
 from resolvers.employees.types import Employee
+from resolvers.fastpath import compiled_executor
+from resolvers.feedback.mutations import FeedbackMutations
 from resolvers.feedback.types import Feedback
+from resolvers.limits import OperationLimits
 from resolvers.node import Node, decode_global_id
 from resolvers.policy import ROOT, attach_guards, guarded_fields, missing_guards, role_view
 from resolvers.records import RECORD_KINDS
+from resolvers.standards import StandardMutations, StandardQueries
 
 NodeIdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the object.")]
 
@@ -46,7 +54,7 @@ async def _node(info: Info, global_id: str) -> Node | None:
 
 
 @strawberry.type(description="Entry points for reading the customer graph.")
-class Query(CustomerQueries, AccessQueries):
+class Query(CustomerQueries, AccessQueries, AlertQueries, StandardQueries):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")
     async def node(self, info: Info, id: NodeIdArg) -> Node | None:
         return await _node(info, id)
@@ -63,18 +71,29 @@ class Customer360Schema(strawberry.Schema):
         return None
 
 
-def build_schema(query: type = Query) -> Customer360Schema:
+@strawberry.type(description="Changes: feedback intake, cases, the alert lifecycle and service standards.")
+class Mutation(FeedbackMutations, CaseMutations, AlertMutations, StandardMutations):
+    pass
+
+
+def build_schema(query: type = Query, *, compiled: bool = False) -> Customer360Schema:
     """The schema with the policy table enforced, parse and validation caches, and the audit writer.
 
     It is built twice: the first build tells which fields need a guard, the second includes the guards.
+    ``compiled`` runs queries through cached plans (``resolvers/fastpath``) instead of the stock executor.
     """
+    executor = compiled_executor() if compiled else None
 
     def build() -> Customer360Schema:
         return Customer360Schema(
             query=query,
+            mutation=Mutation,
+            subscription=Subscription,
             types=[Customer, Employee, Transaction, Interaction, Case, Feedback, Opportunity],
-            extensions=[ParserCache, ValidationCache, AuditWriter],
+            # OperationLimits first: it caps parsing and refuses over-limit documents before validation.
+            extensions=[OperationLimits, ParserCache, ValidationCache, AuditWriter],
             config=StrawberryConfig(auto_camel_case=True),
+            execution_context_class=executor,
         )
 
     draft = build()

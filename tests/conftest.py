@@ -40,6 +40,15 @@ def mongodb_uri() -> Iterator[str]:
         yield server.uri
 
 
+def is_change_feed(event: monitoring.CommandStartedEvent) -> bool:
+    """The server's own change stream polls the database in the background; requests do not cause it."""
+    command = event.command
+    if event.command_name == "getMore":
+        return bool(command.get("collection") == "$cmd.aggregate")
+    pipeline = command.get("pipeline") or [{}]
+    return event.command_name == "aggregate" and "$changeStream" in pipeline[0]
+
+
 @dataclass
 class CommandCounter(monitoring.CommandListener):
     """Counts the database commands sent, by name, while ``counting`` is on."""
@@ -48,7 +57,7 @@ class CommandCounter(monitoring.CommandListener):
     names: list[str] = field(default_factory=list)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if self.counting:
+        if self.counting and not is_change_feed(event):
             self.names.append(event.command_name)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:

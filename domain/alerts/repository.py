@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 
 from domain.alerts.models import Alert, AlertAction, AlertReason, AlertState, AlertStep, Reply
 from domain.alerts.rules import escalation_step
-from domain.errors import Conflict
 from domain.paging import Page, Position
 from domain.records import CustomerRecords
 from domain.scope import RowScope, narrowed
@@ -106,11 +105,7 @@ class AlertRepository(CustomerRecords[Alert]):
 
     async def save(self, alert: Alert) -> None:
         """Store a changed alert, unless someone changed it since it was read (version - 1)."""
-        result = await self._collection.replace_one(
-            self._in_scope({"_id": alert.id, "version": alert.version - 1}), self.to_document(alert)
-        )
-        if result.matched_count == 0:
-            raise Conflict("the alert changed since it was read; reload it and try again")
+        await self.save_version(alert, read_version=alert.version - 1)
 
     async def by_feedback(self, feedback_ids: Sequence[str]) -> dict[str, Alert]:
         """The alert raised by each of these responses, if any."""

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from domain.alerts.models import Alert, AlertAction, AlertReason, AlertState, AlertStep, Reply
 from domain.errors import Conflict
-from domain.feedback.models import Feedback
+from domain.feedback.models import Feedback, FeedbackStatus
 from domain.standards.models import AlertRule, ServiceStandard
 
 
@@ -119,3 +119,10 @@ def reopen(alert: Alert, *, by: str, now: datetime, note: str | None, standard: 
 def escalation_step(*, manager_id: str | None, now: datetime) -> AlertStep:
     """The history entry of an escalation to the region's manager."""
     return AlertStep(AlertAction.ESCALATED, now, "system", "past due", manager_id)
+
+
+def loop_status(alert: Alert | None) -> FeedbackStatus:
+    """How far the loop a response started has come, as the customer is shown it."""
+    if alert is None:
+        return FeedbackStatus.RECEIVED
+    return FeedbackStatus.RESOLVED if alert.state is AlertState.RESOLVED else FeedbackStatus.BEING_HANDLED

@@ -32,6 +32,14 @@ class Touchpoint(StrEnum):
     ONBOARDING = "ONBOARDING"
 
 
+class FeedbackStatus(StrEnum):
+    """What the customer sees of the loop: heard, being handled, or resolved."""
+
+    RECEIVED = "RECEIVED"
+    BEING_HANDLED = "BEING_HANDLED"
+    RESOLVED = "RESOLVED"
+
+
 @dataclass(frozen=True, slots=True)
 class ScoreItem:
     """Expectation and perception of one service dimension, each on a 1-7 scale."""

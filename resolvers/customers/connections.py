@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from domain.timeline import TimelineKind
+from resolvers.alerts.types import Alert
 from resolvers.context import Info
 from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
 from resolvers.feedback.types import Feedback
@@ -40,6 +41,11 @@ class FeedbackConnection(CountedConnection[Feedback]):
 
 @strawberry.type(description="A page of a customer's opportunities, newest first.")
 class OpportunityConnection(CountedConnection[Opportunity]):
+    pass
+
+
+@strawberry.type(description="A page of a customer's alerts, newest first.")
+class CustomerAlertConnection(CountedConnection[Alert]):
     pass
 
 

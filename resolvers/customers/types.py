@@ -18,6 +18,7 @@ from resolvers.common import Money
 from resolvers.context import Info
 from resolvers.customers.connections import (
     CaseConnection,
+    CustomerAlertConnection,
     FeedbackConnection,
     InteractionConnection,
     OpportunityConnection,
@@ -135,6 +136,11 @@ class Customer(Node):
     )
     opportunities: OpportunityConnection = records_field(
         TimelineKind.OPPORTUNITY, OpportunityConnection, "The customer's opportunities, newest first."
+    )
+    alerts: CustomerAlertConnection = records_field(
+        TimelineKind.ALERT,
+        CustomerAlertConnection,
+        "Alerts raised by the customer's experiences, newest first.",
     )
 
     @strawberry.field(

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from domain.alerts.rules import loop_status
 from domain.feedback import models as fb
-from resolvers.enums import FeedbackChannel, Touchpoint
+from resolvers.context import Info
+from resolvers.enums import FeedbackChannel, FeedbackStatus, Touchpoint
 from resolvers.references import CustomerRecord
+
+if TYPE_CHECKING:
+    from resolvers.alerts.types import Reply
 
 
 @strawberry.type(description="Expectation and perception of one service dimension, each on a 1-7 scale.")
@@ -37,6 +43,17 @@ class Feedback(CustomerRecord):
         description="Mean over items of perception / expectation; 1.0 means expectations were met exactly."
     )
     comment: str | None = strawberry.field(description="The customer's own words.")
+
+    @strawberry.field(description="How far the loop this response started has come.")
+    async def status(self, info: Info) -> FeedbackStatus:
+        return loop_status(await info.context.loaders.alerts_by_feedback.load(self.record_id))
+
+    @strawberry.field(description="What the customer was told about this response, once resolved.")
+    async def reply(self, info: Info) -> Annotated[Reply, strawberry.lazy("resolvers.alerts.types")] | None:
+        from resolvers.alerts.types import Reply
+
+        alert = await info.context.loaders.alerts_by_feedback.load(self.record_id)
+        return Reply.of(alert.reply) if alert is not None else None
 
     @classmethod
     def of(cls, record: fb.Feedback) -> Feedback:

@@ -95,4 +95,5 @@ async def test_missing_customer_is_null_without_error(gql: GraphQLClient) -> Non
     body = await gql.execute(
         "query($id: ID!) { customer(id: $id) { id } }", {"id": encode_global_id("Customer", f.next_id())}
     )
-    assert body == {"data": {"customer": None}}
+    assert body["data"] == {"customer": None}
+    assert "errors" not in body

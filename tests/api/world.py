@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from auth.principal import Role
+from domain.alerts.models import AlertReason, Reply
+from domain.alerts.rules import raise_alert, resolve
 from domain.crm.models import CaseStatus, CustomerNotice
 from domain.customers.models import Customer
+from domain.feedback.models import Touchpoint
 from domain.repositories import Repositories
+from domain.standards.models import default_standard
 from resolvers.node import encode_global_id
 from tests import factories as f
 
@@ -67,7 +71,26 @@ async def build_world(repos: Repositories, token: Any) -> World:
         await repos.cases.insert_many([records["Case"]])
         await repos.feedback.insert_many([records["Feedback"]])
         await repos.opportunities.insert_many([records["Opportunity"]])
+        alert = resolve(
+            raise_alert(
+                alert_id=f.next_id(),
+                customer_id=customer.id,
+                region=name,
+                standard=default_standard(name, Touchpoint.DELIVERY),
+                reasons=(AlertReason.LOW_NPS,),
+                assignee_id=staff.id,
+                now=f.NOW,
+                by=customer.id,
+                feedback_id=records["Feedback"].id,
+            ),
+            by=staff.id,
+            now=f.NOW,
+            resolution="Refunded",
+            reply=Reply("Sorry, refunded.", "EMAIL", f.NOW),
+        )
+        await repos.alerts.insert(alert)
         ids = {kind: encode_global_id(kind, record.id) for kind, record in records.items()}
+        ids["Alert"] = encode_global_id("Alert", alert.id)
         ids["Customer"] = encode_global_id("Customer", customer.id)
         ids["Employee"] = encode_global_id("Employee", staff.id)
         regions.append(Region(customer, ids))

@@ -1,0 +1,109 @@
+"""Request ids on every log line and response, one access-log line and metrics per HTTP request."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import time
+import uuid
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.logs import JsonFormatter, configure_logging
+from api.metrics import Metrics
+
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_OFFERED_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_ROUTES = ("/graphql", "/healthz", "/readyz", "/metrics")
+
+logger = logging.getLogger("customer360.access")
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the id of the request being served, if any."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = REQUEST_ID.get()
+        return True
+
+
+class StructuredFormatter(JsonFormatter):
+    """JSON lines with the ``fields`` a record carries (``extra={"fields": {...}}``) merged in."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = getattr(record, "fields", None)
+        if not isinstance(fields, dict) or not fields:
+            return line
+        entry = orjson.loads(line)
+        return orjson.dumps({**entry, **{k: v for k, v in fields.items() if k not in entry}}).decode()
+
+
+def configure(level: str = "INFO") -> None:
+    """JSON logs on stderr with the request id on every line (see ``api.logs``)."""
+    configure_logging(level)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(StructuredFormatter())
+        handler.addFilter(RequestIdFilter())
+    # uvicorn's own access log would duplicate ours without the request id.
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def route_of(path: str) -> str:
+    """A bounded label for a path: the known routes, else ``other``."""
+    if path in _ROUTES or path == "/":
+        return path
+    return "/graphiql-assets" if path.startswith("/graphiql") else "other"
+
+
+class RequestContext:
+    """ASGI middleware: a request id for every request (the client's ``X-Request-Id`` when well formed)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self._app = app
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self._app(scope, receive, send)
+            return
+        offered = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = offered if _OFFERED_ID.match(offered) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
+            if scope["type"] == "http":
+                seconds = time.perf_counter() - started
+                route = route_of(scope["path"])
+                self._metrics.request_done(scope["method"], route, status, seconds)
+                logger.info(
+                    "%s %s %d",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "request_id": request_id,
+                        "fields": {
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "status": status,
+                            "durationMs": round(seconds * 1000, 2),
+                        },
+                    },
+                )

@@ -1,0 +1,75 @@
+"""Benchmark data sets: the deterministic demo data at a chosen size, one database per size and seed.
+
+A data set's database name carries a digest of the generator's source, so a changed generator gets a fresh
+database instead of silently reusing stale data; an existing complete data set is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import domain.demo.generator
+import domain.demo.vocabulary
+from api.database import DatabaseHandle, create_client, ensure_indexes
+from domain.demo.loader import load
+from domain.repositories import Repositories, all_indexes
+
+AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
+MARKER = "benchmark"
+
+
+def generator_digest() -> str:
+    """A short digest of the demo generator's source: data sets made by other code are not reused."""
+    digest = hashlib.sha256()
+    for module in (domain.demo.generator, domain.demo.vocabulary):
+        assert module.__file__ is not None
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:8]
+
+
+@dataclass(frozen=True, slots=True)
+class DataSet:
+    """A loaded data set: its database and what the scenarios need from it."""
+
+    customers: int
+    seed: int
+    database_name: str
+    regions: tuple[str, ...]
+    busiest: tuple[str, ...]  # ids of the customers with the most records, for the customer-360 scenario
+
+
+def database_name(customers: int, seed: int) -> str:
+    return f"bench_{customers}_s{seed}_{generator_digest()}"
+
+
+async def prepare(uri: str, *, customers: int, seed: int = 1) -> tuple[DataSet, bool]:
+    """The data set of this size and seed, loaded unless a complete one exists; True when it was loaded."""
+    name = database_name(customers, seed)
+    client = create_client(uri)
+    try:
+        db = client[name]
+        loaded = False
+        if await db[MARKER].find_one({"_id": "dataset", "complete": True}) is None:
+            await client.drop_database(name)
+            await ensure_indexes(db, all_indexes())
+            await load(Repositories.on(db), customers=customers, seed=seed, as_of=AS_OF)
+            await db[MARKER].insert_one({"_id": "dataset", "customers": customers, "complete": True})
+            loaded = True
+        regions = tuple(sorted(await db["customers"].distinct("region")))
+        return DataSet(customers, seed, name, regions, await _busiest(db)), loaded
+    finally:
+        await client.close()
+
+
+async def _busiest(db: DatabaseHandle, *, count: int = 20) -> tuple[str, ...]:
+    """The customers with the most interactions and transactions: the fullest customer-360 pages."""
+    pipeline = [
+        {"$group": {"_id": "$customerId", "n": {"$sum": 1}}},
+        {"$sort": {"n": -1, "_id": 1}},
+        {"$limit": count},
+    ]
+    rows = await (await db["interactions"].aggregate(pipeline)).to_list()
+    return tuple(row["_id"] for row in rows)

@@ -1,0 +1,99 @@
+"""The server under test as a child process, and its CPU time read from ``/proc``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from api.embedded import free_port
+
+START_TIMEOUT = 60.0
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far (the database's own process is apart)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # The command name may hold spaces, so split after its closing parenthesis: utime and stime are
+    # fields 14 and 15 of the line, the 12th and 13th after the name.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+class ServerProcess:
+    """``uvicorn bench.server:create`` on a free loopback port, for the duration of a ``with`` block."""
+
+    def __init__(self, *, mongodb_uri: str, database_name: str, jwt_secret: str, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = {
+            **os.environ,
+            "MONGODB_URI": mongodb_uri,
+            "CUSTOMER360_DATABASE_NAME": database_name,
+            "CUSTOMER360_JWT_SECRET": jwt_secret,
+            "CUSTOMER360_GRAPHIQL": "false",
+            # The per-principal cost budget would throttle the bench's single caller: it measures execution.
+            "CUSTOMER360_COST_BUDGET_PER_MINUTE": "0",
+        }
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def __enter__(self) -> ServerProcess:
+        command = [sys.executable, "-m", "uvicorn", "bench.server:create", "--factory"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+        command += ["--no-access-log"]
+        self._log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                command, env=self._env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        assert self._process is not None
+        with httpx.Client(base_url=self.url, timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    raise RuntimeError(f"the bench server exited early; see {self._log_path}")
+                try:
+                    if client.get("/_bench/stats").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                # Waiting on the process both paces the polling and notices a server that died.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._process.wait(timeout=0.05)
+        self._stop()
+        raise RuntimeError(
+            f"the bench server did not answer within {START_TIMEOUT:.0f} s; see {self._log_path}"
+        )
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop()

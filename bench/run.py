@@ -1,0 +1,138 @@
+"""``python -m bench``: create the data sets, start the server against them, measure, write BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import shlex
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.embedded import EmbeddedDatabase
+from api.settings import Settings
+from auth.principal import Role
+from auth.tokens import issue_dev_token
+from bench import datasets, report
+from bench.measure import Measurement, measure
+from bench.process import ServerProcess
+from bench.scenarios import Scenario, by_name
+from bench.server import EXECUTORS
+
+
+@dataclass
+class SizeResult:
+    """Everything measured on one data set."""
+
+    data: datasets.DataSet
+    load_seconds: float | None  # None when an existing data set was reused
+    measurements: list[Measurement] = field(default_factory=list)
+    same_json: dict[str, bool] = field(default_factory=dict)  # scenario -> every target answered alike
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000", help="customers per data set, comma-separated")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the demo data")
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per scenario and target")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight at once")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests before each measurement")
+    parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
+    parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"), help="report to write")
+    parser.add_argument(
+        "--storage",
+        default=".customer360/bench-db",
+        help="embedded database directory (kept, so data sets are reused), or :memory:",
+    )
+    parser.add_argument("--log", type=Path, default=Path(".customer360/bench.log"), help="server log")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    scenarios = by_name(args.scenarios.split(",") if args.scenarios else None)
+    started = time.time()
+    with _database(args.storage, args.log) as (uri, database_label):
+        results = [asyncio.run(_one_size(uri, size, scenarios, args)) for size in sizes]
+    command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
+    text = report.render(
+        results=[(r.data, r.load_seconds, r.measurements, r.same_json) for r in results],
+        command=command.strip(),
+        database=database_label,
+        requests=args.requests,
+        concurrency=args.concurrency,
+        warmup=args.warmup,
+        started=started,
+    )
+    args.out.write_text(text)
+    print(f"wrote {args.out}", flush=True)
+    return 0
+
+
+@contextlib.contextmanager
+def _database(storage: str, log: Path) -> Iterator[tuple[str, str]]:
+    """MONGODB_URI when set, else an embedded SecantusDB started for the run."""
+    if uri := os.environ.get("MONGODB_URI"):
+        yield uri, "MongoDB at MONGODB_URI"
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with EmbeddedDatabase(storage, log_path=log.with_name("bench-db.log")) as server:
+        yield server.uri, "SecantusDB 0.7.0b3 (embedded, its own process)"
+
+
+async def _one_size(
+    uri: str, size: int, scenarios: Sequence[Scenario], args: argparse.Namespace
+) -> SizeResult:
+    print(f"data set: {size} customers (seed {args.seed}) ...", flush=True)
+    began = time.perf_counter()
+    data, loaded = await datasets.prepare(uri, customers=size, seed=args.seed)
+    result = SizeResult(data, time.perf_counter() - began if loaded else None)
+    secret = secrets.token_urlsafe(32)
+    settings = Settings(mongodb_uri=uri, database_name=data.database_name, jwt_secret=secret)
+    tokens = {
+        Role.FRONTLINE: issue_dev_token(
+            settings, role=Role.FRONTLINE, subject="bench-frontline", regions=data.regions
+        )
+    }
+    server = ServerProcess(
+        mongodb_uri=uri, database_name=data.database_name, jwt_secret=secret, log_path=args.log
+    )
+    with server:
+        limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+        async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
+            for scenario in scenarios:
+                targets = [(name, f"/{name}/graphql") for name in EXECUTORS]
+                if scenario.reference is not None:
+                    targets.append(("reference", scenario.reference))
+                headers = {
+                    "authorization": f"Bearer {tokens[scenario.role]}",
+                    "content-type": "application/json",
+                }
+                answers: list[Any] = []
+                for target, path in targets:
+                    measurement, shown = await measure(
+                        client,
+                        pid=server.pid,
+                        path=path,
+                        target=target,
+                        scenario=scenario,
+                        data=data,
+                        headers=headers,
+                        requests=args.requests,
+                        concurrency=args.concurrency,
+                        warmup=args.warmup,
+                    )
+                    print(f"  {report.line(measurement)}", flush=True)
+                    result.measurements.append(measurement)
+                    answers.append(shown)
+                result.same_json[scenario.name] = all(a == answers[0] for a in answers)
+    return result

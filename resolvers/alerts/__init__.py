@@ -1,0 +1,1 @@
+"""GraphQL view of the closed loop: alerts, their queues, lifecycle mutations and live events."""

@@ -1,0 +1,320 @@
+"""Compiling a query's selections into completers: closures that turn resolved values into response data.
+
+A completer takes ``(value, path, run)`` and returns the completed value or an awaitable of it. It mirrors
+graphql-core's ``complete_value`` (non-null, list, leaf, abstract, object) and its concurrency (awaitable
+fields and list items are gathered per object and per list), so loaders batch the same way. Instead of
+raising, it marks the ``Run`` failed and yields None; the executor then answers with the stock executor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from graphql import (
+    GraphQLAbstractType,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLString,
+    Undefined,
+    is_abstract_type,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, is_iterable
+from strawberry.types.field import StrawberryField
+
+from resolvers.fastpath.run import Run
+
+Completer = Callable[[Any, Path | None, Run], Any]
+Step = Callable[[Any, Path | None, Run], Any]
+DEFINITION = "strawberry-definition"  # where strawberry keeps a field's definition on the GraphQL field
+
+
+class Unsupported(Exception):
+    """The document uses something the compiler does not handle; the stock executor runs it."""
+
+
+class Compiled:
+    """A completer with what its callers need to know about it."""
+
+    __slots__ = ("complete", "may_await", "needs_path")
+
+    def __init__(self, complete: Completer, *, may_await: bool, needs_path: bool) -> None:
+        self.complete = complete
+        self.may_await = may_await  # it can return an awaitable
+        self.needs_path = needs_path  # a resolver below it receives a path
+
+
+Collect = Callable[[GraphQLObjectType, FieldDetailsList], GroupedFieldSet]
+
+
+class Compiler:
+    """Compiles one operation's selections; ``collect`` groups a type's subfields as graphql-core does."""
+
+    def __init__(self, collect: Collect, possible_types: Callable[[GraphQLAbstractType], Any]) -> None:
+        self._collect = collect
+        self._possible_types = possible_types
+
+    def object(
+        self, object_type: GraphQLObjectType, fields: GroupedFieldSet, *, root: bool = False
+    ) -> Compiled:
+        """The completer of an object of ``object_type`` with these grouped fields.
+
+        The root object is the operation's root value, which may be None and is never type-checked.
+        """
+        steps: list[tuple[str, Step, bool]] = []
+        needs_path = False
+        for key, details in fields.items():
+            if any(d.defer_usage is not None or d.fragment_variable_values is not None for d in details):
+                raise Unsupported("@defer and fragment arguments")
+            field_name = details[0].node.name.value
+            if field_name == "__typename":
+                steps.append((key, _constant(object_type.name), False))
+                continue
+            field = object_type.fields.get(field_name)
+            if field is None:
+                if field_name.startswith("__"):
+                    raise Unsupported("introspection")
+                continue  # graphql-core leaves unknown fields out too
+            step, may_await, path = self._field(object_type, key, field, details)
+            steps.append((key, step, may_await))
+            needs_path = needs_path or path
+        return Compiled(
+            _object(steps, object_type.is_type_of, root=root),
+            may_await=any(m for _, _, m in steps),
+            needs_path=needs_path,
+        )
+
+    def _field(
+        self, parent: GraphQLObjectType, key: str, field: GraphQLField, details: FieldDetailsList
+    ) -> tuple[Step, bool, bool]:
+        if _plain_attribute(field):
+            # Strawberry's own resolver would just getattr it: no resolver, no extension (so no guard).
+            compiled = self.value(field.type, details, (parent, field, key))
+            attribute, complete = field.extensions[DEFINITION].python_name, compiled.complete
+            if compiled.needs_path:
+
+                def read_with_path(source: Any, path: Path | None, run: Run) -> Any:
+                    return complete(getattr(source, attribute), Path(path, key, parent.name), run)
+
+                return read_with_path, compiled.may_await, True
+
+            def read(source: Any, path: Path | None, run: Run) -> Any:
+                return complete(getattr(source, attribute), None, run)
+
+            return read, compiled.may_await, False
+        compiled = self.value(field.type, details, (parent, field, key))
+        return _resolved(parent, key, field, details, compiled.complete), True, True
+
+    def value(
+        self,
+        graphql_type: GraphQLOutputType,
+        details: FieldDetailsList,
+        owner: tuple[GraphQLObjectType, GraphQLField, str],
+    ) -> Compiled:
+        """The completer of a value of ``graphql_type`` selected by ``details``."""
+        if is_non_null_type(graphql_type):
+            assert isinstance(graphql_type, GraphQLNonNull)
+            inner = self.value(graphql_type.of_type, details, owner)
+            return Compiled(_non_null(inner.complete), may_await=inner.may_await, needs_path=inner.needs_path)
+        if is_list_type(graphql_type):
+            assert isinstance(graphql_type, GraphQLList)
+            item = self.value(graphql_type.of_type, details, owner)
+            return Compiled(_list(item), may_await=item.may_await, needs_path=item.needs_path)
+        if is_leaf_type(graphql_type):
+            serialize = graphql_type.serialize
+            strings = graphql_type is GraphQLString
+            return Compiled(_leaf(serialize, strings=strings), may_await=False, needs_path=False)
+        if is_abstract_type(graphql_type):
+            assert isinstance(graphql_type, GraphQLAbstractType)
+            return self._abstract(graphql_type, details, owner)
+        assert is_object_type(graphql_type)
+        assert isinstance(graphql_type, GraphQLObjectType)
+        return self.object(graphql_type, self._collect(graphql_type, details))
+
+    def _abstract(
+        self,
+        abstract: GraphQLAbstractType,
+        details: FieldDetailsList,
+        owner: tuple[GraphQLObjectType, GraphQLField, str],
+    ) -> Compiled:
+        parent, field, _ = owner
+        schema_types: list[GraphQLObjectType] = list(self._possible_types(abstract))
+        plans = {t.name: self.object(t, self._collect(t, details)) for t in schema_types}
+        completers = {name: plan.complete for name, plan in plans.items()}
+        nodes = [d.node for d in details]
+
+        def complete(value: Any, path: Path | None, run: Run) -> Any:
+            if value is None:
+                return None
+            try:
+                info = run.executor.build_resolve_info(field, nodes, parent, path)  # type: ignore[arg-type]
+                resolve_type = abstract.resolve_type or run.executor.type_resolver
+                name = resolve_type(value, info, abstract)
+                if run.is_awaitable(name):
+                    return run.fail()
+                runtime = run.executor.ensure_valid_runtime_type(name, abstract, details, info, value)
+            except Exception:
+                return run.fail()
+            return completers[runtime.name](value, path, run)
+
+        return Compiled(complete, may_await=any(p.may_await for p in plans.values()), needs_path=True)
+
+
+def _plain_attribute(field: GraphQLField) -> bool:
+    """Whether strawberry resolves ``field`` by reading an attribute, with no resolver or extension.
+
+    Strawberry marks guarded fields without a resolver as "default" too, so the check is on its basic-field
+    resolver and on the field definition; anything else goes through ``field.resolve`` (failing safe).
+    """
+    definition = field.extensions.get(DEFINITION)
+    return (
+        isinstance(definition, StrawberryField)
+        and definition.is_basic_field
+        and not definition.extensions
+        and definition.default_resolver is getattr
+        and getattr(field.resolve, "__name__", "") == "_get_basic_result"
+    )
+
+
+def _constant(value: str) -> Step:
+    def step(source: Any, path: Path | None, run: Run) -> Any:
+        return value
+
+    return step
+
+
+def _leaf(serialize: Callable[[Any], Any], *, strings: bool) -> Completer:
+    if strings:
+
+        def complete_string(value: Any, path: Path | None, run: Run) -> Any:
+            if value is None or type(value) is str:
+                return value
+            serialized = serialize(value)
+            return run.fail() if serialized is None or serialized is Undefined else serialized
+
+        return complete_string
+
+    def complete(value: Any, path: Path | None, run: Run) -> Any:
+        if value is None:
+            return None
+        serialized = serialize(value)
+        return run.fail() if serialized is None or serialized is Undefined else serialized
+
+    return complete
+
+
+def _non_null(inner: Completer) -> Completer:
+    def complete(value: Any, path: Path | None, run: Run) -> Any:
+        if value is None:
+            return run.fail()
+        return inner(value, path, run)
+
+    return complete
+
+
+def _list(item: Compiled) -> Completer:
+    complete_item, may_await, needs_path = item.complete, item.may_await, item.needs_path
+
+    def complete(value: Any, path: Path | None, run: Run) -> Any:
+        if value is None:
+            return None
+        if not is_iterable(value):
+            return run.fail()
+        if not needs_path:
+            completed = [complete_item(v, None, run) for v in value]
+        else:
+            completed = [complete_item(v, Path(path, i, None), run) for i, v in enumerate(value)]
+        if not may_await:
+            return completed
+        pending = [i for i, v in enumerate(completed) if run.is_awaitable(v)]
+        return _gathered(completed, pending) if pending else completed
+
+    return complete
+
+
+def _object(steps: list[tuple[str, Step, bool]], is_type_of: Any, *, root: bool) -> Completer:
+    def complete(value: Any, path: Path | None, run: Run) -> Any:
+        if value is None and not root:
+            return None
+        if is_type_of is not None and not root:
+            try:
+                if not is_type_of(value, None):
+                    return run.fail()
+            except Exception:
+                return run.fail()
+        result: dict[str, Any] = {}
+        pending: list[str] | None = None
+        for key, step, may_await in steps:
+            try:
+                completed = step(value, path, run)
+            except Exception:
+                completed = run.fail()
+            result[key] = completed
+            if may_await and run.is_awaitable(completed):
+                if pending is None:
+                    pending = []
+                pending.append(key)
+        return _gathered(result, pending) if pending else result
+
+    return complete
+
+
+def _resolved(
+    parent: GraphQLObjectType, key: str, field: GraphQLField, details: FieldDetailsList, complete: Completer
+) -> Step:
+    """A field with a resolver or field extensions: called like graphql-core calls it, with a real info."""
+    nodes = [d.node for d in details]
+    node = details[0].node
+    has_arguments = bool(field.args or node.arguments)
+    parent_name = parent.name
+
+    def step(source: Any, path: Path | None, run: Run) -> Any:
+        field_path = Path(path, key, parent_name)
+        executor = run.executor
+        info = executor.build_resolve_info(field, nodes, parent, field_path)
+        try:
+            arguments = (
+                run.arguments(node, lambda: get_argument_values(field, node, executor.variable_values))
+                if has_arguments
+                else {}
+            )
+            resolved = (field.resolve or executor.field_resolver)(source, info, **arguments)
+        except Exception:
+            return run.fail()
+        if run.is_awaitable(resolved):
+            return _completed_later(resolved, complete, field_path, run)
+        return complete(resolved, field_path, run)
+
+    return step
+
+
+async def _completed_later(resolved: Awaitable[Any], complete: Completer, path: Path, run: Run) -> Any:
+    try:
+        value = await resolved
+    except Exception:
+        return run.fail()
+    completed = complete(value, path, run)
+    if run.is_awaitable(completed):
+        return await completed
+    return completed
+
+
+async def _gathered(container: Any, keys: list[Any]) -> Any:
+    """``container`` with the awaitables at ``keys`` replaced by their results (one awaited directly)."""
+    if len(keys) == 1:
+        container[keys[0]] = await container[keys[0]]
+    else:
+        results = await asyncio.gather(*(container[k] for k in keys))
+        for k, result in zip(keys, results, strict=True):
+            container[k] = result
+    return container

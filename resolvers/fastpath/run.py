@@ -1,0 +1,33 @@
+"""The state of one compiled execution: the executor it runs in, and whether anything went wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import FieldNode
+from graphql.execution import Executor
+
+
+class Run:
+    """One request's execution of a plan; a failure makes the executor answer with the stock path."""
+
+    __slots__ = ("_arguments", "executor", "failed", "is_awaitable")
+
+    def __init__(self, executor: Executor[Any]) -> None:
+        self.executor = executor
+        self.is_awaitable = executor.is_awaitable
+        self.failed = False
+        self._arguments: dict[int, dict[str, Any]] = {}
+
+    def fail(self) -> Any:
+        """Marks the run failed; completion goes on (so nothing is left unawaited) and yields None here."""
+        self.failed = True
+        return None
+
+    def arguments(self, node: FieldNode, coerce: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """A field's coerced arguments, computed once per request (they depend only on node and variables)."""
+        found = self._arguments.get(id(node))
+        if found is None:
+            found = self._arguments[id(node)] = coerce()
+        return found

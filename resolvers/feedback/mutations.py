@@ -1,0 +1,186 @@
+"""Submitting feedback, one response or a batch of offline ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+import strawberry
+
+from auth.policy import feedback_submitter, own_customer_id
+from domain.errors import DomainError, FieldError, ValidationFailed
+from domain.feedback.intake import Intake, submit_feedback
+from domain.feedback.models import ScoreItem as DomainScoreItem
+from domain.feedback.submission import FeedbackSubmission
+from resolvers.alerts.types import Alert
+from resolvers.context import Info
+from resolvers.enums import FeedbackChannel, Touchpoint
+from resolvers.feedback.types import Feedback
+from resolvers.node import expect_global_id
+from resolvers.results import (
+    AnyError,
+    ConflictError,
+    IdempotencyConflictError,
+    NotFoundError,
+    ValidationError,
+    attempt,
+    error_of,
+)
+
+MAX_BATCH = 100
+
+
+@strawberry.input(description="Expectation and perception of one service dimension, each 1-7.")
+class ScoreItemInput:
+    dimension: str = strawberry.field(description="The service dimension, e.g. speed.")
+    expectation: int = strawberry.field(description="What the customer expected, 1-7.")
+    perception: int = strawberry.field(description="What the customer perceived, 1-7.")
+
+
+@strawberry.input(description="One feedback response, given at the time of the experience.")
+class SubmitFeedbackInput:
+    idempotency_key: str = strawberry.field(
+        description="Unique per submitter (1-255 characters): a retry with the same key and content is "
+        "answered as the first time and stores nothing."
+    )
+    channel: FeedbackChannel = strawberry.field(description="Where the feedback is given.")
+    touchpoint: Touchpoint = strawberry.field(description="The moment of the journey it is about.")
+    occurred_at: datetime = strawberry.field(description="When the experience happened (with a time zone).")
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The customer; staff must give it, a customer is always itself."
+    )
+    nps: int | None = strawberry.field(default=None, description="Likelihood to recommend, 0-10.")
+    csat: int | None = strawberry.field(default=None, description="Satisfaction, 1-5.")
+    effort: int | None = strawberry.field(default=None, description="Effort it took, 1-7.")
+    items: list[ScoreItemInput] | None = strawberry.field(
+        default=None, description="Expectation vs perception."
+    )
+    comment: str | None = strawberry.field(default=None, description="The customer's own words.")
+    transaction_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The purchase it is about."
+    )
+    case_id: strawberry.ID | None = strawberry.field(default=None, description="The case it is about.")
+    interaction_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The contact it is about."
+    )
+
+    def to_domain(self, customer_id: str | None) -> FeedbackSubmission:
+        chosen = customer_id or (expect_global_id(self.customer_id, "Customer") if self.customer_id else None)
+        if chosen is None:
+            raise ValidationFailed([FieldError("customerId", "REQUIRED", "say which customer this is about")])
+        return FeedbackSubmission(
+            idempotency_key=self.idempotency_key,
+            customer_id=chosen,
+            channel=self.channel,
+            touchpoint=self.touchpoint,
+            occurred_at=self.occurred_at,
+            nps=self.nps,
+            csat=self.csat,
+            effort=self.effort,
+            items=tuple(DomainScoreItem(i.dimension, i.expectation, i.perception) for i in self.items or ()),
+            comment=self.comment,
+            transaction_id=_record(self.transaction_id, "Transaction"),
+            case_id=_record(self.case_id, "Case"),
+            interaction_id=_record(self.interaction_id, "Interaction"),
+        )
+
+
+def _record(global_id: strawberry.ID | None, type_name: str) -> str | None:
+    return expect_global_id(global_id, type_name) if global_id is not None else None
+
+
+@strawberry.type(description="The response was stored (or had been, for a retry).")
+class FeedbackSubmitted:
+    feedback: Feedback = strawberry.field(description="The stored response.")
+    alert: Alert | None = strawberry.field(description="The alert it raised, if it broke the standard.")
+
+    @classmethod
+    def of(cls, intake: Intake) -> FeedbackSubmitted:
+        return cls(
+            feedback=Feedback.of(intake.feedback), alert=Alert.of(intake.alert) if intake.alert else None
+        )
+
+
+SubmitFeedbackResult = Annotated[
+    FeedbackSubmitted | ValidationError | NotFoundError | ConflictError | IdempotencyConflictError,
+    strawberry.union("SubmitFeedbackResult", description="The stored response, or why it was not stored."),
+]
+
+
+class BatchItemStatus(StrEnum):
+    """What happened to one item of a batch."""
+
+    ACCEPTED = "ACCEPTED"
+    DUPLICATE = "DUPLICATE"
+    ERROR = "ERROR"
+
+
+strawberry.enum(BatchItemStatus, description="What happened to one item of a batch.")
+
+
+@strawberry.type(description="The outcome of one item of a batch, in the order the items were sent.")
+class BatchItemResult:
+    index: int = strawberry.field(description="Position of the item in the batch, from 0.")
+    idempotency_key: str = strawberry.field(description="The item's idempotency key.")
+    status: BatchItemStatus = strawberry.field(
+        description="Accepted, duplicate of an earlier submission, or error."
+    )
+    result: SubmitFeedbackResult = strawberry.field(description="The stored response, or why not.")
+
+
+InputArg = Annotated[SubmitFeedbackInput, strawberry.argument(description="The response.")]
+ItemsArg = Annotated[
+    list[SubmitFeedbackInput], strawberry.argument(description="Up to 100 responses, each with its own key.")
+]
+
+
+async def _submit(info: Info, submission: SubmitFeedbackInput) -> Intake:
+    principal = info.context.principal
+    return await submit_feedback(
+        info.context.repos,
+        info.context.uow,
+        submitter=feedback_submitter(principal),
+        submission=submission.to_domain(own_customer_id(principal)),
+        now=info.context.now,
+    )
+
+
+@strawberry.type
+class FeedbackMutations:
+    @strawberry.mutation(description="Submit one feedback response; idempotent by key; may raise an alert.")
+    async def submit_feedback(self, info: Info, input: InputArg) -> SubmitFeedbackResult:
+        outcome = await attempt(_submit(info, input))
+        return FeedbackSubmitted.of(outcome) if isinstance(outcome, Intake) else outcome
+
+    @strawberry.mutation(
+        description="Submit responses collected offline; one bad item never drops the others."
+    )
+    async def submit_feedback_batch(self, info: Info, items: ItemsArg) -> list[BatchItemResult]:
+        if len(items) > MAX_BATCH:
+            raise ValidationFailed([FieldError("items", "TOO_MANY", f"at most {MAX_BATCH} items per batch")])
+        results = []
+        for index, item in enumerate(items):
+            try:
+                intake = await _submit(info, item)
+            except DomainError as error:
+                failed: AnyError = error_of(error)
+                results.append(
+                    BatchItemResult(
+                        index=index,
+                        idempotency_key=item.idempotency_key,
+                        status=BatchItemStatus.ERROR,
+                        result=failed,
+                    )
+                )
+                continue
+            status = BatchItemStatus.DUPLICATE if intake.duplicate else BatchItemStatus.ACCEPTED
+            results.append(
+                BatchItemResult(
+                    index=index,
+                    idempotency_key=item.idempotency_key,
+                    status=status,
+                    result=FeedbackSubmitted.of(intake),
+                )
+            )
+        return results

@@ -1,0 +1,115 @@
+"""SIGTERM under load: the server stops accepting, finishes every request it accepted, closes WebSockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+from api.embedded import free_port
+from api.settings import Settings
+from auth.principal import Role
+from domain.repositories import Repositories
+from tests import factories as f
+from tests.conftest import TEST_SECRET
+from tests.ops.load import Load, wait_until
+
+QUERY = """{ customers(first: 40) { edges { node {
+  displayName emails transactions(first: 5) { totalCount edges { node { amount { amount } } } }
+} } } }"""
+
+
+def serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """``customer360 serve`` on ``port`` against the test's database, its JSON logs going to ``log``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER360_")}
+    env |= {
+        "MONGODB_URI": str(settings.mongodb_uri),
+        "CUSTOMER360_DATABASE_NAME": settings.database_name,
+        "CUSTOMER360_JWT_SECRET": TEST_SECRET,
+        "CUSTOMER360_GRAPHIQL": "false",
+        "CUSTOMER360_DATA_DIR": str(log.parent),
+    }
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [str(Path(sys.executable).with_name("customer360")), "serve", "--port", str(port), "--no-demo"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+
+
+def served(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def open_websocket(url: str, bearer: str) -> Any:
+    ws = await websockets.connect(url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    return ws
+
+
+async def test_sigterm_finishes_every_accepted_request_and_closes_websockets_with_1012(
+    settings: Settings, repos: Repositories, token: Any, tmp_path: Path
+) -> None:
+    customers = [f.customer() for _ in range(40)]
+    await repos.customers.insert_many(customers)
+    for customer in customers:
+        await repos.transactions.insert_many([f.transaction(customer) for _ in range(3)])
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    process = serve(settings, port, log)
+    load = Load(f"{url}/graphql", {"query": QUERY}, {"Authorization": f"Bearer {token(Role.FRONTLINE)}"})
+    try:
+        wait_until(lambda: served(url), deadline=time.monotonic() + 30, message="serve did not start")
+        ws = await open_websocket(url, token(Role.FRONTLINE))
+        load.start()
+        wait_until(lambda: load.done() >= 20, deadline=time.monotonic() + 60, message="the load did not run")
+
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        load.stop()
+        closed = await asyncio.wait_for(ws.wait_closed(), timeout=30)
+        assert closed is None
+        code = await asyncio.to_thread(process.wait, 60)
+    finally:
+        load.stop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert code == 0
+    assert ws.close_code == 1012
+    served_ids = {
+        line["requestId"]: line["status"]
+        for line in map(orjson.loads, log.read_bytes().splitlines())
+        if line.get("logger") == "customer360.access"
+    }
+    answered = [s for s in load.shots if s.status is not None]
+    in_flight = [s for s in answered if s.started < signalled < s.ended]
+    refused = [s for s in load.shots if s.status is None]
+    # Every request the server took was answered in full; the others never reached it.
+    assert all(s.status == 200 and "errors" not in (s.body or {}) for s in answered), [
+        (s.status, s.body) for s in answered if s.status != 200
+    ][:3]
+    assert all(served_ids.get(s.request_id) == 200 for s in answered)
+    assert not [s for s in refused if s.request_id in served_ids]
+    print(f"shots={len(load.shots)} in_flight={len(in_flight)} refused={len(refused)}")
+    assert in_flight, "no request was in flight at the signal: the test proved nothing"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/healthz", timeout=2)
