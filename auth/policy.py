@@ -162,6 +162,7 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "resolution",
         "customerNotified",
         "assignee",
+        "version",
     ),
     "CaseStatusChange": rules(STAFF, "status", "at", "note"),
     "CustomerNotice": rules(STAFF, "at", "channel"),

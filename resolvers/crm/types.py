@@ -115,6 +115,7 @@ class Case(CustomerRecord):
     customer_notified: CustomerNotice | None = strawberry.field(
         description="Whether and how the customer was told about the outcome."
     )
+    version: int = strawberry.field(description="Pass it back with a change; a stale one is a conflict.")
     assignee_id: strawberry.Private[str | None]
 
     @strawberry.field(description="The employee handling the case.")
@@ -138,6 +139,7 @@ class Case(CustomerRecord):
             history=[CaseStatusChange(status=h.status, at=h.at, note=h.note) for h in record.history],
             resolution=record.resolution,
             customer_notified=CustomerNotice(at=notice.at, channel=notice.channel) if notice else None,
+            version=record.version,
             assignee_id=record.assignee_id,
         )
 

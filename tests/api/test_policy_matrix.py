@@ -25,6 +25,38 @@ OPERATIONS: dict[str, tuple[str, set[Role]]] = {
         "query($id: ID!) { auditTrail(customerId: $id, first: 5) { edges { node { at } } } }",
         {M},
     ),
+    "alerts": ("{ alerts(first: 5) { edges { node { id } } } }", {F, M}),
+    "serviceStandards": ('{ serviceStandards(region: "north") { touchpoint } }', {M}),
+    "submitFeedback": (
+        """mutation($id: ID!) { submitFeedback(input: {idempotencyKey: "m1", channel: PHONE,
+           touchpoint: DELIVERY, occurredAt: "2026-11-24T09:00:00+00:00", nps: 9, customerId: $id}) {
+           __typename } }""",
+        {C, F},
+    ),
+    "submitFeedbackBatch": ("mutation { submitFeedbackBatch(items: []) { index } }", {C, F}),
+    "openCase": (
+        """mutation($id: ID!) { openCase(input: {customerId: $id, kind: QUESTION, channel: WEB, category: "x",
+           severity: LOW, subject: "y"}) { __typename } }""",
+        {F},
+    ),
+    "updateCase": ("mutation($id: ID!) { updateCase(input: {id: $id, version: 9}) { __typename } }", {F}),
+    "acknowledgeAlert": ("mutation($id: ID!) { acknowledgeAlert(id: $id, version: 9) { __typename } }", {F}),
+    "resolveAlert": (
+        """mutation($id: ID!) { resolveAlert(id: $id, version: 9,
+           input: {resolution: "x", reply: "y", replyChannel: "EMAIL"}) { __typename } }""",
+        {F},
+    ),
+    "reassignAlert": (
+        "mutation($id: ID!) { reassignAlert(id: $id, version: 9, assigneeId: $id) { __typename } }",
+        {M},
+    ),
+    "reopenAlert": ("mutation($id: ID!) { reopenAlert(id: $id, version: 9) { __typename } }", {F, M}),
+    "setServiceStandard": (
+        """mutation { setServiceStandard(input: {region: "north", touchpoint: DELIVERY, npsAtMost: 3,
+           csatAtMost: 1, satisfactionIndexBelow: 0.6, acknowledgeWithinMinutes: 60,
+           resolveWithinMinutes: 600, targetCsat: 4.2, targetNps: 30}) { __typename } }""",
+        {M},
+    ),
 }
 
 PROFILE = """
