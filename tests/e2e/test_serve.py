@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import queue
 import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -16,72 +10,12 @@ import httpx
 import pytest
 
 from api.embedded import free_port
+from tests.e2e.servers import Server
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
 CUSTOMER_360 = re.search(r"```graphql\n(query Customer360.*?)```", README, re.S)
 START_DEADLINE = 60.0
-
-
-class Server:
-    """A ``customer360 serve`` child process whose output is read line by line in the background."""
-
-    def __init__(self, data_dir: Path, port: int) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI" and not k.startswith("CUSTOMER360_")}
-        env |= {"CUSTOMER360_DATA_DIR": str(data_dir), "CUSTOMER360_GRAPHIQL": "false"}
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("customer360")), "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.output: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def wait_for(self, text: str, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.5)
-            except queue.Empty:
-                assert self.process.poll() is None, f"serve exited early:\n{''.join(self.output)}"
-                continue
-            self.output.append(line)
-            if text in line:
-                return
-        pytest.fail(f"no {text!r} within the deadline:\n{''.join(self.output)}")
-
-    def token(self, role: str) -> str:
-        for line in self.output:
-            if line.strip().startswith(role + " "):
-                return line.split()[1]
-        raise AssertionError(f"no {role} token printed")
-
-    def children(self) -> list[int]:
-        found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.process.pid:
-                found.append(int(stat.parent.name))
-        return found
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
-        self._reader.join(timeout=5)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-        return code
 
 
 @pytest.fixture

@@ -1,0 +1,66 @@
+"""The change feed resumes after a dropped stream without losing the changes made meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from api.database import DatabaseHandle
+from api.events import ChangeFeed
+from domain.alerts.models import AlertReason
+from domain.alerts.rules import raise_alert
+from domain.events import Event, EventKind
+from domain.feedback.models import Touchpoint
+from domain.repositories import Repositories
+from domain.standards.models import default_standard
+from tests import factories as f
+
+
+def new_alert() -> object:
+    return raise_alert(
+        alert_id=f.next_id(),
+        customer_id=None,
+        region="north",
+        standard=default_standard("north", Touchpoint.DELIVERY),
+        reasons=(AlertReason.LOW_NPS,),
+        assignee_id=None,
+        now=f.NOW,
+        by="test",
+    )
+
+
+@pytest.fixture
+async def feed(db: DatabaseHandle) -> AsyncIterator[ChangeFeed]:
+    stopping = asyncio.Event()
+    change_feed = ChangeFeed(db, stopping=stopping, retry_seconds=0.05)
+    task = asyncio.create_task(change_feed.run())
+    yield change_feed
+    stopping.set()
+    await task
+
+
+async def next_event(events: AsyncIterator[Event]) -> Event:
+    return await asyncio.wait_for(anext(events), timeout=10)
+
+
+async def test_changes_made_while_the_stream_is_down_are_delivered_after_it_resumes(
+    feed: ChangeFeed, repos: Repositories
+) -> None:
+    events = feed.subscribe()
+    first, during, after = new_alert(), new_alert(), new_alert()
+    pending = asyncio.ensure_future(next_event(events))
+    async with asyncio.timeout(5):
+        while feed.subscribers == 0:  # the subscription registers when first iterated
+            await asyncio.sleep(0.01)
+    await repos.alerts.insert(first)  # type: ignore[arg-type]
+    assert (await pending).alert == first
+
+    await feed.interrupt()
+    await repos.alerts.insert(during)  # type: ignore[arg-type]
+    await repos.alerts.insert(after)  # type: ignore[arg-type]
+
+    received = [await next_event(events), await next_event(events)]
+    assert [e.alert for e in received] == [during, after]
+    assert {e.kind for e in received} == {EventKind.ALERT_RAISED}
