@@ -21,7 +21,7 @@ class AuditWriter(SchemaExtension):
         context = self.execution_context.context
         if not isinstance(context, Context):
             return
-        entries = context.audit.entries(
+        entries = context.audit.drain(
             subject=context.principal.subject,
             role=context.principal.role.value,
             operation=self.execution_context.operation_name,

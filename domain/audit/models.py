@@ -31,7 +31,7 @@ class AuditCollector:
     def saw(self, customer_id: str, field: str) -> None:
         self._fields[customer_id].add(field)
 
-    def entries(
+    def drain(
         self,
         *,
         subject: str,
@@ -41,8 +41,12 @@ class AuditCollector:
         at: datetime,
         new_id: Callable[[], str],
     ) -> list[AuditEntry]:
-        """One entry per customer whose personal data was shown, fields sorted."""
+        """One entry per customer whose personal data was shown since the last drain, fields sorted.
+
+        A WebSocket keeps one context for all its operations and events, so each write takes only what is new.
+        """
+        shown, self._fields = self._fields, defaultdict(set)
         return [
             AuditEntry(new_id(), subject, role, customer_id, tuple(sorted(fields)), operation, request_id, at)
-            for customer_id, fields in sorted(self._fields.items())
+            for customer_id, fields in sorted(shown.items())
         ]

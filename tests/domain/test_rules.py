@@ -8,6 +8,7 @@ import pytest
 
 from auth.masks import mask_email, mask_phone
 from auth.principal import Principal, Role
+from domain.audit.models import AuditCollector, AuditEntry
 from domain.customers.search import index_tokens, query_terms, sort_name
 from domain.errors import InvalidInput, Unauthenticated
 from domain.feedback.models import ScoreItem, satisfaction_index
@@ -130,3 +131,18 @@ def test_row_scope_filters() -> None:
         "$and": [{"_id": {"$in": ["a"]}}, {"_id": "b"}]
     }
     assert narrowed({"customerId": "a"}, {"region": "n"}) == {"customerId": "a", "region": "n"}
+
+
+def test_the_audit_collector_hands_out_each_read_once() -> None:
+    collector = AuditCollector()
+    collector.saw("c1", "emails")
+    collector.saw("c1", "phones")
+    collector.saw("c1", "emails")
+
+    def drain() -> list[AuditEntry]:
+        return collector.drain(
+            subject="s", role="frontline", operation=None, request_id="r", at=T0, new_id=lambda: "x"
+        )
+
+    assert [e.fields for e in drain()] == [("emails", "phones")]
+    assert drain() == []
