@@ -41,7 +41,7 @@ def create_app(
         raise ValueError("create_app needs settings.mongodb_uri")
     uri = settings.mongodb_uri
     verifier = TokenVerifier(settings)
-    schema = schema or build_schema()
+    schema = schema or build_schema(compiled=settings.compiled_execution)
     view = GraphQLView(schema=schema, graphql_ide=None)
     assets = settings.graphiql_assets_dir if settings.graphiql_enabled else None
     graphql = GraphQLEndpoint(view, verifier=verifier, graphiql_assets=assets)

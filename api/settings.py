@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Where `make graphiql-assets` puts the files GraphiQL loads (relative to the working directory).
     graphiql_assets_dir: Path = Path(".customer360/graphiql-assets")
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    # Queries through cached plans (resolvers/fastpath) instead of graphql-core's executor: proven equal by
+    # tests/fastpath, faster on large responses, off until the performance work (#7) is finished.
+    compiled_execution: bool = False
     # How often each server process looks for overdue alerts to escalate.
     escalation_sweep_seconds: float = Field(default=30.0, gt=0)
 
@@ -116,7 +119,7 @@ class Settings(BaseSettings):
 
     @property
     def field_suggestions_enabled(self) -> bool:
-        """"Did you mean ...?" hints: on in development, off in production unless explicitly enabled."""
+        """Field suggestions ("Did you mean ...?"): on in development, off in production unless enabled."""
         return self.field_suggestions if self.field_suggestions is not None else not self.is_production
 
     def hmac_secret(self) -> str:

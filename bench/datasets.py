@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import domain.demo.generator
 import domain.demo.vocabulary
@@ -66,7 +67,7 @@ async def prepare(uri: str, *, customers: int, seed: int = 1) -> tuple[DataSet, 
 
 async def _busiest(db: DatabaseHandle, *, count: int = 20) -> tuple[str, ...]:
     """The customers with the most interactions and transactions: the fullest customer-360 pages."""
-    pipeline = [
+    pipeline: list[dict[str, Any]] = [
         {"$group": {"_id": "$customerId", "n": {"$sum": 1}}},
         {"$sort": {"n": -1, "_id": 1}},
         {"$limit": count},

@@ -28,6 +28,7 @@ class Measurement:
     cpu_ms: float  # server process CPU per request
     commands: float  # database commands per request
     fields: int  # resolved fields in one response
+    by_name: dict[str, float]  # database commands per request, by command name
 
     @property
     def us_per_field(self) -> float:
@@ -43,11 +44,12 @@ def resolved_fields(value: Any) -> int:
     return 0
 
 
-async def commands_so_far(client: httpx.AsyncClient) -> int:
+async def commands_so_far(client: httpx.AsyncClient) -> dict[str, int]:
+    """The server's count of database commands sent for requests so far, by name."""
     response = await client.get("/_bench/stats")
     response.raise_for_status()
-    total: int = response.json()["commands"]
-    return total
+    counts: dict[str, int] = response.json()["byName"]
+    return counts
 
 
 async def sample(
@@ -92,7 +94,12 @@ async def measure(
         concurrency=concurrency,
     )
     cpu = cpu_seconds(pid) - cpu_before
-    commands = await commands_so_far(client) - commands_before
+    commands_after = await commands_so_far(client)
+    by_name = {
+        name: (count - commands_before.get(name, 0)) / requests
+        for name, count in sorted(commands_after.items())
+        if count != commands_before.get(name, 0)
+    }
     measurement = Measurement(
         scenario=scenario.name,
         target=target,
@@ -102,7 +109,8 @@ async def measure(
         p50_ms=result.percentile(0.5) * 1000,
         p99_ms=result.percentile(0.99) * 1000,
         cpu_ms=cpu * 1000 / requests,
-        commands=commands / requests,
+        commands=sum(by_name.values()),
         fields=resolved_fields(shown),
+        by_name=by_name,
     )
     return measurement, shown

@@ -73,7 +73,13 @@ def time_kind(record: Record) -> TimelineKind:
 
 
 def money(value: Any, *parts: str) -> Json:
-    return {part: str(value.amount) if part == "amount" else getattr(value, part) for part in parts}
+    """Money as the GraphQL type shows it (camel-case keys, the amount as a decimal string)."""
+    return {
+        "amountMinor" if part == "amount_minor" else part: (
+            str(value.amount) if part == "amount" else getattr(value, part)
+        )
+        for part in parts
+    }
 
 
 def edges(page: Page[R], node: Callable[[R], Json]) -> list[Json]:
@@ -135,6 +141,7 @@ class Reference:
         return [
             Route("/reference/customer-360", self._handler(self.customer_360), methods=["POST"]),
             Route("/reference/customers", self._handler(self.customers), methods=["POST"]),
+            Route("/reference/large", self._handler(self.large), methods=["POST"]),
         ]
 
     def _handler(
@@ -152,7 +159,7 @@ class Reference:
             repos = Repositories.on(self.db, row_scope(principal))
             audit = AuditCollector()
             data = await answer(repos, audit, body.get("variables") or {})
-            entries = audit.entries(
+            entries = audit.drain(
                 subject=principal.subject,
                 role=principal.role.value,
                 operation=body.get("operationName"),
@@ -377,3 +384,55 @@ class Reference:
                 "edges": edges_out,
             }
         }
+
+    async def large(self, repos: Repositories, audit: AuditCollector, variables: Json) -> Json:
+        """``LARGE`` by hand."""
+        listed = await repos.customers.list(CustomerFilter(), first=100)
+        customers = list(listed.items)
+        pages = await repos.transactions.pages([c.id for c in customers], limit=20)
+        empty: Page[Transaction] = Page((), False)
+        spec = RECORD_KINDS[TimelineKind.TRANSACTION]
+
+        def transaction(t: Transaction) -> Json:
+            return {
+                "cursor": spec.cursor(t),
+                "node": {
+                    "id": encode_global_id("Transaction", t.id),
+                    "occurredAt": t.occurred_at.isoformat(),
+                    "channel": t.channel.name,
+                    "touchpoint": t.touchpoint,
+                    "amount": money(t.amount, "amount", "currency"),
+                    "items": [
+                        {
+                            "sku": i.sku,
+                            "name": i.name,
+                            "quantity": i.quantity,
+                            "unitPrice": money(i.unit_price, "amount", "currency"),
+                        }
+                        for i in t.items
+                    ],
+                },
+            }
+
+        def node(c: Customer) -> Json:
+            consent = c.consent
+            return {
+                "id": encode_global_id("Customer", c.id),
+                **personal(audit, c, displayName=c.display_name, emails=list(c.emails)),
+                "segment": c.segment.name,
+                "tier": c.tier.name,
+                "region": c.region,
+                "status": c.status.name,
+                "tags": list(c.tags),
+                "createdAt": c.created_at.isoformat(),
+                "lifetimeValue": money(c.lifetime_value, "amount", "amount_minor", "currency"),
+                "consent": {
+                    "email": consent.email,
+                    "sms": consent.sms,
+                    "phone": consent.phone,
+                    "marketing": consent.marketing,
+                },
+                "transactions": {"edges": [transaction(t) for t in pages.get(c.id, empty).items]},
+            }
+
+        return {"customers": {"edges": [{"cursor": cursor_of(c), "node": node(c)} for c in customers]}}

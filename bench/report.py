@@ -55,6 +55,11 @@ def _table(measurements: Sequence[Measurement]) -> list[str]:
         f"| {m.cpu_ms:.2f} | {m.commands:.1f} | {m.fields} | {m.us_per_field:.2f} | {m.failures} |"
         for m in measurements
     ]
+    rows += ["", "DB commands per request by name:", ""]
+    rows += [
+        f"- {m.scenario} / {m.target}: " + ", ".join(f"{n} {c:g}" for n, c in m.by_name.items())
+        for m in measurements
+    ]
     return rows
 
 
@@ -81,6 +86,15 @@ def _verdicts(measurements: Sequence[Measurement], same_json: dict[str, bool]) -
                 )
         if scenario in same_json:
             out.append(f"- {scenario}: every target returned the same data: **{same_json[scenario]}**")
+    reference_large = _find(measurements, "large", "reference")
+    if reference_large is not None and reference_large.fields:
+        for target in executors:
+            if (m := _find(measurements, "large", target)) is not None:
+                overhead = (m.cpu_ms - reference_large.cpu_ms) * 1000 / m.fields
+                out.append(
+                    f"- large response, GraphQL layer only ({target} CPU minus the reference's, per field): "
+                    f"**{overhead:.2f} µs/field**"
+                )
     stock = _find(measurements, "large", "stock")
     for target in executors:
         large = _find(measurements, "large", target)
@@ -129,7 +143,8 @@ def render(
         "## Method",
         "",
         f"- Each scenario is sent to each target by {concurrency} concurrent clients (httpx, in the bench "
-        f"process): {warmup} warm-up requests, then {requests} measured ones.",
+        f"process): {warmup} warm-up requests, then {requests} measured ones (a share of that for the "
+        "slow, database-bound `customers-50` and `large`, see `bench/scenarios.py`).",
         "- Targets: each executor serves the same schema and app at `/<executor>/graphql` in one server "
         "process (uvicorn, one worker); `reference` is a hand-written Starlette handler making the same "
         "database calls and returning the same JSON (`bench/reference.py`).",

@@ -42,9 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--sizes", default="1000,10000", help="customers per data set, comma-separated")
     parser.add_argument("--seed", type=int, default=1, help="seed of the demo data")
-    parser.add_argument("--requests", type=int, default=200, help="measured requests per scenario and target")
+    parser.add_argument("--requests", type=int, default=120, help="measured requests per scenario and target")
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight at once")
-    parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests before each measurement")
+    parser.add_argument("--warmup", type=int, default=12, help="unmeasured requests before each measurement")
     parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"), help="report to write")
     parser.add_argument(
@@ -127,9 +127,9 @@ async def _one_size(
                         scenario=scenario,
                         data=data,
                         headers=headers,
-                        requests=args.requests,
+                        requests=max(1, round(args.requests * scenario.share)),
                         concurrency=args.concurrency,
-                        warmup=args.warmup,
+                        warmup=max(1, round(args.warmup * scenario.share)),
                     )
                     print(f"  {report.line(measurement)}", flush=True)
                     result.measurements.append(measurement)

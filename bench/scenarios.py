@@ -90,6 +90,7 @@ class Scenario:
     reference: str | None = None  # path of the hand-written endpoint answering the same request
     role: Role = Role.FRONTLINE
     large: bool = False  # the response whose cost per resolved field is reported
+    share: float = 1.0  # of --requests: slow, database-bound scenarios take fewer to keep a run short
 
     def body(self, data: DataSet, n: int) -> dict[str, Any]:
         """The JSON body of the ``n``-th request."""
@@ -110,6 +111,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         CUSTOMER_LIST,
         lambda data, n: {"first": 50},
         reference="/reference/customers",
+        share=0.25,
     ),
     Scenario(
         "customers-1",
@@ -123,7 +125,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         "large response: 100 customers with 20 transactions and their line items",
         LARGE,
         lambda data, n: {},
+        reference="/reference/large",
         large=True,
+        share=0.5,
     ),
 )
 

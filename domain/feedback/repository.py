@@ -109,12 +109,24 @@ class FeedbackRepository(CustomerRecords[Feedback]):
         )
 
     async def scores(self, customer_ids: Sequence[str]) -> dict[str, list[Scores]]:
-        """Every response's scores for each customer, newest first, in one command."""
-        query = self._in_scope({"customerId": {"$in": list(customer_ids)}})
-        projection = {"customerId": 1, "occurredAt": 1, "nps": 1, "csat": 1, "items": 1}
+        """Every response's scores for each customer, newest first, in one command (one row per customer)."""
+        pipeline = [
+            {"$match": self._in_scope({"customerId": {"$in": list(customer_ids)}})},
+            {"$sort": {"occurredAt": -1}},
+            {
+                "$group": {
+                    "_id": "$customerId",
+                    "scores": {
+                        "$push": {"at": "$occurredAt", "nps": "$nps", "csat": "$csat", "items": "$items"}
+                    },
+                }
+            },
+        ]
         result: dict[str, list[Scores]] = {c: [] for c in customer_ids}
-        async for d in self._collection.find(query, projection):
-            result[d["customerId"]].append(Scores(d["occurredAt"], d.get("nps"), d.get("csat"), _items(d)))
+        async for row in await self._collection.aggregate(pipeline):
+            result[row["_id"]] = [
+                Scores(s["at"], s.get("nps"), s.get("csat"), _items(s)) for s in row["scores"]
+            ]
         for rows in result.values():
             rows.sort(key=lambda s: s.occurred_at, reverse=True)
         return result

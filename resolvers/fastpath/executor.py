@@ -21,8 +21,10 @@ from graphql.pyutils import AwaitableOrValue
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from domain.audit.models import AuditCollector
+from resolvers.context import Context
 from resolvers.fastpath.plan import Compiled, Compiler, Unsupported
 from resolvers.fastpath.run import Run
+from resolvers.loaders import Loaders
 
 logger = logging.getLogger("customer360.fastpath")
 
@@ -41,6 +43,10 @@ class PlanCache:
             return False, None
         self._plans.move_to_end(key)
         return True, self._plans[key]
+
+    def for_document(self, text: str) -> list[Compiled | None]:
+        """The plans kept for the operations of one document."""
+        return [plan for (body, _), plan in self._plans.items() if body == text]
 
     def put(self, key: PlanKey, plan: Compiled | None) -> None:
         self._plans[key] = plan
@@ -71,7 +77,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
 
     When the plan's run fails anywhere (a resolver raised, a non-null field was null, a value could not be
     serialized), the whole operation runs again on the stock executor, which reports the errors exactly as
-    it always does. Loaders keep what they fetched, so the retry mostly hits their caches.
+    it always does, reading the data again on fresh loaders.
     """
 
     plans: ClassVar[PlanCache]
@@ -118,10 +124,12 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
     def _retry(
         self, stock: Callable[[], AwaitableOrValue[dict[str, Any]]]
     ) -> AwaitableOrValue[dict[str, Any]]:
-        # The stock run records what it shows again, so forget what the failed run recorded.
+        # The retry must be a plain stock run: what it audits and even the order of its errors depend on
+        # when its loads complete, so it gets fresh loaders and forgets what the failed run recorded.
         context = self.context_value
-        if isinstance(getattr(context, "audit", None), AuditCollector):
+        if isinstance(context, Context):
             context.audit = AuditCollector()
+            context.loaders = Loaders.create(context.repos)
         return stock()
 
     def _plan(self, root_type: GraphQLObjectType, fields: GroupedFieldSet) -> Compiled | None:

@@ -82,7 +82,8 @@ async def test_fifty_concurrent_submissions_with_one_key_store_one_feedback_and_
     client = GraphQLClient(http, token(Role.CUSTOMER, sub=customer.id))
     payload = {"input": feedback_input("offline-1")}
     replies = await asyncio.gather(*(client.execute(SUBMIT, payload) for _ in range(50)))
-    assert all(r == replies[0] for r in replies)
+    # The data is identical; extensions carry each request's own cost accounting.
+    assert all(r["data"] == replies[0]["data"] for r in replies)
     assert replies[0]["data"]["submitFeedback"]["__typename"] == "FeedbackSubmitted"
     assert await db["feedback"].count_documents({}) == 1
     assert await db["alerts"].count_documents({}) == 1

@@ -1,0 +1,56 @@
+"""A tiny run of the bench command, so it cannot rot: every scenario and target lands in the report.
+
+No figure is checked against a time; only that the run completes and reports sane, non-zero numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pymongo
+
+from bench.datasets import database_name
+from bench.scenarios import SCENARIOS
+from bench.server import EXECUTORS
+
+ROOT = Path(__file__).resolve().parents[2]
+ROW = re.compile(r"^\| (?P<scenario>[\w-]+) \| (?P<target>\w+) \| (?P<figures>.*) \|$")
+CUSTOMERS = 110
+
+
+def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str, tmp_path: Path) -> None:
+    report = tmp_path / "BENCHMARKS.md"
+    command = [sys.executable, "-m", "bench", "--sizes", str(CUSTOMERS), "--requests", "3", "--warmup", "1"]
+    command += ["--concurrency", "2", "--out", str(report), "--log", str(tmp_path / "bench.log")]
+    try:
+        finished = subprocess.run(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "MONGODB_URI": mongodb_uri},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        client: pymongo.MongoClient[dict[str, object]]
+        with pymongo.MongoClient(mongodb_uri) as client:
+            client.drop_database(database_name(CUSTOMERS, 1))
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+
+    text = report.read_text()
+    rows = {(m["scenario"], m["target"]): m["figures"] for m in map(ROW.match, text.splitlines()) if m}
+    for scenario in SCENARIOS:
+        targets = [*EXECUTORS, *(["reference"] if scenario.reference else [])]
+        for target in targets:
+            figures = [float(f) for f in rows[(scenario.name, target)].split(" | ")]
+            per_second, p50, p99, cpu, commands, fields, per_field, failures = figures
+            assert min(per_second, p50, cpu, fields, per_field) > 0, (scenario.name, target)
+            assert p50 <= p99, (scenario.name, target)
+            assert commands >= 1, (scenario.name, target)
+            assert failures == 0, (scenario.name, target)
+    assert "every target returned the same data: **False**" not in text
