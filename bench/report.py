@@ -126,6 +126,7 @@ def render(
     concurrency: int,
     warmup: int,
     started: float,
+    closed_loop: Sequence[str] = (),
 ) -> str:
     """The whole report."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
@@ -176,6 +177,8 @@ def render(
             "",
             *_verdicts(measurements, same_json),
         ]
+    if closed_loop:
+        text += ["", *closed_loop]
     if CUTS.exists():
         text += ["", CUTS.read_text().strip()]
     return "\n".join(text) + "\n"

@@ -21,7 +21,8 @@ from api.embedded import EmbeddedDatabase
 from api.settings import Settings
 from auth.principal import Role
 from auth.tokens import issue_dev_token
-from bench import datasets, report
+from bench import closed_loop, datasets, report
+from bench.closed_loop import measure_closed_loop
 from bench.measure import Measurement, measure
 from bench.process import ServerProcess
 from bench.scenarios import Scenario, by_name
@@ -53,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         help="embedded database directory (kept, so data sets are reused), or :memory:",
     )
     parser.add_argument("--log", type=Path, default=Path(".customer360/bench.log"), help="server log")
+    parser.add_argument(
+        "--closed-loop-requests",
+        type=int,
+        default=200,
+        help="submitFeedback requests of the closed loop (0: skip)",
+    )
     return parser
 
 
@@ -63,6 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.time()
     with _database(args.storage, args.log) as (uri, database_label):
         results = [asyncio.run(_one_size(uri, size, scenarios, args)) for size in sizes]
+        loop = None
+        if args.closed_loop_requests > 0:
+            print("closed loop: submitFeedback through one process, alerts pushed by another ...", flush=True)
+            loop = asyncio.run(
+                measure_closed_loop(
+                    uri, requests=args.closed_loop_requests, concurrency=args.concurrency, log_path=args.log
+                )
+            )
     command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
     text = report.render(
         results=[(r.data, r.load_seconds, r.measurements, r.same_json) for r in results],
@@ -72,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         concurrency=args.concurrency,
         warmup=args.warmup,
         started=started,
+        closed_loop=closed_loop.render(loop, concurrency=args.concurrency) if loop else [],
     )
     args.out.write_text(text)
     print(f"wrote {args.out}", flush=True)

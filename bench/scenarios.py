@@ -134,7 +134,6 @@ SCENARIOS: tuple[Scenario, ...] = (
 # Scenarios whose operations do not exist yet: each becomes one entry of SCENARIOS when it lands.
 PENDING: tuple[tuple[str, str], ...] = (
     ("board-dashboard", "the board dashboard aggregate, once the analytics of #5 exist"),
-    ("submit-feedback", "the `submitFeedback` mutation, once the closed loop of #4 exists"),
 )
 
 

@@ -26,6 +26,7 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     report = tmp_path / "BENCHMARKS.md"
     command = [sys.executable, "-m", "bench", "--sizes", str(CUSTOMERS), "--requests", "3", "--warmup", "1"]
     command += ["--concurrency", "2", "--out", str(report), "--log", str(tmp_path / "bench.log")]
+    command += ["--closed-loop-requests", "5"]
     try:
         finished = subprocess.run(
             command,
@@ -54,3 +55,8 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
             assert commands >= 1, (scenario.name, target)
             assert failures == 0, (scenario.name, target)
     assert "every target returned the same data: **False**" not in text
+    [loop] = [line for line in text.splitlines() if line.startswith("| 5 |")]
+    requests, failures, per_second, *latencies, missed = (float(f) for f in loop.strip("| ").split(" | "))
+    assert (requests, failures, missed) == (5, 0, 0)
+    assert per_second > 0
+    assert all(ms >= 0 for ms in latencies)

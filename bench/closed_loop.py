@@ -1,0 +1,202 @@
+"""The closed loop under load: ``submitFeedback`` through one server process, its alert pushed by another.
+
+Measures mutation throughput and latency at a fixed concurrency, and for every detractor response the time
+from the mutation's reply to the arrival of its ``alertRaised`` event at a WebSocket subscriber connected to
+a second server process (same database, MongoDB change streams between them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+import websockets
+from websockets.typing import Subprotocol
+
+from api.database import create_client, ensure_indexes
+from api.settings import Settings
+from auth.principal import Role
+from auth.tokens import issue_dev_token
+from bench.process import ServerProcess
+from domain.demo.loader import load
+from domain.repositories import Repositories, all_indexes
+from resolvers.node import encode_global_id
+
+CUSTOMERS = 300
+SUBMIT = """mutation($input: SubmitFeedbackInput!) {
+  submitFeedback(input: $input) { __typename ... on FeedbackSubmitted { feedback { id } } } }"""
+RAISED = "subscription { alertRaised { customer { id } } }"
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedLoopResult:
+    """What the closed-loop run saw."""
+
+    requests: int
+    failures: int
+    seconds: float
+    reply_seconds: tuple[float, ...]  # mutation latency, sorted
+    push_seconds: tuple[float, ...]  # reply to subscriber receipt, sorted
+    missed: int  # alerts never received within the deadline
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def percentile(values: tuple[float, ...], share: float) -> float:
+    """Nearest-rank percentile of sorted ``values``."""
+    if not values:
+        return 0.0
+    return values[max(0, min(len(values) - 1, round(share * len(values)) - 1))]
+
+
+async def _subscriber(url: str, bearer: str) -> websockets.ClientConnection:
+    ws = await websockets.connect(
+        url.replace("http://", "ws://") + "/stock/graphql", subprotocols=[Subprotocol("graphql-transport-ws")]
+    )
+    await ws.send(
+        orjson.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}}).decode()
+    )
+    await ws.recv()
+    await ws.send(orjson.dumps({"id": "1", "type": "subscribe", "payload": {"query": RAISED}}).decode())
+    return ws
+
+
+async def _wait_subscribed(url: str) -> None:
+    async with httpx.AsyncClient(base_url=url) as http, asyncio.timeout(30):
+        while (await http.get("/stock/healthz")).json().get("subscriptions", 0) < 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def measure_closed_loop(
+    uri: str, *, requests: int, concurrency: int, log_path: Path
+) -> ClosedLoopResult:
+    """Loads a small data set into a throwaway database, runs the loop against two processes, drops it."""
+    name = f"bench_closed_loop_{secrets.token_hex(4)}"
+    client = create_client(uri)
+    try:
+        db = client[name]
+        await ensure_indexes(db, all_indexes())
+        await load(Repositories.on(db), customers=CUSTOMERS, seed=7, as_of=datetime.now(UTC))
+        customer_ids = [d["_id"] async for d in db["customers"].find({}, {"_id": 1})]
+        regions = sorted(await db["customers"].distinct("region"))
+        return await _run(
+            uri, name, customer_ids[: min(requests, len(customer_ids))], regions, concurrency, log_path
+        )
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+async def _run(
+    uri: str, name: str, customer_ids: list[str], regions: list[str], concurrency: int, log_path: Path
+) -> ClosedLoopResult:
+    secret = secrets.token_urlsafe(32)
+    settings = Settings(mongodb_uri=uri, database_name=name, jwt_secret=secret)
+    bearer = issue_dev_token(settings, role=Role.FRONTLINE, subject="bench-frontline", regions=regions)
+    server = {"mongodb_uri": uri, "database_name": name, "jwt_secret": secret, "log_path": log_path}
+    with ServerProcess(**server) as writer, ServerProcess(**server) as pusher:  # type: ignore[arg-type]
+        ws = await _subscriber(pusher.url, bearer)
+        await _wait_subscribed(pusher.url)
+        received: dict[str, float] = {}
+        replied: dict[str, float] = {}
+        expected = {encode_global_id("Customer", c) for c in customer_ids}
+
+        async def receive() -> None:
+            async for message in ws:
+                payload = orjson.loads(message).get("payload", {})
+                alert = (payload.get("data") or {}).get("alertRaised")
+                if alert:
+                    received[alert["customer"]["id"]] = time.perf_counter()
+                if expected <= received.keys():
+                    return
+
+        receiving = asyncio.create_task(receive())
+        reply_seconds, failures, seconds = await _submit_all(
+            writer.url, bearer, customer_ids, concurrency, replied
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(receiving), timeout=30)
+        receiving.cancel()
+        await ws.close()
+    pushes = tuple(sorted(received[c] - replied[c] for c in replied if c in received))
+    return ClosedLoopResult(
+        len(customer_ids), failures, seconds, reply_seconds, pushes, missed=len(replied) - len(pushes)
+    )
+
+
+async def _submit_all(
+    url: str, bearer: str, customer_ids: list[str], concurrency: int, replied: dict[str, float]
+) -> tuple[tuple[float, ...], int, float]:
+    run = secrets.token_hex(4)
+    pending = list(enumerate(customer_ids))
+    latencies: list[float] = []
+    failures = 0
+    headers = {"authorization": f"Bearer {bearer}", "content-type": "application/json"}
+    occurred = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        nonlocal failures
+        while pending:
+            n, customer_id = pending.pop()
+            global_id = encode_global_id("Customer", customer_id)
+            feedback = {
+                "idempotencyKey": f"bench-{run}-{n}",
+                "customerId": global_id,
+                "channel": "PHONE",
+                "touchpoint": "SUPPORT_CALL",
+                "occurredAt": occurred,
+                "nps": 1,
+                "csat": 1,
+            }
+            body = orjson.dumps({"query": SUBMIT, "variables": {"input": feedback}})
+            started = time.perf_counter()
+            response = await http.post("/stock/graphql", content=body, headers=headers)
+            replied[global_id] = time.perf_counter()
+            latencies.append(replied[global_id] - started)
+            data = orjson.loads(response.content).get("data") or {}
+            if (data.get("submitFeedback") or {}).get("__typename") != "FeedbackSubmitted":
+                failures += 1
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+    return tuple(sorted(latencies)), failures, time.perf_counter() - started
+
+
+def render(result: ClosedLoopResult, *, concurrency: int) -> list[str]:
+    """The report section."""
+
+    def ms(values: tuple[float, ...], share: float) -> str:
+        return f"{percentile(values, share) * 1000:.0f}"
+
+    figures = [
+        str(result.requests),
+        str(result.failures),
+        f"{result.per_second:.1f}",
+        ms(result.reply_seconds, 0.5),
+        ms(result.reply_seconds, 0.99),
+        ms(result.push_seconds, 0.5),
+        ms(result.push_seconds, 0.99),
+        str(result.missed),
+    ]
+    return [
+        "## Closed loop: `submitFeedback` and live alerts across two processes",
+        "",
+        f"{result.requests} detractor responses (each raises an alert), sent to server process A by "
+        f"{concurrency} concurrent clients, each for another customer of a fresh {CUSTOMERS}-customer data "
+        "set; one `alertRaised` subscriber on server process B (graphql-transport-ws). Push latency runs "
+        "from the mutation's reply to the event's arrival at the subscriber.",
+        "",
+        "| requests | failures | req/s | mutation p50 ms | p99 ms | push p50 ms | p99 ms | missed |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| " + " | ".join(figures) + " |",
+    ]
