@@ -112,13 +112,24 @@ async def test_a_detractor_through_process_a_reaches_a_subscriber_on_process_b_w
         await south.close()
 
 
-async def test_roles_without_the_subscription_get_forbidden(two_servers: list[Server], token: Any) -> None:
-    board = await subscribe(two_servers[0].port, token(Role.BOARD), RAISED)
+@pytest.mark.parametrize(
+    ("role", "query", "operation"),
+    [
+        (Role.BOARD, RAISED, "alertRaised"),
+        (Role.CUSTOMER, RAISED, "alertRaised"),
+        (Role.INTEGRATION, "subscription { alertUpdated { id } }", "alertUpdated"),
+        (Role.FRONTLINE, "subscription { feedbackReceived { id } }", "feedbackReceived"),
+    ],
+)
+async def test_roles_without_the_subscription_get_forbidden(
+    two_servers: list[Server], token: Any, role: Role, query: str, operation: str
+) -> None:
+    ws = await subscribe(two_servers[0].port, token(role, sub="someone"), query)
     try:
-        message = json.loads(await asyncio.wait_for(board.recv(), timeout=5))
+        message = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
     finally:
-        await board.close()
+        await ws.close()
     assert message["type"] in {"next", "error"}
     payload = message["payload"]
     errors = payload["errors"] if message["type"] == "next" else payload
-    assert "may not call alertRaised" in errors[0]["message"]
+    assert f"may not call {operation}" in errors[0]["message"]
