@@ -29,6 +29,19 @@ typecheck: $(INSTALLED)
 schema: $(INSTALLED)
 	$(BIN)/customer360 export-schema
 
+# Benchmarks (not part of `make test`): data sets, the server as its own process, BENCHMARKS.md.
+# Pass options through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--sizes 1000 --requests 100"`.
+bench: $(INSTALLED)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Hardening checks on their own (both also run in `make test`): the GraphQL-over-HTTP audit and the fuzzer.
+.PHONY: audit fuzz
+audit: $(INSTALLED)
+	$(BIN)/pytest tests/conformance
+
+fuzz: $(INSTALLED)
+	$(BIN)/pytest tests/fuzz
+
 test: lint typecheck graphiql-assets
 	$(BIN)/customer360 export-schema --check
 	$(BIN)/pytest

@@ -73,6 +73,8 @@ def create_app(
             ),
         ]
         app.state.feed = feed
+        # The feed knows how many subscriptions this process serves; the gauge reads it when scraped.
+        metrics.active_subscriptions.set_function(lambda: feed.subscribers)
         app.state.client = client
         app.state.runtime = runtime
         try:

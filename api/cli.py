@@ -1,4 +1,4 @@
-"""The ``customer360`` command line: serve, seed, token, export-schema."""
+"""The ``customer360`` command line: serve, seed, import, token, export-schema."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from api.settings import Settings
 from auth.principal import Role
 from auth.tokens import issue_dev_token
+
+if TYPE_CHECKING:
+    from api.importer import ImportReport
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,6 +55,21 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--regions", default="", help="comma-separated regions (frontline, manager)")
     token.add_argument("--ttl", type=int, help="lifetime in seconds")
     token.set_defaults(run=_token)
+
+    imports = commands.add_parser(
+        "import", help="upsert customers, transactions or interactions from JSON lines or CSV, by external id"
+    )
+    imports.add_argument(
+        "kind", choices=["customers", "transactions", "interactions"], help="what the file holds"
+    )
+    imports.add_argument("path", type=Path, help="the file (.jsonl or .csv)")
+    imports.add_argument(
+        "--source", default="import", help="system the external ids belong to (default: import)"
+    )
+    imports.add_argument(
+        "--format", choices=["jsonl", "csv"], help="file format (default: from the extension)"
+    )
+    imports.set_defaults(run=_import)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", nargs="?", default="schema.graphql", help="file to write, - for stdout")
@@ -113,6 +132,48 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def _already_handled(signum: int, frame: FrameType | None) -> None:
     return None
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Exit 0 when every row was imported, 1 when some were rejected (the others are in), 2 on a bad file."""
+    from domain.imports.formats import FileError
+
+    if not args.path.is_file():
+        print(f"{args.path}: no such file", file=sys.stderr)
+        return 2
+    with _database(Settings()) as settings:
+        try:
+            report = asyncio.run(_run_import(settings, args))
+        except FileError as error:
+            print(f"{args.path}: {error}", file=sys.stderr)
+            return 2
+    for line, reason in report.rejected:
+        print(f"line {line}: {reason}")
+    print(report.summary(), flush=True)
+    return 1 if report.rejected else 0
+
+
+async def _run_import(settings: Settings, args: argparse.Namespace) -> ImportReport:
+    from tqdm import tqdm
+
+    from api.database import create_client, ensure_indexes
+    from api.importer import Importer, format_of
+    from domain.imports.records import ImportKind
+    from domain.repositories import all_indexes
+
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        await ensure_indexes(db, all_indexes())
+        importer = Importer(db, kind=ImportKind(args.kind), source=args.source)
+        with tqdm(unit="row", desc=f"importing {args.kind}", disable=None) as bar:
+
+            def advance(rows: int) -> None:
+                bar.update(rows - bar.n)
+
+            return await importer.run(args.path, format_of(args.path, args.format), progress=advance)
+    finally:
+        await client.close()
 
 
 def _seed(args: argparse.Namespace) -> int:

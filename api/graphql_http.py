@@ -28,7 +28,7 @@ from strawberry.types.graphql import OperationType
 from api.availability import DatabaseWatch
 from api.metrics import Metrics
 from api.persisted import PersistedDocuments
-from api.request_checks import JsonObject, RequestRejected, forbidden_key, read_body, request_payload
+from api.request_checks import RequestRejected, forbidden_key, read_body, request_payload
 from domain.errors import DomainError, ErrorCode
 from resolvers.limits import OPERATION_KEY
 
@@ -139,7 +139,7 @@ class GraphQLHTTP:
         request_id: str = scope["state"]["request_id"]
         settings = request.app.state.runtime.settings
         try:
-            body = await read_body(request, settings.max_body_bytes) if request.method == "POST" else b""
+            body = await self._body(request, settings.max_body_bytes, settings.request_timeout_seconds)
             payload = request_payload(request, body)
             if isinstance(payload, list):
                 if not payload:
@@ -161,6 +161,16 @@ class GraphQLHTTP:
             outcome = Outcome(body_, rejected.status, rejected.headers)
             self._record(request, outcome, 0.0)
         await self._respond(outcome.body, outcome.status, media, outcome.headers, scope, receive, send)
+
+    async def _body(self, request: Request, limit: int, seconds: float) -> bytes:
+        """The POST body, read within the time limit too (a client trickling bytes holds a worker)."""
+        if request.method != "POST":
+            return b""
+        try:
+            async with asyncio.timeout(seconds):
+                return await read_body(request, limit)
+        except TimeoutError:
+            raise RequestRejected(408, "the body did not arrive in time", code=ErrorCode.TIMEOUT) from None
 
     async def _respond(
         self,
@@ -294,6 +304,3 @@ class GraphQLHTTP:
         else:
             status = 200
         return Outcome(body, status, headers, operation)
-
-
-__all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "GraphQLHTTP", "JsonObject", "negotiate"]

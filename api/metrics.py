@@ -1,18 +1,15 @@
 """Prometheus metrics of one application: operations, latency, database commands, subscriptions, alerts.
 
-Each app has its own registry (no process-wide state). Code that runs subscriptions counts them with
-``metrics_of(request).subscription()``, a context manager held for the subscription's lifetime.
+Each app has its own registry (no process-wide state). The active-subscription gauge reads the change feed's
+own count when scraped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pymongo import monitoring
-from starlette.requests import HTTPConnection
 
 from domain.store import Database
 
@@ -92,15 +89,6 @@ class Metrics:
         self.http_requests.labels(method, route, str(status)).inc()
         self.http_seconds.labels(route).observe(seconds)
 
-    @contextlib.contextmanager
-    def subscription(self) -> Iterator[None]:
-        """Counts one running subscription while the block runs."""
-        self.active_subscriptions.inc()
-        try:
-            yield
-        finally:
-            self.active_subscriptions.dec()
-
     async def scrape(self, db: Database | None, *, available: bool) -> bytes:
         """The exposition text, with the alert counts read now (one aggregate) when the database is up."""
         self.database_available.set(1 if available else 0)
@@ -147,10 +135,3 @@ class CommandMetrics(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         self._done(event, "failed")
-
-
-def metrics_of(connection: HTTPConnection) -> Metrics:
-    """The metrics of the application serving ``connection`` (an HTTP request or a WebSocket)."""
-    metrics = connection.app.state.metrics
-    assert isinstance(metrics, Metrics)
-    return metrics

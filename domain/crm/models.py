@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from domain.customers.models import ExternalId
 from domain.money import Money
 
 
@@ -40,6 +41,8 @@ class Transaction:
     channel: SalesChannel
     touchpoint: str
     occurred_at: datetime
+    # The record's id in the system it was imported from (unique per system), if it was imported.
+    external_id: ExternalId | None = None
 
 
 class InteractionKind(StrEnum):
@@ -75,6 +78,8 @@ class Interaction:
     occurred_at: datetime
     next_step: str | None
     follow_up_on: date | None
+    # The record's id in the system it was imported from (unique per system), if it was imported.
+    external_id: ExternalId | None = None
 
 
 class CaseKind(StrEnum):

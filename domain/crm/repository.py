@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from domain.crm.models import (
     Case,
@@ -21,14 +23,74 @@ from domain.crm.models import (
     StatusChange,
     Transaction,
 )
+from domain.customers.models import ExternalId
+from domain.customers.repository import LOOKUP_CHUNK, external_key
 from domain.documents import date_doc, date_from, money_doc, money_from
+from domain.imports.records import Upserted
 from domain.records import CustomerRecords
-from domain.store import Document
+from domain.store import Document, IndexSpec
 
 OPEN_CASE_STATUSES = [s.value for s in CaseStatus if s.is_open]
 
+Imported = TypeVar("Imported", Transaction, Interaction)
 
-class TransactionRepository(CustomerRecords[Transaction]):
+
+def external_fields(external_id: ExternalId | None) -> Document:
+    """The stored external id: absent, not null, when there is none, so the sparse unique index skips it."""
+    if external_id is None:
+        return {}
+    return {
+        "externalId": {"system": external_id.system, "id": external_id.id},
+        "externalKey": external_key(external_id),
+    }
+
+
+def external_id_from(document: Document) -> ExternalId | None:
+    stored = document.get("externalId")
+    return ExternalId(stored["system"], stored["id"]) if stored else None
+
+
+class ImportedRecords(CustomerRecords[Imported]):
+    """Records that can come from another system, known there by an external id unique per system."""
+
+    @classmethod
+    def indexes(cls) -> list[IndexSpec]:
+        unique = IndexSpec(cls.collection_name, (("externalKey", 1),), unique=True, sparse=True)
+        return [*super().indexes(), unique]
+
+    async def by_external_keys(self, external_ids: Iterable[ExternalId]) -> dict[ExternalId, Imported]:
+        """The records in scope known by these external ids, one command per ``LOOKUP_CHUNK`` ids."""
+        wanted = {external_key(e): e for e in external_ids}
+        keys = list(wanted)
+        found: dict[ExternalId, Imported] = {}
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            query = self._in_scope({"externalKey": {"$in": keys[start : start + LOOKUP_CHUNK]}})
+            async for document in self._collection.find(query):
+                found[wanted[document["externalKey"]]] = self.from_document(document)
+        return found
+
+    async def upsert_by_external_id(self, records: Sequence[Imported]) -> Upserted:
+        """Creates the records no one knows by their external id and replaces the changed ones (same id)."""
+        keyed = [(r.external_id, r) for r in records if r.external_id is not None]
+        existing = await self.by_external_keys(e for e, _ in keyed)
+        created: list[Imported] = []
+        updated = unchanged = 0
+        for external_id, record in keyed:
+            old = existing.get(external_id)
+            if old is None:
+                created.append(record)
+                continue
+            merged: Any = replace(record, id=old.id)
+            if merged == old:
+                unchanged += 1
+                continue
+            await self._collection.replace_one({"_id": old.id}, self.to_document(merged))
+            updated += 1
+        await self.insert_many(created)
+        return Upserted(created=len(created), updated=updated, unchanged=unchanged)
+
+
+class TransactionRepository(ImportedRecords[Transaction]):
     """Purchases and refunds."""
 
     collection_name = "transactions"
@@ -47,6 +109,7 @@ class TransactionRepository(CustomerRecords[Transaction]):
             "channel": record.channel.value,
             "touchpoint": record.touchpoint,
             "occurredAt": record.occurred_at,
+            **external_fields(record.external_id),
         }
 
     @staticmethod
@@ -63,10 +126,11 @@ class TransactionRepository(CustomerRecords[Transaction]):
             channel=SalesChannel(document["channel"]),
             touchpoint=document["touchpoint"],
             occurred_at=document["occurredAt"],
+            external_id=external_id_from(document),
         )
 
 
-class InteractionRepository(CustomerRecords[Interaction]):
+class InteractionRepository(ImportedRecords[Interaction]):
     """Logged calls, e-mails, meetings, chats, visits and social contacts."""
 
     collection_name = "interactions"
@@ -86,6 +150,7 @@ class InteractionRepository(CustomerRecords[Interaction]):
             "occurredAt": record.occurred_at,
             "nextStep": record.next_step,
             "followUpOn": date_doc(record.follow_up_on),
+            **external_fields(record.external_id),
         }
 
     @staticmethod
@@ -102,6 +167,7 @@ class InteractionRepository(CustomerRecords[Interaction]):
             occurred_at=document["occurredAt"],
             next_step=document.get("nextStep"),
             follow_up_on=date_from(document.get("followUpOn")),
+            external_id=external_id_from(document),
         )
 
 

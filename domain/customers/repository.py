@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from domain.customers import search
@@ -17,12 +19,15 @@ from domain.customers.models import (
     Tier,
 )
 from domain.documents import date_doc, date_from, money_doc, money_from
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
+from domain.imports.records import Upserted
 from domain.paging import Page, decode_cursor, encode_cursor
 from domain.scope import RowScope, narrowed
 from domain.store import Database, Document, IndexSpec
 
 CURSOR_KIND = "customer"
+# Lookups by many external ids are split: some servers (SecantusDB) slow down sharply on long $in lists.
+LOOKUP_CHUNK = 100
 _ORDER = (("sortName", 1), ("_id", 1))
 
 
@@ -147,6 +152,54 @@ class CustomerRepository:
             narrowed({"externalKeys": external_key(external_id)}, self._scope)
         )
         return self.from_document(document) if document else None
+
+    async def by_external_keys(self, external_ids: Iterable[ExternalId]) -> dict[ExternalId, Customer]:
+        """The customers in scope known by these external ids, one command per ``LOOKUP_CHUNK`` ids."""
+        wanted = {external_key(e): e for e in external_ids}
+        keys = list(wanted)
+        found: dict[ExternalId, Customer] = {}
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            query = narrowed({"externalKeys": {"$in": keys[start : start + LOOKUP_CHUNK]}}, self._scope)
+            async for document in self._collection.find(query):
+                for key in document.get("externalKeys", ()):
+                    if key in wanted:
+                        found[wanted[key]] = self.from_document(document)
+        return found
+
+    async def upsert_by_external_id(self, customers: Sequence[Customer], *, now: datetime) -> Upserted:
+        """Creates the customers no one knows by their (first) external id and updates the changed ones.
+
+        An update keeps the stored id, creation time and other external ids, and bumps the version only
+        when something changed, so importing the same rows again changes nothing.
+        """
+        existing = await self.by_external_keys(c.external_ids[0] for c in customers)
+        created: list[Customer] = []
+        updated = unchanged = 0
+        for customer in customers:
+            old = existing.get(customer.external_ids[0])
+            if old is None:
+                created.append(customer)
+                continue
+            merged = replace(
+                customer,
+                id=old.id,
+                external_ids=tuple(dict.fromkeys((*old.external_ids, *customer.external_ids))),
+                created_at=old.created_at,
+                updated_at=old.updated_at,
+                version=old.version,
+            )
+            if merged == old:
+                unchanged += 1
+                continue
+            changed = replace(merged, updated_at=now, version=old.version + 1)
+            result = await self._collection.replace_one(
+                {"_id": old.id, "version": old.version}, self.to_document(changed)
+            )
+            if result.matched_count != 1:
+                raise Conflict(f"customer {old.id} changed while it was being imported")
+            updated += 1
+        await self.insert_many(created)
+        return Upserted(created=len(created), updated=updated, unchanged=unchanged)
 
     async def list(self, where: CustomerFilter, *, first: int, after: str | None = None) -> Page[Customer]:
         """A page of customers in scope matching ``where``, in name order, after the position ``after``."""

@@ -65,7 +65,10 @@ async def test_graphql_response_json_is_used_when_asked_for_with_4xx_for_request
 
     coercion = await http.post(
         "/graphql",
-        json={"query": "query($n: Int!) { customers(first: $n) { edges { cursor } } }", "variables": {"n": "x"}},
+        json={
+            "query": "query($n: Int!) { customers(first: $n) { edges { cursor } } }",
+            "variables": {"n": "x"},
+        },
         headers=headers,
     )
     assert coercion.status_code == 400
@@ -96,8 +99,14 @@ async def test_a_batch_runs_each_operation_and_answers_in_order(http: httpx.Asyn
 
 async def test_other_media_types_are_refused_with_415(http: httpx.AsyncClient, token: Any) -> None:
     headers = {"Authorization": f"Bearer {token(Role.FRONTLINE)}"}
-    for content_type in ("text/plain", "application/json; charset=utf-16", "application/x-www-form-urlencoded"):
+    for content_type in (
+        "text/plain",
+        "application/json; charset=utf-16",
+        "application/x-www-form-urlencoded",
+    ):
         response = await http.post(
-            "/graphql", content=b'{"query": "{ viewer { role } }"}', headers={**headers, "Content-Type": content_type}
+            "/graphql",
+            content=b'{"query": "{ viewer { role } }"}',
+            headers={**headers, "Content-Type": content_type},
         )
         assert response.status_code == 415, content_type

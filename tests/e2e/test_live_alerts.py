@@ -75,6 +75,8 @@ async def test_a_detractor_through_process_a_reaches_a_subscriber_on_process_b_w
     south = await subscribe(b.port, token(Role.FRONTLINE, sub="agent-south", regions=["south"]), RAISED)
     try:
         await wait_for_subscriptions(b.port, 2)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{b.port}") as http:
+            assert "customer360_active_subscriptions 2.0" in (await http.get("/metrics")).text
         feedback = {
             "idempotencyKey": "live-1",
             "channel": "APP",

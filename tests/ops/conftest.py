@@ -52,7 +52,7 @@ def request_commands() -> RequestCommands:
 def app_client(
     settings: Settings, request_commands: RequestCommands
 ) -> Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]:
-    """``async with app_client(**setting_overrides) as http``: an in-process client of an app so configured."""
+    """``async with app_client(**overrides) as http``: an in-process client of an app so configured."""
 
     def make(**overrides: Any) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
         return client_for(Settings(**{**settings.model_dump(), **overrides}), request_commands)

@@ -61,7 +61,10 @@ class Load:
             try:
                 # A new connection per request: a refused connection then means "not accepted".
                 response = httpx.post(
-                    self.url, json=self.payload, headers={**self.headers, "X-Request-Id": request_id}, timeout=60
+                    self.url,
+                    json=self.payload,
+                    headers={**self.headers, "X-Request-Id": request_id},
+                    timeout=60,
                 )
                 shot = Shot(request_id, started, time.monotonic(), response.status_code, response.json())
             except httpx.TransportError as error:

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from auth.principal import Role
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
@@ -88,8 +89,6 @@ async def test_a_variable_page_size_is_priced_with_its_value(gql: GraphQLClient)
 
 
 async def test_a_rejected_operation_reports_its_cost(http: httpx.AsyncClient, token: Any) -> None:
-    from auth.principal import Role
-
     query = "{ customers(first: 100) { edges { node { transactions(first: 100) { totalCount } } } } }"
     response = await http.post(
         "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token(Role.FRONTLINE)}"}

@@ -1,4 +1,4 @@
-"""Every limit refuses its operation before anything runs: a typed error, a 4xx status, no database command."""
+"""Every limit refuses its operation before anything runs: a typed error, a 4xx status, no database call."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from auth.principal import Role
 from domain.repositories import Repositories
 from tests import factories as f
 from tests.ops.conftest import RequestCommands
@@ -15,7 +16,11 @@ LIST = "{ customers(first: 100) { edges { node { id } } } }"
 
 LIMITS = [
     pytest.param(
-        {"max_depth": 3}, {"query": "{ customers(first: 1) { edges { node { id } } } }"}, "depth", 400, id="depth"
+        {"max_depth": 3},
+        {"query": "{ customers(first: 1) { edges { node { id } } } }"},
+        "depth",
+        400,
+        id="depth",
     ),
     pytest.param(
         {"max_aliases": 2},
@@ -26,7 +31,9 @@ LIMITS = [
     ),
     pytest.param({"max_tokens": 12}, {"query": LIST}, "tokens", 400, id="tokens"),
     pytest.param({"max_cost": 101}, {"query": LIST}, "cost", 400, id="cost"),
-    pytest.param({"max_batch_operations": 2}, [{"query": "{ viewer { role } }"}] * 3, "batch", 400, id="batch"),
+    pytest.param(
+        {"max_batch_operations": 2}, [{"query": "{ viewer { role } }"}] * 3, "batch", 400, id="batch"
+    ),
     pytest.param({"max_body_bytes": 1024}, {"query": LIST + " " * 2000}, "bodySize", 413, id="body-size"),
 ]
 
@@ -63,7 +70,10 @@ async def test_a_query_within_the_limits_runs(
 
 
 async def test_the_budget_per_principal_refuses_with_429_and_a_retry_time(
-    app_client: Callable[..., Any], request_commands: RequestCommands, bearer: dict[str, str], repos: Repositories
+    app_client: Callable[..., Any],
+    request_commands: RequestCommands,
+    bearer: dict[str, str],
+    repos: Repositories,
 ) -> None:
     owner = f.employee()
     await repos.employees.insert_many([owner])
@@ -93,8 +103,6 @@ async def test_the_budget_per_principal_refuses_with_429_and_a_retry_time(
 async def test_a_budget_is_per_principal(
     app_client: Callable[..., Any], token: Any, bearer: dict[str, str]
 ) -> None:
-    from auth.principal import Role
-
     other = {"Authorization": f"Bearer {token(Role.FRONTLINE, sub='someone-else')}"}
     query = {"query": "{ customers(first: 20) { edges { node { id } } } }"}
     async with app_client(cost_budget_per_minute=25) as http:

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.database import DatabaseHandle
 from api.observability import RequestIdFilter, StructuredFormatter
+from auth.principal import Role
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -34,13 +35,15 @@ async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
 async def test_metrics_count_operations_by_outcome_commands_and_alerts_by_state(
     http: httpx.AsyncClient, token: Any, db: DatabaseHandle
 ) -> None:
-    from auth.principal import Role
-
     await db["alerts"].insert_many([{"state": "OPEN"}, {"state": "OPEN"}, {"state": "RESOLVED"}])
     headers = {"Authorization": f"Bearer {token(Role.FRONTLINE)}"}
     await http.post("/graphql", json={"query": "{ viewer { role } }"}, headers=headers)
-    await http.post("/graphql", json={"query": "{ customers(first: 2) { edges { cursor } } }"}, headers=headers)
-    await http.post("/graphql", json={"query": "{ customers(first: 0) { edges { cursor } } }"}, headers=headers)
+    await http.post(
+        "/graphql", json={"query": "{ customers(first: 2) { edges { cursor } } }"}, headers=headers
+    )
+    await http.post(
+        "/graphql", json={"query": "{ customers(first: 0) { edges { cursor } } }"}, headers=headers
+    )
 
     response = await http.get("/metrics")
 
@@ -81,10 +84,10 @@ def log_lines() -> Iterator[io.StringIO]:
 async def test_every_log_line_of_a_request_is_json_with_its_request_id(
     http: httpx.AsyncClient, token: Any, log_lines: io.StringIO
 ) -> None:
-    from auth.principal import Role
-
     headers = {"Authorization": f"Bearer {token(Role.FRONTLINE)}", "X-Request-Id": "trace-42"}
-    response = await http.post("/graphql", json={"query": "{ customers(first: 0) { edges { cursor } } }"}, headers=headers)
+    response = await http.post(
+        "/graphql", json={"query": "{ customers(first: 0) { edges { cursor } } }"}, headers=headers
+    )
     assert response.headers["x-request-id"] == "trace-42"
     assert response.json()["extensions"]["requestId"] == "trace-42"
 

@@ -34,7 +34,9 @@ async def test_introspection_can_be_enabled_in_production(
     app_client: Callable[..., Any], bearer: dict[str, str]
 ) -> None:
     async with app_client(**PRODUCTION, introspection=True) as http:
-        response = await http.post("/graphql", json={"query": "{ __type(name: \"Viewer\") { name } }"}, headers=bearer)
+        response = await http.post(
+            "/graphql", json={"query": '{ __type(name: "Viewer") { name } }'}, headers=bearer
+        )
     assert response.json()["data"] == {"__type": {"name": "Viewer"}}
 
 
@@ -57,7 +59,10 @@ async def test_graphiql_is_not_served_in_production(app_client: Callable[..., An
 
 
 async def test_an_unexpected_error_is_masked_with_the_request_id_and_logged_in_full(
-    app_client: Callable[..., Any], bearer: dict[str, str], db: DatabaseHandle, caplog: pytest.LogCaptureFixture
+    app_client: Callable[..., Any],
+    bearer: dict[str, str],
+    db: DatabaseHandle,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A stored document the code cannot read: the kind of bug that must not leak to clients.
     await db["customers"].insert_one({"_id": "0" * 24, "sortName": "a", "region": "north"})

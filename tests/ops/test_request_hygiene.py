@@ -1,0 +1,52 @@
+"""Typed inputs only, and a time limit on every request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import GraphQLInputObjectType, GraphQLScalarType, get_named_type
+
+from domain.repositories import Repositories
+from resolvers.schema import build_schema
+from tests import factories as f
+
+# Scalars an argument or input field may have: nothing that can carry an arbitrary JSON document.
+TYPED_SCALARS = {"String", "Int", "Float", "Boolean", "ID", "DateTime", "Date", "Decimal"}
+
+
+def test_no_argument_or_input_field_accepts_free_form_json() -> None:
+    schema = build_schema()._schema
+    loose: list[str] = []
+    for type_name, graphql_type in schema.type_map.items():
+        if type_name.startswith("__"):
+            continue
+        if isinstance(graphql_type, GraphQLInputObjectType):
+            for name, input_field in graphql_type.fields.items():
+                named = get_named_type(input_field.type)
+                if isinstance(named, GraphQLScalarType) and named.name not in TYPED_SCALARS:
+                    loose.append(f"{type_name}.{name}: {named.name}")
+        for name, output_field in getattr(graphql_type, "fields", {}).items():
+            for argument_name, argument in getattr(output_field, "args", {}).items():
+                named = get_named_type(argument.type)
+                if isinstance(named, GraphQLScalarType) and named.name not in TYPED_SCALARS:
+                    loose.append(f"{type_name}.{name}({argument_name}): {named.name}")
+    assert loose == []
+
+
+async def test_an_operation_past_the_time_limit_is_stopped_with_timeout(
+    app_client: Callable[..., Any], bearer: dict[str, str], repos: Repositories
+) -> None:
+    customers = [f.customer() for _ in range(30)]
+    await repos.customers.insert_many(customers)
+    for customer in customers:
+        await repos.transactions.insert_many([f.transaction(customer)])
+    query = """{ customers(first: 30) { edges { node { displayName
+      transactions(first: 5) { totalCount edges { node { amount { amount } } } }
+      timeline(first: 5) { edges { cursor } } metrics { openCases } } } } }"""
+    async with app_client(request_timeout_seconds=0.001) as http:
+        response = await http.post("/graphql", json={"query": query}, headers=bearer)
+    assert response.status_code == 504
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "TIMEOUT"
+    assert "data" not in response.json()
