@@ -194,7 +194,8 @@ def render(result: ClosedLoopResult, *, concurrency: int) -> list[str]:
         f"{result.requests} detractor responses (each raises an alert), sent to server process A by "
         f"{concurrency} concurrent clients, each for another customer of a fresh {CUSTOMERS}-customer data "
         "set; one `alertRaised` subscriber on server process B (graphql-transport-ws). Push latency runs "
-        "from the mutation's reply to the event's arrival at the subscriber.",
+        "from the mutation's reply to the event's arrival at the subscriber (negative when the push arrived "
+        "before the reply reached its client).",
         "",
         "| requests | failures | req/s | mutation p50 ms | p99 ms | push p50 ms | p99 ms | missed |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -59,4 +59,5 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     requests, failures, per_second, *latencies, missed = (float(f) for f in loop.strip("| ").split(" | "))
     assert (requests, failures, missed) == (5, 0, 0)
     assert per_second > 0
-    assert all(ms >= 0 for ms in latencies)
+    # Mutation latencies are positive; a push may beat the reply to its client, so push figures may not be.
+    assert min(latencies[:2]) > 0
