@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from itertools import permutations
 from statistics import NormalDist
 
+from domain.alerts.models import Alert
 from domain.crm.models import (
     Case,
     CaseKind,
@@ -30,6 +31,7 @@ from domain.crm.models import (
 )
 from domain.customers.models import Address, Consent, Customer, CustomerStatus, ExternalId, Segment, Tier
 from domain.demo import vocabulary as vocab
+from domain.demo.loop import alerts_for
 from domain.employees.models import Employee, EmployeeRole
 from domain.feedback.models import Feedback, ScoreItem, Touchpoint
 from domain.money import Money
@@ -67,6 +69,7 @@ class Batch:
     cases: tuple[Case, ...]
     feedback: tuple[Feedback, ...]
     opportunities: tuple[Opportunity, ...]
+    alerts: tuple[Alert, ...]
 
 
 def generate(*, customers: int, seed: int = 1, as_of: datetime) -> Iterator[Batch]:
@@ -166,6 +169,7 @@ class Records:
     cases: list[Case] = field(default_factory=list)
     feedback: list[Feedback] = field(default_factory=list)
     opportunities: list[Opportunity] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
 
     def batch(self, employees: tuple[Employee, ...]) -> Batch:
         return Batch(
@@ -176,6 +180,7 @@ class Records:
             tuple(self.cases),
             tuple(self.feedback),
             tuple(self.opportunities),
+            tuple(self.alerts),
         )
 
 
@@ -228,6 +233,8 @@ class Life:
         records.cases.extend(problems)
         records.opportunities.extend(opportunities)
         records.feedback.extend(responses)
+        # Drawn last, from the customer's own generator, so the records above stay as they were.
+        records.alerts.extend(alerts_for(self.rng, responses, owner=self.owner, frontline=self.frontline))
 
     def transaction(self) -> Transaction:
         rng, at = self.rng, self.when()

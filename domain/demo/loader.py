@@ -23,6 +23,7 @@ class LoadReport:
     cases: int = 0
     feedback: int = 0
     opportunities: int = 0
+    alerts: int = 0
 
     @property
     def total(self) -> int:
@@ -72,5 +73,6 @@ async def _write(repos: Repositories, batch: Batch) -> Batch:
         repos.cases.insert_many(batch.cases),
         repos.feedback.insert_many(batch.feedback),
         repos.opportunities.insert_many(batch.opportunities),
+        repos.alerts.insert_many(batch.alerts),
     )
     return batch

@@ -12,6 +12,8 @@ from typing import Protocol
 import pytest
 
 from api.database import DatabaseHandle
+from domain.alerts.models import AlertState
+from domain.alerts.rules import reasons_for
 from domain.crm.models import (
     CaseChannel,
     CaseKind,
@@ -29,6 +31,7 @@ from domain.employees.models import EmployeeRole
 from domain.feedback.models import FeedbackChannel, Touchpoint
 from domain.ids import is_valid_id
 from domain.repositories import Repositories
+from domain.standards.models import AlertRule
 
 AS_OF = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 SIZE = 300
@@ -279,3 +282,15 @@ async def test_load_writes_every_record_and_reports_progress_per_batch(
     assert progress == [BATCH_SIZE, size]
     first = expected.feedback[0]
     assert (await repos.feedback.get_many([first.id]))[first.id] == first
+
+
+def test_recent_bad_responses_raised_alerts_at_every_stage_of_handling(data: Batch) -> None:
+    feedback = {f.id: f for f in data.feedback}
+    states = Counter(a.state for a in data.alerts)
+    assert set(states) == set(AlertState)
+    for alert in data.alerts:
+        response = feedback[alert.feedback_id or ""]
+        assert alert.customer_id == response.customer_id
+        assert alert.reasons == reasons_for(response, AlertRule())
+        assert alert.raised_at == response.received_at
+        assert (alert.reply is not None) == (alert.state is AlertState.RESOLVED)
