@@ -10,14 +10,27 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from domain.errors import Conflict
+from domain.errors import Conflict, NotFound
 from domain.paging import Page, Position
 from domain.scope import RowScope, narrowed
 from domain.store import Database, Document, IndexSpec, Session
 
 R = TypeVar("R")
+
+
+class Versioned(Protocol):
+    """A record changed under optimistic concurrency."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=Versioned)
 
 NEWEST_FIRST = (("occurredAt", -1), ("_id", -1))
 
@@ -150,3 +163,13 @@ class CustomerRecords(ABC, Generic[R]):
             {"$group": {"_id": "$customerId", "at": {"$max": "$occurredAt"}}},
         ]
         return {row["_id"]: row["at"] async for row in await self._collection.aggregate(pipeline)}
+
+
+async def read_version(repository: CustomerRecords[V], record_id: str, version: int, *, noun: str) -> V:
+    """The record in scope, as it is at ``version``: missing is NOT_FOUND, changed since is a CONFLICT."""
+    found = (await repository.get_many([record_id])).get(record_id)
+    if found is None:
+        raise NotFound(f"no such {noun}", field="id")
+    if found.version != version:
+        raise Conflict(f"the {noun} is at version {found.version}, not {version}; reload it")
+    return found

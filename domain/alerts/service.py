@@ -9,8 +9,9 @@ from datetime import datetime
 from domain.alerts import rules
 from domain.alerts.models import Alert, Reply
 from domain.employees.models import EmployeeRole
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import InvalidInput
 from domain.feedback.models import Touchpoint
+from domain.records import read_version
 from domain.repositories import Repositories
 
 
@@ -24,12 +25,7 @@ async def accountable_employee(repos: Repositories, *, owner_id: str | None, reg
 
 
 async def _load(repos: Repositories, alert_id: str, version: int) -> Alert:
-    found = (await repos.alerts.get_many([alert_id])).get(alert_id)
-    if found is None:
-        raise NotFound("no such alert", field="id")
-    if found.version != version:
-        raise Conflict(f"the alert is at version {found.version}, not {version}; reload it")
-    return found
+    return await read_version(repos.alerts, alert_id, version, noun="alert")
 
 
 async def acknowledge(repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime) -> Alert:

@@ -13,6 +13,7 @@ from domain.crm.models import Case, CaseChannel, CaseKind, CaseStatus, CustomerN
 from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from domain.feedback.models import Touchpoint
 from domain.ids import new_id
+from domain.records import read_version
 from domain.repositories import Repositories
 from domain.store import Session, UnitOfWork
 
@@ -119,11 +120,7 @@ async def open_case(
 
 async def update_case(repos: Repositories, *, change: CaseChange, by: str, now: datetime) -> Case:
     """Move a case along: status (with history), assignee, resolution, how the customer was told."""
-    case = (await repos.cases.get_many([change.case_id])).get(change.case_id)
-    if case is None:
-        raise NotFound("no such case", field="id")
-    if case.version != change.version:
-        raise Conflict(f"the case is at version {case.version}, not {change.version}; reload it")
+    case = await read_version(repos.cases, change.case_id, change.version, noun="case")
     updated = case
     if change.status is not None and change.status is not case.status:
         if change.status not in NEXT_STATUSES[case.status]:
