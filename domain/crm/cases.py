@@ -8,14 +8,14 @@ from datetime import datetime
 
 from domain.alerts import rules
 from domain.alerts.models import Alert, AlertReason
-from domain.alerts.service import accountable_employee
+from domain.alerts.service import accountable_employee, store_with_alert
 from domain.crm.models import Case, CaseChannel, CaseKind, CaseStatus, CustomerNotice, Severity, StatusChange
 from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from domain.feedback.models import Touchpoint
 from domain.ids import new_id
 from domain.records import read_version
 from domain.repositories import Repositories
-from domain.store import Session, UnitOfWork
+from domain.store import UnitOfWork
 
 NEXT_STATUSES: dict[CaseStatus, frozenset[CaseStatus]] = {
     CaseStatus.OPEN: frozenset({CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.CLOSED}),
@@ -109,12 +109,7 @@ async def open_case(
             case_id=case.id,
         )
 
-    async def store(session: Session) -> None:
-        await repos.cases.insert(case, session=session)
-        if alert is not None:
-            await repos.alerts.insert(alert, session=session)
-
-    await uow.run(store)
+    await store_with_alert(repos, uow, repos.cases, case, alert)
     return case, alert
 
 

@@ -8,14 +8,14 @@ from datetime import datetime
 
 from domain.alerts import rules
 from domain.alerts.models import Alert
-from domain.alerts.service import accountable_employee
+from domain.alerts.service import accountable_employee, store_with_alert
 from domain.customers.models import Customer
 from domain.errors import FieldError, IdempotencyConflict, NotFound, ValidationFailed
 from domain.feedback.models import Feedback, FeedbackChannel
 from domain.feedback.submission import FeedbackSubmission, check_submission
 from domain.ids import new_id
 from domain.repositories import Repositories
-from domain.store import DuplicateKey, Session, UnitOfWork
+from domain.store import DuplicateKey, UnitOfWork
 
 # Staff submit on a customer's behalf only for experiences they witnessed directly.
 STAFF_CHANNELS = frozenset({FeedbackChannel.PHONE, FeedbackChannel.IN_PERSON})
@@ -76,13 +76,8 @@ async def submit_feedback(
             feedback_id=feedback.id,
         )
 
-    async def store(session: Session) -> None:
-        await repos.feedback.insert(feedback, session=session)
-        if alert is not None:
-            await repos.alerts.insert(alert, session=session)
-
     try:
-        await uow.run(store)
+        await store_with_alert(repos, uow, repos.feedback, feedback, alert)
     except DuplicateKey:
         # A concurrent retry with the same key committed first: answer as that one did.
         first = await repos.feedback.by_idempotency_key(submitter.subject, submission.idempotency_key)
