@@ -24,6 +24,7 @@ from api.database import create_client, ensure_indexes
 from api.settings import Settings
 from auth.principal import Role
 from auth.tokens import issue_dev_token
+from bench.load import percentile
 from bench.process import ServerProcess
 from domain.demo.loader import load
 from domain.repositories import Repositories, all_indexes
@@ -49,13 +50,6 @@ class ClosedLoopResult:
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
-
-
-def percentile(values: tuple[float, ...], share: float) -> float:
-    """Nearest-rank percentile of sorted ``values``."""
-    if not values:
-        return 0.0
-    return values[max(0, min(len(values) - 1, round(share * len(values)) - 1))]
 
 
 async def _subscriber(url: str, bearer: str) -> websockets.ClientConnection:

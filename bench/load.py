@@ -27,11 +27,15 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile(self, share: float) -> float:
-        """The latency below which ``share`` of the requests finished (nearest rank)."""
-        if not self.latencies:
-            return 0.0
-        rank = max(0, min(len(self.latencies) - 1, round(share * len(self.latencies)) - 1))
-        return self.latencies[rank]
+        """The latency below which ``share`` of the requests finished."""
+        return percentile(self.latencies, share)
+
+
+def percentile(values: tuple[float, ...], share: float) -> float:
+    """Nearest-rank percentile of sorted ``values`` (0 when there are none)."""
+    if not values:
+        return 0.0
+    return values[max(0, min(len(values) - 1, round(share * len(values)) - 1))]
 
 
 def succeeded(response: httpx.Response) -> bool:
