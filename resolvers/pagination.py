@@ -24,6 +24,16 @@ class PageInfo:
         description="Cursor of the last item; pass it as `after` to get the next page."
     )
 
+    @classmethod
+    def of(cls, cursors: Sequence[str], *, has_next: bool) -> PageInfo:
+        """The page info of a page whose items have ``cursors``, in order."""
+        return cls(
+            has_next_page=has_next,
+            has_previous_page=False,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        )
+
 
 @strawberry.type(description="One item of a page and the cursor pointing at it.")
 class Edge(Generic[N]):
@@ -57,10 +67,4 @@ def build_edges(
     """Edges and page info of a domain page, each item shown through ``view``."""
     items: Sequence[T] = page.items
     edges = [Edge(cursor=cursor(item), node=view(item)) for item in items]
-    info = PageInfo(
-        has_next_page=page.has_next,
-        has_previous_page=False,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
-    return edges, info
+    return edges, PageInfo.of([e.cursor for e in edges], has_next=page.has_next)

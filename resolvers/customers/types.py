@@ -167,12 +167,7 @@ class Customer(Node):
         ]
         return TimelineConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=merged.has_next,
-                has_previous_page=False,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=PageInfo.of([e.cursor for e in edges], has_next=merged.has_next),
         )
 
     def _timeline_key(self, limit: int, cursor: TimelineCursor | None, kind: TimelineKind) -> PageKey:
