@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -32,8 +30,6 @@ from domain.store import Database, UnitOfWork
 from resolvers.context import Context
 from resolvers.errors import classify
 from resolvers.loaders import Loaders
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +132,7 @@ def unauthenticated(message: str, request_id: str) -> Response:
 
 
 class GraphQLEndpoint:
-    """Gives each request an id, serves GraphiQL, and lets only authenticated operations through."""
+    """Serves GraphiQL, and lets only authenticated operations through (ids come from ``RequestContext``)."""
 
     def __init__(self, view: GraphQLView, *, verifier: TokenVerifier, graphiql_assets: Path | None) -> None:
         self._view = view
@@ -146,30 +142,19 @@ class GraphQLEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
-        state = scope.setdefault("state", {})
-        # The app's RequestContext middleware has usually given the request its id (and header) already.
-        assigned = state.get("request_id")
-        offered = headers.get(b"x-request-id", b"").decode("latin-1")
-        request_id = assigned or (offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex)
-        state["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start" and not assigned:
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
-            await send(message)
-
+        state = scope["state"]
         if scope["type"] == "http":
             if self._graphiql_assets is not None and wants_ide(scope):
-                await HTMLResponse(graphiql_page(self._graphiql_assets))(scope, receive, send_with_id)
+                await HTMLResponse(graphiql_page(self._graphiql_assets))(scope, receive, send)
                 return
             try:
                 principal: Principal = await self._verifier.principal(
                     headers.get(b"authorization", b"").decode("latin-1") or None
                 )
             except Unauthenticated as error:
-                await unauthenticated(error.message, request_id)(scope, receive, send_with_id)
+                await unauthenticated(error.message, state["request_id"])(scope, receive, send)
                 return
             state["principal"] = principal
-            await self._http(scope, receive, send_with_id)
+            await self._http(scope, receive, send)
             return
-        await self._view(scope, receive, send_with_id)
+        await self._view(scope, receive, send)
