@@ -10,7 +10,7 @@ import orjson
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON object."""
+    """Formats a record as one JSON object, with the ``fields`` it carries (``extra={"fields": {...}}``)."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -24,6 +24,9 @@ class JsonFormatter(logging.Formatter):
             entry["requestId"] = request_id
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update({k: v for k, v in fields.items() if k not in entry})
         return orjson.dumps(entry).decode()
 
 

@@ -8,10 +8,9 @@ import re
 import time
 import uuid
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.logs import JsonFormatter, configure_logging
+from api.logs import configure_logging
 from api.metrics import Metrics
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -30,23 +29,10 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class StructuredFormatter(JsonFormatter):
-    """JSON lines with the ``fields`` a record carries (``extra={"fields": {...}}``) merged in."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        fields = getattr(record, "fields", None)
-        if not isinstance(fields, dict) or not fields:
-            return line
-        entry = orjson.loads(line)
-        return orjson.dumps({**entry, **{k: v for k, v in fields.items() if k not in entry}}).decode()
-
-
 def configure(level: str = "INFO") -> None:
     """JSON logs on stderr with the request id on every line (see ``api.logs``)."""
     configure_logging(level)
     for handler in logging.getLogger().handlers:
-        handler.setFormatter(StructuredFormatter())
         handler.addFilter(RequestIdFilter())
     # uvicorn's own access log would duplicate ours without the request id.
     logging.getLogger("uvicorn.access").disabled = True

@@ -13,7 +13,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.database import DatabaseHandle
-from api.observability import RequestIdFilter, StructuredFormatter
+from api.logs import JsonFormatter
+from api.observability import RequestIdFilter
 from auth.principal import Role
 
 
@@ -68,7 +69,7 @@ def log_lines() -> Iterator[io.StringIO]:
     """Every log line written while the test runs, formatted as the server formats them."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(StructuredFormatter())
+    handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     previous = root.level
