@@ -177,31 +177,17 @@ async def _run_import(settings: Settings, args: argparse.Namespace) -> ImportRep
 
 
 def _seed(args: argparse.Namespace) -> int:
+    from api.seeding import seed_database
+
     with _database(Settings()) as settings:
-        asyncio.run(
-            _load(settings, customers=args.customers, seed=args.seed, as_of=args.as_of, replace=args.replace)
+        loaded = asyncio.run(
+            seed_database(
+                settings, customers=args.customers, seed=args.seed, as_of=args.as_of, replace=args.replace
+            )
         )
+    if not loaded:
+        raise SystemExit(f"database {settings.database_name!r} already has customers; use --replace")
     return 0
-
-
-async def _load(
-    settings: Settings, *, customers: int, seed: int, as_of: datetime | None, replace: bool
-) -> None:
-    from api.database import create_client, ensure_indexes
-    from api.seeding import load_with_progress
-    from domain.repositories import all_indexes
-
-    client = create_client(str(settings.mongodb_uri))
-    try:
-        db = client[settings.database_name]
-        if replace:
-            await client.drop_database(settings.database_name)
-        elif await db["customers"].find_one({}, {"_id": 1}) is not None:
-            raise SystemExit(f"database {settings.database_name!r} already has customers; use --replace")
-        await ensure_indexes(db, all_indexes())
-        await load_with_progress(db, customers=customers, seed=seed, as_of=as_of)
-    finally:
-        await client.close()
 
 
 def _serve(args: argparse.Namespace) -> int:

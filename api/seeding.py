@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 from tqdm import tqdm
 
-from api.database import DatabaseHandle, create_client
+from api.database import DatabaseHandle, create_client, ensure_indexes
 from api.settings import Settings
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from domain.demo.loader import load
 from domain.employees.models import EmployeeRole
-from domain.repositories import Repositories
+from domain.repositories import Repositories, all_indexes
 
 
 def _today() -> datetime:
@@ -41,23 +41,41 @@ async def load_with_progress(
     print(f"loaded {report}", flush=True)
 
 
-async def first_start(settings: Settings) -> None:
-    """Load the demo data set into an empty database (indexes first, so the load uses them)."""
-    from api.database import ensure_indexes
-    from domain.repositories import all_indexes
+async def seed_database(
+    settings: Settings,
+    *,
+    customers: int,
+    seed: int,
+    as_of: datetime | None,
+    replace: bool = False,
+    announce: str | None = None,
+) -> bool:
+    """Load synthetic data unless the database has customers (``replace`` drops it first); True when loaded.
 
+    Indexes come first, so the load maintains them as production writes would.
+    """
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
-        if await db["customers"].find_one({}, {"_id": 1}) is None and settings.demo_customers:
-            print(
-                f"Empty database: loading the demo data set ({settings.demo_customers} customers) ...",
-                flush=True,
-            )
-            await ensure_indexes(db, all_indexes())
-            await load_with_progress(db, customers=settings.demo_customers, seed=1, as_of=None)
+        if replace:
+            await client.drop_database(settings.database_name)
+        elif await db["customers"].find_one({}, {"_id": 1}) is not None:
+            return False
+        if announce:
+            print(announce, flush=True)
+        await ensure_indexes(db, all_indexes())
+        await load_with_progress(db, customers=customers, seed=seed, as_of=as_of)
+        return True
     finally:
         await client.close()
+
+
+async def first_start(settings: Settings) -> None:
+    """Load the demo data set into an empty database."""
+    if settings.demo_customers:
+        count = settings.demo_customers
+        announce = f"Empty database: loading the demo data set ({count} customers) ..."
+        await seed_database(settings, customers=count, seed=1, as_of=None, announce=announce)
 
 
 async def welcome(settings: Settings) -> str:
