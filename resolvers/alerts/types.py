@@ -58,6 +58,7 @@ class Alert(CustomerRecord):
     version: int = strawberry.field(description="Pass it back with a change; a stale one is a conflict.")
     assignee_id: strawberry.Private[str | None]
     escalated_to_id: strawberry.Private[str | None]
+    domain: strawberry.Private[models.Alert]
 
     @strawberry.field(description="The employee accountable for the alert.")
     async def assignee(self, info: Info) -> Employee | None:
@@ -65,7 +66,7 @@ class Alert(CustomerRecord):
 
     @strawberry.field(description="Whether the next deadline has passed.")
     def overdue(self, info: Info) -> bool:
-        return self.state is not models.AlertState.RESOLVED and self.due_at < info.context.now
+        return self.domain.is_overdue(info.context.now)
 
     @strawberry.field(description="The manager the alert was escalated to.")
     async def escalated_to(self, info: Info) -> Employee | None:
@@ -94,6 +95,7 @@ class Alert(CustomerRecord):
             version=alert.version,
             assignee_id=alert.assignee_id,
             escalated_to_id=alert.escalated_to,
+            domain=alert,
         )
 
 
