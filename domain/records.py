@@ -149,12 +149,16 @@ class CustomerRecords(ABC, Generic[R]):
 
     async def counts(self, customer_ids: Sequence[str]) -> dict[str, int]:
         """How many records each customer has (zero included), in one command."""
+        return await self._count_by("customerId", customer_ids, self._in_scope({}))
+
+    async def _count_by(self, field: str, keys: Sequence[str], where: dict[str, Any]) -> dict[str, int]:
+        """How many records matching ``where`` have each of ``keys`` in ``field`` (zero included)."""
         pipeline = [
-            {"$match": self._in_scope({"customerId": {"$in": list(customer_ids)}})},
-            {"$group": {"_id": "$customerId", "n": {"$sum": 1}}},
+            {"$match": narrowed({field: {"$in": list(keys)}}, where)},
+            {"$group": {"_id": f"${field}", "n": {"$sum": 1}}},
         ]
         found = {row["_id"]: int(row["n"]) async for row in await self._collection.aggregate(pipeline)}
-        return {c: found.get(c, 0) for c in customer_ids}
+        return {key: found.get(key, 0) for key in keys}
 
     async def latest(self, customer_ids: Sequence[str]) -> dict[str, datetime]:
         """When each customer's most recent record happened (customers without records are absent)."""

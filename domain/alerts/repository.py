@@ -135,13 +135,11 @@ class AlertRepository(CustomerRecords[Alert]):
         return Page([self.from_document(d) for d in documents[:first]], has_next=len(documents) > first)
 
     async def open_counts(self, assignee_ids: Sequence[str]) -> dict[str, int]:
-        """How many open or acknowledged alerts each employee holds (zero included)."""
-        pipeline = [
-            {"$match": {"assigneeId": {"$in": list(assignee_ids)}, "state": {"$in": OPEN_STATES}}},
-            {"$group": {"_id": "$assigneeId", "n": {"$sum": 1}}},
-        ]
-        found = {row["_id"]: int(row["n"]) async for row in await self._collection.aggregate(pipeline)}
-        return {a: found.get(a, 0) for a in assignee_ids}
+        """How many open or acknowledged alerts each employee holds (zero included), in any scope.
+
+        Routing weighs everyone's load, so this count is not limited to the rows the caller may read.
+        """
+        return await self._count_by("assigneeId", assignee_ids, {"state": {"$in": OPEN_STATES}})
 
     async def overdue(self, now: datetime, *, limit: int = 500) -> list[Alert]:
         """Unescalated alerts whose next deadline has passed."""

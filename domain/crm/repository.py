@@ -231,13 +231,8 @@ class CaseRepository(CustomerRecords[Case]):
 
     async def open_counts(self, customer_ids: Sequence[str]) -> dict[str, int]:
         """How many open or in-progress cases each customer has, in one command."""
-        pipeline = [
-            {"$match": self._in_scope({"customerId": {"$in": list(customer_ids)}})},
-            {"$match": {"status": {"$in": OPEN_CASE_STATUSES}}},
-            {"$group": {"_id": "$customerId", "n": {"$sum": 1}}},
-        ]
-        found = {row["_id"]: int(row["n"]) async for row in await self._collection.aggregate(pipeline)}
-        return {c: found.get(c, 0) for c in customer_ids}
+        open_cases = self._in_scope({"status": {"$in": OPEN_CASE_STATUSES}})
+        return await self._count_by("customerId", customer_ids, open_cases)
 
 
 class OpportunityRepository(CustomerRecords[Opportunity]):
