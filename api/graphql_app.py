@@ -19,7 +19,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from api.graphiql import graphiql_page
 from api.graphql_http import GraphQLHTTP
 from api.settings import Settings
-from auth.policy import row_scope
+from auth.policy import aggregate_scope, row_scope
 from auth.principal import Principal, Role
 from auth.tokens import TokenVerifier
 from domain.errors import Unauthenticated
@@ -57,6 +57,7 @@ class GraphQLView(GraphQL[Context, None]):
             principal=principal,
             settings=runtime.settings,
             repos=no_rows,
+            insight=no_rows,
             loaders=Loaders.create(no_rows),
             request_id=request.scope["state"]["request_id"],
             uow=runtime.uow,
@@ -103,10 +104,12 @@ NOBODY = Principal(subject="", role=Role.BOARD)
 def act_as(context: Context, principal: Principal, runtime: Runtime) -> None:
     """Binds the context to ``principal``: every read from now on is limited to its rows."""
     scope = row_scope(principal)
-    repos = Repositories.on(runtime.db, scope)
+    zones = runtime.settings.rollup_time_zones
+    repos = Repositories.on(runtime.db, scope, rollup_zones=zones)
     context.principal = principal
     context.scope = scope
     context.repos = repos
+    context.insight = Repositories.on(runtime.db, aggregate_scope(principal), rollup_zones=zones)
     context.loaders = Loaders.create(repos)
 
 

@@ -26,6 +26,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from api.availability import DatabaseWatch
+from api.caching import cache_headers
 from api.metrics import Metrics
 from api.persisted import PersistedDocuments
 from api.request_checks import RequestRejected, forbidden_key, read_body, request_payload
@@ -269,7 +270,11 @@ class GraphQLHTTP:
             return Outcome(body, 400 if media == GRAPHQL_RESPONSE_JSON else 200)
         except MissingQueryError:
             return Outcome(_request_error(ErrorCode.VALIDATION.value, "the query is empty", request_id), 400)
-        return await self._outcome_of(request, result, media)
+        outcome = await self._outcome_of(request, result, media)
+        if request.method == "GET" and outcome.status == 200 and "errors" not in outcome.body:
+            max_age = settings.aggregate_cache_seconds
+            outcome.headers.update(cache_headers(document, params.operation_name, max_age=max_age))
+        return outcome
 
     async def _outcome_of(self, request: Request, result: ExecutionResult, media: str) -> Outcome:
         request_id: str = request.scope["state"]["request_id"]

@@ -96,6 +96,7 @@ async def welcome(settings: Settings) -> str:
         Role.BOARD: ("board-dev", []),
         Role.CUSTOMER: (customer["_id"] if customer else "customer-dev", []),
         Role.INTEGRATION: ("integration-dev", []),
+        Role.BI: ("bi-dev", []),
     }
     lines = [
         "",

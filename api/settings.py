@@ -10,6 +10,10 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.aggregates.periods import time_zone
+from domain.aggregates.tally import CUSTOMERS_KEPT
+from domain.errors import InvalidInput
+
 
 class Environment(StrEnum):
     """Where the server runs; production turns the development conveniences off."""
@@ -77,13 +81,20 @@ class Settings(BaseSettings):
     automatic_persisted_queries: bool = True
     # How long SIGTERM waits for in-flight requests before cancelling them.
     shutdown_grace_seconds: int = Field(default=30, gt=0)
+    # Aggregates: the IANA time zones rollups are kept in (local days and months; changing them needs
+    # `customer360 rollups rebuild`), and the fewest distinct customers a shown bucket may have.
+    rollup_time_zones: Annotated[list[str], NoDecode] = ["UTC"]
+    aggregate_min_customers: int = Field(default=5, ge=1, le=CUSTOMERS_KEPT)
+    # How long a caller's own cache may reuse an aggregate fetched by GET (0: never).
+    aggregate_cache_seconds: int = Field(default=60, ge=0)
 
     @model_validator(mode="before")
     @classmethod
-    def _split_algorithms(cls, values: dict[str, object]) -> dict[str, object]:
-        algorithms = values.get("jwt_algorithms")
-        if isinstance(algorithms, str):
-            values["jwt_algorithms"] = [a.strip() for a in algorithms.split(",") if a.strip()]
+    def _split_lists(cls, values: dict[str, object]) -> dict[str, object]:
+        for name in ("jwt_algorithms", "rollup_time_zones"):
+            listed = values.get(name)
+            if isinstance(listed, str):
+                values[name] = [a.strip() for a in listed.split(",") if a.strip()]
         return values
 
     @model_validator(mode="after")
@@ -99,6 +110,13 @@ class Settings(BaseSettings):
             raise ValueError("production with HS* algorithms needs CUSTOMER360_JWT_SECRET")
         if self.trusted_documents_only and self.persisted_documents_path is None:
             raise ValueError("CUSTOMER360_TRUSTED_DOCUMENTS_ONLY needs CUSTOMER360_PERSISTED_DOCUMENTS_PATH")
+        if not self.rollup_time_zones:
+            raise ValueError("CUSTOMER360_ROLLUP_TIME_ZONES needs at least one time zone")
+        for zone in self.rollup_time_zones:
+            try:
+                time_zone(zone)
+            except InvalidInput as unknown:
+                raise ValueError(f"CUSTOMER360_ROLLUP_TIME_ZONES: {unknown.message}") from None
         if asymmetric and not (self.jwt_public_key or self.jwt_jwks_url):
             raise ValueError("RS*/ES* algorithms need CUSTOMER360_JWT_PUBLIC_KEY or CUSTOMER360_JWT_JWKS_URL")
         return self

@@ -16,12 +16,13 @@ from auth.principal import Principal, Role
 from domain.feedback.intake import Submitter
 from domain.scope import RowScope
 
-FRONTLINE, MANAGER, BOARD, CUSTOMER, INTEGRATION = (
+FRONTLINE, MANAGER, BOARD, CUSTOMER, INTEGRATION, BI = (
     Role.FRONTLINE,
     Role.MANAGER,
     Role.BOARD,
     Role.CUSTOMER,
     Role.INTEGRATION,
+    Role.BI,
 )
 
 
@@ -55,6 +56,8 @@ EVERYONE = allow(*Role)
 STAFF = allow(FRONTLINE, MANAGER, INTEGRATION)
 STAFF_AND_SELF = allow(FRONTLINE, MANAGER, INTEGRATION, CUSTOMER)
 ALERT_READERS = allow(FRONTLINE, MANAGER)
+# Aggregates: managers for their regions, the board and BI tools for the whole company (aggregate_scope).
+ANALYSTS = allow(MANAGER, BOARD, BI)
 IDENTITY = allow(FRONTLINE, MANAGER, INTEGRATION, CUSTOMER, personal=True)
 PRIVATE_TO_MANAGERS = FieldRule(
     {FRONTLINE: Access.FULL, INTEGRATION: Access.FULL, CUSTOMER: Access.FULL, MANAGER: Access.HIDDEN},
@@ -83,6 +86,7 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "auditTrail": frozenset({MANAGER}),
     "alerts": frozenset({FRONTLINE, MANAGER}),
     "serviceStandards": frozenset({MANAGER}),
+    "experience": frozenset({MANAGER, BOARD, BI}),
     "submitFeedback": frozenset({CUSTOMER, FRONTLINE}),
     "submitFeedbackBatch": frozenset({CUSTOMER, FRONTLINE}),
     "openCase": frozenset({FRONTLINE}),
@@ -96,6 +100,9 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "alertUpdated": frozenset({FRONTLINE, MANAGER}),
     "feedbackReceived": frozenset({MANAGER}),
 }
+
+# Root fields whose GET responses a caller's own cache may keep briefly: aggregates, no personal data.
+CACHEABLE_OPERATIONS = frozenset({"experience"})
 
 _CONNECTION = ("edges", "pageInfo", "totalCount")
 _EDGE = ("cursor", "node")
@@ -256,6 +263,43 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
     "BatchItemResult": rules(allow(CUSTOMER, FRONTLINE), "index", "idempotencyKey", "status", "result"),
     "CaseSaved": rules(allow(FRONTLINE), "case", "alert"),
     "AlertChanged": rules(ALERT_READERS, "alert"),
+    "ExperienceBucket": rules(
+        ANALYSTS,
+        "periodStart",
+        "periodEnd",
+        "region",
+        "channel",
+        "touchpoint",
+        "segment",
+        "suppressed",
+        "responses",
+        "npsResponses",
+        "promoters",
+        "passives",
+        "detractors",
+        "nps",
+        "npsDistribution",
+        "npsP10",
+        "npsP50",
+        "npsP90",
+        "csatResponses",
+        "csatMean",
+        "csatTopBoxShare",
+        "csatBottomBoxShare",
+        "csatDistribution",
+        "csatP10",
+        "csatP50",
+        "csatP90",
+        "effortMean",
+        "satisfactionResponses",
+        "satisfactionIndex",
+        "dimensions",
+        "npsChange",
+        "csatMeanChange",
+        "satisfactionIndexChange",
+    ),
+    "ScoreCount": rules(ANALYSTS, "score", "count"),
+    "DimensionScore": rules(ANALYSTS, "dimension", "responses", "satisfactionIndex", "gap"),
     # Errors carry no data of anyone: whoever may call a mutation may read why it failed.
     "ValidationError": rules(EVERYONE, "code", "message", "fields"),
     "FieldProblem": rules(EVERYONE, "field", "code", "message"),
@@ -274,6 +318,15 @@ def operation_allowed(role: Role, operation: str) -> bool:
 def field_rule(type_name: str, field_name: str) -> FieldRule | None:
     """The rule of a field, or None when the table has none (which means denied)."""
     return FIELDS.get(type_name, {}).get(field_name)
+
+
+def aggregate_scope(principal: Principal) -> RowScope:
+    """What a principal's aggregates are computed over: its regions, the whole company, or nothing."""
+    if principal.role is MANAGER:
+        return RowScope.of_regions(principal.regions)
+    if principal.role in (BOARD, BI):
+        return RowScope.everything()
+    return RowScope.none()
 
 
 def row_scope(principal: Principal) -> RowScope:

@@ -16,6 +16,7 @@ class Role(StrEnum):
     BOARD = "board"
     CUSTOMER = "customer"
     INTEGRATION = "integration"
+    BI = "bi"  # BI tools and dashboards: company-wide aggregates, like the board
 
     @property
     def needs_regions(self) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from domain.aggregates.repository import RollupRepository
 from domain.alerts.repository import AlertRepository
 from domain.audit.repository import AuditRepository
 from domain.crm.repository import (
@@ -34,10 +36,16 @@ class Repositories:
     audit: AuditRepository
     alerts: AlertRepository
     standards: StandardRepository
+    rollups: RollupRepository
 
     @classmethod
-    def on(cls, db: Database, scope: RowScope | None = None) -> Repositories:
-        """Repositories whose every read is limited to ``scope`` (everything when omitted)."""
+    def on(
+        cls, db: Database, scope: RowScope | None = None, *, rollup_zones: Sequence[str] = ("UTC",)
+    ) -> Repositories:
+        """Repositories whose every read is limited to ``scope`` (everything when omitted).
+
+        ``rollup_zones`` are the reporting time zones rollups are kept in (configuration, not per caller).
+        """
         return cls(
             customers=CustomerRepository(db, scope),
             employees=EmployeeRepository(db),
@@ -49,6 +57,7 @@ class Repositories:
             audit=AuditRepository(db),
             alerts=AlertRepository(db, scope),
             standards=StandardRepository(db),
+            rollups=RollupRepository(db, scope, zones=rollup_zones),
         )
 
 
@@ -65,4 +74,5 @@ def all_indexes() -> list[IndexSpec]:
         *AuditRepository.indexes(),
         *AlertRepository.indexes(),
         *StandardRepository.indexes(),
+        *RollupRepository.indexes(),
     ]

@@ -53,6 +53,8 @@ class Collection(Protocol):
 
     async def replace_one(self, *args: Any, **kwargs: Any) -> WriteResult: ...
 
+    async def delete_many(self, *args: Any, **kwargs: Any) -> object: ...
+
 
 class WriteResult(Protocol):
     """How many documents an update matched."""
@@ -67,6 +69,8 @@ class Database(Protocol):
     def __getitem__(self, name: str) -> Collection: ...
 
     async def aggregate(self, *args: Any, **kwargs: Any) -> Cursor: ...
+
+    async def command(self, *args: Any, **kwargs: Any) -> Document: ...
 
 
 class Session(Protocol):

@@ -29,6 +29,9 @@ class Context:
     principal: Principal
     settings: Settings
     repos: Repositories
+    # The same repositories limited to what the caller may aggregate over (which differs from its rows:
+    # the board aggregates the whole company but reads no record).
+    insight: Repositories
     loaders: Loaders
     request_id: str
     uow: UnitOfWork

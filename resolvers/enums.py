@@ -8,6 +8,8 @@ import strawberry
 
 from auth.policy import Access
 from auth.principal import Role
+from domain.aggregates.periods import Interval
+from domain.aggregates.rollups import Dimension as AggregateDimension
 from domain.alerts.models import AlertAction, AlertReason, AlertState
 from domain.crm.models import (
     CaseChannel,
@@ -48,13 +50,18 @@ _DESCRIPTIONS: dict[EnumMeta, str] = {
     AlertAction: "A step in an alert's history.",
     ErrorCode: "Machine-readable error codes shared by every operation.",
     FeedbackStatus: "What the customer sees of the loop its feedback started.",
+    AggregateDimension: "What feedback aggregates can be grouped by, besides time.",
+    Interval: "The length of a time bucket (weeks are ISO weeks, Monday to Sunday).",
 }
 
+_NAMES: dict[EnumMeta, str] = {AggregateDimension: "AggregateDimension"}
+
 for _enum, _description in _DESCRIPTIONS.items():
-    strawberry.enum(_enum, description=_description)
+    strawberry.enum(_enum, name=_NAMES.get(_enum), description=_description)
 
 __all__ = [
     "Access",
+    "AggregateDimension",
     "AlertAction",
     "AlertReason",
     "AlertState",
@@ -68,6 +75,7 @@ __all__ = [
     "FeedbackChannel",
     "FeedbackStatus",
     "InteractionKind",
+    "Interval",
     "OpportunityStage",
     "Role",
     "SalesChannel",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -29,14 +29,22 @@ async def accountable_employee(repos: Repositories, *, owner_id: str | None, reg
 
 
 async def store_with_alert(
-    repos: Repositories, uow: UnitOfWork, records: CustomerRecords[R], record: R, alert: Alert | None
+    repos: Repositories,
+    uow: UnitOfWork,
+    records: CustomerRecords[R],
+    record: R,
+    alert: Alert | None,
+    *,
+    also: Callable[[Session], Awaitable[None]] | None = None,
 ) -> None:
-    """Stores a record and the alert it raised in one transaction: both are stored, or neither."""
+    """Stores a record, the alert it raised and ``also``'s writes in one transaction: all of them, or none."""
 
     async def store(session: Session) -> None:
         await records.insert(record, session=session)
         if alert is not None:
             await repos.alerts.insert(alert, session=session)
+        if also is not None:
+            await also(session)
 
     await uow.run(store)
 

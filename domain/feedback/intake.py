@@ -77,7 +77,10 @@ async def submit_feedback(
         )
 
     try:
-        await store_with_alert(repos, uow, repos.feedback, feedback, alert)
+        # The rollups count the response in the same transaction, so aggregates never miss or double it.
+        await store_with_alert(
+            repos, uow, repos.feedback, feedback, alert, also=lambda s: repos.rollups.add(feedback, session=s)
+        )
     except DuplicateKey:
         # A concurrent retry with the same key committed first: answer as that one did.
         first = await repos.feedback.by_idempotency_key(submitter.subject, submission.idempotency_key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,6 +51,11 @@ class FeedbackRepository(CustomerRecords[Feedback]):
         """The response this submitter sent before with this key, if any (whatever the caller's scope)."""
         document = await self._collection.find_one({"idempotency": idempotency(submitted_by, key)})
         return self.from_document(document) if document else None
+
+    async def every(self) -> AsyncIterator[Feedback]:
+        """Every response in scope, in no particular order (for recomputing rollups)."""
+        async for document in self._collection.find(self._in_scope({})):
+            yield self.from_document(document)
 
     @staticmethod
     def to_document(record: Feedback) -> Document:

@@ -12,10 +12,10 @@ from domain.repositories import Repositories
 from tests.api.world import World, build_world
 from tests.conftest import GraphQLClient
 
-F, M, B, C, INT = Role.FRONTLINE, Role.MANAGER, Role.BOARD, Role.CUSTOMER, Role.INTEGRATION
+F, M, B, C, INT, BI = Role.FRONTLINE, Role.MANAGER, Role.BOARD, Role.CUSTOMER, Role.INTEGRATION, Role.BI
 
 OPERATIONS: dict[str, tuple[str, set[Role]]] = {
-    "viewer": ("{ viewer { role } }", {F, M, B, C, INT}),
+    "viewer": ("{ viewer { role } }", {F, M, B, C, INT, BI}),
     "customer": ("query($id: ID!) { customer(id: $id) { id } }", {F, M}),
     "customers": ("{ customers(first: 5) { edges { node { id } } } }", {F, M}),
     "node": ("query($id: ID!) { node(id: $id) { id } }", {F, M}),
@@ -27,6 +27,7 @@ OPERATIONS: dict[str, tuple[str, set[Role]]] = {
     ),
     "alerts": ("{ alerts(first: 5) { edges { node { id } } } }", {F, M}),
     "serviceStandards": ('{ serviceStandards(region: "north") { touchpoint } }', {M}),
+    "experience": ('{ experience(filter: {from: "2026-10-01", to: "2026-10-31"}) { nps } }', {M, B, BI}),
     "submitFeedback": (
         """mutation($id: ID!) { submitFeedback(input: {idempotencyKey: "m1", channel: PHONE,
            touchpoint: DELIVERY, occurredAt: "2026-11-24T09:00:00+00:00", nps: 9, customerId: $id}) {

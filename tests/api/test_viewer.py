@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,10 +18,12 @@ from graphql import (
     is_leaf_type,
 )
 
+from api.settings import Settings
 from auth.policy import FIELDS, OPERATIONS
 from auth.principal import Role
 from domain.repositories import Repositories
 from resolvers.schema import build_schema
+from tests import factories as f
 from tests.api.world import World, build_world
 from tests.conftest import GraphQLClient
 
@@ -49,6 +52,10 @@ def root_steps(world: World, role: Role) -> dict[str, Step]:
         "auditTrail": Step(f'auditTrail(customerId: "{north.customer_id}", first: 1)', "auditTrail"),
         "alerts": Step("alerts(first: 1, filter: {states: [RESOLVED]})", "alerts"),
         "serviceStandards": Step('serviceStandards(region: "north")', "serviceStandards"),
+        "experience": Step(
+            f'experience(filter: {{from: "{f.NOW.date() - timedelta(days=30)}", to: "{f.NOW.date()}"}})',
+            "experience",
+        ),
     }
     return {name: step for name, step in steps.items() if role in OPERATIONS[name]}
 
@@ -115,11 +122,26 @@ def selection_for(role: Role, field_name: str, graphql_type: GraphQLObjectType) 
 
 QUERY_REACHABLE_SAMPLE = {
     Role.FRONTLINE: {"Customer", "Alert", "AlertStep", "Reply", "Feedback", "Case", "Employee", "Viewer"},
-    Role.MANAGER: {"Customer", "Alert", "AuditEntry", "ServiceStandard", "Feedback", "Viewer"},
-    Role.BOARD: {"Viewer", "TypeAccess", "FieldAccess"},
+    Role.MANAGER: {
+        "Customer",
+        "Alert",
+        "AuditEntry",
+        "ServiceStandard",
+        "Feedback",
+        "Viewer",
+        "ExperienceBucket",
+    },
+    Role.BOARD: {"Viewer", "TypeAccess", "FieldAccess", "ExperienceBucket", "ScoreCount", "DimensionScore"},
+    Role.BI: {"Viewer", "ExperienceBucket", "ScoreCount", "DimensionScore"},
     Role.CUSTOMER: {"Customer", "Feedback", "Reply", "Viewer"},
     Role.INTEGRATION: {"Customer", "Transaction", "Viewer"},
 }
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Aggregates over the world's one response per region are shown, so every aggregate field is walked."""
+    return settings.model_copy(update={"aggregate_min_customers": 1})
 
 
 @pytest.fixture

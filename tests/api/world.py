@@ -70,6 +70,7 @@ async def build_world(repos: Repositories, token: Any) -> World:
         await repos.interactions.insert_many([records["Interaction"]])
         await repos.cases.insert_many([records["Case"]])
         await repos.feedback.insert_many([records["Feedback"]])
+        await repos.rollups.add(records["Feedback"])
         await repos.opportunities.insert_many([records["Opportunity"]])
         alert = resolve(
             raise_alert(
@@ -101,5 +102,6 @@ async def build_world(repos: Repositories, token: Any) -> World:
         Role.BOARD: token(Role.BOARD, sub="board-member"),
         Role.CUSTOMER: token(Role.CUSTOMER, sub=north.customer.id),
         Role.INTEGRATION: token(Role.INTEGRATION, sub="crm-sync"),
+        Role.BI: token(Role.BI, sub="dashboard"),
     }
     return World(north, south, tokens)

@@ -1,0 +1,201 @@
+"""Persistence of rollup cells: counted up with each response, read per cube and time span.
+
+A cell's counts are increments, so concurrent responses add up without reading first; the cell's
+distinct customers are kept up to CUSTOMERS_KEPT by a second, conditional update in the same command.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from domain.aggregates.periods import Grain, Slot
+from domain.aggregates.rollups import CUBES, CellKey, Cube, Dimension, cells_of
+from domain.aggregates.tally import (
+    CSAT_SCORES,
+    CUSTOMERS_KEPT,
+    EFFORT_SCORES,
+    NPS_SCORES,
+    DimensionTally,
+    Tally,
+)
+from domain.feedback.models import Feedback
+from domain.scope import RowScope
+from domain.store import Database, Document, IndexSpec, Session
+
+COLLECTION = "rollups"
+HISTOGRAMS = (("nps", NPS_SCORES), ("csat", CSAT_SCORES), ("effort", EFFORT_SCORES))
+CUBES_BY_NAME = {cube.name: cube for cube in CUBES}
+
+
+class RollupWriteFailed(Exception):
+    """The database refused a rollup update (it is part of the response's transaction, so nothing is kept)."""
+
+
+def slot_key(zone: str, cube: Cube, slot: Slot) -> str:
+    """The one indexed value a request selects cells by: zone, cube and time span."""
+    return f"{zone}|{cube.name}|{slot.grain.value}|{slot.start.isoformat()}"
+
+
+def _id(key: CellKey) -> str:
+    return json.dumps([slot_key(key.zone, key.cube, key.slot), *(value for _, value in key.values)])
+
+
+def _dimension_field(name: str) -> str:
+    """Dimension names are free text; hex keeps ``.`` and ``$`` out of field names."""
+    return "d" + name.encode().hex()
+
+
+def _dimension_name(field: str) -> str:
+    return bytes.fromhex(field[1:]).decode()
+
+
+def _counts(tally: Tally) -> dict[str, int]:
+    """The tally as dotted paths to non-zero counts: increments for an update, or a new cell's content."""
+    counts = {"responses": tally.responses, "indexed": tally.indexed, "indexSum": tally.index_sum}
+    for name, scores in HISTOGRAMS:
+        histogram: list[int] = getattr(tally, name)
+        counts.update({f"{name}.{scores.start + n}": c for n, c in enumerate(histogram)})
+    for dimension, d in tally.dimensions.items():
+        prefix = f"dims.{_dimension_field(dimension)}"
+        counts.update(
+            {f"{prefix}.n": d.responses, f"{prefix}.gap": d.gap_sum, f"{prefix}.ratio": d.ratio_sum}
+        )
+    return {path: count for path, count in counts.items() if count}
+
+
+def _identity(key: CellKey) -> Document:
+    return {
+        "slot": slot_key(key.zone, key.cube, key.slot),
+        "zone": key.zone,
+        "cube": key.cube.name,
+        "grain": key.slot.grain.value,
+        "start": key.slot.start.isoformat(),
+        **{dimension.value: value for dimension, value in key.values},
+    }
+
+
+def to_document(key: CellKey, tally: Tally) -> Document:
+    """A whole cell, shaped exactly like one built up by increments."""
+    document: Document = {"_id": _id(key), **_identity(key)}
+    for path, count in _counts(tally).items():
+        *parents, leaf = path.split(".")
+        node = document
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = count
+    document["customers"] = sorted(tally.customers)[:CUSTOMERS_KEPT]
+    return document
+
+
+def from_document(document: Document) -> tuple[CellKey, Tally]:
+    cube = CUBES_BY_NAME[document["cube"]]
+    values = tuple((d, str(document[d.value])) for d in Dimension if d in cube.dimensions)
+    slot = Slot(Grain(document["grain"]), date.fromisoformat(document["start"]))
+    tally = Tally(
+        responses=int(document.get("responses", 0)),
+        indexed=int(document.get("indexed", 0)),
+        index_sum=int(document.get("indexSum", 0)),
+        customers=set(document.get("customers", ())),
+    )
+    for name, scores in HISTOGRAMS:
+        stored = document.get(name, {})
+        setattr(tally, name, [int(stored.get(str(score), 0)) for score in scores])
+    for field, d in document.get("dims", {}).items():
+        counts = (int(d.get(part, 0)) for part in ("n", "gap", "ratio"))
+        tally.dimensions[_dimension_name(field)] = DimensionTally(*counts)
+    return CellKey(document["zone"], slot, cube, values), tally
+
+
+class RollupRepository:
+    """Rollup cells in the reporting time zones; reads are limited to the scope's regions."""
+
+    def __init__(
+        self, db: Database, scope: RowScope | None = None, *, zones: Sequence[str] = ("UTC",)
+    ) -> None:
+        self._db = db
+        self._collection = db[COLLECTION]
+        self._scope = scope or RowScope.everything()
+        self.zones = tuple(zones)
+
+    @classmethod
+    def indexes(cls) -> list[IndexSpec]:
+        return [IndexSpec(COLLECTION, (("slot", 1),))]
+
+    async def add(self, feedback: Feedback, *, session: Session | None = None) -> None:
+        """Count one new response into every cell it belongs to, in one command (inside ``session``)."""
+        increments = _counts(Tally.of(feedback))
+        updates: list[Document] = []
+        for key in cells_of(feedback, self.zones):
+            cell = _id(key)
+            updates.append(
+                {
+                    "q": {"_id": cell},
+                    "u": {"$inc": increments, "$setOnInsert": _identity(key)},
+                    "upsert": True,
+                }
+            )
+            if feedback.customer_id is not None:
+                # Below CUSTOMERS_KEPT the list is complete; at it, the threshold is met whatever comes next.
+                full = f"customers.{CUSTOMERS_KEPT - 1}"
+                updates.append(
+                    {
+                        "q": {"_id": cell, full: {"$exists": False}},
+                        "u": {"$addToSet": {"customers": feedback.customer_id}},
+                    }
+                )
+        reply = await self._db.command(
+            {"update": COLLECTION, "updates": updates, "ordered": True}, session=session
+        )
+        if reply.get("writeErrors"):
+            raise RollupWriteFailed(str(reply["writeErrors"][0].get("errmsg", "rollup update refused")))
+
+    async def cells(
+        self,
+        zone: str,
+        cube: Cube,
+        slots: Sequence[Slot],
+        where: Mapping[Dimension, Sequence[str]],
+    ) -> list[tuple[CellKey, Tally]]:
+        """The cube's cells for these time spans whose dimension values are among ``where``'s."""
+        if self._scope.nothing or self._scope.customer_id is not None:
+            return []
+        narrow: dict[str, Any] = {d.value: {"$in": list(values)} for d, values in where.items()}
+        if self._scope.regions is not None:
+            allowed = set(self._scope.regions)
+            asked = where.get(Dimension.REGION)
+            regions = [r for r in asked if r in allowed] if asked else sorted(allowed)
+            narrow[Dimension.REGION.value] = {"$in": regions}
+        # The time spans alone select by the index; dimension values filter those few cells.
+        pipeline: list[Document] = [
+            {"$match": {"slot": {"$in": [slot_key(zone, cube, s) for s in dict.fromkeys(slots)]}}},
+            *([{"$match": narrow}] if narrow else []),
+        ]
+        return [from_document(d) async for d in await self._collection.aggregate(pipeline)]
+
+    async def everything(self) -> AsyncIterator[tuple[CellKey, Tally]]:
+        """Every stored cell (for verifying them)."""
+        async for document in self._collection.find({}):
+            yield from_document(document)
+
+    async def replace_all(
+        self,
+        cells: Mapping[CellKey, Tally],
+        *,
+        batch: int = 5000,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Drop every cell and store ``cells`` instead, telling ``progress`` how many are written."""
+        await self._collection.delete_many({})
+        written = 0
+        for chunk in _chunks(list(cells.items()), batch):
+            await self._collection.insert_many([to_document(k, t) for k, t in chunk], ordered=False)
+            written += len(chunk)
+            if progress is not None:
+                progress(written)
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    return (items[n : n + size] for n in range(0, len(items), size))

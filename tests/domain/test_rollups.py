@@ -1,0 +1,224 @@
+"""Rollups against raw feedback: for random response sets and requests, the same figures, exactly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from api.database import DatabaseHandle, create_client, ensure_indexes
+from api.settings import Settings
+from domain.aggregates import maintenance
+from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, experience
+from domain.aggregates.periods import Interval, Period
+from domain.aggregates.rollups import Dimension
+from domain.errors import InvalidInput
+from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
+from domain.ids import new_id
+from domain.repositories import Repositories, all_indexes
+from domain.scope import RowScope
+from tests.domain.raw_experience import raw_experience
+
+# Zones with a whole-hour, a negative and a half-hour offset, so local days differ from UTC days.
+ZONES = ("UTC", "America/New_York", "Asia/Kolkata")
+START = datetime(2026, 1, 20, tzinfo=UTC)
+SPAN_DAYS = 120
+CUSTOMERS = [f"c{n}" for n in range(8)]
+REGIONS = ("north", "south")
+CHANNELS = (FeedbackChannel.APP, FeedbackChannel.WEB, FeedbackChannel.KIOSK)
+TOUCHPOINTS = (Touchpoint.DELIVERY, Touchpoint.STORE_VISIT, Touchpoint.BILLING)
+SEGMENTS = ("MASS", "AFFLUENT")
+
+items = st.lists(
+    st.builds(
+        ScoreItem,
+        st.sampled_from(["speed", "staff", "price.$plan"]),
+        st.integers(1, 7),
+        st.integers(1, 7),
+    ),
+    max_size=3,
+    unique_by=lambda item: item.dimension,
+).map(tuple)
+
+
+@st.composite
+def responses(draw: st.DrawFn) -> Feedback:
+    at = START + timedelta(minutes=draw(st.integers(0, SPAN_DAYS * 24 * 60)))
+    return Feedback(
+        id=new_id(),
+        customer_id=draw(st.sampled_from([*CUSTOMERS, None])),
+        channel=draw(st.sampled_from(CHANNELS)),
+        touchpoint=draw(st.sampled_from(TOUCHPOINTS)),
+        occurred_at=at,
+        received_at=at,
+        nps=draw(st.none() | st.integers(0, 10)),
+        csat=draw(st.none() | st.integers(1, 5)),
+        effort=draw(st.none() | st.integers(1, 7)),
+        items=draw(items),
+        comment=None,
+        transaction_id=None,
+        case_id=None,
+        interaction_id=None,
+        region=draw(st.sampled_from(REGIONS)),
+        segment=draw(st.sampled_from(SEGMENTS)),
+    )
+
+
+def subset(values: tuple[str, ...]) -> st.SearchStrategy[tuple[str, ...]]:
+    """Mostly no filter, so that enough buckets pass the privacy threshold to compare figures."""
+    some = st.lists(st.sampled_from(values), unique=True, min_size=1, max_size=len(values)).map(tuple)
+    return st.one_of(st.just(()), st.just(()), some)
+
+
+@st.composite
+def queries(draw: st.DrawFn) -> ExperienceQuery:
+    first = START.date() + timedelta(days=draw(st.integers(-5, SPAN_DAYS)))
+    period = Period(first, first + timedelta(days=draw(st.integers(28, 100) | st.integers(0, 100))))
+    return ExperienceQuery(
+        filter=ExperienceFilter(
+            period=period,
+            time_zone=draw(st.sampled_from(ZONES)),
+            regions=draw(subset(REGIONS)),
+            channels=draw(subset(tuple(c.value for c in CHANNELS))),
+            touchpoints=draw(subset(tuple(t.value for t in TOUCHPOINTS))),
+            segments=draw(subset(SEGMENTS)),
+        ),
+        group_by=tuple(draw(st.lists(st.sampled_from(list(Dimension)), unique=True, max_size=2))),
+        interval=draw(st.none() | st.sampled_from(list(Interval))),
+    )
+
+
+async def store(repos: Repositories, feedback: list[Feedback]) -> None:
+    """What intake does for each response: the response and its rollup increments."""
+    await repos.feedback.insert_many(feedback)
+    for response in feedback:
+        await repos.rollups.add(response)
+
+
+@pytest.fixture
+def database(settings: Settings) -> Iterator[str]:
+    """A database name for examples that each open their own client (hypothesis runs them synchronously)."""
+    yield settings.database_name
+
+    async def drop() -> None:
+        client = create_client(str(settings.mongodb_uri))
+        await client.drop_database(settings.database_name)
+        await client.close()
+
+    asyncio.run(drop())
+
+
+async def check_example(
+    settings: Settings,
+    feedback: list[Feedback],
+    asked: list[ExperienceQuery],
+    min_customers: int,
+    manager_regions: tuple[str, ...] | None,
+) -> None:
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        await ensure_indexes(db, all_indexes())
+        for collection in ("feedback", "rollups"):
+            await db[collection].delete_many({})
+        repos = Repositories.on(db, rollup_zones=ZONES)
+        await store(repos, feedback)
+        scope = RowScope.everything() if manager_regions is None else RowScope.of_regions(manager_regions)
+        reader = Repositories.on(db, scope, rollup_zones=ZONES).rollups
+
+        for query in asked:
+            got = await experience(reader, query, min_customers=min_customers)
+            assert got == raw_experience(
+                feedback, query, min_customers=min_customers, regions=manager_regions
+            )
+            event("some bucket shown" if any(b.figures for b in got) else "every bucket suppressed or none")
+
+        assert await maintenance.verify(repos) == []
+    finally:
+        await client.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    feedback=st.lists(responses(), min_size=20, max_size=80),
+    asked=st.lists(queries(), min_size=1, max_size=4),
+    min_customers=st.integers(1, 6) | st.just(1),
+    manager_regions=st.none() | st.just(("north",)),
+)
+def test_every_aggregate_from_rollups_equals_the_raw_computation(
+    settings: Settings,
+    database: str,
+    feedback: list[Feedback],
+    asked: list[ExperienceQuery],
+    min_customers: int,
+    manager_regions: tuple[str, ...] | None,
+) -> None:
+    asyncio.run(check_example(settings, feedback, asked, min_customers, manager_regions))
+
+
+async def test_rebuild_restores_rollups_that_drifted(repos: Repositories, db: DatabaseHandle) -> None:
+    rollups = Repositories.on(repos.rollups._db, rollup_zones=ZONES)
+    feedback = [
+        Feedback(
+            id=new_id(),
+            customer_id=CUSTOMERS[n % 6],
+            channel=CHANNELS[n % 3],
+            touchpoint=TOUCHPOINTS[n % 2],
+            occurred_at=START + timedelta(hours=7 * n),
+            received_at=START,
+            nps=n % 11,
+            csat=1 + n % 5,
+            effort=None,
+            items=(ScoreItem("speed", 1 + n % 7, 7 - n % 7),),
+            comment=None,
+            transaction_id=None,
+            case_id=None,
+            interaction_id=None,
+            region=REGIONS[n % 2],
+            segment=SEGMENTS[n % 2],
+        )
+        for n in range(60)
+    ]
+    await store(rollups, feedback[:50])
+    await rollups.feedback.insert_many(feedback[50:])  # stored without their rollups: drift
+    differences = await maintenance.verify(rollups)
+    assert differences
+    assert all("responses" in d.describe() for d in differences)
+
+    rebuilt = await maintenance.rebuild(rollups)
+
+    assert rebuilt.responses == 60
+    assert await maintenance.verify(rollups) == []
+    query = ExperienceQuery(ExperienceFilter(Period(date(2026, 1, 1), date(2026, 3, 31)), "Asia/Kolkata"))
+    got = await experience(rollups.rollups, query, min_customers=5)
+    assert got == raw_experience(feedback, query, min_customers=5)
+    assert got[0].figures is not None
+    assert got[0].figures.responses == 60
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "interval", "field"),
+    [
+        (date(2026, 2, 1), date(2026, 1, 1), None, "to"),
+        (date(2020, 1, 1), date(2026, 1, 1), None, "to"),
+        (date(2025, 1, 1), date(2026, 6, 1), Interval.DAY, "to"),
+    ],
+)
+async def test_a_period_that_cannot_be_answered_is_refused(
+    repos: Repositories, first: date, last: date, interval: Interval | None, field: str
+) -> None:
+    query = ExperienceQuery(ExperienceFilter(Period(first, last)), interval=interval)
+    with pytest.raises(InvalidInput) as refused:
+        await experience(repos.rollups, query, min_customers=5)
+    assert refused.value.field == field
+
+
+async def test_an_unknown_time_zone_is_refused(repos: Repositories) -> None:
+    query = ExperienceQuery(ExperienceFilter(Period(date(2026, 1, 1), date(2026, 1, 2)), "Mars/Olympus"))
+    with pytest.raises(InvalidInput) as refused:
+        await experience(repos.rollups, query, min_customers=5)
+    assert refused.value.field == "timeZone"

@@ -1,0 +1,85 @@
+"""Feedback intake keeps rollups in the same transaction as the response: never missed, never doubled."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from api.database import DatabaseHandle, MongoUnitOfWork
+from domain.aggregates import maintenance
+from domain.aggregates.repository import RollupRepository
+from domain.feedback.intake import Submitter, submit_feedback
+from domain.feedback.models import Feedback
+from domain.repositories import Repositories
+from domain.store import Session
+from tests import factories as f
+from tests.domain.test_closed_loop import CUSTOMER, NOW, detractor
+
+
+async def stored(db: DatabaseHandle) -> list[int]:
+    return [await db[name].count_documents({}) for name in ("feedback", "alerts", "rollups")]
+
+
+async def total_responses(db: DatabaseHandle) -> int:
+    """Responses counted in the region cube's daily cells: each response is in exactly one of them."""
+    cells = db["rollups"].find({"cube": "region", "grain": "day"})
+    return sum([cell["responses"] async for cell in cells])
+
+
+async def test_a_response_is_counted_into_its_rollups_with_it(
+    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+) -> None:
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+
+    await submit_feedback(repos, uow, submitter=CUSTOMER, submission=detractor(customer.id), now=NOW)
+
+    assert await total_responses(db) == 1
+    assert await maintenance.verify(repos) == []
+
+
+async def test_a_retried_response_is_counted_once(
+    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+) -> None:
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    for _ in range(3):
+        await submit_feedback(repos, uow, submitter=CUSTOMER, submission=detractor(customer.id), now=NOW)
+    assert await total_responses(db) == 1
+
+
+class FailingRollups(RollupRepository):
+    """Fails the rollup write after the response and its alert were written in the same transaction."""
+
+    async def add(self, feedback: Feedback, *, session: Session | None = None) -> None:
+        raise RuntimeError("injected failure after the response and alert writes")
+
+
+async def test_a_failed_rollup_write_leaves_no_response_and_no_alert(
+    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+) -> None:
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    failing = replace(repos, rollups=FailingRollups(db))
+    with pytest.raises(RuntimeError, match="injected"):
+        await submit_feedback(failing, uow, submitter=CUSTOMER, submission=detractor(customer.id), now=NOW)
+    assert await stored(db) == [0, 0, 0]
+
+
+async def test_concurrent_responses_into_the_same_cells_are_all_counted(
+    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+) -> None:
+    customers = [f.customer() for _ in range(4)]
+    await repos.customers.insert_many(customers)
+    submissions = [
+        (Submitter(f"s{n}", on_behalf=False), detractor(customers[n % 4].id, key=f"k{n}")) for n in range(24)
+    ]
+
+    await asyncio.gather(
+        *(submit_feedback(repos, uow, submitter=who, submission=what, now=NOW) for who, what in submissions)
+    )
+
+    assert await total_responses(db) == 24
+    assert await maintenance.verify(repos) == []
