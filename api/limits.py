@@ -313,7 +313,7 @@ class _ConnectionTally:
 
     def cost(self, value: Any) -> int:
         """The edges it holds plus what their nodes cost."""
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict):
             return 0
         counted = 0
         nodes_cost = 0
@@ -324,7 +324,7 @@ class _ConnectionTally:
             counted = max(counted, len(edges))
             for node_key, node in nodes:
                 for edge in edges:
-                    if isinstance(edge, Mapping):
+                    if isinstance(edge, dict):
                         nodes_cost += node.cost(edge.get(node_key))
         return counted + nodes_cost
 
@@ -337,7 +337,8 @@ class _SelectionTally:
     connections: tuple[tuple[str, _ConnectionTally], ...]  # 2 + what the connection holds
 
     def cost(self, data: Any) -> int:
-        if not isinstance(data, Mapping):
+        # Executors build their data of plain dicts and lists: no abstract Mapping check per object.
+        if not isinstance(data, dict):
             return 0
         cost = 0
         for key, inner in self.objects:

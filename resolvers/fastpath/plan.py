@@ -287,7 +287,7 @@ def _list(item: Compiled) -> Completer:
     def complete(value: Any, path: Path | None, run: Run) -> Any:
         if value is None:
             return None
-        if not is_iterable(value):
+        if type(value) is not list and not is_iterable(value):
             return run.fail()
         if not needs_path:
             completed = [complete_item(v, None, run) for v in value]
