@@ -279,61 +279,130 @@ def actual_cost(
     pricing: Pricing,
 ) -> int:
     """The cost of what was actually returned: connections count the nodes they hold, nulls nothing."""
+    tally = tally_of(schema, document, operation_name, pricing)
+    return tally.cost(data) if tally is not None else 0
+
+
+def tally_of(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, pricing: Pricing
+) -> Tally | None:
+    """What ``actual_cost`` needs from the document, worked out once, so the response is walked by key alone.
+
+    None when there is no such operation, or when its fragments are too complex to measure.
+    """
     operation = operation_of(document, operation_name)
-    if operation is None or data is None:
-        return 0
+    if operation is None:
+        return None
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     walk = _Walk(schema, fragments, {}, pricing)
     try:
-        cost = _actual(walk, operation.selection_set, _root_type(schema, operation), data)
+        selection = _selection_tally(walk, operation.selection_set, _root_type(schema, operation))
+        fixed = 0
         if operation.operation is not OperationType.QUERY:
-            cost += pricing.mutation_cost * _root_field_count(walk, operation.selection_set)
+            fixed = pricing.mutation_cost * _root_field_count(walk, operation.selection_set)
     except TooComplex:
-        return 0
-    return cost
+        return None
+    return Tally(selection, fixed)
 
 
-def _actual(
-    walk: _Walk, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None, data: Any
-) -> int:
-    if not isinstance(data, Mapping):
-        return 0
-    cost = 0
+@dataclass(frozen=True, slots=True)
+class _ConnectionTally:
+    """A connection's edges, each by response key with the tallies of the nodes selected on it."""
+
+    edges: tuple[tuple[str, tuple[tuple[str, _SelectionTally], ...]], ...]
+
+    def cost(self, value: Any) -> int:
+        """The edges it holds plus what their nodes cost."""
+        if not isinstance(value, dict):
+            return 0
+        counted = 0
+        nodes_cost = 0
+        for edges_key, nodes in self.edges:
+            edges = value.get(edges_key)
+            if not isinstance(edges, list):
+                continue
+            counted = max(counted, len(edges))
+            for node_key, node in nodes:
+                for edge in edges:
+                    if isinstance(edge, dict):
+                        nodes_cost += node.cost(edge.get(node_key))
+        return counted + nodes_cost
+
+
+@dataclass(frozen=True, slots=True)
+class _SelectionTally:
+    """The fields of a selection that cost something, by response key; leaves cost nothing."""
+
+    objects: tuple[tuple[str, _SelectionTally], ...]  # 1 + its selection (the largest item's, for a list)
+    connections: tuple[tuple[str, _ConnectionTally], ...]  # 2 + what the connection holds
+
+    def cost(self, data: Any) -> int:
+        # Executors build their data of plain dicts and lists: no abstract Mapping check per object.
+        if not isinstance(data, dict):
+            return 0
+        cost = 0
+        for key, inner in self.objects:
+            value = data.get(key)
+            if value is None:
+                continue
+            if isinstance(value, list):
+                cost += 1 + max((inner.cost(item) for item in value), default=0)
+            else:
+                cost += 1 + inner.cost(value)
+        for key, connection in self.connections:
+            value = data.get(key)
+            if value is not None:
+                cost += 2 + connection.cost(value)
+        return cost
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Counts the actual cost of a response to one operation (see ``tally_of``)."""
+
+    selection: _SelectionTally
+    fixed: int  # what root mutation and subscription fields cost whatever they return
+
+    def cost(self, data: Mapping[str, Any] | None) -> int:
+        return 0 if data is None else self.fixed + self.selection.cost(data)
+
+
+def _selection_tally(
+    walk: _Walk, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None
+) -> _SelectionTally:
+    objects: list[tuple[str, _SelectionTally]] = []
+    connections: list[tuple[str, _ConnectionTally]] = []
     for node, node_parent in walk.flatten(selection_set, parent):
         definition = _field_definition(node_parent, node.name.value)
-        value = data.get(node.alias.value if node.alias else node.name.value)
-        if definition is None or value is None or is_leaf_type(get_named_type(definition.type)):
+        if definition is None or is_leaf_type(get_named_type(definition.type)):
             continue
+        key = node.alias.value if node.alias else node.name.value
         named = get_named_type(definition.type)
         if _is_connection(definition):
-            cost += 2 + _connection_actual(walk, node, named, value)
-        elif isinstance(value, list):
-            cost += 1 + max((_actual(walk, node.selection_set, named, item) for item in value), default=0)
+            connections.append((key, _connection_tally(walk, node, named)))
         else:
-            cost += 1 + _actual(walk, node.selection_set, named, value)
-    return cost
+            objects.append((key, _selection_tally(walk, node.selection_set, named)))
+    return _SelectionTally(tuple(objects), tuple(connections))
 
 
-def _connection_actual(walk: _Walk, node: FieldNode, connection: GraphQLNamedType, value: Any) -> int:
-    if not isinstance(value, Mapping):
-        return 0
-    counted = 0
-    nodes_cost = 0
+def _connection_tally(walk: _Walk, node: FieldNode, connection: GraphQLNamedType) -> _ConnectionTally:
+    edges: list[tuple[str, tuple[tuple[str, _SelectionTally], ...]]] = []
     for inner, inner_parent in walk.flatten(node.selection_set, connection):
-        edges = value.get(inner.alias.value if inner.alias else inner.name.value)
-        if inner.name.value != "edges" or not isinstance(edges, list):
+        if inner.name.value != "edges":
             continue
-        counted = max(counted, len(edges))
         edge_type = _named(_field_definition(inner_parent, "edges"))
-        for edge_field, edge_parent in walk.flatten(inner.selection_set, edge_type):
-            if edge_field.name.value != "node":
-                continue
-            node_type = _named(_field_definition(edge_parent, "node"))
-            key = edge_field.alias.value if edge_field.alias else "node"
-            for edge in edges:
-                if isinstance(edge, Mapping):
-                    nodes_cost += _actual(walk, edge_field.selection_set, node_type, edge.get(key))
-    return counted + nodes_cost
+        nodes = tuple(
+            (
+                edge_field.alias.value if edge_field.alias else "node",
+                _selection_tally(
+                    walk, edge_field.selection_set, _named(_field_definition(edge_parent, "node"))
+                ),
+            )
+            for edge_field, edge_parent in walk.flatten(inner.selection_set, edge_type)
+            if edge_field.name.value == "node"
+        )
+        edges.append((inner.alias.value if inner.alias else "edges", nodes))
+    return _ConnectionTally(tuple(edges))
 
 
 def label_of(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> str:

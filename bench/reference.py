@@ -111,10 +111,10 @@ async def metrics_of(repos: Repositories, customers: Sequence[Customer]) -> dict
 
 
 async def employees(repos: Repositories, ids: Iterable[str | None], known: dict[str, Employee]) -> None:
-    """Adds the employees not known yet, in one command (none when all are known, like a loader cache)."""
-    missing = [i for i in dict.fromkeys(ids) if i is not None and i not in known]
-    if missing:
-        known.update(await repos.employees.get_many(missing))
+    """Reads these employees in one command, like one wave of the loader: no cache across waves."""
+    wanted = [i for i in dict.fromkeys(ids) if i is not None]
+    if wanted:
+        known.update(await repos.employees.get_many(wanted))
 
 
 def employee(known: dict[str, Employee], employee_id: str | None, *parts: str) -> Json | None:

@@ -6,7 +6,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 
@@ -25,14 +25,19 @@ V = TypeVar("V")
 R = TypeVar("R")
 
 
-def batch_by_id(fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]]) -> DataLoader[str, V | None]:
-    """A loader of records by id: one ``$in`` query per batch, results in key order, None when missing."""
+def batch_by_id(
+    fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]], *, cache: bool = True
+) -> DataLoader[str, V | None]:
+    """A loader of records by id: one ``$in`` query per batch, results in key order, None when missing.
+
+    Without ``cache`` each batch reads every id it was asked for, even ids an earlier batch read.
+    """
 
     async def load(ids: Sequence[str]) -> list[V | None]:
         found = await fetch(list(dict.fromkeys(ids)))
         return [found.get(i) for i in ids]
 
-    return DataLoader(batch_load_fn=load)
+    return DataLoader(batch_load_fn=load, cache=cache)
 
 
 def batch_by_customer(fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]]) -> DataLoader[str, V]:
@@ -55,27 +60,55 @@ class PageKey:
     ties: Ties = Ties.BY_ID
 
 
-class PageLoader(Generic[R]):
-    """Newest-first pages of one per-customer collection, one command per distinct (limit, position)."""
+class PageWave:
+    """The pages of every per-customer collection asked for in one batch, read together and settled together.
 
-    def __init__(self, repository: CustomerRecords[R]) -> None:
-        self._repository = repository
-        self._loader: DataLoader[PageKey, Page[R]] = DataLoader(batch_load_fn=self._load)
+    One command per collection and distinct (limit, position), all sent at once; every page of the wave
+    resolves in the same step, so what the pages refer to (employees, customers) is asked for in one
+    batch too, whichever collection answered first.
+    """
 
-    async def load(self, key: PageKey) -> Page[R]:
-        page: Page[R] = await self._loader.load(key)
+    def __init__(self) -> None:
+        self._repositories: dict[str, CustomerRecords[Any]] = {}
+        self._loader: DataLoader[tuple[str, PageKey], Page[Any]] = DataLoader(batch_load_fn=self._load)
+
+    def of(self, name: str, repository: CustomerRecords[R]) -> PageLoader[R]:
+        """The page loader of one collection, batching through this wave."""
+        self._repositories[name] = repository
+        return PageLoader(self, name)
+
+    async def load(self, name: str, key: PageKey) -> Page[Any]:
+        page: Page[Any] = await self._loader.load((name, key))
         return page
 
-    async def _load(self, keys: Sequence[PageKey]) -> list[Page[R]]:
-        groups: dict[tuple[int, Position | None, Ties], list[str]] = defaultdict(list)
-        for key in keys:
-            groups[(key.limit, key.after, key.ties)].append(key.customer_id)
-        results: dict[PageKey, Page[R]] = {}
-        for (limit, after, ties), customer_ids in groups.items():
-            pages = await self._repository.pages(customer_ids, limit=limit, after=after, ties=ties)
-            for customer_id in customer_ids:
-                results[PageKey(customer_id, limit, after, ties)] = pages.get(customer_id, Page((), False))
+    async def _load(self, keys: Sequence[tuple[str, PageKey]]) -> list[Page[Any]]:
+        groups: dict[tuple[str, int, Position | None, Ties], list[str]] = defaultdict(list)
+        for name, key in keys:
+            groups[(name, key.limit, key.after, key.ties)].append(key.customer_id)
+        read = await asyncio.gather(
+            *(
+                self._repositories[name].pages(customer_ids, limit=limit, after=after, ties=ties)
+                for (name, limit, after, ties), customer_ids in groups.items()
+            )
+        )
+        results: dict[tuple[str, PageKey], Page[Any]] = {}
+        for (name, limit, after, ties), pages in zip(groups, read, strict=True):
+            for customer_id in groups[(name, limit, after, ties)]:
+                key = PageKey(customer_id, limit, after, ties)
+                results[(name, key)] = pages.get(customer_id, Page((), False))
         return [results[key] for key in keys]
+
+
+class PageLoader(Generic[R]):
+    """Newest-first pages of one per-customer collection, batched with the other collections' pages."""
+
+    def __init__(self, wave: PageWave, name: str) -> None:
+        self._wave = wave
+        self._name = name
+
+    async def load(self, key: PageKey) -> Page[R]:
+        page: Page[R] = await self._wave.load(self._name, key)
+        return page
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +120,10 @@ class RecordLoaders(Generic[R]):
     counts: DataLoader[str, int]
 
     @classmethod
-    def of(cls, repository: CustomerRecords[R]) -> RecordLoaders[R]:
+    def of(cls, name: str, repository: CustomerRecords[R], wave: PageWave) -> RecordLoaders[R]:
         return cls(
             by_id=batch_by_id(repository.get_many),
-            pages=PageLoader(repository),
+            pages=wave.of(name, repository),
             counts=batch_by_customer(repository.counts),
         )
 
@@ -139,15 +172,19 @@ class Loaders:
                 )
             return result
 
+        wave = PageWave()
         return cls(
             customers=customers,
-            employees=batch_by_id(repos.employees.get_many),
-            transactions=RecordLoaders.of(repos.transactions),
-            interactions=RecordLoaders.of(repos.interactions),
-            cases=RecordLoaders.of(repos.cases),
-            feedback=RecordLoaders.of(repos.feedback),
-            opportunities=RecordLoaders.of(repos.opportunities),
+            # References to staff come in waves (owners, then the employees of the records shown): each
+            # wave is one command whatever an earlier wave read, so what a document costs does not depend
+            # on which employees its records happen to share (``customers(first: 50)`` costs ``first: 1``).
+            employees=batch_by_id(repos.employees.get_many, cache=False),
+            transactions=RecordLoaders.of("transactions", repos.transactions, wave),
+            interactions=RecordLoaders.of("interactions", repos.interactions, wave),
+            cases=RecordLoaders.of("cases", repos.cases, wave),
+            feedback=RecordLoaders.of("feedback", repos.feedback, wave),
+            opportunities=RecordLoaders.of("opportunities", repos.opportunities, wave),
             metrics=batch_by_id(metrics),
-            alerts=RecordLoaders.of(repos.alerts),
+            alerts=RecordLoaders.of("alerts", repos.alerts, wave),
             alerts_by_feedback=batch_by_id(repos.alerts.by_feedback),
         )

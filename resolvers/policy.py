@@ -25,7 +25,7 @@ from strawberry.types.field import StrawberryField
 from auth.policy import OPERATIONS, Access, FieldRule, RoleView, field_rule, operation_allowed
 from auth.principal import Role
 from domain.errors import Forbidden
-from resolvers.context import Info
+from resolvers.context import Context, Info
 
 ROOT = "Query"
 MUTATION = "Mutation"
@@ -105,8 +105,37 @@ def require_operation(info: Info) -> None:
         raise Forbidden(f"the {role.value} role may not call {info.field_name}")
 
 
+def field_access(type_name: str, field_name: str, role: Role) -> FieldRule:
+    """The rule ``role`` reads a (non-root) field by; Forbidden when the table denies it."""
+    rule = field_rule(type_name, field_name)
+    if rule is None or rule.for_role(role) is Access.DENIED:
+        raise Forbidden(f"the {role.value} role may not read {type_name}.{field_name}")
+    return rule
+
+
+def shown(
+    value: Any, source: Any, field_name: str, context: Context, role: Role, rule: FieldRule | None
+) -> Any:
+    """The value as ``role`` may see it: masked, hidden or in full; personal data in full is audited."""
+    if rule is None or value is None:
+        return value
+    access = rule.for_role(role)
+    if access is Access.HIDDEN:
+        return None
+    if access is Access.MASKED:
+        assert rule.mask is not None
+        return rule.mask(value)
+    if rule.personal and value not in ("", []):
+        context.audit.saw(source.record_id, field_name)
+    return value
+
+
 class PolicyGuard(FieldExtension):
-    """Applies the field's rule for the caller's role: operation check, mask, hide, deny, audit."""
+    """Applies the field's rule for the caller's role: operation check, mask, hide, deny, audit.
+
+    The compiled executor applies the same two steps, ``field_access`` and ``shown``, to the guarded
+    fields it reads itself (``resolvers/fastpath/plan.py``).
+    """
 
     def _check(self, info: Info) -> tuple[Role, FieldRule | None]:
         role = info.context.principal.role
@@ -114,34 +143,17 @@ class PolicyGuard(FieldExtension):
         if parent in ROOTS:
             require_operation(info)
             return role, None
-        rule = field_rule(parent, info.field_name)
-        if rule is None or rule.for_role(role) is Access.DENIED:
-            raise Forbidden(f"the {role.value} role may not read {parent}.{info.field_name}")
-        return role, rule
-
-    @staticmethod
-    def _show(value: Any, source: Any, info: Info, role: Role, rule: FieldRule | None) -> Any:
-        if rule is None or value is None:
-            return value
-        access = rule.for_role(role)
-        if access is Access.HIDDEN:
-            return None
-        if access is Access.MASKED:
-            assert rule.mask is not None
-            return rule.mask(value)
-        if rule.personal and value not in ("", []):
-            info.context.audit.saw(source.record_id, info.field_name)
-        return value
+        return role, field_access(parent, info.field_name, role)
 
     def resolve(self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any) -> Any:
         role, rule = self._check(info)
-        return self._show(next_(source, info, **kwargs), source, info, role, rule)
+        return shown(next_(source, info, **kwargs), source, info.field_name, info.context, role, rule)
 
     async def resolve_async(
         self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
     ) -> Any:
         role, rule = self._check(info)
-        return self._show(await next_(source, info, **kwargs), source, info, role, rule)
+        return shown(await next_(source, info, **kwargs), source, info.field_name, info.context, role, rule)
 
 
 def attach_guards(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     GraphQLAbstractType,
@@ -33,6 +33,7 @@ from graphql.pyutils import Path, is_iterable
 from strawberry.types.field import StrawberryField
 
 from resolvers.fastpath.run import Run
+from resolvers.policy import ROOTS, PolicyGuard, field_access, shown
 
 Completer = Callable[[Any, Path | None, Run], Any]
 Step = Callable[[Any, Path | None, Run], Any]
@@ -113,6 +114,10 @@ class Compiler:
 
             return read, compiled.may_await, False
         compiled = self.value(field.type, details, (parent, field, key))
+        guarded_read = _guarded_read(parent, field)
+        if guarded_read is not None:
+            step = _guarded(parent, key, details[0].node.name.value, guarded_read, compiled)
+            return step, compiled.may_await, compiled.needs_path
         return _resolved(parent, key, field, details, compiled.complete), True, True
 
     def value(
@@ -186,6 +191,60 @@ def _plain_attribute(field: GraphQLField) -> bool:
     )
 
 
+def _guarded_read(parent: GraphQLObjectType, field: GraphQLField) -> Callable[[Any], Any] | None:
+    """How to read a field whose only extension is its ``PolicyGuard``, when that is all it needs.
+
+    That is a synchronous field without arguments that reads an attribute (the guarded basic fields) or
+    calls a resolver taking only ``self`` (``Node.id``). Anything else goes through ``field.resolve``.
+    """
+    definition = field.extensions.get(DEFINITION)
+    if (
+        not isinstance(definition, StrawberryField)
+        or parent.name in ROOTS
+        or field.args
+        or definition.is_async
+        or len(definition.extensions) != 1
+        or type(definition.extensions[0]) is not PolicyGuard
+        or getattr(field.resolve, "__name__", "") != "_resolver"
+    ):
+        return None
+    resolver = definition.base_resolver
+    if resolver is None:
+        if definition.default_resolver is not getattr:
+            return None
+        attribute = definition.python_name
+        return lambda source: getattr(source, attribute)
+    only_self = (
+        resolver.self_parameter is not None
+        and not resolver.arguments
+        and resolver.info_parameter is None
+        and resolver.root_parameter is None
+        and resolver.parent_parameter is None
+        and not resolver.is_async
+    )
+    return cast("Callable[[Any], Any]", resolver.wrapped_func) if only_self else None
+
+
+def _guarded(
+    parent: GraphQLObjectType, key: str, field_name: str, read: Callable[[Any], Any], compiled: Compiled
+) -> Step:
+    """A guarded field read here: the guard's own ``field_access`` and ``shown``, without its wrappers."""
+    type_name = parent.name
+    complete, needs_path = compiled.complete, compiled.needs_path
+
+    def step(source: Any, path: Path | None, run: Run) -> Any:
+        context = run.executor.context_value
+        role = context.principal.role
+        try:
+            rule = field_access(type_name, field_name, role)
+            value = shown(read(source), source, field_name, context, role, rule)
+        except Exception:
+            return run.fail()
+        return complete(value, Path(path, key, type_name) if needs_path else None, run)
+
+    return step
+
+
 def _constant(value: str) -> Step:
     def step(source: Any, path: Path | None, run: Run) -> Any:
         return value
@@ -228,7 +287,7 @@ def _list(item: Compiled) -> Completer:
     def complete(value: Any, path: Path | None, run: Run) -> Any:
         if value is None:
             return None
-        if not is_iterable(value):
+        if type(value) is not list and not is_iterable(value):
             return run.fail()
         if not needs_path:
             completed = [complete_item(v, None, run) for v in value]

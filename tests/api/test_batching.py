@@ -52,7 +52,30 @@ async def test_customers_first_50_costs_the_same_commands_as_first_1(
     fifty = await commands_for(gql, commands, 50)
 
     assert fifty == one
-    # The customer page, one employee lookup, 5 record pages, 6 timeline pages (another page size, and
-    # alerts too), 1 count, 4 metrics commands and 1 audit write: 19, whatever the number of customers.
-    assert len(one) == 19, one
+    # The customer page, two employee lookups (the owners, then the employees of the records shown), 5
+    # record pages, 6 timeline pages (another page size, and alerts too), 1 count, 4 metrics commands and 1
+    # audit write: 20, whatever the number of customers.
+    assert len(one) == 20, one
     assert one.count("insert") == 1
+
+
+async def test_the_commands_do_not_depend_on_which_employees_the_records_share(
+    gql: GraphQLClient, repos: Repositories, commands: CommandCounter
+) -> None:
+    # The first customer's interaction is by its own owner, the others' by someone else: a cache shared
+    # across waves would read no employee for the interactions of first: 1, and one for first: 50.
+    owner, colleague = f.employee(), f.employee()
+    customers = [f.customer(owner_id=owner.id) for _ in range(60)]
+    await repos.employees.insert_many([owner, colleague])
+    await repos.customers.insert_many(customers)
+    for n, c in enumerate(customers):
+        await repos.interactions.insert_many(
+            [f.interaction(c, employee_id=owner.id if n == 0 else colleague.id)]
+        )
+
+    one = await commands_for(gql, commands, 1)
+    fifty = await commands_for(gql, commands, 50)
+
+    assert fifty == one
+    # The customer page, then one employee lookup per wave: the owners, then the interactions' employees.
+    assert one.count("find") == 3, one
