@@ -1,4 +1,4 @@
-"""The ``customer360`` command line: serve, seed, import, token, export-schema."""
+"""The ``customer360`` command line: serve, seed, import, rollups, token, export-schema."""
 
 from __future__ import annotations
 
@@ -70,6 +70,15 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=["jsonl", "csv"], help="file format (default: from the extension)"
     )
     imports.set_defaults(run=_import)
+
+    rollups = commands.add_parser("rollups", help="rebuild or verify the feedback rollups aggregates read")
+    rollups.add_argument(
+        "action",
+        choices=["rebuild", "verify"],
+        help="rebuild: recompute every cell from raw feedback (pause intake meanwhile); "
+        "verify: compare every cell with a recomputation, exit 1 on any difference",
+    )
+    rollups.set_defaults(run=_rollups)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", nargs="?", default="schema.graphql", help="file to write, - for stdout")
@@ -174,6 +183,16 @@ async def _run_import(settings: Settings, args: argparse.Namespace) -> ImportRep
             return await importer.run(args.path, format_of(args.path, args.format), progress=advance)
     finally:
         await client.close()
+
+
+def _rollups(args: argparse.Namespace) -> int:
+    from api.rollups import rebuild, verify
+
+    with _database(Settings()) as settings:
+        if args.action == "rebuild":
+            asyncio.run(rebuild(settings))
+            return 0
+        return 0 if asyncio.run(verify(settings)) else 1
 
 
 def _seed(args: argparse.Namespace) -> int:

@@ -86,7 +86,10 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "auditTrail": frozenset({MANAGER}),
     "alerts": frozenset({FRONTLINE, MANAGER}),
     "serviceStandards": frozenset({MANAGER}),
-    "experience": frozenset({MANAGER, BOARD, BI}),
+    **dict.fromkeys(
+        ("experience", "complaints", "serviceStandardCompliance", "revenueAtRisk", "churn"),
+        frozenset({MANAGER, BOARD, BI}),
+    ),
     "submitFeedback": frozenset({CUSTOMER, FRONTLINE}),
     "submitFeedbackBatch": frozenset({CUSTOMER, FRONTLINE}),
     "openCase": frozenset({FRONTLINE}),
@@ -102,7 +105,9 @@ OPERATIONS: dict[str, frozenset[Role]] = {
 }
 
 # Root fields whose GET responses a caller's own cache may keep briefly: aggregates, no personal data.
-CACHEABLE_OPERATIONS = frozenset({"experience"})
+CACHEABLE_OPERATIONS = frozenset(
+    {"experience", "complaints", "serviceStandardCompliance", "revenueAtRisk", "churn"}
+)
 
 _CONNECTION = ("edges", "pageInfo", "totalCount")
 _EDGE = ("cursor", "node")
@@ -299,6 +304,48 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "satisfactionIndexChange",
     ),
     "ScoreCount": rules(ANALYSTS, "score", "count"),
+    "ComplaintRow": rules(
+        ANALYSTS,
+        "category",
+        "channel",
+        "suppressed",
+        "complaints",
+        "share",
+        "cumulativeShare",
+        "resolved",
+        "medianHoursToResolve",
+        "p90HoursToResolve",
+        "reopened",
+        "reopenRate",
+    ),
+    "ComplianceRow": rules(
+        ANALYSTS,
+        "region",
+        "touchpoint",
+        "suppressed",
+        "alerts",
+        "acknowledgedInTime",
+        "resolvedInTime",
+        "acknowledgedInTimeShare",
+        "resolvedInTimeShare",
+        "breaches",
+        "escalations",
+        "medianMinutesToAcknowledge",
+        "medianMinutesToResolve",
+    ),
+    "RiskRow": rules(ANALYSTS, "region", "segment", "currency", "suppressed", "customers", "lifetimeValue"),
+    "ChurnRow": rules(
+        ANALYSTS,
+        "periodStart",
+        "periodEnd",
+        "region",
+        "segment",
+        "suppressed",
+        "activeAtStart",
+        "joined",
+        "churned",
+        "churnRate",
+    ),
     "DimensionScore": rules(ANALYSTS, "dimension", "responses", "satisfactionIndex", "gap"),
     # Errors carry no data of anyone: whoever may call a mutation may read why it failed.
     "ValidationError": rules(EVERYONE, "code", "message", "fields"),

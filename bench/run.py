@@ -21,7 +21,7 @@ from api.embedded import EmbeddedDatabase
 from api.settings import Settings
 from auth.principal import Role
 from auth.tokens import issue_dev_token
-from bench import closed_loop, datasets, report
+from bench import closed_loop, dashboard, datasets, report
 from bench.closed_loop import measure_closed_loop
 from bench.measure import Measurement, measure
 from bench.process import ServerProcess
@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
         default=200,
         help="submitFeedback requests of the closed loop (0: skip)",
     )
+    parser.add_argument(
+        "--dashboard-feedback",
+        default="10000,1000000",
+        help="responses per board-dashboard data set, comma-separated (empty: skip); the raw $group is "
+        "timed on the largest",
+    )
+    parser.add_argument("--dashboard-requests", type=int, default=30, help="measured dashboard requests")
     return parser
 
 
@@ -78,6 +85,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     uri, requests=args.closed_loop_requests, concurrency=args.concurrency, log_path=args.log
                 )
             )
+        feedback_sizes = [int(s) for s in args.dashboard_feedback.split(",") if s.strip()]
+        board = None
+        if feedback_sizes:
+            board = asyncio.run(
+                dashboard.measure_dashboard(
+                    uri,
+                    sizes=feedback_sizes,
+                    requests=args.dashboard_requests,
+                    raw_group_at=max(feedback_sizes),
+                    seed=args.seed,
+                    log_path=args.log,
+                )
+            )
     command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
     text = report.render(
         results=[(r.data, r.load_seconds, r.measurements, r.same_json) for r in results],
@@ -88,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warmup=args.warmup,
         started=started,
         closed_loop=closed_loop.render(loop, concurrency=args.concurrency) if loop else [],
+        dashboard=dashboard.render(board, requests=args.dashboard_requests) if board else [],
     )
     args.out.write_text(text)
     print(f"wrote {args.out}", flush=True)

@@ -8,6 +8,8 @@ import strawberry
 
 from auth.policy import Access
 from auth.principal import Role
+from domain.aggregates.complaints import ComplaintDimension
+from domain.aggregates.groups import CustomerDimension
 from domain.aggregates.periods import Interval
 from domain.aggregates.rollups import Dimension as AggregateDimension
 from domain.alerts.models import AlertAction, AlertReason, AlertState
@@ -51,6 +53,8 @@ _DESCRIPTIONS: dict[EnumMeta, str] = {
     ErrorCode: "Machine-readable error codes shared by every operation.",
     FeedbackStatus: "What the customer sees of the loop its feedback started.",
     AggregateDimension: "What feedback aggregates can be grouped by, besides time.",
+    ComplaintDimension: "What complaints are counted by.",
+    CustomerDimension: "What customer aggregates (revenue at risk, churn) are grouped by.",
     Interval: "The length of a time bucket (weeks are ISO weeks, Monday to Sunday).",
 }
 
@@ -68,6 +72,8 @@ __all__ = [
     "CaseChannel",
     "CaseKind",
     "CaseStatus",
+    "ComplaintDimension",
+    "CustomerDimension",
     "CustomerStatus",
     "Direction",
     "EmployeeRole",

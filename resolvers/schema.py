@@ -14,6 +14,8 @@ from strawberry.types.base import StrawberryObjectDefinition
 from auth.policy import RoleView
 from auth.principal import Role
 from resolvers.access.queries import AccessQueries
+from resolvers.aggregates.complaints import HandlingQueries
+from resolvers.aggregates.customers import CustomerAggregateQueries
 from resolvers.aggregates.experience import ExperienceQueries
 from resolvers.alerts.mutations import AlertMutations
 from resolvers.alerts.queries import AlertQueries
@@ -55,7 +57,15 @@ async def _node(info: Info, global_id: str) -> Node | None:
 
 
 @strawberry.type(description="Entry points for reading the customer graph.")
-class Query(CustomerQueries, AccessQueries, AlertQueries, StandardQueries, ExperienceQueries):
+class Query(
+    CustomerQueries,
+    AccessQueries,
+    AlertQueries,
+    StandardQueries,
+    ExperienceQueries,
+    HandlingQueries,
+    CustomerAggregateQueries,
+):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")
     async def node(self, info: Info, id: NodeIdArg) -> Node | None:
         return await _node(info, id)

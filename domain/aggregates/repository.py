@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from domain.aggregates.periods import Grain, Slot
-from domain.aggregates.rollups import CUBES, CellKey, Cube, Dimension, cells_of
+from domain.aggregates.rollups import CUBES, CellKey, Cube, Dimension, count_in
 from domain.aggregates.tally import (
     CSAT_SCORES,
     CUSTOMERS_KEPT,
@@ -86,7 +86,7 @@ def to_document(key: CellKey, tally: Tally) -> Document:
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = count
-    document["customers"] = sorted(tally.customers)[:CUSTOMERS_KEPT]
+    document["customers"] = sorted(tally.customers)[:CUSTOMERS_KEPT]  # enough to tell any threshold
     return document
 
 
@@ -126,31 +126,40 @@ class RollupRepository:
 
     async def add(self, feedback: Feedback, *, session: Session | None = None) -> None:
         """Count one new response into every cell it belongs to, in one command (inside ``session``)."""
-        increments = _counts(Tally.of(feedback))
+        await self.add_many([feedback], session=session)
+
+    async def add_many(
+        self, responses: Iterable[Feedback], *, session: Session | None = None, chunk: int = 2000
+    ) -> None:
+        """Count new responses into their cells: one upsert (and one customer update) per cell touched."""
+        cells: dict[CellKey, Tally] = {}
+        for feedback in responses:
+            count_in(cells, feedback, self.zones)
         updates: list[Document] = []
-        for key in cells_of(feedback, self.zones):
+        for key, tally in cells.items():
             cell = _id(key)
             updates.append(
                 {
                     "q": {"_id": cell},
-                    "u": {"$inc": increments, "$setOnInsert": _identity(key)},
+                    "u": {"$inc": _counts(tally), "$setOnInsert": _identity(key)},
                     "upsert": True,
                 }
             )
-            if feedback.customer_id is not None:
+            if tally.customers:
                 # Below CUSTOMERS_KEPT the list is complete; at it, the threshold is met whatever comes next.
                 full = f"customers.{CUSTOMERS_KEPT - 1}"
                 updates.append(
                     {
                         "q": {"_id": cell, full: {"$exists": False}},
-                        "u": {"$addToSet": {"customers": feedback.customer_id}},
+                        "u": {"$addToSet": {"customers": {"$each": sorted(tally.customers)}}},
                     }
                 )
-        reply = await self._db.command(
-            {"update": COLLECTION, "updates": updates, "ordered": True}, session=session
-        )
-        if reply.get("writeErrors"):
-            raise RollupWriteFailed(str(reply["writeErrors"][0].get("errmsg", "rollup update refused")))
+        for part in _chunks(updates, chunk):
+            reply = await self._db.command(
+                {"update": COLLECTION, "updates": part, "ordered": True}, session=session
+            )
+            if reply.get("writeErrors"):
+                raise RollupWriteFailed(str(reply["writeErrors"][0].get("errmsg", "rollup update refused")))
 
     async def cells(
         self,
@@ -189,6 +198,16 @@ class RollupRepository:
     ) -> None:
         """Drop every cell and store ``cells`` instead, telling ``progress`` how many are written."""
         await self._collection.delete_many({})
+        await self.insert_cells(cells, batch=batch, progress=progress)
+
+    async def insert_cells(
+        self,
+        cells: Mapping[CellKey, Tally],
+        *,
+        batch: int = 5000,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Store whole new cells in bulk (where none of them exist yet, as in a new database)."""
         written = 0
         for chunk in _chunks(list(cells.items()), batch):
             await self._collection.insert_many([to_document(k, t) for k, t in chunk], ordered=False)

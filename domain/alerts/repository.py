@@ -45,7 +45,32 @@ class AlertRepository(CustomerRecords[Alert]):
         (("assigneeId", 1), ("state", 1), ("dueAt", 1), ("_id", 1)),
         (("state", 1), ("escalatedAt", 1), ("dueAt", 1)),
         (("feedbackId", 1),),
+        (("occurredAt", 1),),
     )
+
+    async def raised_between(
+        self, start: datetime, end: datetime, *, regions: Sequence[str], touchpoints: Sequence[str]
+    ) -> list[Alert]:
+        """Alerts in scope raised from ``start`` up to ``end``, of these regions and touchpoints if given."""
+        wanted: dict[str, Any] = {}
+        if regions:
+            wanted["region"] = {"$in": list(regions)}
+        if touchpoints:
+            wanted["touchpoint"] = {"$in": list(touchpoints)}
+        pipeline = [
+            {"$match": {"occurredAt": {"$gte": start, "$lt": end}}},
+            {"$match": self._in_scope(wanted)},
+        ]
+        return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
+
+    async def customers_with_open_alerts(self) -> set[str]:
+        """The customers in scope with an alert not yet resolved."""
+        pipeline = [
+            {"$match": {"state": {"$in": [AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value]}}},
+            {"$match": self._in_scope({"customerId": {"$ne": None}})},
+            {"$group": {"_id": "$customerId"}},
+        ]
+        return {row["_id"] async for row in await self._collection.aggregate(pipeline)}
 
     @classmethod
     def scope_filter(cls, scope: RowScope) -> dict[str, Any]:

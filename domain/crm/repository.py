@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 from domain.crm.models import (
@@ -178,7 +179,24 @@ class CaseRepository(CustomerRecords[Case]):
     extra_indexes = (
         (("region", 1), ("status", 1), ("dueAt", 1)),
         (("assigneeId", 1), ("status", 1), ("dueAt", 1)),
+        (("kind", 1), ("occurredAt", 1)),
     )
+
+    async def complaints(
+        self, start: datetime, end: datetime, *, regions: Sequence[str], channels: Sequence[str]
+    ) -> list[Case]:
+        """Complaint cases in scope opened from ``start`` to ``end``, of these regions and channels."""
+        wanted: dict[str, Any] = {}
+        if regions:
+            wanted["region"] = {"$in": list(regions)}
+        if channels:
+            wanted["channel"] = {"$in": list(channels)}
+        pipeline = [
+            # The indexed fields alone first, so every database selects by the index.
+            {"$match": {"kind": CaseKind.COMPLAINT.value, "occurredAt": {"$gte": start, "$lt": end}}},
+            {"$match": self._in_scope(wanted)},
+        ]
+        return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
 
     @staticmethod
     def to_document(record: Case) -> Document:

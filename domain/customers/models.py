@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -85,10 +85,20 @@ class Customer:
     created_at: datetime
     updated_at: datetime
     version: int
+    # When the customer became churned (None while active): churn by period counts it in that period.
+    churned_at: datetime | None = None
 
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}".strip()
+
+    def churn_dated(self, before: Customer | None, now: datetime) -> Customer:
+        """This customer with its churn date: kept from ``before`` while churned, else ``now`` if churned."""
+        if self.status is CustomerStatus.ACTIVE:
+            return replace(self, churned_at=None)
+        if before is not None and before.status is CustomerStatus.CHURNED and before.churned_at is not None:
+            return replace(self, churned_at=before.churned_at)
+        return replace(self, churned_at=self.churned_at or now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from domain.aggregates.churn import Lifecycle
 from domain.customers import search
 from domain.customers.models import (
     Address,
@@ -86,6 +87,7 @@ class CustomerRepository:
             "region": customer.region,
             "ownerId": customer.owner_id,
             "status": customer.status.value,
+            "churnedAt": customer.churned_at,
             "lifetimeValue": money_doc(customer.lifetime_value),
             "consent": {
                 "email": customer.consent.email,
@@ -122,6 +124,7 @@ class CustomerRepository:
             region=document["region"],
             owner_id=document.get("ownerId"),
             status=CustomerStatus(document["status"]),
+            churned_at=document.get("churnedAt"),
             lifetime_value=money_from(document["lifetimeValue"]),
             consent=Consent(
                 email=bool(consent.get("email")),
@@ -145,6 +148,19 @@ class CustomerRepository:
         """The customers in scope with these ids, by id."""
         query = narrowed({"_id": {"$in": list(ids)}}, self._scope)
         return {d["_id"]: self.from_document(d) async for d in self._collection.find(query)}
+
+    async def lifecycles(self, *, regions: Sequence[str], segments: Sequence[str]) -> list[Lifecycle]:
+        """When each customer in scope (of these regions and segments, if given) joined and churned."""
+        wanted: dict[str, Any] = {}
+        if regions:
+            wanted["region"] = {"$in": list(regions)}
+        if segments:
+            wanted["segment"] = {"$in": list(segments)}
+        fields = {"region": 1, "segment": 1, "createdAt": 1, "churnedAt": 1}
+        return [
+            Lifecycle(d["region"], d["segment"], d["createdAt"], d.get("churnedAt"))
+            async for d in self._collection.find(narrowed(wanted, self._scope), fields)
+        ]
 
     async def by_external_id(self, external_id: ExternalId) -> Customer | None:
         """The customer in scope known by ``external_id`` in another system, if any."""
@@ -178,10 +194,10 @@ class CustomerRepository:
         for customer in customers:
             old = existing.get(customer.external_ids[0])
             if old is None:
-                created.append(customer)
+                created.append(customer.churn_dated(None, now))
                 continue
             merged = replace(
-                customer,
+                customer.churn_dated(old, now),
                 id=old.id,
                 external_ids=tuple(dict.fromkeys((*old.external_ids, *customer.external_ids))),
                 created_at=old.created_at,

@@ -472,6 +472,7 @@ class Life:
             region=self.region,
             owner_id=self.owner,
             status=CustomerStatus.CHURNED if self.churned else CustomerStatus.ACTIVE,
+            churned_at=moment(self.stop) if self.churned else None,
             lifetime_value=Money(self.lifetime_value(spent), CURRENCY),
             consent=consent,
             tags=self.tags(consent),

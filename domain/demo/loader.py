@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from itertools import chain
 
+from domain.aggregates.rollups import CellKey, count_in
+from domain.aggregates.tally import Tally
 from domain.demo.generator import Batch, generate
 from domain.repositories import Repositories
 
@@ -42,13 +44,15 @@ async def load(
     as_of: datetime,
     progress: Callable[[int], None] | None = None,
 ) -> LoadReport:
-    """Generate and insert ``customers`` customers with their records, telling ``progress`` how many are done.
+    """Generate and insert ``customers`` customers with their records into an empty database, telling
+    ``progress`` how many are done.
 
     A batch's collections are written concurrently, each in one unordered bulk insert, while the next
     batch is generated: generation runs on the event loop, so it fills the time spent waiting for the
-    database.
+    database. The feedback rollups are counted in memory as batches go and written last, in bulk.
     """
     report = LoadReport()
+    cells: dict[CellKey, Tally] = {}
     writing: asyncio.Future[Batch] | None = None
     try:
         for batch in chain(generate(customers=customers, seed=seed, as_of=as_of), (None,)):
@@ -56,11 +60,15 @@ async def load(
                 report = report.plus(await writing)
                 if progress is not None:
                     progress(report.customers)
+            if batch is not None:
+                for feedback in batch.feedback:
+                    count_in(cells, feedback, repos.rollups.zones)
             writing = None if batch is None else asyncio.ensure_future(_write(repos, batch))
             await asyncio.sleep(0)  # let the inserts start before the next batch is generated
     finally:
         if writing is not None:
             writing.cancel()  # only reached when generating or writing failed
+    await repos.rollups.insert_cells(cells)
     return report
 
 

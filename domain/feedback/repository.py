@@ -37,7 +37,16 @@ class FeedbackRepository(CustomerRecords[Feedback]):
     """Feedback responses; ``occurredAt`` is the time of the experience, not of receipt."""
 
     collection_name = "feedback"
-    extra_indexes = ((("region", 1), ("occurredAt", -1)),)
+    extra_indexes = ((("region", 1), ("occurredAt", -1)), (("occurredAt", 1),))
+
+    async def detractors(self, start: datetime, end: datetime, *, at_most: int) -> set[str]:
+        """The customers in scope who gave an NPS of ``at_most`` or less from ``start`` up to ``end``."""
+        pipeline = [
+            {"$match": {"occurredAt": {"$gte": start, "$lt": end}}},
+            {"$match": self._in_scope({"nps": {"$lte": at_most}, "customerId": {"$ne": None}})},
+            {"$group": {"_id": "$customerId"}},
+        ]
+        return {row["_id"] async for row in await self._collection.aggregate(pipeline)}
 
     @classmethod
     def indexes(cls) -> list[IndexSpec]:

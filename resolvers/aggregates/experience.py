@@ -9,9 +9,8 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates import experience as domain
-from domain.aggregates.periods import Period
 from domain.aggregates.rollups import Dimension
-from resolvers.aggregates.filters import bounded
+from resolvers.aggregates.filters import PeriodFilter, bounded, values
 from resolvers.context import Info
 from resolvers.enums import AggregateDimension, FeedbackChannel, Interval, Segment, Touchpoint
 
@@ -19,9 +18,7 @@ from resolvers.enums import AggregateDimension, FeedbackChannel, Interval, Segme
 @strawberry.input(
     description="Which feedback counts: a period of local days in a time zone, and dimension values."
 )
-class ExperienceFilter:
-    from_: date = strawberry.field(name="from", description="First day of the period (local to timeZone).")
-    to: date = strawberry.field(description="Last day of the period, included.")
+class ExperienceFilter(PeriodFilter):
     time_zone: str = strawberry.field(
         default="UTC", description="IANA time zone of the days and buckets; one the server keeps rollups in."
     )
@@ -36,12 +33,12 @@ class ExperienceFilter:
 
     def to_domain(self) -> domain.ExperienceFilter:
         return domain.ExperienceFilter(
-            period=Period(self.from_, self.to),
+            period=self.period,
             time_zone=self.time_zone,
             regions=bounded(self.regions, "regions"),
-            channels=bounded([c.value for c in self.channels or ()], "channels"),
-            touchpoints=bounded([t.value for t in self.touchpoints or ()], "touchpoints"),
-            segments=bounded([s.value for s in self.segments or ()], "segments"),
+            channels=values(self.channels, "channels"),
+            touchpoints=values(self.touchpoints, "touchpoints"),
+            segments=values(self.segments, "segments"),
         )
 
 

@@ -28,6 +28,16 @@ OPERATIONS: dict[str, tuple[str, set[Role]]] = {
     "alerts": ("{ alerts(first: 5) { edges { node { id } } } }", {F, M}),
     "serviceStandards": ('{ serviceStandards(region: "north") { touchpoint } }', {M}),
     "experience": ('{ experience(filter: {from: "2026-10-01", to: "2026-10-31"}) { nps } }', {M, B, BI}),
+    "complaints": (
+        '{ complaints(filter: {from: "2026-10-01", to: "2026-10-31"}) { complaints } }',
+        {M, B, BI},
+    ),
+    "serviceStandardCompliance": (
+        '{ serviceStandardCompliance(filter: {from: "2026-10-01", to: "2026-10-31"}) { alerts } }',
+        {M, B, BI},
+    ),
+    "revenueAtRisk": ("{ revenueAtRisk { customers } }", {M, B, BI}),
+    "churn": ('{ churn(filter: {from: "2026-10-01", to: "2026-10-31"}) { churned } }', {M, B, BI}),
     "submitFeedback": (
         """mutation($id: ID!) { submitFeedback(input: {idempotencyKey: "m1", channel: PHONE,
            touchpoint: DELIVERY, occurredAt: "2026-11-24T09:00:00+00:00", nps: 9, customerId: $id}) {

@@ -38,6 +38,9 @@ class Step:
     key: str
 
 
+PERIOD = f'from: "{f.NOW.date() - timedelta(days=30)}", to: "{f.NOW.date()}"'
+
+
 def root_steps(world: World, role: Role) -> dict[str, Step]:
     north = world.north
     external = north.customer.external_ids[0]
@@ -52,10 +55,11 @@ def root_steps(world: World, role: Role) -> dict[str, Step]:
         "auditTrail": Step(f'auditTrail(customerId: "{north.customer_id}", first: 1)', "auditTrail"),
         "alerts": Step("alerts(first: 1, filter: {states: [RESOLVED]})", "alerts"),
         "serviceStandards": Step('serviceStandards(region: "north")', "serviceStandards"),
-        "experience": Step(
-            f'experience(filter: {{from: "{f.NOW.date() - timedelta(days=30)}", to: "{f.NOW.date()}"}})',
-            "experience",
-        ),
+        **{
+            name: Step(f"{name}(filter: {{{PERIOD}}})", name)
+            for name in ("experience", "complaints", "serviceStandardCompliance", "churn")
+        },
+        "revenueAtRisk": Step(f'revenueAtRisk(filter: {{asOf: "{f.NOW.date()}"}})', "revenueAtRisk"),
     }
     return {name: step for name, step in steps.items() if role in OPERATIONS[name]}
 
@@ -132,7 +136,15 @@ QUERY_REACHABLE_SAMPLE = {
         "ExperienceBucket",
     },
     Role.BOARD: {"Viewer", "TypeAccess", "FieldAccess", "ExperienceBucket", "ScoreCount", "DimensionScore"},
-    Role.BI: {"Viewer", "ExperienceBucket", "ScoreCount", "DimensionScore"},
+    Role.BI: {
+        "Viewer",
+        "ExperienceBucket",
+        "DimensionScore",
+        "ComplaintRow",
+        "ComplianceRow",
+        "RiskRow",
+        "ChurnRow",
+    },
     Role.CUSTOMER: {"Customer", "Feedback", "Reply", "Viewer"},
     Role.INTEGRATION: {"Customer", "Transaction", "Viewer"},
 }

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pymongo
 
+from bench import dashboard
 from bench.datasets import database_name
 from bench.scenarios import SCENARIOS
 from bench.server import EXECUTORS
@@ -26,7 +27,7 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     report = tmp_path / "BENCHMARKS.md"
     command = [sys.executable, "-m", "bench", "--sizes", str(CUSTOMERS), "--requests", "3", "--warmup", "1"]
     command += ["--concurrency", "2", "--out", str(report), "--log", str(tmp_path / "bench.log")]
-    command += ["--closed-loop-requests", "5"]
+    command += ["--closed-loop-requests", "5", "--dashboard-feedback", "300,600", "--dashboard-requests", "3"]
     try:
         finished = subprocess.run(
             command,
@@ -41,6 +42,8 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
         client: pymongo.MongoClient[dict[str, object]]
         with pymongo.MongoClient(mongodb_uri) as client:
             client.drop_database(database_name(CUSTOMERS, 1))
+            for feedback in (300, 600):
+                client.drop_database(dashboard.database_name(feedback, 1))
     assert finished.returncode == 0, finished.stdout + finished.stderr
 
     text = report.read_text()
@@ -61,3 +64,14 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     assert per_second > 0
     # Mutation latencies are positive; a push may beat the reply to its client, so push figures may not be.
     assert min(latencies[:2]) > 0
+
+    board = [line for line in text.splitlines() if line.startswith(("| 300 |", "| 600 |"))]
+    assert len(board) == 2
+    for line in board:
+        _, cells, p50, p99, cpu, failures, _ = line.strip("| ").split(" | ")
+        assert int(cells) > 0
+        assert 0 < float(p50) <= float(p99)
+        assert float(cpu) > 0
+        assert failures == "0"
+    assert board[0].split(" | ")[-1] == "- |"
+    assert board[1].split(" | ")[-1] != "- |"  # the raw $group is timed on the largest

@@ -12,6 +12,7 @@ from typing import Protocol
 import pytest
 
 from api.database import DatabaseHandle
+from domain.aggregates import maintenance
 from domain.alerts.models import AlertState
 from domain.alerts.rules import reasons_for
 from domain.crm.models import (
@@ -282,6 +283,8 @@ async def test_load_writes_every_record_and_reports_progress_per_batch(
     assert progress == [BATCH_SIZE, size]
     first = expected.feedback[0]
     assert (await repos.feedback.get_many([first.id]))[first.id] == first
+    # The load counts every response into the rollups as it goes, as intake would.
+    assert await maintenance.verify(repos) == []
 
 
 def test_recent_bad_responses_raised_alerts_at_every_stage_of_handling(data: Batch) -> None:

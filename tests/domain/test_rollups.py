@@ -93,10 +93,12 @@ def queries(draw: st.DrawFn) -> ExperienceQuery:
 
 
 async def store(repos: Repositories, feedback: list[Feedback]) -> None:
-    """What intake does for each response: the response and its rollup increments."""
+    """The responses and their rollup increments: one by one as intake does, then in bulk as loads do."""
     await repos.feedback.insert_many(feedback)
-    for response in feedback:
+    half = len(feedback) // 2
+    for response in feedback[:half]:
         await repos.rollups.add(response)
+    await repos.rollups.add_many(feedback[half:], chunk=7)
 
 
 @pytest.fixture

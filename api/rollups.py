@@ -1,0 +1,59 @@
+"""``customer360 rollups rebuild|verify``: recompute the feedback rollups, or check them, with progress."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from tqdm import tqdm
+
+from api.database import create_client, ensure_indexes
+from api.settings import Settings
+from domain.aggregates import maintenance
+from domain.repositories import Repositories, all_indexes
+
+SHOWN_DIFFERENCES = 20
+
+
+@asynccontextmanager
+async def _repositories(settings: Settings) -> AsyncIterator[Repositories]:
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        await ensure_indexes(db, all_indexes())
+        yield Repositories.on(db, rollup_zones=settings.rollup_time_zones)
+    finally:
+        await client.close()
+
+
+def _progress(bar: tqdm) -> Callable[[int], None]:  # type: ignore[type-arg]
+    def advance(total: int) -> None:
+        bar.update(total - bar.n)
+
+    return advance
+
+
+async def rebuild(settings: Settings) -> maintenance.Rebuilt:
+    """Replace every rollup cell with the recomputation from raw feedback."""
+    async with _repositories(settings) as repos:
+        with (
+            tqdm(unit="response", desc="reading feedback", disable=None) as reading,
+            tqdm(unit="cell", desc="writing rollups", disable=None) as writing,
+        ):
+            rebuilt = await maintenance.rebuild(repos, reading=_progress(reading), writing=_progress(writing))
+    zones = ", ".join(settings.rollup_time_zones)
+    print(f"rebuilt {rebuilt.cells} rollup cells from {rebuilt.responses} responses (time zones: {zones})")
+    return rebuilt
+
+
+async def verify(settings: Settings) -> bool:
+    """Compare every rollup cell with a recomputation; True when they all agree."""
+    async with _repositories(settings) as repos:
+        with tqdm(unit="response", desc="recomputing", disable=None) as reading:
+            differences = await maintenance.verify(repos, progress=_progress(reading))
+    for difference in differences[:SHOWN_DIFFERENCES]:
+        print(difference.describe())
+    if len(differences) > SHOWN_DIFFERENCES:
+        print(f"... and {len(differences) - SHOWN_DIFFERENCES} more")
+    print(f"{len(differences)} cells differ" if differences else "rollups agree with the raw feedback")
+    return not differences

@@ -1,0 +1,248 @@
+"""The board dashboard at growing feedback volumes: from rollups through the server, against a raw ``$group``.
+
+Each data set holds only feedback (the aggregates read nothing else) spread over 22 months, 5 regions and
+every channel, touchpoint and segment, with its rollup cells. The dashboard query is sent to a server
+process as a board member; its time should stay flat as the feedback grows, because it reads cells per
+bucket, not responses. The same figures by month computed with one ``$group`` over the raw feedback are
+timed directly against the database for comparison.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.database import DatabaseHandle, create_client, ensure_indexes
+from api.settings import Settings
+from auth.principal import Role
+from auth.tokens import issue_dev_token
+from bench.load import percentile, run
+from bench.process import ServerProcess, cpu_seconds
+from domain.aggregates.rollups import count_in
+from domain.aggregates.tally import Tally
+from domain.customers.models import Segment
+from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
+from domain.feedback.repository import FeedbackRepository
+from domain.repositories import Repositories, all_indexes
+
+REGIONS = ("north", "south", "east", "west", "central")
+START = datetime(2025, 1, 1, tzinfo=UTC)
+DAYS = 669  # to 2026-10-31
+BATCH = 20_000
+DIMENSIONS = ("reliability", "responsiveness", "assurance", "empathy", "tangibles")
+
+DASHBOARD = """
+query BoardDashboard($year: ExperienceFilter!, $quarter: ExperienceFilter!) {
+  trend: experience(filter: $year, interval: MONTH) {
+    periodStart suppressed responses nps npsChange csatMean satisfactionIndex npsP10 npsP50 npsP90
+  }
+  regions: experience(filter: $quarter, groupBy: [REGION]) {
+    region suppressed responses promoters passives detractors nps csatMean csatTopBoxShare csatBottomBoxShare
+    npsDistribution { score count }
+  }
+  touchpoints: experience(filter: $quarter, groupBy: [TOUCHPOINT]) {
+    touchpoint suppressed responses nps csatMean dimensions { dimension satisfactionIndex gap }
+  }
+}
+"""
+VARIABLES = {
+    "year": {"from": "2025-11-01", "to": "2026-10-31"},
+    "quarter": {"from": "2026-08-01", "to": "2026-10-31"},
+}
+# The trend part of the dashboard, computed from the raw feedback with one $group per month and score.
+RAW_TREND: list[dict[str, Any]] = [
+    {
+        "$match": {
+            "occurredAt": {
+                "$gte": datetime(2025, 11, 1, tzinfo=UTC),
+                "$lt": datetime(2026, 11, 1, tzinfo=UTC),
+            }
+        }
+    },
+    {
+        "$group": {
+            "_id": {"month": {"$dateToString": {"format": "%Y-%m", "date": "$occurredAt"}}, "nps": "$nps"},
+            "responses": {"$sum": 1},
+            "csat": {"$sum": {"$ifNull": ["$csat", 0]}},
+        }
+    },
+]
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardSize:
+    """One data set's figures."""
+
+    feedback: int
+    cells: int
+    load_seconds: float | None  # None: reused
+    requests: int
+    failures: int
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: float
+    raw_group_ms: float | None  # None: not measured at this size
+
+
+def database_name(feedback: int, seed: int) -> str:
+    return f"bench_dashboard_{feedback}_s{seed}"
+
+
+def responses(count: int, seed: int) -> list[Feedback]:
+    """``count`` synthetic responses; about 20 per customer; deterministic for a seed."""
+    rng = random.Random(seed)
+    customers = max(50, count // 20)
+    channels, touchpoints, segments = list(FeedbackChannel), list(Touchpoint), [s.value for s in Segment]
+    made = []
+    for n in range(count):
+        at = START + timedelta(seconds=rng.randrange(DAYS * 86400))
+        customer = rng.randrange(customers)
+        items = tuple(
+            ScoreItem(d, rng.randint(4, 7), rng.randint(2, 7))
+            for d in rng.sample(DIMENSIONS, rng.randint(0, 3))
+        )
+        made.append(
+            Feedback(
+                id=f"{n:024x}",
+                customer_id=f"c{customer:023x}",
+                channel=rng.choice(channels),
+                touchpoint=rng.choice(touchpoints),
+                occurred_at=at,
+                received_at=at,
+                nps=rng.choice((None, *range(11), 9, 10, 8)),
+                csat=rng.choice((None, 1, 2, 3, 4, 5, 4, 5)),
+                effort=None,
+                items=items,
+                comment=None,
+                transaction_id=None,
+                case_id=None,
+                interaction_id=None,
+                region=REGIONS[customer % len(REGIONS)],
+                segment=segments[customer % len(segments)],
+            )
+        )
+    return made
+
+
+async def prepare(db: DatabaseHandle, feedback: int, seed: int) -> tuple[int, float | None]:
+    """The data set's cell count, loading it first unless a complete one is there (then load time is None)."""
+    marker = await db["benchMeta"].find_one({"_id": "dashboard"})
+    if marker is not None:
+        return int(marker["cells"]), None
+    began = time.perf_counter()
+    await db.client.drop_database(db.name)
+    await ensure_indexes(db, all_indexes())
+    repos = Repositories.on(db)
+    cells: dict[Any, Tally] = {}
+    made = responses(feedback, seed)
+    for start in range(0, len(made), BATCH):
+        chunk = made[start : start + BATCH]
+        await db["feedback"].insert_many([FeedbackRepository.to_document(f) for f in chunk], ordered=False)
+        for response in chunk:
+            count_in(cells, response, repos.rollups.zones)
+        print(f"  {start + len(chunk)} / {feedback} responses", flush=True)
+    await repos.rollups.insert_cells(cells)
+    await db["benchMeta"].insert_one({"_id": "dashboard", "cells": len(cells)})
+    return len(cells), time.perf_counter() - began
+
+
+async def time_raw_group(db: DatabaseHandle, repeats: int = 3) -> float:
+    """Best of ``repeats`` runs of the raw-feedback ``$group``, in milliseconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        began = time.perf_counter()
+        await (await db["feedback"].aggregate(RAW_TREND)).to_list(None)
+        best = min(best, time.perf_counter() - began)
+    return best * 1000
+
+
+async def measure_dashboard(
+    uri: str, *, sizes: list[int], requests: int, raw_group_at: int | None, seed: int, log_path: Path
+) -> list[DashboardSize]:
+    """The dashboard measured on each data set (kept for reuse), with the raw $group at ``raw_group_at``."""
+    results = []
+    client = create_client(uri, server_selection_timeout_ms=30_000)
+    try:
+        for size in sizes:
+            db = client[database_name(size, seed)]
+            print(f"board dashboard: {size} responses ...", flush=True)
+            cells, load_seconds = await prepare(db, size, seed)
+            measured = await _serve_and_measure(uri, db.name, requests, log_path)
+            raw = await time_raw_group(db) if size == raw_group_at else None
+            results.append(DashboardSize(size, cells, load_seconds, *measured, raw_group_ms=raw))
+    finally:
+        await client.close()
+    return results
+
+
+async def _serve_and_measure(
+    uri: str, name: str, requests: int, log_path: Path
+) -> tuple[int, int, float, float, float]:
+    secret = secrets.token_urlsafe(32)
+    bearer = issue_dev_token(
+        Settings(mongodb_uri=uri, database_name=name, jwt_secret=secret),
+        role=Role.BOARD,
+        subject="bench-board",
+    )
+    headers = {"authorization": f"Bearer {bearer}", "content-type": "application/json"}
+    body = {"query": DASHBOARD, "variables": VARIABLES}
+    with ServerProcess(mongodb_uri=uri, database_name=name, jwt_secret=secret, log_path=log_path) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
+            path = "/stock/graphql"
+            await run(http, path, lambda n: body, headers=headers, requests=3, concurrency=1)
+            before = cpu_seconds(server.pid)
+            result = await run(http, path, lambda n: body, headers=headers, requests=requests, concurrency=1)
+            cpu = (cpu_seconds(server.pid) - before) / max(1, requests)
+    return (
+        result.requests,
+        result.failures,
+        percentile(result.latencies, 0.5) * 1000,
+        percentile(result.latencies, 0.99) * 1000,
+        cpu * 1000,
+    )
+
+
+def render(results: list[DashboardSize], *, requests: int) -> list[str]:
+    """The report section."""
+    lines = [
+        "## Board dashboard (issue #5)",
+        "",
+        f"`python -m bench --dashboard-feedback ...`: one board member sends the dashboard query {requests} "
+        "times, one at a time, after 3 warm-up requests: a year of NPS, CSAT and satisfaction by month (with "
+        "percentiles and change), and the last quarter by region (with the NPS distribution) and by "
+        "touchpoint (with service dimensions). Data sets hold only feedback over 22 months (5 regions, every "
+        "channel, touchpoint and segment, about 20 responses per customer) and its rollup cells "
+        "(`bench/dashboard.py`). Raw `$group`: the year-by-month part alone, computed from the raw "
+        "feedback with one `$group` (best of 3), timed against the database directly.",
+        "",
+        "| feedback | rollup cells | p50 ms | p99 ms | server CPU ms/req | failures | raw `$group` ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        raw = f"{r.raw_group_ms:.0f}" if r.raw_group_ms is not None else "-"
+        lines.append(
+            f"| {r.feedback} | {r.cells} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.cpu_ms:.2f} | {r.failures} "
+            f"| {raw} |"
+        )
+    if len(results) >= 2:
+        small, large = results[0], results[-1]
+        lines += [
+            "",
+            f"- p50 at {large.feedback} against {small.feedback} responses: "
+            f"**{large.p50_ms / small.p50_ms:.2f}x**, for {large.feedback // max(1, small.feedback)}x the "
+            "feedback.",
+        ]
+        if large.raw_group_ms is not None:
+            lines.append(
+                f"- At {large.feedback} responses the raw `$group` (one part of the dashboard) takes "
+                f"{large.raw_group_ms:.0f} ms against {large.p50_ms:.1f} ms for the whole dashboard from "
+                f"rollups: **{large.raw_group_ms / large.p50_ms:.0f}x**."
+            )
+    return lines

@@ -1,0 +1,115 @@
+"""Churn by period: customers who became churned, and the rate against the active base."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Protocol
+
+from domain.aggregates.groups import CustomerDimension
+from domain.aggregates.periods import Interval, Period, bucket_start, next_bucket, time_zone
+from domain.aggregates.stats import ratio
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """When a customer joined and, if so, churned, with what it is grouped by."""
+
+    region: str
+    segment: str
+    joined_at: datetime
+    churned_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnFilter:
+    """The period (local days) and, optionally, some regions and segments."""
+
+    period: Period
+    time_zone: str = "UTC"
+    regions: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnFigures:
+    """A bucket's base, newcomers and churned customers (whenever they joined)."""
+
+    active_at_start: int
+    joined: int
+    churned: int
+    rate: float | None  # churned / active at start
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnRow:
+    """One time bucket and group, with its figures unless suppressed."""
+
+    period: Period
+    region: str | None
+    segment: str | None
+    figures: ChurnFigures | None  # None: suppressed
+
+
+class LifecycleReader(Protocol):
+    """Every customer's lifecycle in the caller's scope, optionally of some regions and segments."""
+
+    async def lifecycles(self, *, regions: Sequence[str], segments: Sequence[str]) -> list[Lifecycle]: ...
+
+
+async def churn(
+    reader: LifecycleReader,
+    where: ChurnFilter,
+    by: Sequence[CustomerDimension],
+    interval: Interval | None,
+    *,
+    min_customers: int,
+) -> list[ChurnRow]:
+    """Rows per time bucket and group, in time then group order.
+
+    A bucket's population is the customers active at its start plus those who joined during it; fewer
+    of them than the threshold and it is suppressed.
+    """
+    period = where.period.checked(interval)
+    zone = time_zone(where.time_zone)
+    customers = await reader.lifecycles(regions=where.regions, segments=where.segments)
+    groups: dict[tuple[str | None, str | None], list[Lifecycle]] = {}
+    for customer in customers:
+        key = (
+            customer.region if CustomerDimension.REGION in by else None,
+            customer.segment if CustomerDimension.SEGMENT in by else None,
+        )
+        groups.setdefault(key, []).append(customer)
+    rows = []
+    for span in _buckets(period, interval):
+        start = datetime.combine(span.first, time(), zone)
+        end = datetime.combine(span.last + timedelta(days=1), time(), zone)
+        for (region, segment), group in sorted(groups.items(), key=lambda kv: str(kv[0])):
+            active = [
+                c for c in group if c.joined_at < start and (c.churned_at is None or c.churned_at >= start)
+            ]
+            joined = [c for c in group if start <= c.joined_at < end]
+            churned = sum(1 for c in group if c.churned_at is not None and start <= c.churned_at < end)
+            if not active and not joined:
+                continue
+            shown = len(active) + len(joined) >= min_customers
+            figures = ChurnFigures(len(active), len(joined), churned, ratio(churned, len(active)))
+            rows.append(ChurnRow(span, region, segment, figures if shown else None))
+    return rows
+
+
+def _churned_before(customer: Lifecycle, instant: datetime) -> bool:
+    return customer.churned_at is not None and customer.churned_at < instant
+
+
+def _buckets(period: Period, interval: Interval | None) -> list[Period]:
+    if interval is None:
+        return [period]
+    spans = []
+    start = bucket_start(period.first, interval)
+    while start <= period.last:
+        after = next_bucket(start, interval)
+        spans.append(Period(max(start, period.first), min(after - timedelta(days=1), period.last)))
+        start = after
+    return spans
