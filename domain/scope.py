@@ -5,6 +5,7 @@ Repositories add the scope's filter to every read, so no query path can forget i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,3 +79,8 @@ def narrowed(query: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
     if query.keys().isdisjoint(scope):
         return {**query, **scope}
     return {"$and": [query, scope]}
+
+
+def any_of(**values: Sequence[str]) -> dict[str, Any]:
+    """A filter keeping documents whose field is one of the given values; fields given no values are free."""
+    return {field: {"$in": list(allowed)} for field, allowed in values.items() if allowed}

@@ -22,7 +22,7 @@ from domain.aggregates.tally import (
     Tally,
 )
 from domain.feedback.models import Feedback
-from domain.scope import RowScope
+from domain.scope import RowScope, any_of
 from domain.store import Database, Document, IndexSpec, Session
 
 COLLECTION = "rollups"
@@ -171,7 +171,7 @@ class RollupRepository:
         """The cube's cells for these time spans whose dimension values are among ``where``'s."""
         if self._scope.nothing or self._scope.customer_id is not None:
             return []
-        narrow: dict[str, Any] = {d.value: {"$in": list(values)} for d, values in where.items()}
+        narrow = any_of(**{d.value: values for d, values in where.items()})
         if self._scope.regions is not None:
             allowed = set(self._scope.regions)
             asked = where.get(Dimension.REGION)

@@ -11,7 +11,7 @@ from domain.alerts.models import Alert, AlertAction, AlertReason, AlertState, Al
 from domain.alerts.rules import escalation_step
 from domain.paging import Page, Position
 from domain.records import CustomerRecords
-from domain.scope import RowScope, narrowed
+from domain.scope import RowScope, any_of, narrowed
 from domain.store import Document
 
 OPEN_STATES = [AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value]
@@ -52,14 +52,9 @@ class AlertRepository(CustomerRecords[Alert]):
         self, start: datetime, end: datetime, *, regions: Sequence[str], touchpoints: Sequence[str]
     ) -> list[Alert]:
         """Alerts in scope raised from ``start`` up to ``end``, of these regions and touchpoints if given."""
-        wanted: dict[str, Any] = {}
-        if regions:
-            wanted["region"] = {"$in": list(regions)}
-        if touchpoints:
-            wanted["touchpoint"] = {"$in": list(touchpoints)}
         pipeline = [
             {"$match": {"occurredAt": {"$gte": start, "$lt": end}}},
-            {"$match": self._in_scope(wanted)},
+            {"$match": self._in_scope(any_of(region=regions, touchpoint=touchpoints))},
         ]
         return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
 

@@ -29,6 +29,7 @@ from domain.customers.repository import LOOKUP_CHUNK, external_key
 from domain.documents import date_doc, date_from, money_doc, money_from
 from domain.imports.records import Upserted
 from domain.records import CustomerRecords
+from domain.scope import any_of
 from domain.store import Document, IndexSpec
 
 OPEN_CASE_STATUSES = [s.value for s in CaseStatus if s.is_open]
@@ -186,15 +187,10 @@ class CaseRepository(CustomerRecords[Case]):
         self, start: datetime, end: datetime, *, regions: Sequence[str], channels: Sequence[str]
     ) -> list[Case]:
         """Complaint cases in scope opened from ``start`` to ``end``, of these regions and channels."""
-        wanted: dict[str, Any] = {}
-        if regions:
-            wanted["region"] = {"$in": list(regions)}
-        if channels:
-            wanted["channel"] = {"$in": list(channels)}
         pipeline = [
             # The indexed fields alone first, so every database selects by the index.
             {"$match": {"kind": CaseKind.COMPLAINT.value, "occurredAt": {"$gte": start, "$lt": end}}},
-            {"$match": self._in_scope(wanted)},
+            {"$match": self._in_scope(any_of(region=regions, channel=channels))},
         ]
         return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
 

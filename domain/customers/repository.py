@@ -23,7 +23,7 @@ from domain.documents import date_doc, date_from, money_doc, money_from
 from domain.errors import Conflict, InvalidInput
 from domain.imports.records import Upserted
 from domain.paging import Page, decode_cursor, encode_cursor
-from domain.scope import RowScope, narrowed
+from domain.scope import RowScope, any_of, narrowed
 from domain.store import Database, Document, IndexSpec
 
 CURSOR_KIND = "customer"
@@ -151,11 +151,7 @@ class CustomerRepository:
 
     async def lifecycles(self, *, regions: Sequence[str], segments: Sequence[str]) -> list[Lifecycle]:
         """When each customer in scope (of these regions and segments, if given) joined and churned."""
-        wanted: dict[str, Any] = {}
-        if regions:
-            wanted["region"] = {"$in": list(regions)}
-        if segments:
-            wanted["segment"] = {"$in": list(segments)}
+        wanted = any_of(region=regions, segment=segments)
         fields = {"region": 1, "segment": 1, "createdAt": 1, "churnedAt": 1}
         return [
             Lifecycle(d["region"], d["segment"], d["createdAt"], d.get("churnedAt"))
