@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from tqdm import tqdm
 
+from api import rollups
 from api.database import DatabaseHandle, create_client, ensure_indexes
 from api.settings import Settings
 from auth.principal import Role
@@ -20,7 +21,7 @@ def _today() -> datetime:
 
 
 async def load_with_progress(
-    db: DatabaseHandle, *, customers: int, seed: int, as_of: datetime | None
+    db: DatabaseHandle, *, customers: int, seed: int, as_of: datetime | None, rollup_zones: list[str]
 ) -> None:
     """Generate and store ``customers`` customers with all their records, showing progress."""
     with tqdm(total=customers, unit="customer", desc="seeding", disable=None) as bar:
@@ -32,7 +33,7 @@ async def load_with_progress(
             done = total
 
         report = await load(
-            Repositories.on(db),
+            Repositories.on(db, rollup_zones=rollup_zones),
             customers=customers,
             seed=seed,
             as_of=as_of or _today(),
@@ -64,18 +65,34 @@ async def seed_database(
         if announce:
             print(announce, flush=True)
         await ensure_indexes(db, all_indexes())
-        await load_with_progress(db, customers=customers, seed=seed, as_of=as_of)
+        await load_with_progress(
+            db, customers=customers, seed=seed, as_of=as_of, rollup_zones=settings.rollup_time_zones
+        )
         return True
     finally:
         await client.close()
 
 
 async def first_start(settings: Settings) -> None:
-    """Load the demo data set into an empty database."""
+    """Load the demo data set into an empty database; in development, add rollups a database lacks."""
     if settings.demo_customers:
         count = settings.demo_customers
         announce = f"Empty database: loading the demo data set ({count} customers) ..."
         await seed_database(settings, customers=count, seed=1, as_of=None, announce=announce)
+    if not settings.is_production and await _feedback_without_rollups(settings):
+        # A development database from before aggregates existed: production runs `rollups rebuild` itself.
+        print("The database has feedback but no rollups: building them for the aggregates ...", flush=True)
+        await rollups.rebuild(settings)
+
+
+async def _feedback_without_rollups(settings: Settings) -> bool:
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        has_feedback = await db["feedback"].find_one({}, {"_id": 1}) is not None
+        return has_feedback and await db["rollups"].find_one({}, {"_id": 1}) is None
+    finally:
+        await client.close()
 
 
 async def welcome(settings: Settings) -> str:

@@ -8,7 +8,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from api.seeding import first_start
 from api.settings import Settings
+from domain.aggregates import maintenance
 from domain.repositories import Repositories
 from tests import factories as f
 
@@ -45,3 +47,16 @@ async def test_verify_reports_drift_and_rebuild_repairs_it(settings: Settings, r
     agreed = rollups(settings, "verify")
     assert agreed.returncode == 0, agreed.stderr
     assert "rollups agree with the raw feedback" in agreed.stdout
+
+
+async def test_a_development_start_builds_rollups_a_database_lacks(
+    settings: Settings, repos: Repositories
+) -> None:
+    customers = [f.customer() for _ in range(2)]
+    await repos.customers.insert_many(customers)
+    await repos.feedback.insert_many([f.feedback(c) for c in customers])  # written before rollups existed
+
+    await first_start(settings.model_copy(update={"demo_customers": 0}))
+
+    assert await maintenance.verify(repos) == []
+    assert [cell async for cell in repos.rollups.everything()]
