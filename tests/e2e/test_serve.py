@@ -15,6 +15,7 @@ from tests.e2e.servers import Server
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
 CUSTOMER_360 = re.search(r"```graphql\n(query Customer360.*?)```", README, re.S)
+BOARD_DASHBOARD = re.search(r"```graphql\n(query BoardDashboard.*?)```", README, re.S)
 START_DEADLINE = 60.0
 
 
@@ -36,7 +37,7 @@ def test_serve_starts_the_embedded_database_loads_demo_data_and_stops_cleanly(da
     server = Server(data_dir, port)
     try:
         server.wait_for("GraphiQL at", time.monotonic() + START_DEADLINE)
-        server.wait_for("integration", time.monotonic() + 5)
+        server.wait_for("  bi ", time.monotonic() + 5)
         assert any("DEVELOPMENT ONLY" in line for line in server.output)
         assert any("loading the demo data set" in line for line in server.output)
         embedded = server.children()
@@ -63,6 +64,13 @@ def test_serve_starts_the_embedded_database_loads_demo_data_and_stops_cleanly(da
                 assert isinstance(customer[connection]["totalCount"], int)
             assert customer["timeline"]["edges"]
             assert customer["metrics"]["responses"] == customer["feedback"]["totalCount"]
+
+            # The demo data comes with its rollups: the README's board dashboard shows figures at once.
+            assert BOARD_DASHBOARD is not None
+            board = {"Authorization": f"Bearer {server.token('bi')}"}
+            dashboard = http.post("/graphql", headers=board, json={"query": BOARD_DASHBOARD.group(1)}).json()
+            assert "errors" not in dashboard, dashboard
+            assert any(not bucket["suppressed"] for bucket in dashboard["data"]["experience"])
     finally:
         code = server.stop()
     assert code == 0
