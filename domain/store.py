@@ -55,6 +55,8 @@ class Collection(Protocol):
 
     async def delete_many(self, *args: Any, **kwargs: Any) -> object: ...
 
+    async def update_many(self, *args: Any, **kwargs: Any) -> WriteResult: ...
+
 
 class WriteResult(Protocol):
     """How many documents an update matched."""

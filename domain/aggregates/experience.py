@@ -216,7 +216,7 @@ async def experience(
     """The buckets of ``query`` that have responses, in time then group order, from rollup cells only."""
     interval = query.interval
     period = query.filter.period.checked(interval)
-    time_zone(query.filter.time_zone)
+    time_zone(query.filter.time_zone)  # an unknown name gets its own message
     if query.filter.time_zone not in reader.zones:
         kept = ", ".join(reader.zones)
         raise InvalidInput(f"aggregates are kept in these time zones only: {kept}", field="timeZone")
@@ -233,11 +233,11 @@ async def experience(
         group = tuple(key.value(d) or "" for d in query.group_by)
         tallies.setdefault((when, group), Tally()).add(tally)
 
-    shown = sorted(k for k in tallies if k[0] in period)
-    if len(shown) > MAX_BUCKETS:
+    in_period = sorted(k for k in tallies if k[0] in period)
+    if len(in_period) > MAX_BUCKETS:
         raise InvalidInput(f"more than {MAX_BUCKETS} buckets: group by less or use a longer interval")
     buckets = []
-    for when, group in shown:
+    for when, group in in_period:
         current = tallies[(when, group)]
         prior_key = previous_bucket(when, interval) if interval else before.first
         prior = tallies.get((prior_key, group))

@@ -29,7 +29,9 @@ class Difference:
     def describe(self) -> str:
         key = self.cell
         values = ", ".join(f"{d.value}={v}" for d, v in key.values)
-        where = f"{key.zone} {key.cube.name} {key.slot.grain.value} {key.slot.start} ({values})"
+        where = (
+            f"{key.zone} {key.cube.name} {key.slot.grain.value} {key.slot.start} ({values}) shard {key.shard}"
+        )
         if self.stored is None:
             return f"missing cell {where}: {self.expected.responses if self.expected else 0} responses"
         if self.expected is None:

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from domain.aggregates.periods import Grain, Slot
-from domain.aggregates.rollups import CUBES, CellKey, Cube, Dimension, count_in
+from domain.aggregates.rollups import CUBES, CellKey, Cube, Dimension, cells_of
 from domain.aggregates.tally import (
     CSAT_SCORES,
     CUSTOMERS_KEPT,
@@ -40,7 +40,9 @@ def slot_key(zone: str, cube: Cube, slot: Slot) -> str:
 
 
 def _id(key: CellKey) -> str:
-    return json.dumps([slot_key(key.zone, key.cube, key.slot), *(value for _, value in key.values)])
+    return json.dumps(
+        [slot_key(key.zone, key.cube, key.slot), *(value for _, value in key.values), key.shard]
+    )
 
 
 def _dimension_field(name: str) -> str:
@@ -74,6 +76,7 @@ def _identity(key: CellKey) -> Document:
         "grain": key.slot.grain.value,
         "start": key.slot.start.isoformat(),
         **{dimension.value: value for dimension, value in key.values},
+        "shard": key.shard,
     }
 
 
@@ -106,7 +109,7 @@ def from_document(document: Document) -> tuple[CellKey, Tally]:
     for field, d in document.get("dims", {}).items():
         counts = (int(d.get(part, 0)) for part in ("n", "gap", "ratio"))
         tally.dimensions[_dimension_name(field)] = DimensionTally(*counts)
-    return CellKey(document["zone"], slot, cube, values), tally
+    return CellKey(document["zone"], slot, cube, values, int(document.get("shard", 0))), tally
 
 
 class RollupRepository:
@@ -125,41 +128,27 @@ class RollupRepository:
         return [IndexSpec(COLLECTION, (("slot", 1),))]
 
     async def add(self, feedback: Feedback, *, session: Session | None = None) -> None:
-        """Count one new response into every cell it belongs to, in one command (inside ``session``)."""
-        await self.add_many([feedback], session=session)
+        """Count one new response into every cell it belongs to (inside ``session``'s transaction).
 
-    async def add_many(
-        self, responses: Iterable[Feedback], *, session: Session | None = None, chunk: int = 2000
-    ) -> None:
-        """Count new responses into their cells: one upsert (and one customer update) per cell touched."""
-        cells: dict[CellKey, Tally] = {}
-        for feedback in responses:
-            count_in(cells, feedback, self.zones)
-        updates: list[Document] = []
-        for key, tally in cells.items():
-            cell = _id(key)
-            updates.append(
-                {
-                    "q": {"_id": cell},
-                    "u": {"$inc": _counts(tally), "$setOnInsert": _identity(key)},
-                    "upsert": True,
-                }
-            )
-            if tally.customers:
-                # Below CUSTOMERS_KEPT the list is complete; at it, the threshold is met whatever comes next.
-                full = f"customers.{CUSTOMERS_KEPT - 1}"
-                updates.append(
-                    {
-                        "q": {"_id": cell, full: {"$exists": False}},
-                        "u": {"$addToSet": {"customers": {"$each": sorted(tally.customers)}}},
-                    }
-                )
-        for part in _chunks(updates, chunk):
-            reply = await self._db.command(
-                {"update": COLLECTION, "updates": part, "ordered": True}, session=session
-            )
-            if reply.get("writeErrors"):
-                raise RollupWriteFailed(str(reply["writeErrors"][0].get("errmsg", "rollup update refused")))
+        The response adds the same counts to each of its cells, so existing cells take them in one
+        multi-document update and missing ones are inserted whole: four statements however many cells.
+        Concurrent responses creating or changing the same cell conflict, and the transaction is retried.
+        """
+        tally = Tally.of(feedback)
+        cells = {_id(key): key for key in cells_of(feedback, self.zones)}
+        ids = list(cells)
+        found = {
+            d["_id"] async for d in self._collection.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
+        }
+        if found:
+            present = {"_id": {"$in": sorted(found)}}
+            await self._collection.update_many(present, {"$inc": _counts(tally)}, session=session)
+            if feedback.customer_id is not None:
+                room = {**present, f"customers.{CUSTOMERS_KEPT - 1}": {"$exists": False}}
+                added = {"$addToSet": {"customers": feedback.customer_id}}
+                await self._collection.update_many(room, added, session=session)
+        if missing := [to_document(key, tally) for cell, key in cells.items() if cell not in found]:
+            await self._collection.insert_many(missing, session=session)
 
     async def cells(
         self,

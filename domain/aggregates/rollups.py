@@ -8,6 +8,7 @@ region reads a handful of cells per month however many responses there are.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -56,14 +57,21 @@ def cube_for(needed: Iterable[Dimension]) -> Cube:
     return min((c for c in CUBES if wanted <= c.dimensions), key=lambda c: len(c.dimensions))
 
 
+# Each cell is split in this many shards, and a response counts in one of them (by its id): concurrent
+# transactions then rarely write the same document, where they would conflict and retry. Reads add the
+# shards up like any other cells of a bucket.
+SHARDS = 8
+
+
 @dataclass(frozen=True, slots=True)
 class CellKey:
-    """One cell: a time span in a zone, a cube, and the cube's dimension values."""
+    """One cell: a time span in a zone, a cube, the cube's dimension values, and the shard."""
 
     zone: str
     slot: Slot
     cube: Cube
     values: tuple[tuple[Dimension, str], ...]  # in Dimension order, one per dimension of the cube
+    shard: int = 0
 
     def value(self, dimension: Dimension) -> str | None:
         return dict(self.values).get(dimension)
@@ -82,13 +90,14 @@ def values_of(feedback: Feedback) -> dict[Dimension, str]:
 def cells_of(feedback: Feedback, zones: Sequence[str]) -> list[CellKey]:
     """Every cell a response counts in: each zone's local day and month of the experience, in every cube."""
     values = values_of(feedback)
+    shard = zlib.crc32(feedback.id.encode()) % SHARDS  # stable across processes, unlike hash()
     keys: list[CellKey] = []
     for zone in zones:
         day = local_day(feedback.occurred_at, time_zone(zone))
         for slot in (Slot(Grain.DAY, day), Slot(Grain.MONTH, month_start(day))):
             for cube in CUBES:
                 kept = tuple((d, values[d]) for d in Dimension if d in cube.dimensions)
-                keys.append(CellKey(zone, slot, cube, kept))
+                keys.append(CellKey(zone, slot, cube, kept, shard))
     return keys
 
 

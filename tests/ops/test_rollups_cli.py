@@ -33,7 +33,8 @@ async def test_verify_reports_drift_and_rebuild_repairs_it(settings: Settings, r
     responses = [f.feedback(c, occurred_at=f.NOW - timedelta(days=n)) for n, c in enumerate(customers)]
     await repos.customers.insert_many(customers)
     await repos.feedback.insert_many(responses)
-    await repos.rollups.add_many(responses[:2])  # the third response was stored without its rollups
+    for response in responses[:2]:  # the third response is stored without its rollups
+        await repos.rollups.add(response)
 
     drifted = rollups(settings, "verify")
     assert drifted.returncode == 1, drifted.stderr
