@@ -15,7 +15,8 @@ from api.settings import Settings
 from domain.aggregates import maintenance
 from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, experience
 from domain.aggregates.periods import Interval, Period
-from domain.aggregates.rollups import Dimension
+from domain.aggregates.rollups import SHARDS, Dimension
+from domain.aggregates.tally import CUSTOMERS_KEPT
 from domain.errors import InvalidInput
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
 from domain.ids import new_id
@@ -222,3 +223,27 @@ async def test_an_unknown_time_zone_is_refused(repos: Repositories) -> None:
     with pytest.raises(InvalidInput) as refused:
         await experience(repos.rollups, query, min_customers=5)
     assert refused.value.field == "timeZone"
+
+
+async def test_a_cell_keeps_customers_up_to_the_cap_and_still_tells_every_threshold(
+    repos: Repositories, db: DatabaseHandle
+) -> None:
+    # Enough customers that every shard of the cell passes the cap.
+    people = [f"p{n:03d}" for n in range(SHARDS * CUSTOMERS_KEPT * 2)]
+    at = START + timedelta(hours=1)
+    feedback = [
+        Feedback(new_id(), person, CHANNELS[0], TOUCHPOINTS[0], at, at, 9, None, None, (), None, None, None,
+                 None, "north", "MASS")
+        for person in people
+    ]  # fmt: skip
+    await store(repos, feedback)
+
+    cells = [cell async for cell in db["rollups"].find({"cube": "region", "grain": "day"})]
+    assert sum(cell["responses"] for cell in cells) == len(feedback)
+    assert {len(set(cell["customers"])) for cell in cells} == {CUSTOMERS_KEPT}
+    assert await maintenance.verify(repos) == []
+    query = ExperienceQuery(ExperienceFilter(Period(at.date(), at.date())))
+    for threshold in (1, CUSTOMERS_KEPT):
+        (bucket,) = await experience(repos.rollups, query, min_customers=threshold)
+        assert bucket.figures is not None
+        assert bucket.figures.responses == len(feedback)
