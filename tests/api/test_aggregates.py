@@ -283,3 +283,27 @@ async def test_churn_counts_customers_who_churned_in_each_bucket(
         {"periodStart": "2026-10-01", "periodEnd": "2026-10-31", "region": None, "segment": None,
          "suppressed": False, "activeAtStart": 10, "joined": 0, "churned": 2, "churnRate": 0.2},
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "field"),
+    [
+        (COMPLAINTS, {"filter": {**PERIOD, "timeZone": "Nowhere/Atlantis"}}, "timeZone"),
+        (COMPLIANCE, {"filter": {"from": "2026-10-31", "to": "2026-10-01"}}, "to"),
+        (RISK, {"filter": {"windowDays": 0}}, "windowDays"),
+        (CHURN, {"filter": {"from": "2024-01-01", "to": "2025-06-30"}, "interval": "DAY"}, "to"),
+    ],
+)
+async def test_a_request_that_cannot_be_answered_gets_a_validation_error(
+    http: httpx.AsyncClient,
+    repos: Repositories,
+    token: Any,
+    query: str,
+    variables: dict[str, Any],
+    field: str,
+) -> None:
+    body = await GraphQLClient(http, token(Role.BOARD)).execute(query, variables)
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "VALIDATION"
+    assert error["extensions"]["field"] == field
+    assert body["data"] is None
