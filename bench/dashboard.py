@@ -24,6 +24,7 @@ from api.settings import Settings
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.load import percentile, run
+from bench.measure import commands_so_far
 from bench.process import ServerProcess, cpu_seconds
 from domain.aggregates.rollups import count_in
 from domain.aggregates.tally import Tally
@@ -85,6 +86,8 @@ class DashboardSize:
     load_seconds: float | None  # None: reused
     requests: int
     failures: int
+    per_second: float
+    commands: float  # database commands per request
     p50_ms: float
     p99_ms: float
     cpu_ms: float
@@ -184,7 +187,7 @@ async def measure_dashboard(
 
 async def _serve_and_measure(
     uri: str, name: str, requests: int, log_path: Path
-) -> tuple[int, int, float, float, float]:
+) -> tuple[int, int, float, float, float, float, float]:
     secret = secrets.token_urlsafe(32)
     bearer = issue_dev_token(
         Settings(mongodb_uri=uri, database_name=name, jwt_secret=secret),
@@ -197,12 +200,15 @@ async def _serve_and_measure(
         async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
             path = "/stock/graphql"
             await run(http, path, lambda n: body, headers=headers, requests=3, concurrency=1)
-            before = cpu_seconds(server.pid)
+            before, sent = cpu_seconds(server.pid), sum((await commands_so_far(http)).values())
             result = await run(http, path, lambda n: body, headers=headers, requests=requests, concurrency=1)
             cpu = (cpu_seconds(server.pid) - before) / max(1, requests)
+            commands = (sum((await commands_so_far(http)).values()) - sent) / max(1, requests)
     return (
         result.requests,
         result.failures,
+        result.per_second,
+        commands,
         percentile(result.latencies, 0.5) * 1000,
         percentile(result.latencies, 0.99) * 1000,
         cpu * 1000,
@@ -222,14 +228,15 @@ def render(results: list[DashboardSize], *, requests: int) -> list[str]:
         "(`bench/dashboard.py`). Raw `$group`: the year-by-month part alone, computed from the raw "
         "feedback with one `$group` (best of 3), timed against the database directly.",
         "",
-        "| feedback | rollup cells | p50 ms | p99 ms | server CPU ms/req | failures | raw `$group` ms |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| feedback | rollup cells | req/s | p50 ms | p99 ms | server CPU ms/req | DB commands/req "
+        "| failures | raw `$group` ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         raw = f"{r.raw_group_ms:.0f}" if r.raw_group_ms is not None else "-"
         lines.append(
-            f"| {r.feedback} | {r.cells} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.cpu_ms:.2f} | {r.failures} "
-            f"| {raw} |"
+            f"| {r.feedback} | {r.cells} | {r.per_second:.1f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
+            f"| {r.cpu_ms:.2f} | {r.commands:.1f} | {r.failures} | {raw} |"
         )
     if len(results) >= 2:
         small, large = results[0], results[-1]

@@ -68,8 +68,10 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     board = [line for line in text.splitlines() if line.startswith(("| 300 |", "| 600 |"))]
     assert len(board) == 2
     for line in board:
-        _, cells, p50, p99, cpu, failures, _ = line.strip("| ").split(" | ")
+        _, cells, per_second, p50, p99, cpu, commands, failures, _ = line.strip("| ").split(" | ")
         assert int(cells) > 0
+        assert float(per_second) > 0
+        assert float(commands) >= 1
         assert 0 < float(p50) <= float(p99)
         assert float(cpu) > 0
         assert failures == "0"
