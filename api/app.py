@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Sequence
 
 import strawberry
@@ -28,6 +29,21 @@ from api.sweeper import sweep_forever
 from auth.tokens import TokenVerifier
 from domain.repositories import all_indexes
 from resolvers.schema import build_schema
+
+_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Moves what the process has built so far out of the collector's sight, once per process.
+
+    Modules, schemas and settings live as long as the process; frozen, the full collections that requests
+    trigger stop walking them (about half the collector's time per request on the bench's responses).
+    """
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 def create_app(
@@ -77,6 +93,7 @@ def create_app(
         metrics.active_subscriptions.set_function(lambda: feed.subscribers)
         app.state.client = client
         app.state.runtime = runtime
+        freeze_startup_objects()
         try:
             yield
         finally:

@@ -50,23 +50,24 @@ class GraphQLView(GraphQL[Context, None]):
         runtime: Runtime = request.app.state.runtime
         # A WebSocket proves who it is in connection_init (see on_ws_connect); until then it may read nothing.
         principal: Principal = request.scope["state"].get("principal", NOBODY)
-        no_rows = Repositories.on(runtime.db, RowScope.none())
-        context = Context(
+        if principal is NOBODY:
+            no_rows = Repositories.on(runtime.db, RowScope.none())
+            scope, repos, insight = RowScope.none(), no_rows, no_rows
+        else:
+            scope, repos, insight = bound_to(principal, runtime)
+        return Context(
             request=request,
             response=response,
             principal=principal,
             settings=runtime.settings,
-            repos=no_rows,
-            insight=no_rows,
-            loaders=Loaders.create(no_rows),
+            repos=repos,
+            insight=insight,
+            loaders=Loaders.create(repos),
             request_id=request.scope["state"]["request_id"],
             uow=runtime.uow,
             events=runtime.events,
-            scope=RowScope.none(),
+            scope=scope,
         )
-        if principal is not NOBODY:
-            act_as(context, principal, runtime)
-        return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticates a WebSocket with the token of its connection_init payload, or closes it (4403)."""
@@ -101,15 +102,21 @@ class GraphQLView(GraphQL[Context, None]):
 NOBODY = Principal(subject="", role=Role.BOARD)
 
 
-def act_as(context: Context, principal: Principal, runtime: Runtime) -> None:
-    """Binds the context to ``principal``: every read from now on is limited to its rows."""
+def bound_to(principal: Principal, runtime: Runtime) -> tuple[RowScope, Repositories, Repositories]:
+    """The row scope of ``principal``, its repositories and those it aggregates over (``insight``)."""
     scope = row_scope(principal)
     zones = runtime.settings.rollup_time_zones
     repos = Repositories.on(runtime.db, scope, rollup_zones=zones)
+    return scope, repos, Repositories.on(runtime.db, aggregate_scope(principal), rollup_zones=zones)
+
+
+def act_as(context: Context, principal: Principal, runtime: Runtime) -> None:
+    """Binds the context to ``principal``: every read from now on is limited to its rows."""
+    scope, repos, insight = bound_to(principal, runtime)
     context.principal = principal
     context.scope = scope
     context.repos = repos
-    context.insight = Repositories.on(runtime.db, aggregate_scope(principal), rollup_zones=zones)
+    context.insight = insight
     context.loaders = Loaders.create(repos)
 
 

@@ -8,9 +8,11 @@ counted where they are spread, so the cost is an upper bound whatever the runtim
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from graphql import (
     DocumentNode,
@@ -80,6 +82,7 @@ class _Walk:
     memo: dict[str, _Measure] = field(default_factory=dict)
     active: set[str] = field(default_factory=set)
     steps: int = 0
+    reads: set[str] = field(default_factory=set)  # the variables the measures depend on
 
     def step(self) -> None:
         self.steps += 1
@@ -199,6 +202,7 @@ class _Walk:
             if isinstance(argument.value, IntValueNode):
                 value = int(argument.value.value)
             elif isinstance(argument.value, VariableNode):
+                self.reads.add(argument.value.name.value)
                 value = self.variables.get(argument.value.name.value)
         if not isinstance(value, int) or isinstance(value, bool):
             return self.pricing.max_page_size
@@ -253,9 +257,20 @@ def shape_of(
 
     It works on unvalidated documents, so it can run before validation, whose cost it also bounds.
     """
+    return _shape_and_reads(schema, document, operation_name, variables, pricing)[0]
+
+
+def _shape_and_reads(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    pricing: Pricing,
+) -> tuple[Shape | None, frozenset[str]]:
+    """The shape, and the variables it depends on (those giving a connection's ``first``)."""
     operation = operation_of(document, operation_name)
     if operation is None:
-        return None
+        return None, frozenset()
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     walk = _Walk(schema, fragments, variables or {}, pricing)
     try:
@@ -263,8 +278,8 @@ def shape_of(
         if operation.operation is not OperationType.QUERY:
             measure.cost += pricing.mutation_cost * _root_field_count(walk, operation.selection_set)
     except TooComplex:
-        return Shape(depth=0, aliases=0, cost=0, too_complex=True)
-    return Shape(depth=measure.depth, aliases=measure.aliases, cost=measure.cost)
+        return Shape(depth=0, aliases=0, cost=0, too_complex=True), frozenset(walk.reads)
+    return Shape(depth=measure.depth, aliases=measure.aliases, cost=measure.cost), frozenset(walk.reads)
 
 
 def _root_field_count(walk: _Walk, selection_set: SelectionSetNode) -> int:
@@ -426,3 +441,105 @@ def label_of(schema: GraphQLSchema, document: DocumentNode, operation_name: str 
     # Labels must stay few: client-chosen names never appear, and larger combinations share one.
     fields = ",".join(names) if 0 < len(names) <= 2 else ("multiple" if names else "__typename")
     return f"{operation.operation.value} {fields}"
+
+
+@dataclass(slots=True)
+class _Measured:
+    """What is known of one document and operation: each measure is worked out on first use."""
+
+    label: str | None = None
+    tally: Tally | None = None
+    tallied: bool = False
+    reads: tuple[str, ...] | None = None  # the variables its shape depends on, once measured
+    shapes: dict[tuple[Any, ...], Shape | None] = field(default_factory=dict)
+
+
+# Shapes kept per document for different values of its ``first`` variables: a client varying them widely
+# starts the document's shapes afresh past this many.
+MAX_SHAPES = 64
+
+
+class Measures:
+    """The label, shape and tally of the documents a schema runs, each worked out once per document.
+
+    Documents are known by their text (the parser cache hands out one document per text) and operation;
+    the most recently used are kept. A shape depends on the values of the variables giving a connection's
+    ``first`` too, so it is kept per value of those; the label and the tally on the document alone.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._schemas: WeakKeyDictionary[GraphQLSchema, OrderedDict[tuple[Any, ...], _Measured]] = (
+            WeakKeyDictionary()
+        )
+
+    def _of(
+        self, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, pricing: Pricing
+    ) -> _Measured | None:
+        if document.loc is None:
+            return None
+        documents = self._schemas.get(schema)
+        if documents is None:
+            documents = self._schemas[schema] = OrderedDict()
+        key = (document.loc.source.body, operation_name, pricing)
+        measured = documents.get(key)
+        if measured is None:
+            measured = documents[key] = _Measured()
+            if len(documents) > self._size:
+                documents.popitem(last=False)
+        else:
+            documents.move_to_end(key)
+        return measured
+
+    def label(self, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> str:
+        measured = self._of(schema, document, operation_name, _NO_PRICING)
+        if measured is None:
+            return label_of(schema, document, operation_name)
+        if measured.label is None:
+            measured.label = label_of(schema, document, operation_name)
+        return measured.label
+
+    def shape(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        pricing: Pricing,
+    ) -> Shape | None:
+        measured = self._of(schema, document, operation_name, pricing)
+        if measured is None:
+            return shape_of(schema, document, operation_name, variables, pricing)
+        values = variables or {}
+        if measured.reads is not None:
+            key = tuple(values.get(name) for name in measured.reads)
+            try:
+                return measured.shapes[key]
+            except KeyError:
+                pass
+            except TypeError:  # an unhashable value: measured afresh, not kept
+                return shape_of(schema, document, operation_name, variables, pricing)
+        shape, reads = _shape_and_reads(schema, document, operation_name, variables, pricing)
+        measured.reads = tuple(sorted(reads))
+        key = tuple(values.get(name) for name in measured.reads)
+        try:
+            if len(measured.shapes) >= MAX_SHAPES:
+                measured.shapes.clear()
+            measured.shapes[key] = shape
+        except TypeError:
+            pass
+        return shape
+
+    def tally(
+        self, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, pricing: Pricing
+    ) -> Tally | None:
+        measured = self._of(schema, document, operation_name, pricing)
+        if measured is None:
+            return tally_of(schema, document, operation_name, pricing)
+        if not measured.tallied:
+            measured.tally = tally_of(schema, document, operation_name, pricing)
+            measured.tallied = True
+        return measured.tally
+
+
+_NO_PRICING = Pricing(max_page_size=0, mutation_cost=0)

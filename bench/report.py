@@ -146,7 +146,8 @@ def render(
         "",
         f"- Each scenario is sent to each target by {concurrency} concurrent clients (httpx, in the bench "
         f"process): {warmup} warm-up requests, then {requests} measured ones (a share of that for the "
-        "slow, database-bound `customers-50` and `large`, see `bench/scenarios.py`).",
+        "slow, database-bound `customers-50` and `large`, and three times as many for `customer-360`, "
+        "whose ratio to the reference moved by ±15 % between runs of 60; see `bench/scenarios.py`).",
         "- Targets: each executor serves the same schema and app at `/<executor>/graphql` in one server "
         "process (uvicorn, one worker); `reference` is a hand-written Starlette handler making the same "
         "database calls and returning the same JSON (`bench/reference.py`).",

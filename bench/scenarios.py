@@ -105,6 +105,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         CUSTOMER_360,
         _customer_360,
         reference="/reference/customer-360",
+        share=3.0,  # short requests: more of them steady its ratio to the reference
     ),
     Scenario(
         "customers-50",

@@ -16,12 +16,15 @@ from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
 from api.budget import CostBudget
-from api.limits import Pricing, Shape, actual_cost, label_of, shape_of
+from api.limits import Measures, Pricing, Shape
 from domain.errors import LimitExceeded, RateLimited
 from resolvers.context import Context
 
 # Taken out of the result by the HTTP transport (api/graphql_http.py) for its metrics and logs.
 OPERATION_KEY = "customer360.operation"
+
+# The documents' measures, worked out once per document (and values of its ``first`` variables).
+MEASURES = Measures()
 
 
 def budget_of(context: Context) -> CostBudget | None:
@@ -61,10 +64,10 @@ class OperationLimits(SchemaExtension):
             if not context.settings.introspection_enabled:
                 rules = self.execution_context.validation_rules
                 self.execution_context.validation_rules = (*rules, NoSchemaIntrospectionCustomRule)
-            self._label = label_of(
+            self._label = MEASURES.label(
                 self.execution_context.schema._schema, document, self.execution_context.operation_name
             )
-            self._shape = shape_of(
+            self._shape = MEASURES.shape(
                 self.execution_context.schema._schema,
                 document,
                 self.execution_context.operation_name,
@@ -120,14 +123,14 @@ class OperationLimits(SchemaExtension):
         data = getattr(result, "data", None)
         document = self.execution_context.graphql_document
         actual = 0
-        if document is not None:
-            actual = actual_cost(
+        if document is not None and data is not None:
+            tally = MEASURES.tally(
                 self.execution_context.schema._schema,
                 document,
                 self.execution_context.operation_name,
-                data,
                 self._pricing(context),
             )
+            actual = tally.cost(data) if tally is not None else 0
         remaining = budget.refund(key, self._charged - actual) if budget is not None else None
         self._report = self._cost(context, actual=actual, remaining=remaining)
 

@@ -22,7 +22,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from domain.audit.models import AuditCollector
 from resolvers.context import Context
-from resolvers.fastpath.plan import Compiled, Compiler, Unsupported
+from resolvers.fastpath.plan import Compiled, Compiler, Strawberry, Unsupported
 from resolvers.fastpath.run import Run
 from resolvers.loaders import Loaders
 
@@ -81,6 +81,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
     """
 
     plans: ClassVar[PlanCache]
+    retries: ClassVar[int]  # operations answered by the stock executor after their compiled run failed
 
     def execute_collected_root_fields(
         self,
@@ -126,6 +127,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> AwaitableOrValue[dict[str, Any]]:
         # The retry must be a plain stock run: what it audits and even the order of its errors depend on
         # when its loads complete, so it gets fresh loaders and forgets what the failed run recorded.
+        type(self).retries += 1
         context = self.context_value
         if isinstance(context, Context):
             context.audit = AuditCollector()
@@ -142,7 +144,12 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                 return plan
         fragments = [f.definition for f in self.fragments.values()]
         per_request = key is None or _depends_on_variables([operation, *fragments])
-        compiler = Compiler(self._subfields, self.schema.get_possible_types)
+        strawberry = getattr(self.schema, "_strawberry_schema", None)
+        compiler = Compiler(
+            self._subfields,
+            self.schema.get_possible_types,
+            Strawberry(strawberry) if strawberry is not None else None,
+        )
         try:
             compiled: Compiled | None = compiler.object(root_type, fields, root=True)
         except Unsupported:
@@ -166,4 +173,4 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
 
 def compiled_executor(*, max_plans: int = 512) -> type[CompiledExecutor]:
     """An executor class with its own plan cache, for one schema."""
-    return type("CompiledExecutor", (CompiledExecutor,), {"plans": PlanCache(max_plans)})
+    return type("CompiledExecutor", (CompiledExecutor,), {"plans": PlanCache(max_plans), "retries": 0})

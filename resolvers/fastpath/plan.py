@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from graphql import (
     GraphQLAbstractType,
+    GraphQLArgument,
     GraphQLField,
     GraphQLList,
     GraphQLNonNull,
@@ -21,6 +22,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLString,
     Undefined,
+    get_nullable_type,
     is_abstract_type,
     is_leaf_type,
     is_list_type,
@@ -30,6 +32,7 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, is_iterable
+from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from resolvers.fastpath.run import Run
@@ -58,12 +61,29 @@ class Compiled:
 Collect = Callable[[GraphQLObjectType, FieldDetailsList], GroupedFieldSet]
 
 
+class Strawberry:
+    """What the plan needs of the strawberry schema to call resolvers itself: its ``Info`` and arguments."""
+
+    __slots__ = ("config", "info_class", "scalar_registry")
+
+    def __init__(self, schema: Any) -> None:
+        self.config = schema.config
+        self.info_class = schema.config.info_class
+        self.scalar_registry = schema.schema_converter.scalar_registry
+
+
 class Compiler:
     """Compiles one operation's selections; ``collect`` groups a type's subfields as graphql-core does."""
 
-    def __init__(self, collect: Collect, possible_types: Callable[[GraphQLAbstractType], Any]) -> None:
+    def __init__(
+        self,
+        collect: Collect,
+        possible_types: Callable[[GraphQLAbstractType], Any],
+        strawberry: Strawberry | None = None,
+    ) -> None:
         self._collect = collect
         self._possible_types = possible_types
+        self._strawberry = strawberry
 
     def object(
         self, object_type: GraphQLObjectType, fields: GroupedFieldSet, *, root: bool = False
@@ -118,6 +138,8 @@ class Compiler:
         if guarded_read is not None:
             step = _guarded(parent, key, details[0].node.name.value, guarded_read, compiled)
             return step, compiled.may_await, compiled.needs_path
+        if self._strawberry is not None and _directly_callable(parent, field):
+            return _called(parent, key, field, details, compiled.complete, self._strawberry), True, True
         return _resolved(parent, key, field, details, compiled.complete), True, True
 
     def value(
@@ -223,6 +245,129 @@ def _guarded_read(parent: GraphQLObjectType, field: GraphQLField) -> Callable[[A
         and not resolver.is_async
     )
     return cast("Callable[[Any], Any]", resolver.wrapped_func) if only_self else None
+
+
+def _directly_callable(parent: GraphQLObjectType, field: GraphQLField) -> bool:
+    """Whether the plan can call the field's resolver itself, as strawberry's resolver wrapper would.
+
+    That is a resolver of a non-root field whose only extension, if any, is its ``PolicyGuard``, still wrapped
+    by strawberry as built, and whose arguments are all scalars or enums (their conversion needs no ``info``
+    and gives the same values for every call of one request), or lists of them. Anything else goes through
+    ``field.resolve``.
+    """
+    definition = field.extensions.get(DEFINITION)
+    return (
+        isinstance(definition, StrawberryField)
+        and definition.base_resolver is not None
+        and callable(definition.base_resolver.wrapped_func)
+        and parent.name not in ROOTS
+        and len(definition.extensions) <= 1
+        and all(type(extension) is PolicyGuard for extension in definition.extensions)
+        and getattr(field.resolve, "__name__", "")
+        == ("_async_resolver" if definition.is_async else "_resolver")
+        and all(_scalar_argument(argument) for argument in field.args.values())
+    )
+
+
+def _scalar_argument(argument: GraphQLArgument) -> bool:
+    """A scalar or enum argument, or a list of them."""
+    nullable: Any = get_nullable_type(argument.type)
+    if is_list_type(nullable):
+        nullable = get_nullable_type(nullable.of_type)
+    return is_leaf_type(nullable)
+
+
+def _called(
+    parent: GraphQLObjectType,
+    key: str,
+    field: GraphQLField,
+    details: FieldDetailsList,
+    complete: Completer,
+    strawberry: Strawberry,
+) -> Step:
+    """A resolver called by the plan as strawberry calls it, its guard applied here (``PolicyGuard``'s steps).
+
+    The arguments are coerced and converted once per request and field node; the resolver is called with
+    ``self``, ``root``/``parent`` and ``info`` as it asks for them, an ``info`` built only then.
+    """
+    definition: StrawberryField = field.extensions[DEFINITION]
+    resolver = definition.base_resolver
+    assert resolver is not None
+    function = cast("Callable[..., Any]", resolver.wrapped_func)
+    nodes = [d.node for d in details]
+    node = details[0].node
+    type_name, field_name = parent.name, node.name.value
+    guarded = bool(definition.extensions)
+    with_self = resolver.self_parameter is not None
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+    source_names = tuple(
+        p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None
+    )
+    has_arguments = bool(field.args or node.arguments)
+    # Each call gets its own copy of a list argument, as strawberry's conversion gives it.
+    has_lists = any(is_list_type(get_nullable_type(a.type)) for a in field.args.values())
+    info_class, slot = strawberry.info_class, object()
+
+    def convert(run: Run) -> dict[str, Any]:
+        coerced = get_argument_values(field, node, run.executor.variable_values)
+        converted = convert_arguments(
+            coerced, definition.arguments, strawberry.scalar_registry, strawberry.config, None
+        )
+        for extension in definition.extensions:
+            converted = extension.map_arguments(converted)
+        return converted
+
+    def step(source: Any, path: Path | None, run: Run) -> Any:
+        field_path = Path(path, key, type_name)
+        executor = run.executor
+        try:
+            if guarded:
+                context = executor.context_value
+                role = context.principal.role
+                rule = field_access(type_name, field_name, role)
+            kwargs = dict(run.converted(slot, convert)) if has_arguments else {}
+            if has_lists:
+                kwargs = {name: list(v) if type(v) is list else v for name, v in kwargs.items()}
+            if info_name is not None:
+                raw = executor.build_resolve_info(field, nodes, parent, field_path)
+                kwargs[info_name] = info_class(_raw_info=raw, _field=definition)
+            for name in source_names:
+                kwargs[name] = source
+            resolved = function(source, **kwargs) if with_self else function(**kwargs)
+            if guarded and not definition.is_async:
+                resolved = shown(resolved, source, field_name, context, role, rule)
+        except Exception:
+            return run.fail()
+        if run.is_awaitable(resolved):
+            if guarded:
+                return _shown_later(
+                    resolved, source, field_name, context, role, rule, complete, field_path, run
+                )
+            return _completed_later(resolved, complete, field_path, run)
+        return complete(resolved, field_path, run)
+
+    return step
+
+
+async def _shown_later(
+    resolved: Awaitable[Any],
+    source: Any,
+    field_name: str,
+    context: Any,
+    role: Any,
+    rule: Any,
+    complete: Completer,
+    path: Path,
+    run: Run,
+) -> Any:
+    try:
+        value = shown(await resolved, source, field_name, context, role, rule)
+    except Exception:
+        return run.fail()
+    completed = complete(value, path, run)
+    if run.is_awaitable(completed):
+        return await completed
+    return completed
 
 
 def _guarded(

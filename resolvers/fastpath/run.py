@@ -12,13 +12,14 @@ from graphql.execution import Executor
 class Run:
     """One request's execution of a plan; a failure makes the executor answer with the stock path."""
 
-    __slots__ = ("_arguments", "executor", "failed", "is_awaitable")
+    __slots__ = ("_arguments", "_converted", "executor", "failed", "is_awaitable")
 
     def __init__(self, executor: Executor[Any]) -> None:
         self.executor = executor
         self.is_awaitable = executor.is_awaitable
         self.failed = False
         self._arguments: dict[int, dict[str, Any]] = {}
+        self._converted: dict[object, dict[str, Any]] = {}
 
     def fail(self) -> Any:
         """Marks the run failed; completion goes on (so nothing is left unawaited) and yields None here."""
@@ -30,4 +31,11 @@ class Run:
         found = self._arguments.get(id(node))
         if found is None:
             found = self._arguments[id(node)] = coerce()
+        return found
+
+    def converted(self, slot: object, convert: Callable[[Run], dict[str, Any]]) -> dict[str, Any]:
+        """A resolver's converted arguments, once per request for the plan step that owns ``slot``."""
+        found = self._converted.get(slot)
+        if found is None:
+            found = self._converted[slot] = convert(self)
         return found

@@ -86,6 +86,9 @@ async def test_fragments_and_aliases_count_where_they_are_used(gql: GraphQLClien
 async def test_a_variable_page_size_is_priced_with_its_value(gql: GraphQLClient) -> None:
     query = "query($n: Int!) { customers(first: $n) { edges { node { owner { name } } } } }"
     assert (await cost_of(gql, query, {"n": 7}))["requested"] == 2 + 7 + 7
+    # Measures are kept per document and value of its page-size variables: each value is priced as its own.
+    assert (await cost_of(gql, query, {"n": 3}))["requested"] == 2 + 3 + 3
+    assert (await cost_of(gql, query, {"n": 7}))["requested"] == 2 + 7 + 7
 
 
 async def test_a_rejected_operation_reports_its_cost(http: httpx.AsyncClient, token: Any) -> None:
