@@ -26,7 +26,9 @@ from auth.tokens import issue_dev_token
 from bench.load import percentile, run
 from bench.measure import commands_so_far
 from bench.process import ServerProcess, cpu_seconds
-from domain.aggregates.rollups import count_in
+from domain.aggregates import maintenance
+from domain.aggregates.periods import Grain
+from domain.aggregates.rollups import CUBES, SHARDS, count_in
 from domain.aggregates.tally import Tally
 from domain.customers.models import Segment
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
@@ -134,12 +136,25 @@ def responses(count: int, seed: int) -> list[Feedback]:
     return made
 
 
+def layout() -> str:
+    """What the rollup cells look like: a data set whose cells were written otherwise gets them rebuilt."""
+    return (
+        f"shards={SHARDS};cubes={','.join(c.name for c in CUBES)};grains={','.join(g.value for g in Grain)}"
+    )
+
+
 async def prepare(db: DatabaseHandle, feedback: int, seed: int) -> tuple[int, float | None]:
     """The data set's cell count, loading it first unless a complete one is there (then load time is None)."""
     marker = await db["benchMeta"].find_one({"_id": "dashboard"})
-    if marker is not None:
+    if marker is not None and marker.get("layout") == layout():
         return int(marker["cells"]), None
     began = time.perf_counter()
+    if marker is not None:  # the same feedback, with cells of an older layout: recompute them only
+        rebuilt = await maintenance.rebuild(Repositories.on(db))
+        await db["benchMeta"].replace_one(
+            {"_id": "dashboard"}, {"_id": "dashboard", "cells": rebuilt.cells, "layout": layout()}
+        )
+        return rebuilt.cells, time.perf_counter() - began
     await db.client.drop_database(db.name)
     await ensure_indexes(db, all_indexes())
     repos = Repositories.on(db)
@@ -152,7 +167,7 @@ async def prepare(db: DatabaseHandle, feedback: int, seed: int) -> tuple[int, fl
             count_in(cells, response, repos.rollups.zones)
         print(f"  {start + len(chunk)} / {feedback} responses", flush=True)
     await repos.rollups.insert_cells(cells)
-    await db["benchMeta"].insert_one({"_id": "dashboard", "cells": len(cells)})
+    await db["benchMeta"].insert_one({"_id": "dashboard", "cells": len(cells), "layout": layout()})
     return len(cells), time.perf_counter() - began
 
 
