@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from domain.aggregates.groups import CustomerDimension
-from domain.aggregates.periods import Interval, Period, bucket_start, next_bucket, time_zone
+from domain.aggregates.periods import Interval, Period, buckets, time_zone
 from domain.aggregates.stats import ratio
 
 
@@ -82,9 +82,8 @@ async def churn(
         )
         groups.setdefault(key, []).append(customer)
     rows = []
-    for span in _buckets(period, interval):
-        start = datetime.combine(span.first, time(), zone)
-        end = datetime.combine(span.last + timedelta(days=1), time(), zone)
+    for span in buckets(period, interval):
+        start, end = span.bounds(zone)
         for (region, segment), group in sorted(groups.items(), key=lambda kv: str(kv[0])):
             active = [
                 c for c in group if c.joined_at < start and (c.churned_at is None or c.churned_at >= start)
@@ -97,19 +96,3 @@ async def churn(
             figures = ChurnFigures(len(active), len(joined), churned, ratio(churned, len(active)))
             rows.append(ChurnRow(span, region, segment, figures if shown else None))
     return rows
-
-
-def _churned_before(customer: Lifecycle, instant: datetime) -> bool:
-    return customer.churned_at is not None and customer.churned_at < instant
-
-
-def _buckets(period: Period, interval: Interval | None) -> list[Period]:
-    if interval is None:
-        return [period]
-    spans = []
-    start = bucket_start(period.first, interval)
-    while start <= period.last:
-        after = next_bucket(start, interval)
-        spans.append(Period(max(start, period.first), min(after - timedelta(days=1), period.last)))
-        start = after
-    return spans

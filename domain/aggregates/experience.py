@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from fractions import Fraction
 
 from domain.aggregates.periods import (
     Interval,
     Period,
+    bucket_span,
     bucket_start,
     cover,
     daily,
-    next_bucket,
     previous_bucket,
     time_zone,
 )
@@ -245,7 +245,7 @@ async def experience(
         compared = enough and prior is not None and prior.keeps_enough(min_customers)
         buckets.append(
             ExperienceBucket(
-                period=_clipped(when, period, interval),
+                period=bucket_span(when, period, interval),
                 values=dict(zip(query.group_by, group, strict=True)),
                 figures=ExperienceFigures.of(current) if enough else None,
                 change=Change.between(prior, current) if compared and prior is not None else None,
@@ -259,10 +259,3 @@ def _time_key(day: date, period: Period, before: Period, interval: Interval | No
     if interval is not None:
         return bucket_start(day, interval)
     return period.first if day in period else before.first
-
-
-def _clipped(start: date, period: Period, interval: Interval | None) -> Period:
-    if interval is None:
-        return period
-    last = next_bucket(start, interval) - timedelta(days=1)
-    return Period(max(start, period.first), min(last, period.last))

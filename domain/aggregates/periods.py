@@ -127,6 +127,26 @@ class Period:
         return Period(start, bucket_start(self.first, interval) - timedelta(days=1))
 
 
+def bucket_span(start: date, period: Period, interval: Interval | None) -> Period:
+    """The days of the bucket starting at ``start`` that lie in ``period`` (the period itself, unbucketed)."""
+    if interval is None:
+        return period
+    last = next_bucket(start, interval) - timedelta(days=1)
+    return Period(max(start, period.first), min(last, period.last))
+
+
+def buckets(period: Period, interval: Interval | None) -> list[Period]:
+    """Every bucket of ``period``, clipped to it, in time order."""
+    if interval is None:
+        return [period]
+    spans = []
+    start = bucket_start(period.first, interval)
+    while start <= period.last:
+        spans.append(bucket_span(start, period, interval))
+        start = next_bucket(start, interval)
+    return spans
+
+
 @dataclass(frozen=True, slots=True)
 class Slot:
     """One rollup cell's time span: a local day or a local month."""
