@@ -72,8 +72,6 @@ class Database(Protocol):
 
     async def aggregate(self, *args: Any, **kwargs: Any) -> Cursor: ...
 
-    async def command(self, *args: Any, **kwargs: Any) -> Document: ...
-
 
 class Session(Protocol):
     """A database session carrying one transaction; repositories pass it through to the driver."""

@@ -30,10 +30,6 @@ HISTOGRAMS = (("nps", NPS_SCORES), ("csat", CSAT_SCORES), ("effort", EFFORT_SCOR
 CUBES_BY_NAME = {cube.name: cube for cube in CUBES}
 
 
-class RollupWriteFailed(Exception):
-    """The database refused a rollup update (it is part of the response's transaction, so nothing is kept)."""
-
-
 def slot_key(zone: str, cube: Cube, slot: Slot) -> str:
     """The one indexed value a request selects cells by: zone, cube and time span."""
     return f"{zone}|{cube.name}|{slot.grain.value}|{slot.start.isoformat()}"
@@ -118,7 +114,6 @@ class RollupRepository:
     def __init__(
         self, db: Database, scope: RowScope | None = None, *, zones: Sequence[str] = ("UTC",)
     ) -> None:
-        self._db = db
         self._collection = db[COLLECTION]
         self._scope = scope or RowScope.everything()
         self.zones = tuple(zones)

@@ -35,11 +35,6 @@ def percentile(counts: Sequence[int], lowest: int, p: int) -> int | None:
     raise AssertionError("unreachable: the ranks cover every response")
 
 
-def median(values: Sequence[float]) -> float | None:
-    """Nearest-rank median of raw values (durations), or None."""
-    return nearest_rank(values, 50)
-
-
 def nearest_rank(values: Sequence[float], p: int) -> float | None:
     """Nearest-rank percentile of raw values, or None when there are none."""
     if not values:
