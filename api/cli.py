@@ -167,6 +167,7 @@ async def _run_import(settings: Settings, args: argparse.Namespace) -> ImportRep
 
     from api.database import create_client, ensure_indexes
     from api.importer import Importer, format_of
+    from api.progress import advance_to
     from domain.imports.records import ImportKind
     from domain.repositories import all_indexes
 
@@ -176,11 +177,8 @@ async def _run_import(settings: Settings, args: argparse.Namespace) -> ImportRep
         await ensure_indexes(db, all_indexes())
         importer = Importer(db, kind=ImportKind(args.kind), source=args.source)
         with tqdm(unit="row", desc=f"importing {args.kind}", disable=None) as bar:
-
-            def advance(rows: int) -> None:
-                bar.update(rows - bar.n)
-
-            return await importer.run(args.path, format_of(args.path, args.format), progress=advance)
+            path_format = format_of(args.path, args.format)
+            return await importer.run(args.path, path_format, progress=advance_to(bar))
     finally:
         await client.close()
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from tqdm import tqdm
 
 from api.database import create_client, ensure_indexes
+from api.progress import advance_to
 from api.settings import Settings
 from domain.aggregates import maintenance
 from domain.repositories import Repositories, all_indexes
@@ -26,13 +27,6 @@ async def _repositories(settings: Settings) -> AsyncIterator[Repositories]:
         await client.close()
 
 
-def _progress(bar: tqdm) -> Callable[[int], None]:  # type: ignore[type-arg]
-    def advance(total: int) -> None:
-        bar.update(total - bar.n)
-
-    return advance
-
-
 async def rebuild(settings: Settings) -> maintenance.Rebuilt:
     """Replace every rollup cell with the recomputation from raw feedback."""
     async with _repositories(settings) as repos:
@@ -40,7 +34,9 @@ async def rebuild(settings: Settings) -> maintenance.Rebuilt:
             tqdm(unit="response", desc="reading feedback", disable=None) as reading,
             tqdm(unit="cell", desc="writing rollups", disable=None) as writing,
         ):
-            rebuilt = await maintenance.rebuild(repos, reading=_progress(reading), writing=_progress(writing))
+            rebuilt = await maintenance.rebuild(
+                repos, reading=advance_to(reading), writing=advance_to(writing)
+            )
     zones = ", ".join(settings.rollup_time_zones)
     print(f"rebuilt {rebuilt.cells} rollup cells from {rebuilt.responses} responses (time zones: {zones})")
     return rebuilt
@@ -50,7 +46,7 @@ async def verify(settings: Settings) -> bool:
     """Compare every rollup cell with a recomputation; True when they all agree."""
     async with _repositories(settings) as repos:
         with tqdm(unit="response", desc="recomputing", disable=None) as reading:
-            differences = await maintenance.verify(repos, progress=_progress(reading))
+            differences = await maintenance.verify(repos, progress=advance_to(reading))
     for difference in differences[:SHOWN_DIFFERENCES]:
         print(difference.describe())
     if len(differences) > SHOWN_DIFFERENCES:

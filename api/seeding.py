@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from api import rollups
 from api.database import DatabaseHandle, create_client, ensure_indexes
+from api.progress import advance_to
 from api.settings import Settings
 from auth.principal import Role
 from auth.tokens import issue_dev_token
@@ -25,19 +26,12 @@ async def load_with_progress(
 ) -> None:
     """Generate and store ``customers`` customers with all their records, showing progress."""
     with tqdm(total=customers, unit="customer", desc="seeding", disable=None) as bar:
-        done = 0
-
-        def advance(total: int) -> None:
-            nonlocal done
-            bar.update(total - done)
-            done = total
-
         report = await load(
             Repositories.on(db, rollup_zones=rollup_zones),
             customers=customers,
             seed=seed,
             as_of=as_of or _today(),
-            progress=advance,
+            progress=advance_to(bar),
         )
     print(f"loaded {report}", flush=True)
 
