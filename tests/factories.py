@@ -27,6 +27,7 @@ from domain.customers.models import Address, Consent, Customer, CustomerStatus, 
 from domain.employees.models import Employee, EmployeeRole
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
 from domain.money import Money
+from domain.repositories import Repositories
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 _serial = itertools.count(1)
@@ -167,3 +168,10 @@ def opportunity(of: Customer, **overrides: Any) -> Opportunity:
         opened_at=NOW - timedelta(days=20),
     )
     return replace(base, **overrides)
+
+
+async def store_feedback(repos: Repositories, responses: list[Feedback]) -> None:
+    """Responses and their rollup increments, one by one as intake writes them."""
+    await repos.feedback.insert_many(responses)
+    for response in responses:
+        await repos.rollups.add(response)

@@ -12,7 +12,6 @@ import pytest
 from api.settings import Settings
 from auth.principal import Role
 from domain.customers.models import Customer
-from domain.feedback.models import Feedback
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
@@ -30,13 +29,6 @@ query($filter: ExperienceFilter!, $groupBy: [AggregateDimension!]) {
 """
 
 
-async def store(repos: Repositories, responses: list[Feedback]) -> None:
-    """Responses and their rollup increments, as intake writes them."""
-    await repos.feedback.insert_many(responses)
-    for response in responses:
-        await repos.rollups.add(response)
-
-
 def customers(region: str, n: int) -> list[Customer]:
     return [f.customer(region=region) for _ in range(n)]
 
@@ -46,7 +38,7 @@ async def seed(repos: Repositories, *, north: int = 5, south: int = 4) -> None:
     people = customers("north", north) + customers("south", south)
     await repos.customers.insert_many(people)
     day = datetime(2026, 10, 10, 12, tzinfo=UTC)
-    await store(
+    await f.store_feedback(
         repos,
         [
             f.feedback(c, occurred_at=day + timedelta(days=3 * n), nps=nps, csat=csat)

@@ -22,6 +22,7 @@ from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpo
 from domain.ids import new_id
 from domain.repositories import Repositories, all_indexes
 from domain.scope import RowScope
+from tests import factories as f
 from tests.domain.raw_experience import raw_experience
 
 # Zones with a whole-hour, a negative and a half-hour offset, so local days differ from UTC days.
@@ -93,13 +94,6 @@ def queries(draw: st.DrawFn) -> ExperienceQuery:
     )
 
 
-async def store(repos: Repositories, feedback: list[Feedback]) -> None:
-    """The responses and their rollup increments, one by one as intake writes them."""
-    await repos.feedback.insert_many(feedback)
-    for response in feedback:
-        await repos.rollups.add(response)
-
-
 @pytest.fixture
 def database(settings: Settings) -> Iterator[str]:
     """A database name for examples that each open their own client (hypothesis runs them synchronously)."""
@@ -127,7 +121,7 @@ async def check_example(
         for collection in ("feedback", "rollups"):
             await db[collection].delete_many({})
         repos = Repositories.on(db, rollup_zones=ZONES)
-        await store(repos, feedback)
+        await f.store_feedback(repos, feedback)
         scope = RowScope.everything() if manager_regions is None else RowScope.of_regions(manager_regions)
         reader = Repositories.on(db, scope, rollup_zones=ZONES).rollups
 
@@ -162,7 +156,7 @@ def test_every_aggregate_from_rollups_equals_the_raw_computation(
 
 
 async def test_rebuild_restores_rollups_that_drifted(repos: Repositories, db: DatabaseHandle) -> None:
-    rollups = Repositories.on(repos.rollups._db, rollup_zones=ZONES)
+    rollups = Repositories.on(db, rollup_zones=ZONES)
     feedback = [
         Feedback(
             id=new_id(),
@@ -184,7 +178,7 @@ async def test_rebuild_restores_rollups_that_drifted(repos: Repositories, db: Da
         )
         for n in range(60)
     ]
-    await store(rollups, feedback[:50])
+    await f.store_feedback(rollups, feedback[:50])
     await rollups.feedback.insert_many(feedback[50:])  # stored without their rollups: drift
     differences = await maintenance.verify(rollups)
     assert differences
@@ -236,7 +230,7 @@ async def test_a_cell_keeps_customers_up_to_the_cap_and_still_tells_every_thresh
                  None, "north", "MASS")
         for person in people
     ]  # fmt: skip
-    await store(repos, feedback)
+    await f.store_feedback(repos, feedback)
 
     cells = [cell async for cell in db["rollups"].find({"cube": "region", "grain": "day"})]
     assert sum(cell["responses"] for cell in cells) == len(feedback)
