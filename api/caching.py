@@ -7,6 +7,8 @@ Responses depend on the token, so every one varies by Authorization and none may
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from graphql import FieldNode, GraphQLError, OperationType, parse
 
 from api.limits import operation_of
@@ -23,6 +25,7 @@ def cache_headers(document: str, operation_name: str | None, *, max_age: int) ->
     return headers
 
 
+@lru_cache(maxsize=512)  # BI tools and caches send the same few documents again and again
 def _only_aggregates(document: str, operation_name: str | None) -> bool:
     try:
         operation = operation_of(parse(document), operation_name)
