@@ -22,6 +22,7 @@ serve: $(INSTALLED) graphiql-assets
 lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
@@ -47,4 +48,4 @@ test: lint typecheck graphiql-assets
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .customer360 .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .customer360 .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

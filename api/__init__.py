@@ -1,1 +1,1 @@
-"""HTTP application, settings and command line of the customer360 server."""
+"""The server around the GraphQL schema: HTTP, storage plumbing, the command line, demo data and settings."""

@@ -10,9 +10,11 @@ from typing import Annotated
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from auth.tokens import TokenSettings
 from domain.aggregates.periods import time_zone
 from domain.aggregates.tally import CUSTOMERS_KEPT
 from domain.errors import InvalidInput
+from resolvers.context import GraphQLSettings
 
 
 class Environment(StrEnum):
@@ -55,12 +57,12 @@ class Settings(BaseSettings):
     graphiql_assets_dir: Path = Path(".customer360/graphiql-assets")
     max_page_size: int = Field(default=100, ge=1, le=1000)
     # Queries through cached plans (resolvers/fastpath) instead of graphql-core's executor: proven equal by
-    # tests/fastpath (and the whole suite passes either way), faster on every measured scenario (#7).
+    # tests/fastpath (and the whole suite passes either way), faster on every measured scenario.
     compiled_execution: bool = True
     # How often each server process looks for overdue alerts to escalate.
     escalation_sweep_seconds: float = Field(default=30.0, gt=0)
 
-    # Limits checked before anything executes (api/limits.py); over a limit: LIMIT_EXCEEDED, HTTP 4xx.
+    # Limits checked before anything executes (resolvers/cost/); over a limit: LIMIT_EXCEEDED, HTTP 4xx.
     max_depth: int = Field(default=20, ge=1)
     max_aliases: int = Field(default=30, ge=0)
     max_tokens: int = Field(default=5000, ge=1)
@@ -150,3 +152,30 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def token_settings(self) -> TokenSettings:
+        """What verifying tokens needs: the pinned algorithms, the claims required and the key."""
+        symmetric = self.jwt_algorithms[0].startswith("HS")
+        return TokenSettings(
+            algorithms=tuple(self.jwt_algorithms),
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            leeway_seconds=self.jwt_leeway_seconds,
+            key=None if self.jwt_jwks_url else (self.hmac_secret() if symmetric else self.jwt_public_key),
+            jwks_url=self.jwt_jwks_url,
+            dev_token_ttl_seconds=self.dev_token_ttl_seconds,
+        )
+
+    def graphql_settings(self) -> GraphQLSettings:
+        """What queries, limits and aggregates need."""
+        return GraphQLSettings(
+            max_page_size=self.max_page_size,
+            max_depth=self.max_depth,
+            max_aliases=self.max_aliases,
+            max_tokens=self.max_tokens,
+            max_cost=self.max_cost,
+            mutation_cost=self.mutation_cost,
+            cost_budget_per_minute=self.cost_budget_per_minute,
+            introspection_enabled=self.introspection_enabled,
+            aggregate_min_customers=self.aggregate_min_customers,
+        )

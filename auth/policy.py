@@ -1,7 +1,7 @@
 """The one policy table: the root operations each role may call, the rows it sees, how each field is shown.
 
 Anything not in the table is denied. Resolvers never compare role names: the GraphQL layer enforces this
-table on every field (``resolvers/policy.py``) and ``viewer`` reports it.
+table on every field (``resolvers/guards.py``) and ``viewer`` reports it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from auth.masks import mask_emails, mask_phones, without_street
 from auth.principal import Principal, Role
-from domain.feedback.intake import Submitter
+from domain.feedback.service import Submitter
 from domain.scope import RowScope
 
 FRONTLINE, MANAGER, BOARD, CUSTOMER, INTEGRATION, BI = (

@@ -5,31 +5,40 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import jwt
 
-from api.settings import Settings
 from auth.principal import Principal, Role
 from domain.errors import Unauthenticated
 
 REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub", "role"]
 
 
+@dataclass(frozen=True, slots=True)
+class TokenSettings:
+    """What verifying (and, in development, issuing) tokens needs; the server builds it from its settings."""
+
+    algorithms: tuple[str, ...]
+    issuer: str
+    audience: str
+    leeway_seconds: int
+    # The HMAC secret (HS*) or the public key (RS*/ES*); None when keys come from ``jwks_url``.
+    key: str | None
+    jwks_url: str | None = None
+    dev_token_ttl_seconds: int = 12 * 3600
+
+
 class TokenVerifier:
     """Checks signature, algorithm, expiry, issuer and audience, then builds the principal."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._algorithms = list(settings.jwt_algorithms)
-        self._issuer = settings.jwt_issuer
-        self._audience = settings.jwt_audience
-        self._leeway = settings.jwt_leeway_seconds
-        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
-        if self._jwks is None:
-            self._key = (
-                settings.hmac_secret()
-                if self._algorithms[0].startswith("HS")
-                else (settings.jwt_public_key or "")
-            )
+    def __init__(self, settings: TokenSettings) -> None:
+        self._algorithms = list(settings.algorithms)
+        self._issuer = settings.issuer
+        self._audience = settings.audience
+        self._leeway = settings.leeway_seconds
+        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._key = settings.key or ""
 
     async def principal(self, authorization: str | None) -> Principal:
         """The principal of an ``Authorization: Bearer`` header value."""
@@ -65,21 +74,21 @@ class TokenVerifier:
 
 
 def issue_dev_token(
-    settings: Settings, *, role: Role, subject: str, regions: Sequence[str] = (), ttl: int | None = None
+    settings: TokenSettings, *, role: Role, subject: str, regions: Sequence[str] = (), ttl: int | None = None
 ) -> str:
     """A development token signed with the configured HMAC secret."""
-    algorithm = settings.jwt_algorithms[0]
+    algorithm = settings.algorithms[0]
     if not algorithm.startswith("HS"):
         raise ValueError("development tokens need an HS* algorithm; sign production tokens with your issuer")
     now = int(time.time())
     claims: dict[str, object] = {
         "sub": subject,
         "role": role.value,
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
+        "iss": settings.issuer,
+        "aud": settings.audience,
         "iat": now,
         "exp": now + (ttl or settings.dev_token_ttl_seconds),
     }
     if regions:
         claims["regions"] = list(regions)
-    return jwt.encode(claims, settings.hmac_secret(), algorithm=algorithm)
+    return jwt.encode(claims, settings.key or "", algorithm=algorithm)

@@ -20,13 +20,13 @@ import orjson
 import websockets
 from websockets.typing import Subprotocol
 
-from api.database import create_client, ensure_indexes
+from api.demo.loader import load
 from api.settings import Settings
+from api.storage.client import create_client, ensure_indexes
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.load import percentile
 from bench.process import ServerProcess
-from domain.demo.loader import load
 from domain.repositories import Repositories, all_indexes
 from resolvers.node import encode_global_id
 
@@ -95,7 +95,9 @@ async def _run(
 ) -> ClosedLoopResult:
     secret = secrets.token_urlsafe(32)
     settings = Settings(mongodb_uri=uri, database_name=name, jwt_secret=secret)
-    bearer = issue_dev_token(settings, role=Role.FRONTLINE, subject="bench-frontline", regions=regions)
+    bearer = issue_dev_token(
+        settings.token_settings(), role=Role.FRONTLINE, subject="bench-frontline", regions=regions
+    )
     server = {"mongodb_uri": uri, "database_name": name, "jwt_secret": secret, "log_path": log_path}
     with ServerProcess(**server) as writer, ServerProcess(**server) as pusher:  # type: ignore[arg-type]
         ws = await _subscriber(pusher.url, bearer)

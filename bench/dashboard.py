@@ -19,16 +19,16 @@ from typing import Any
 
 import httpx
 
-from api.database import DatabaseHandle, create_client, ensure_indexes
 from api.settings import Settings
+from api.storage.client import MongoDatabase, create_client, ensure_indexes
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.load import percentile, run
 from bench.measure import commands_so_far
 from bench.process import ServerProcess, cpu_seconds
-from domain.aggregates import maintenance
 from domain.aggregates.periods import Grain
 from domain.aggregates.rollups import CUBES, SHARDS, count_in
+from domain.aggregates.service import rebuild_rollups
 from domain.aggregates.tally import Tally
 from domain.customers.models import Segment
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
@@ -143,14 +143,14 @@ def layout() -> str:
     )
 
 
-async def prepare(db: DatabaseHandle, feedback: int, seed: int) -> tuple[int, float | None]:
+async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, float | None]:
     """The data set's cell count, loading it first unless a complete one is there (then load time is None)."""
     marker = await db["benchMeta"].find_one({"_id": "dashboard"})
     if marker is not None and marker.get("layout") == layout():
         return int(marker["cells"]), None
     began = time.perf_counter()
     if marker is not None:  # the same feedback, with cells of an older layout: recompute them only
-        rebuilt = await maintenance.rebuild(Repositories.on(db))
+        rebuilt = await rebuild_rollups(Repositories.on(db))
         await db["benchMeta"].replace_one(
             {"_id": "dashboard"}, {"_id": "dashboard", "cells": rebuilt.cells, "layout": layout()}
         )
@@ -171,7 +171,7 @@ async def prepare(db: DatabaseHandle, feedback: int, seed: int) -> tuple[int, fl
     return len(cells), time.perf_counter() - began
 
 
-async def time_raw_group(db: DatabaseHandle, repeats: int = 3) -> float:
+async def time_raw_group(db: MongoDatabase, repeats: int = 3) -> float:
     """Best of ``repeats`` runs of the raw-feedback ``$group``, in milliseconds."""
     best = float("inf")
     for _ in range(repeats):
@@ -205,7 +205,7 @@ async def _serve_and_measure(
 ) -> tuple[int, int, float, float, float, float, float]:
     secret = secrets.token_urlsafe(32)
     bearer = issue_dev_token(
-        Settings(mongodb_uri=uri, database_name=name, jwt_secret=secret),
+        Settings(mongodb_uri=uri, database_name=name, jwt_secret=secret).token_settings(),
         role=Role.BOARD,
         subject="bench-board",
     )
@@ -233,7 +233,7 @@ async def _serve_and_measure(
 def render(results: list[DashboardSize], *, requests: int) -> list[str]:
     """The report section."""
     lines = [
-        "## Board dashboard (issue #5)",
+        "## Board dashboard",
         "",
         f"`python -m bench --dashboard-feedback ...`: one board member sends the dashboard query {requests} "
         "times, one at a time, after 3 warm-up requests: a year of NPS, CSAT and satisfaction by month (with "

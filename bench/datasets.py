@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import domain.demo.generator
-import domain.demo.vocabulary
-from api.database import DatabaseHandle, create_client, ensure_indexes
-from domain.demo.loader import load
+import api.demo.generator
+import api.demo.vocabulary
+from api.demo.loader import load
+from api.storage.client import MongoDatabase, create_client, ensure_indexes
 from domain.repositories import Repositories, all_indexes
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -25,7 +25,7 @@ MARKER = "benchmark"
 def generator_digest() -> str:
     """A short digest of the demo generator's source: data sets made by other code are not reused."""
     digest = hashlib.sha256()
-    for module in (domain.demo.generator, domain.demo.vocabulary):
+    for module in (api.demo.generator, api.demo.vocabulary):
         assert module.__file__ is not None
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:8]
@@ -65,7 +65,7 @@ async def prepare(uri: str, *, customers: int, seed: int = 1) -> tuple[DataSet, 
         await client.close()
 
 
-async def _busiest(db: DatabaseHandle, *, count: int = 20) -> tuple[str, ...]:
+async def _busiest(db: MongoDatabase, *, count: int = 20) -> tuple[str, ...]:
     """The customers with the most interactions and transactions: the fullest customer-360 pages."""
     pipeline: list[dict[str, Any]] = [
         {"$group": {"_id": "$customerId", "n": {"$sum": 1}}},

@@ -12,7 +12,7 @@ from types import TracebackType
 
 import httpx
 
-from api.embedded import free_port
+from api.storage.embedded import free_port
 
 START_TIMEOUT = 60.0
 _TICKS = os.sysconf("SC_CLK_TCK")

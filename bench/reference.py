@@ -22,20 +22,20 @@ from auth.principal import Role
 from auth.tokens import TokenVerifier
 from domain.audit.models import AuditCollector
 from domain.crm.models import Case, Interaction, Opportunity, Transaction
+from domain.customer_records import CustomerRecords
+from domain.customers.metrics import CustomerMetrics, compute_metrics
 from domain.customers.models import Customer, CustomerFilter
 from domain.customers.repository import cursor_of
 from domain.employees.models import Employee
 from domain.errors import Unauthenticated
 from domain.feedback.models import Feedback
 from domain.ids import new_id
-from domain.metrics import CustomerMetrics, compute_metrics
 from domain.paging import Page
-from domain.records import CustomerRecords
 from domain.repositories import Repositories
 from domain.store import Database
 from domain.timeline import Record, TimelineKind, merge
 from resolvers.node import encode_global_id
-from resolvers.records import RECORD_KINDS
+from resolvers.record_kinds import RECORD_KINDS
 
 R = TypeVar("R")
 Json = dict[str, Any]

@@ -68,7 +68,7 @@ def _find(measurements: Sequence[Measurement], scenario: str, target: str) -> Me
 
 
 def _verdicts(measurements: Sequence[Measurement], same_json: dict[str, bool]) -> list[str]:
-    """The ratios and the acceptance lines of issue #7, each with the figures it rests on."""
+    """The ratios between executors and the targets they are held to, each with the figures it rests on."""
     executors = list(dict.fromkeys(m.target for m in measurements if m.target != "reference"))
     out: list[str] = []
     for scenario in ("customer-360", "customers-50"):

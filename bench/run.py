@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
-from api.embedded import EmbeddedDatabase
 from api.settings import Settings
+from api.storage.embedded import EmbeddedDatabase
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench import closed_loop, dashboard, datasets, report
@@ -137,7 +137,7 @@ async def _one_size(
     settings = Settings(mongodb_uri=uri, database_name=data.database_name, jwt_secret=secret)
     tokens = {
         Role.FRONTLINE: issue_dev_token(
-            settings, role=Role.FRONTLINE, subject="bench-frontline", regions=data.regions
+            settings.token_settings(), role=Role.FRONTLINE, subject="bench-frontline", regions=data.regions
         )
     }
     server = ServerProcess(

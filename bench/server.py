@@ -19,9 +19,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.app import create_app
-from api.database import create_client
+from api.http.app import create_app
 from api.settings import Settings
+from api.storage.client import create_client
 from auth.tokens import TokenVerifier
 from bench.reference import Reference
 from resolvers.schema import build_schema
@@ -71,7 +71,7 @@ def build() -> Starlette:
         name: create_app(settings, schema=schema(), event_listeners=[counter])
         for name, schema in EXECUTORS.items()
     }
-    reference = Reference(TokenVerifier(settings))
+    reference = Reference(TokenVerifier(settings.token_settings()))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 
 class ErrorCode(StrEnum):
-    """Machine-readable error codes shared by every operation."""
+    """Why the domain refused a request; the codes a mutation's result can carry."""
 
     VALIDATION = "VALIDATION"
     NOT_FOUND = "NOT_FOUND"
@@ -15,21 +16,12 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
-    INTERNAL = "INTERNAL"
-    # Refusals before execution (limits, rate, trusted documents) and operational failures.
-    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
-    RATE_LIMITED = "RATE_LIMITED"
-    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
-    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
-    TRUSTED_DOCUMENT_REQUIRED = "TRUSTED_DOCUMENT_REQUIRED"
-    TIMEOUT = "TIMEOUT"
-    UNAVAILABLE = "UNAVAILABLE"
 
 
 class DomainError(Exception):
-    """A failure the caller caused or can act on; its message is safe to show."""
+    """A failure the caller caused or can act on; its message is safe to show. Subclasses set ``code``."""
 
-    code: ErrorCode = ErrorCode.INTERNAL
+    code: ClassVar[ErrorCode]
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -88,35 +80,3 @@ class ValidationFailed(InvalidInput):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors), field=errors[0].field)
         self.errors = errors
-
-
-class LimitExceeded(DomainError):
-    """The request is larger or costlier than a configured limit allows; nothing was executed."""
-
-    code = ErrorCode.LIMIT_EXCEEDED
-
-    def __init__(self, message: str, *, limit: str) -> None:
-        super().__init__(message)
-        self.limit = limit
-
-
-class RateLimited(DomainError):
-    """The caller spent its cost budget for now; nothing was executed."""
-
-    code = ErrorCode.RATE_LIMITED
-
-    def __init__(self, message: str, *, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class Unavailable(DomainError):
-    """The database cannot be reached; the operation failed without waiting for it."""
-
-    code = ErrorCode.UNAVAILABLE
-
-
-class TimedOut(DomainError):
-    """The operation ran past the request time limit and was stopped."""
-
-    code = ErrorCode.TIMEOUT

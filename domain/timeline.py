@@ -13,10 +13,10 @@ from enum import StrEnum
 
 from domain.alerts.models import Alert
 from domain.crm.models import Case, Interaction, Opportunity, Transaction
+from domain.customer_records import Ties
 from domain.errors import InvalidInput
 from domain.feedback.models import Feedback
 from domain.paging import Page, Position, decode_cursor, encode_cursor
-from domain.records import Ties
 
 CURSOR_KIND = "timeline"
 

@@ -1,4 +1,4 @@
-"""The typed context every resolver receives."""
+"""The typed context every resolver receives, and the settings the GraphQL layer runs with."""
 
 from __future__ import annotations
 
@@ -10,14 +10,32 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from api.settings import Settings
 from auth.principal import Principal
 from domain.audit.models import AuditCollector
+from domain.errors import Unauthenticated
 from domain.events import EventSource
 from domain.repositories import Repositories
 from domain.scope import RowScope
 from domain.store import UnitOfWork
+from resolvers.cost.budget import CostBudget
 from resolvers.loaders import Loaders
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLSettings:
+    """The part of the server's configuration that queries, limits and aggregates need."""
+
+    max_page_size: int
+    max_depth: int
+    max_aliases: int
+    max_tokens: int
+    # Cost: object 1, connection 2 + first (times its nodes' cost), root mutation field a fixed cost.
+    max_cost: int
+    mutation_cost: int
+    cost_budget_per_minute: int
+    introspection_enabled: bool
+    # The fewest distinct customers a shown aggregate bucket may have.
+    aggregate_min_customers: int
 
 
 @dataclass
@@ -26,20 +44,29 @@ class Context:
 
     request: Request | WebSocket
     response: Response | WebSocket | None
-    principal: Principal
-    settings: Settings
+    # None only on a WebSocket whose connection_init has not proved who it is yet: it may read nothing.
+    caller: Principal | None
+    settings: GraphQLSettings
     repos: Repositories
     # The same repositories limited to what the caller may aggregate over (which differs from its rows:
     # the board aggregates the whole company but reads no record).
-    insight: Repositories
+    aggregate_repos: Repositories
     loaders: Loaders
     request_id: str
     uow: UnitOfWork
     events: EventSource
-    scope: RowScope
+    row_scope: RowScope
+    cost_budget: CostBudget
     audit: AuditCollector = field(default_factory=AuditCollector)
     connection_params: dict[str, object] | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def principal(self) -> Principal:
+        """The authenticated caller; an unauthenticated context may do nothing at all."""
+        if self.caller is None:
+            raise Unauthenticated("authenticate first")
+        return self.caller
 
 
 Info = strawberry.Info[Context, None]

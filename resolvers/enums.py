@@ -8,10 +8,10 @@ import strawberry
 
 from auth.policy import Access
 from auth.principal import Role
-from domain.aggregates.complaints import ComplaintDimension
-from domain.aggregates.groups import CustomerDimension
+from domain.aggregates.complaints import ComplaintAxis
+from domain.aggregates.groups import CustomerAxis
 from domain.aggregates.periods import Interval
-from domain.aggregates.rollups import Dimension as AggregateDimension
+from domain.aggregates.rollups import Axis
 from domain.alerts.models import AlertAction, AlertReason, AlertState
 from domain.crm.models import (
     CaseChannel,
@@ -50,30 +50,35 @@ _DESCRIPTIONS: dict[EnumMeta, str] = {
     AlertState: "Where an alert is in its handling.",
     AlertReason: "Why an alert was raised.",
     AlertAction: "A step in an alert's history.",
-    ErrorCode: "Machine-readable error codes shared by every operation.",
+    ErrorCode: "Why a mutation refused a request (errors in `errors` carry their code in extensions.code).",
     FeedbackStatus: "What the customer sees of the loop its feedback started.",
-    AggregateDimension: "What feedback aggregates can be grouped by, besides time.",
-    ComplaintDimension: "What complaints are counted by.",
-    CustomerDimension: "What customer aggregates (revenue at risk, churn) are grouped by.",
+    Axis: "What feedback aggregates can be grouped by, besides time.",
+    ComplaintAxis: "What complaints are counted by.",
+    CustomerAxis: "What customer aggregates (revenue at risk, churn) are grouped by.",
     Interval: "The length of a time bucket (weeks are ISO weeks, Monday to Sunday).",
 }
 
-_NAMES: dict[EnumMeta, str] = {AggregateDimension: "AggregateDimension"}
+# The API's names for grouping axes predate the domain's word for them; clients rely on these names.
+_NAMES: dict[EnumMeta, str] = {
+    Axis: "AggregateDimension",
+    ComplaintAxis: "ComplaintDimension",
+    CustomerAxis: "CustomerDimension",
+}
 
 for _enum, _description in _DESCRIPTIONS.items():
     strawberry.enum(_enum, name=_NAMES.get(_enum), description=_description)
 
 __all__ = [
     "Access",
-    "AggregateDimension",
     "AlertAction",
     "AlertReason",
     "AlertState",
+    "Axis",
     "CaseChannel",
     "CaseKind",
     "CaseStatus",
-    "ComplaintDimension",
-    "CustomerDimension",
+    "ComplaintAxis",
+    "CustomerAxis",
     "CustomerStatus",
     "Direction",
     "EmployeeRole",

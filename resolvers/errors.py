@@ -1,19 +1,64 @@
-"""Every error in a response carries a code; unexpected ones are masked and logged with the request id."""
+"""Every error in a response carries a code; unexpected ones are masked and logged with the request id.
+
+The domain's codes (``domain.errors.ErrorCode``) say why a request broke a business rule. The server
+adds its own (``ServerErrorCode``): refusals before anything runs (limits, rate, trusted documents, time)
+and failures of the service itself.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from enum import StrEnum
+from typing import Any
 
 from graphql import GraphQLError
 from pymongo.errors import ConnectionFailure
 
-from domain.errors import DomainError, ErrorCode, LimitExceeded, RateLimited
+from domain.errors import DomainError
 
 logger = logging.getLogger("customer360.errors")
 
-PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
-VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+class ServerErrorCode(StrEnum):
+    """Codes of errors that are not the domain's: the server's refusals and failures."""
+
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    RATE_LIMITED = "RATE_LIMITED"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    PERSISTED_QUERY_NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+    TRUSTED_DOCUMENT_REQUIRED = "TRUSTED_DOCUMENT_REQUIRED"
+    TIMEOUT = "TIMEOUT"
+    UNAVAILABLE = "UNAVAILABLE"
+    INTERNAL = "INTERNAL"
+
+
+class Refused(Exception):
+    """The server refuses to run the operation (nothing ran); the message is safe to show."""
+
+    def __init__(self, code: ServerErrorCode, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extensions = extensions
+
+
+class LimitExceeded(Refused):
+    """The request is larger or costlier than a configured limit allows; nothing was executed."""
+
+    def __init__(self, message: str, *, limit: str) -> None:
+        super().__init__(ServerErrorCode.LIMIT_EXCEEDED, message, limit=limit)
+
+
+class RateLimited(Refused):
+    """The caller spent its cost budget for now; nothing was executed."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(ServerErrorCode.RATE_LIMITED, message, retryAfter=round(retry_after, 1))
+        self.retry_after = retry_after
 
 
 # graphql-core's message when a document has more tokens than the parser was allowed to read.
@@ -28,29 +73,33 @@ def classify(error: GraphQLError, request_id: str | None, *, suggestions: bool =
         extensions: dict[str, object] = {"code": original.code.value}
         if original.field:
             extensions["field"] = original.field
-        if isinstance(original, LimitExceeded):
-            extensions["limit"] = original.limit
-        if isinstance(original, RateLimited):
-            extensions["retryAfter"] = round(original.retry_after, 1)
         return _with(error, original.message, extensions)
+    if isinstance(original, Refused):
+        return _with(error, original.message, {"code": original.code.value, **original.extensions})
     if isinstance(original, ConnectionFailure):
         # The database is down or unreachable: a condition to retry, not a bug.
         logger.warning("database unavailable: %s", original, extra={"request_id": request_id})
-        return _with(error, "the database is unavailable; retry later", {"code": ErrorCode.UNAVAILABLE.value})
+        code = ServerErrorCode.UNAVAILABLE.value
+        return _with(error, "the database is unavailable; retry later", {"code": code})
     if original is None or isinstance(original, GraphQLError):
         if _TOO_MANY_TOKENS.search(error.message):
-            limit: dict[str, object] = {"code": ErrorCode.LIMIT_EXCEEDED.value, "limit": "tokens"}
+            limit: dict[str, object] = {"code": ServerErrorCode.LIMIT_EXCEEDED.value, "limit": "tokens"}
             return _with(error, error.message.removeprefix("Syntax Error: "), limit)
-        code = PARSE_FAILED if error.message.startswith("Syntax Error") else VALIDATION_FAILED
+        code = (
+            ServerErrorCode.GRAPHQL_PARSE_FAILED
+            if error.message.startswith("Syntax Error")
+            else ServerErrorCode.GRAPHQL_VALIDATION_FAILED
+        )
         message = error.message if suggestions else _SUGGESTION.sub("", error.message)
-        return _with(error, message, {"code": code, **(error.extensions or {})})
+        return _with(error, message, {"code": code.value, **(error.extensions or {})})
     logger.error(
         "unexpected error in %s",
         ".".join(str(p) for p in error.path or ()),
         exc_info=original,
         extra={"request_id": request_id},
     )
-    return _with(error, "internal error", {"code": ErrorCode.INTERNAL.value, "requestId": request_id})
+    internal: dict[str, object] = {"code": ServerErrorCode.INTERNAL.value, "requestId": request_id}
+    return _with(error, "internal error", internal)
 
 
 def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:

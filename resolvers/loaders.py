@@ -12,12 +12,12 @@ from aiodataloader import DataLoader
 
 from domain.alerts.models import Alert
 from domain.crm.models import Case, Interaction, Opportunity, Transaction
+from domain.customer_records import CustomerRecords, Ties
+from domain.customers.metrics import CustomerMetrics, compute_metrics
 from domain.customers.models import Customer
 from domain.employees.models import Employee
 from domain.feedback.models import Feedback
-from domain.metrics import CustomerMetrics, compute_metrics
 from domain.paging import Page, Position
-from domain.records import CustomerRecords, Ties
 from domain.repositories import Repositories
 
 K = TypeVar("K", bound=Hashable)

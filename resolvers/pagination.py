@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
@@ -11,6 +11,11 @@ from domain.paging import Page, check_page_size
 
 N = TypeVar("N")
 T = TypeVar("T")
+
+FirstArg = Annotated[int, strawberry.argument(description="How many items to return, 1-100 (required).")]
+AfterArg = Annotated[
+    str | None, strawberry.argument(description="Cursor of the item after which the page starts.")
+]
 
 
 @strawberry.type(description="Where a page sits in its list (forward pagination with `first` and `after`).")

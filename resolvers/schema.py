@@ -13,15 +13,18 @@ from strawberry.types.base import StrawberryObjectDefinition
 
 from auth.policy import RoleView
 from auth.principal import Role
-from resolvers.access.queries import AccessQueries
-from resolvers.aggregates.complaints import HandlingQueries
-from resolvers.aggregates.customers import CustomerAggregateQueries
+from resolvers.aggregates.churn import ChurnQueries
+from resolvers.aggregates.complaints import ComplaintQueries
+from resolvers.aggregates.compliance import ComplianceQueries
 from resolvers.aggregates.experience import ExperienceQueries
+from resolvers.aggregates.risk import RiskQueries
 from resolvers.alerts.mutations import AlertMutations
 from resolvers.alerts.queries import AlertQueries
-from resolvers.alerts.subscriptions import Subscription
-from resolvers.audit import AuditWriter
+from resolvers.alerts.subscriptions import AlertSubscriptions
+from resolvers.audit.queries import AuditQueries
+from resolvers.audit.writer import AuditWriter
 from resolvers.context import Info
+from resolvers.cost.extension import OperationLimits
 from resolvers.crm.mutations import CaseMutations
 from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
 from resolvers.customers.queries import CustomerQueries
@@ -29,12 +32,14 @@ from resolvers.customers.types import Customer
 from resolvers.employees.types import Employee
 from resolvers.fastpath import compiled_executor
 from resolvers.feedback.mutations import FeedbackMutations
+from resolvers.feedback.subscriptions import FeedbackSubscriptions
 from resolvers.feedback.types import Feedback
-from resolvers.limits import OperationLimits
+from resolvers.guards import ROOT, attach_guards, guarded_fields, missing_guards, role_view
 from resolvers.node import Node, decode_global_id
-from resolvers.policy import ROOT, attach_guards, guarded_fields, missing_guards, role_view
-from resolvers.records import RECORD_KINDS
-from resolvers.standards import StandardMutations, StandardQueries
+from resolvers.record_kinds import RECORD_KINDS
+from resolvers.standards.mutations import StandardMutations
+from resolvers.standards.queries import StandardQueries
+from resolvers.viewer.queries import ViewerQueries
 
 NodeIdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the object.")]
 
@@ -59,12 +64,15 @@ async def _node(info: Info, global_id: str) -> Node | None:
 @strawberry.type(description="Entry points for reading the customer graph.")
 class Query(
     CustomerQueries,
-    AccessQueries,
+    ViewerQueries,
+    AuditQueries,
     AlertQueries,
     StandardQueries,
     ExperienceQueries,
-    HandlingQueries,
-    CustomerAggregateQueries,
+    ComplaintQueries,
+    ComplianceQueries,
+    RiskQueries,
+    ChurnQueries,
 ):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")
     async def node(self, info: Info, id: NodeIdArg) -> Node | None:
@@ -80,6 +88,13 @@ class Customer360Schema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         return None
+
+
+@strawberry.type(
+    description="Live events over WebSocket (graphql-transport-ws), filtered by your role and rows."
+)
+class Subscription(AlertSubscriptions, FeedbackSubscriptions):
+    pass
 
 
 @strawberry.type(description="Changes: feedback intake, cases, the alert lifecycle and service standards.")

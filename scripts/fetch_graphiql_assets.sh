@@ -2,7 +2,7 @@
 # Fetches the files strawberry's GraphiQL page loads from the npm registry into a directory laid out as
 # <package>@<version>/<path>, checking each against the page's sha384 integrity attribute.
 # Usage: scripts/fetch_graphiql_assets.sh [TARGET_DIR]   (default .customer360/graphiql-assets)
-# The list of files and their hashes comes from api/graphiql.py, so PYTHON must have the project installed.
+# The list of files and their hashes comes from api/http/graphiql.py, so PYTHON must have the project installed.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,8 +11,8 @@ if [[ -z "${PYTHON:-}" ]]; then
     if [[ -x "$root/.venv/bin/python" ]]; then PYTHON="$root/.venv/bin/python"; else PYTHON=python3; fi
 fi
 
-manifest="$(cd "$root" && "$PYTHON" -m api.graphiql manifest)" || {
-    echo "fetch_graphiql_assets: '$PYTHON -m api.graphiql manifest' failed; install the project first" >&2
+manifest="$(cd "$root" && "$PYTHON" -m api.http.graphiql manifest)" || {
+    echo "fetch_graphiql_assets: '$PYTHON -m api.http.graphiql manifest' failed; install the project first" >&2
     exit 1
 }
 

@@ -19,10 +19,10 @@ import strawberry
 import uvicorn
 from pymongo import monitoring
 
-from api.app import create_app
-from api.database import DatabaseHandle, MongoUnitOfWork, create_client, ensure_indexes
-from api.embedded import EmbeddedDatabase
+from api.http.app import create_app
 from api.settings import Settings
+from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_indexes
+from api.storage.embedded import EmbeddedDatabase
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from domain.repositories import Repositories, all_indexes
@@ -78,7 +78,7 @@ def settings(mongodb_uri: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[DatabaseHandle]:
+async def db(settings: Settings) -> AsyncIterator[MongoDatabase]:
     """The test's own database, dropped afterwards."""
     client = create_client(str(settings.mongodb_uri))
     try:
@@ -89,14 +89,14 @@ async def db(settings: Settings) -> AsyncIterator[DatabaseHandle]:
 
 
 @pytest.fixture
-async def repos(db: DatabaseHandle) -> Repositories:
+async def repos(db: MongoDatabase) -> Repositories:
     """Repositories over the test database, with the indexes the server creates at start-up."""
     await ensure_indexes(db, all_indexes())
     return Repositories.on(db)
 
 
 @pytest.fixture
-def uow(db: DatabaseHandle) -> MongoUnitOfWork:
+def uow(db: MongoDatabase) -> MongoUnitOfWork:
     """Transactions through the same client as ``db`` and ``repos`` (sessions belong to one client)."""
     return MongoUnitOfWork(db.client)
 
@@ -132,7 +132,7 @@ def token(settings: Settings) -> Any:
     def make(role: Role = Role.FRONTLINE, *, sub: str = "tester", regions: list[str] | None = None) -> str:
         if regions is None:
             regions = ["north", "south", "east", "west", "central"] if role.needs_regions else []
-        return issue_dev_token(settings, role=role, subject=sub, regions=regions)
+        return issue_dev_token(settings.token_settings(), role=role, subject=sub, regions=regions)
 
     return make
 
@@ -150,10 +150,18 @@ class GraphQLClient:
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
 
-    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def result(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The response body of an operation that ran, errors and all (for tests that expect errors)."""
         response = await self.post(query, variables)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
+        return body
+
+    async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The response body of an operation that succeeded: any error fails the test."""
+        body = await self.result(query, variables)
+        assert "errors" not in body, body
+        assert body.get("data") is not None, body
         return body
 
 

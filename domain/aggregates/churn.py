@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.aggregates.groups import CustomerDimension
+from domain.aggregates.groups import CustomerAxis
 from domain.aggregates.periods import Interval, Period, buckets, time_zone
 from domain.aggregates.stats import ratio
 
@@ -61,7 +61,7 @@ class LifecycleReader(Protocol):
 async def churn(
     reader: LifecycleReader,
     where: ChurnFilter,
-    by: Sequence[CustomerDimension],
+    by: Sequence[CustomerAxis],
     interval: Interval | None,
     *,
     min_customers: int,
@@ -77,8 +77,8 @@ async def churn(
     groups: dict[tuple[str | None, str | None], list[Lifecycle]] = {}
     for customer in customers:
         key = (
-            customer.region if CustomerDimension.REGION in by else None,
-            customer.segment if CustomerDimension.SEGMENT in by else None,
+            customer.region if CustomerAxis.REGION in by else None,
+            customer.segment if CustomerAxis.SEGMENT in by else None,
         )
         groups.setdefault(key, []).append(customer)
     rows = []

@@ -20,7 +20,7 @@ from domain.crm.models import Case
 HOUR = 3600
 
 
-class ComplaintDimension(StrEnum):
+class ComplaintAxis(StrEnum):
     """What complaints are counted by."""
 
     CATEGORY = "category"
@@ -84,7 +84,7 @@ def was_reopened(case: Case) -> bool:
 async def complaints(
     reader: ComplaintReader,
     where: ComplaintFilter,
-    by: Sequence[ComplaintDimension],
+    by: Sequence[ComplaintAxis],
     *,
     min_customers: int,
 ) -> list[ComplaintRow]:
@@ -95,8 +95,8 @@ async def complaints(
     groups: dict[tuple[str | None, str | None], list[Case]] = {}
     for case in cases:
         key = (
-            case.category if ComplaintDimension.CATEGORY in by else None,
-            case.channel.value if ComplaintDimension.CHANNEL in by else None,
+            case.category if ComplaintAxis.CATEGORY in by else None,
+            case.channel.value if ComplaintAxis.CHANNEL in by else None,
         )
         groups.setdefault(key, []).append(case)
     shown = {k: v for k, v in groups.items() if len({c.customer_id for c in v}) >= min_customers}

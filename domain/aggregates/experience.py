@@ -1,6 +1,6 @@
 """Customer-experience figures per bucket (NPS, CSAT, satisfaction index), read from rollups.
 
-A bucket is a time bucket of the period (or the whole period) and one value of each grouped dimension.
+A bucket is a time bucket of the period (or the whole period) and one value of each grouped axis.
 Buckets answered by fewer distinct customers than the privacy threshold are returned suppressed.
 """
 
@@ -21,13 +21,19 @@ from domain.aggregates.periods import (
     previous_bucket,
     time_zone,
 )
-from domain.aggregates.rollups import Dimension, RollupReader, cube_for
+from domain.aggregates.rollups import Axis, RollupReader, cube_for
 from domain.aggregates.stats import percentile, ratio, rounded
-from domain.aggregates.tally import CSAT_SCORES, EFFORT_SCORES, NPS_SCORES, RATIO_SCALE, Tally
+from domain.aggregates.tally import RATIO_SCALE, Tally
 from domain.errors import InvalidInput
+from domain.feedback.scores import (
+    CSAT_SCORES,
+    EFFORT_SCORES,
+    NPS_SCORES,
+    detractors,
+    net_promoter_score,
+    promoters,
+)
 
-PROMOTER_AT_LEAST = 9
-DETRACTOR_AT_MOST = 6
 PERCENTILES = (10, 50, 90)
 # More buckets than a dashboard can show means the request should be narrowed.
 MAX_BUCKETS = 10_000
@@ -35,7 +41,7 @@ MAX_BUCKETS = 10_000
 
 @dataclass(frozen=True, slots=True)
 class ExperienceFilter:
-    """Which responses count: the period (local days of a time zone) and, when given, dimension values."""
+    """Which responses count: the period (local days of a time zone) and, when given, axis values."""
 
     period: Period
     time_zone: str = "UTC"
@@ -44,23 +50,23 @@ class ExperienceFilter:
     touchpoints: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
 
-    def where(self) -> dict[Dimension, tuple[str, ...]]:
-        """The dimension values asked for; a dimension not named is not filtered."""
+    def where(self) -> dict[Axis, tuple[str, ...]]:
+        """The axis values asked for; an axis not named is not filtered."""
         given = {
-            Dimension.REGION: self.regions,
-            Dimension.CHANNEL: self.channels,
-            Dimension.TOUCHPOINT: self.touchpoints,
-            Dimension.SEGMENT: self.segments,
+            Axis.REGION: self.regions,
+            Axis.CHANNEL: self.channels,
+            Axis.TOUCHPOINT: self.touchpoints,
+            Axis.SEGMENT: self.segments,
         }
-        return {dimension: values for dimension, values in given.items() if values}
+        return {axis: values for axis, values in given.items() if values}
 
 
 @dataclass(frozen=True, slots=True)
 class ExperienceQuery:
-    """A filter, the dimensions to group by and, optionally, time buckets."""
+    """A filter, the axes to group by and, optionally, time buckets."""
 
     filter: ExperienceFilter
-    group_by: tuple[Dimension, ...] = ()
+    group_by: tuple[Axis, ...] = ()
     interval: Interval | None = None
 
 
@@ -110,16 +116,15 @@ class ExperienceFigures:
 
     @classmethod
     def of(cls, tally: Tally) -> ExperienceFigures:
-        promoters = sum(tally.nps[PROMOTER_AT_LEAST:])
-        detractors = sum(tally.nps[: DETRACTOR_AT_MOST + 1])
+        promoted, detracted = promoters(tally.nps), detractors(tally.nps)
         csat_responses = sum(tally.csat)
         return cls(
             responses=tally.responses,
             nps_responses=sum(tally.nps),
-            promoters=promoters,
-            passives=sum(tally.nps) - promoters - detractors,
-            detractors=detractors,
-            nps=_rounded(nps_of(tally)),
+            promoters=promoted,
+            passives=sum(tally.nps) - promoted - detracted,
+            detractors=detracted,
+            nps=_rounded(net_promoter_score(tally.nps)),
             nps_distribution=tuple(tally.nps),
             nps_percentiles=Percentiles.of(tally.nps, NPS_SCORES.start),
             csat_responses=csat_responses,
@@ -158,7 +163,7 @@ class Change:
     @classmethod
     def between(cls, before: Tally, current: Tally) -> Change:
         return cls(
-            nps=_change(nps_of(current), nps_of(before)),
+            nps=_change(net_promoter_score(current.nps), net_promoter_score(before.nps)),
             csat_mean=_change(csat_mean_of(current), csat_mean_of(before)),
             satisfaction_index=_change(current.satisfaction_index, before.satisfaction_index),
         )
@@ -166,25 +171,16 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class ExperienceBucket:
-    """One bucket: its days, its dimension values, and its figures unless suppressed."""
+    """One bucket: its days, its axis values, and its figures unless suppressed."""
 
     period: Period
-    values: Mapping[Dimension, str] = field(default_factory=dict)
+    values: Mapping[Axis, str] = field(default_factory=dict)
     figures: ExperienceFigures | None = None  # None: suppressed
     change: Change | None = None  # None: no bucket before, or either side suppressed
 
     @property
     def suppressed(self) -> bool:
         return self.figures is None
-
-
-def nps_of(tally: Tally) -> Fraction | None:
-    """Share of promoters minus share of detractors, in points (-100 to 100)."""
-    answered = sum(tally.nps)
-    if not answered:
-        return None
-    promoters, detractors = sum(tally.nps[PROMOTER_AT_LEAST:]), sum(tally.nps[: DETRACTOR_AT_MOST + 1])
-    return Fraction(100 * (promoters - detractors), answered)
 
 
 def csat_mean_of(tally: Tally) -> Fraction | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class CustomerDimension(StrEnum):
+class CustomerAxis(StrEnum):
     """A customer's region or segment."""
 
     REGION = "region"

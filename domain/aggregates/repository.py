@@ -12,16 +12,10 @@ from datetime import date
 from typing import Any
 
 from domain.aggregates.periods import Grain, Slot
-from domain.aggregates.rollups import CUBES, CellKey, Cube, Dimension, cells_of
-from domain.aggregates.tally import (
-    CSAT_SCORES,
-    CUSTOMERS_KEPT,
-    EFFORT_SCORES,
-    NPS_SCORES,
-    DimensionTally,
-    Tally,
-)
+from domain.aggregates.rollups import CUBES, Axis, CellKey, Cube, cells_of
+from domain.aggregates.tally import CUSTOMERS_KEPT, DimensionTally, Tally
 from domain.feedback.models import Feedback
+from domain.feedback.scores import CSAT_SCORES, EFFORT_SCORES, NPS_SCORES
 from domain.scope import RowScope, any_of
 from domain.store import Database, Document, IndexSpec, Session
 
@@ -42,7 +36,7 @@ def _id(key: CellKey) -> str:
 
 
 def _dimension_field(name: str) -> str:
-    """Dimension names are free text; hex keeps ``.`` and ``$`` out of field names."""
+    """Service dimension names are free text; hex keeps ``.`` and ``$`` out of field names."""
     return "d" + name.encode().hex()
 
 
@@ -71,7 +65,7 @@ def _identity(key: CellKey) -> Document:
         "cube": key.cube.name,
         "grain": key.slot.grain.value,
         "start": key.slot.start.isoformat(),
-        **{dimension.value: value for dimension, value in key.values},
+        **{axis.value: value for axis, value in key.values},
         "shard": key.shard,
     }
 
@@ -91,7 +85,7 @@ def to_document(key: CellKey, tally: Tally) -> Document:
 
 def from_document(document: Document) -> tuple[CellKey, Tally]:
     cube = CUBES_BY_NAME[document["cube"]]
-    values = tuple((d, str(document[d.value])) for d in Dimension if d in cube.dimensions)
+    values = tuple((d, str(document[d.value])) for d in Axis if d in cube.axes)
     slot = Slot(Grain(document["grain"]), date.fromisoformat(document["start"]))
     tally = Tally(
         responses=int(document.get("responses", 0)),
@@ -150,18 +144,18 @@ class RollupRepository:
         zone: str,
         cube: Cube,
         slots: Sequence[Slot],
-        where: Mapping[Dimension, Sequence[str]],
+        where: Mapping[Axis, Sequence[str]],
     ) -> list[tuple[CellKey, Tally]]:
-        """The cube's cells for these time spans whose dimension values are among ``where``'s."""
+        """The cube's cells for these time spans whose axis values are among ``where``'s."""
         if self._scope.nothing or self._scope.customer_id is not None:
             return []
         narrow = any_of(**{d.value: values for d, values in where.items()})
         if self._scope.regions is not None:
             allowed = set(self._scope.regions)
-            asked = where.get(Dimension.REGION)
+            asked = where.get(Axis.REGION)
             regions = [r for r in asked if r in allowed] if asked else sorted(allowed)
-            narrow[Dimension.REGION.value] = {"$in": regions}
-        # The time spans alone select by the index; dimension values filter those few cells.
+            narrow[Axis.REGION.value] = {"$in": regions}
+        # The time spans alone select by the index; axis values filter those few cells.
         pipeline: list[Document] = [
             {"$match": {"slot": {"$in": [slot_key(zone, cube, s) for s in dict.fromkeys(slots)]}}},
             *([{"$match": narrow}] if narrow else []),

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.aggregates.experience import DETRACTOR_AT_MOST
-from domain.aggregates.groups import CustomerDimension
+from domain.aggregates.groups import CustomerAxis
 from domain.customers.models import Customer
 from domain.errors import InvalidInput
+from domain.feedback.scores import DETRACTOR_AT_MOST
 from domain.repositories import Repositories
 
 MAX_WINDOW_DAYS = 366
@@ -44,7 +44,7 @@ class RiskRow:
 
 
 async def revenue_at_risk(
-    repos: Repositories, where: RiskFilter, by: Sequence[CustomerDimension], *, min_customers: int
+    repos: Repositories, where: RiskFilter, by: Sequence[CustomerAxis], *, min_customers: int
 ) -> list[RiskRow]:
     """One row per group and currency with customers at risk, in group order."""
     if not 1 <= where.window_days <= MAX_WINDOW_DAYS:
@@ -59,8 +59,8 @@ async def revenue_at_risk(
         if where.segments and customer.segment.value not in where.segments:
             continue
         key = (
-            customer.region if CustomerDimension.REGION in by else None,
-            customer.segment.value if CustomerDimension.SEGMENT in by else None,
+            customer.region if CustomerAxis.REGION in by else None,
+            customer.segment.value if CustomerAxis.SEGMENT in by else None,
             customer.lifetime_value.currency,
         )
         groups.setdefault(key, []).append(customer)

@@ -1,8 +1,8 @@
 """Which rollup cells a response counts in, and which cells answer a request.
 
-A cell is one local day or month, in one reporting time zone, of one cube: a set of dimensions the cell is
-keyed by. Every cube includes the region, so a manager's region scope applies to cells exactly. A request is
-answered from the smallest cube holding every dimension it filters or groups by, so a board query by
+A cell is one local day or month, in one reporting time zone, of one cube: a set of axes the cell is keyed
+by. Every cube includes the region, so a manager's region scope applies to cells exactly. A request is
+answered from the smallest cube holding every axis it filters or groups by, so a board query by
 region reads a handful of cells per month however many responses there are.
 """
 
@@ -19,8 +19,11 @@ from domain.aggregates.tally import Tally
 from domain.feedback.models import Feedback
 
 
-class Dimension(StrEnum):
-    """What feedback aggregates are filtered and grouped by (besides time)."""
+class Axis(StrEnum):
+    """An axis feedback aggregates are filtered and grouped by (besides time).
+
+    Not to be confused with a service dimension (an expectation-perception item of a response).
+    """
 
     REGION = "region"
     CHANNEL = "channel"
@@ -30,31 +33,31 @@ class Dimension(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Cube:
-    """The dimensions a set of cells is keyed by."""
+    """The axes a set of cells is keyed by."""
 
-    dimensions: frozenset[Dimension]
+    axes: frozenset[Axis]
 
     @property
     def name(self) -> str:
-        return "+".join(d.value for d in Dimension if d in self.dimensions)
+        return "+".join(d.value for d in Axis if d in self.axes)
 
 
 CUBES = tuple(
-    Cube(frozenset({Dimension.REGION, *more}))
+    Cube(frozenset({Axis.REGION, *more}))
     for more in (
         (),
-        (Dimension.CHANNEL,),
-        (Dimension.TOUCHPOINT,),
-        (Dimension.SEGMENT,),
-        (Dimension.CHANNEL, Dimension.TOUCHPOINT, Dimension.SEGMENT),
+        (Axis.CHANNEL,),
+        (Axis.TOUCHPOINT,),
+        (Axis.SEGMENT,),
+        (Axis.CHANNEL, Axis.TOUCHPOINT, Axis.SEGMENT),
     )
 )
 
 
-def cube_for(needed: Iterable[Dimension]) -> Cube:
-    """The smallest cube keyed by every dimension in ``needed``."""
+def cube_for(needed: Iterable[Axis]) -> Cube:
+    """The smallest cube keyed by every axis in ``needed``."""
     wanted = set(needed)
-    return min((c for c in CUBES if wanted <= c.dimensions), key=lambda c: len(c.dimensions))
+    return min((c for c in CUBES if wanted <= c.axes), key=lambda c: len(c.axes))
 
 
 # Each cell is split in this many shards, and a response counts in one of them (by its id): concurrent
@@ -65,25 +68,25 @@ SHARDS = 8
 
 @dataclass(frozen=True, slots=True)
 class CellKey:
-    """One cell: a time span in a zone, a cube, the cube's dimension values, and the shard."""
+    """One cell: a time span in a zone, a cube, the cube's axis values, and the shard."""
 
     zone: str
     slot: Slot
     cube: Cube
-    values: tuple[tuple[Dimension, str], ...]  # in Dimension order, one per dimension of the cube
+    values: tuple[tuple[Axis, str], ...]  # in Axis order, one per axis of the cube
     shard: int = 0
 
-    def value(self, dimension: Dimension) -> str | None:
-        return dict(self.values).get(dimension)
+    def value(self, axis: Axis) -> str | None:
+        return dict(self.values).get(axis)
 
 
-def values_of(feedback: Feedback) -> dict[Dimension, str]:
-    """A response's value of each dimension (region and segment as they were when it was given)."""
+def values_of(feedback: Feedback) -> dict[Axis, str]:
+    """A response's value on each axis (region and segment as they were when it was given)."""
     return {
-        Dimension.REGION: feedback.region or "",
-        Dimension.CHANNEL: feedback.channel.value,
-        Dimension.TOUCHPOINT: feedback.touchpoint.value,
-        Dimension.SEGMENT: feedback.segment or "",
+        Axis.REGION: feedback.region or "",
+        Axis.CHANNEL: feedback.channel.value,
+        Axis.TOUCHPOINT: feedback.touchpoint.value,
+        Axis.SEGMENT: feedback.segment or "",
     }
 
 
@@ -96,7 +99,7 @@ def cells_of(feedback: Feedback, zones: Sequence[str]) -> list[CellKey]:
         day = local_day(feedback.occurred_at, time_zone(zone))
         for slot in (Slot(Grain.DAY, day), Slot(Grain.MONTH, month_start(day))):
             for cube in CUBES:
-                kept = tuple((d, values[d]) for d in Dimension if d in cube.dimensions)
+                kept = tuple((d, values[d]) for d in Axis if d in cube.axes)
                 keys.append(CellKey(zone, slot, cube, kept, shard))
     return keys
 
@@ -109,7 +112,7 @@ def count_in(cells: dict[CellKey, Tally], feedback: Feedback, zones: Sequence[st
 
 
 class RollupReader(Protocol):
-    """Reads the cells of one cube and zone for some time spans, narrowed by dimension values."""
+    """Reads the cells of one cube and zone for some time spans, narrowed by axis values."""
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -121,5 +124,5 @@ class RollupReader(Protocol):
         zone: str,
         cube: Cube,
         slots: Sequence[Slot],
-        where: Mapping[Dimension, Sequence[str]],
+        where: Mapping[Axis, Sequence[str]],
     ) -> list[tuple[CellKey, Tally]]: ...

@@ -12,14 +12,12 @@ from fractions import Fraction
 from math import lcm
 
 from domain.feedback.models import Feedback
+from domain.feedback.scores import CSAT_SCORES, EFFORT_SCORES, ITEM_SCORES, NPS_SCORES
 from domain.feedback.submission import MAX_ITEMS
 
-NPS_SCORES = range(0, 11)
-CSAT_SCORES = range(1, 6)
-EFFORT_SCORES = range(1, 8)
 # Every expectation (1-7) divides RATIO_SCALE, and every item count (1-MAX_ITEMS) divides INDEX_SCALE / it,
 # so a perception/expectation ratio and a response's mean ratio are integers at these scales.
-RATIO_SCALE = lcm(*range(1, 8))
+RATIO_SCALE = lcm(*ITEM_SCORES)
 INDEX_SCALE = RATIO_SCALE * lcm(*range(1, MAX_ITEMS + 1))
 # A cell keeps up to this many distinct customers: enough to tell any privacy threshold up to it.
 CUSTOMERS_KEPT = 25

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 
 from domain.alerts.models import Alert, AlertAction, AlertReason, AlertState, AlertStep, Reply
 from domain.alerts.rules import escalation_step
+from domain.customer_records import CustomerRecords
 from domain.paging import Page, Position
-from domain.records import CustomerRecords
 from domain.scope import RowScope, any_of, narrowed
 from domain.store import Document
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from domain.alerts import rules
 from domain.alerts.models import Alert, Reply
+from domain.customer_records import read_version
 from domain.employees.models import EmployeeRole
 from domain.errors import InvalidInput
 from domain.feedback.models import Touchpoint
-from domain.records import CustomerRecords, read_version
 from domain.repositories import Repositories
-from domain.store import Session, UnitOfWork
-
-R = TypeVar("R")
 
 
 async def accountable_employee(repos: Repositories, *, owner_id: str | None, region: str) -> str | None:
@@ -26,27 +22,6 @@ async def accountable_employee(repos: Repositories, *, owner_id: str | None, reg
     frontline = await repos.employees.in_region(region, EmployeeRole.FRONTLINE)
     counts = await repos.alerts.open_counts([e.id for e in frontline])
     return rules.route(None, counts)
-
-
-async def store_with_alert(
-    repos: Repositories,
-    uow: UnitOfWork,
-    records: CustomerRecords[R],
-    record: R,
-    alert: Alert | None,
-    *,
-    also: Callable[[Session], Awaitable[None]] | None = None,
-) -> None:
-    """Stores a record, the alert it raised and ``also``'s writes in one transaction: all of them, or none."""
-
-    async def store(session: Session) -> None:
-        await records.insert(record, session=session)
-        if alert is not None:
-            await repos.alerts.insert(alert, session=session)
-        if also is not None:
-            await also(session)
-
-    await uow.run(store)
 
 
 async def _load(repos: Repositories, alert_id: str, version: int) -> Alert:

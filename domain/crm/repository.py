@@ -24,11 +24,11 @@ from domain.crm.models import (
     StatusChange,
     Transaction,
 )
+from domain.customer_records import CustomerRecords
 from domain.customers.models import ExternalId
 from domain.customers.repository import LOOKUP_CHUNK, external_key
 from domain.documents import date_doc, date_from, money_doc, money_from
-from domain.imports.records import Upserted
-from domain.records import CustomerRecords
+from domain.imports.rows import Upserted
 from domain.scope import any_of
 from domain.store import Document, IndexSpec
 

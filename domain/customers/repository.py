@@ -21,7 +21,7 @@ from domain.customers.models import (
 )
 from domain.documents import date_doc, date_from, money_doc, money_from
 from domain.errors import Conflict, InvalidInput
-from domain.imports.records import Upserted
+from domain.imports.rows import Upserted
 from domain.paging import Page, decode_cursor, encode_cursor
 from domain.scope import RowScope, any_of, narrowed
 from domain.store import Database, Document, IndexSpec

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.customer_records import CustomerRecords
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
-from domain.records import CustomerRecords
 from domain.store import Document, IndexSpec
 
 

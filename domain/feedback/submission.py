@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.errors import FieldError
 from domain.feedback.models import FeedbackChannel, ScoreItem, Touchpoint
+from domain.feedback.scores import CSAT_SCORES, EFFORT_SCORES, ITEM_SCORES, NPS_SCORES
 
 MAX_KEY = 255
 MAX_COMMENT = 4000
@@ -51,9 +52,10 @@ class FeedbackSubmission:
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def _in_range(errors: list[FieldError], field: str, value: int | None, low: int, high: int) -> None:
-    if value is not None and not low <= value <= high:
-        errors.append(FieldError(field, "OUT_OF_RANGE", f"must be between {low} and {high}"))
+def _in_range(errors: list[FieldError], field: str, value: int | None, scale: range) -> None:
+    if value is not None and value not in scale:
+        message = f"must be between {scale.start} and {scale.stop - 1}"
+        errors.append(FieldError(field, "OUT_OF_RANGE", message))
 
 
 def check_submission(submission: FeedbackSubmission, *, now: datetime) -> list[FieldError]:
@@ -62,9 +64,9 @@ def check_submission(submission: FeedbackSubmission, *, now: datetime) -> list[F
     key = submission.idempotency_key
     if not 1 <= len(key) <= MAX_KEY or not key.isprintable():
         errors.append(FieldError("idempotencyKey", "INVALID", f"must be 1 to {MAX_KEY} printable characters"))
-    _in_range(errors, "nps", submission.nps, 0, 10)
-    _in_range(errors, "csat", submission.csat, 1, 5)
-    _in_range(errors, "effort", submission.effort, 1, 7)
+    _in_range(errors, "nps", submission.nps, NPS_SCORES)
+    _in_range(errors, "csat", submission.csat, CSAT_SCORES)
+    _in_range(errors, "effort", submission.effort, EFFORT_SCORES)
     if len(submission.items) > MAX_ITEMS:
         errors.append(FieldError("items", "TOO_MANY", f"at most {MAX_ITEMS} items"))
     dimensions = [item.dimension for item in submission.items]
@@ -75,8 +77,8 @@ def check_submission(submission: FeedbackSubmission, *, now: datetime) -> list[F
             errors.append(
                 FieldError(f"items.{n}.dimension", "INVALID", f"must be 1 to {MAX_DIMENSION} characters")
             )
-        _in_range(errors, f"items.{n}.expectation", item.expectation, 1, 7)
-        _in_range(errors, f"items.{n}.perception", item.perception, 1, 7)
+        _in_range(errors, f"items.{n}.expectation", item.expectation, ITEM_SCORES)
+        _in_range(errors, f"items.{n}.perception", item.perception, ITEM_SCORES)
     if submission.comment is not None and len(submission.comment) > MAX_COMMENT:
         errors.append(FieldError("comment", "TOO_LONG", f"at most {MAX_COMMENT} characters"))
     scored = (submission.nps, submission.csat, submission.effort, submission.comment)

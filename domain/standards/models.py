@@ -41,7 +41,7 @@ class ServiceStandard:
 
 
 def default_standard(region: str, touchpoint: Touchpoint) -> ServiceStandard:
-    """The standard that applies when nobody set one: BRIEF §5's thresholds, 4 hours and 2 days."""
+    """The standard when nobody set one: NPS 3 or less, CSAT 1, index below 0.6; 4 hours, 2 days."""
     return ServiceStandard(
         region=region,
         touchpoint=touchpoint,

@@ -9,10 +9,9 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates import experience as domain
-from domain.aggregates.rollups import Dimension
 from resolvers.aggregates.filters import PeriodFilter, bounded, values
 from resolvers.context import Info
-from resolvers.enums import AggregateDimension, FeedbackChannel, Interval, Segment, Touchpoint
+from resolvers.enums import Axis, FeedbackChannel, Interval, Segment, Touchpoint
 
 
 @strawberry.input(
@@ -124,13 +123,13 @@ class ExperienceBucket:
     @classmethod
     def of(cls, bucket: domain.ExperienceBucket) -> ExperienceBucket:
         values = bucket.values
-        channel = values.get(Dimension.CHANNEL)
-        touchpoint = values.get(Dimension.TOUCHPOINT)
-        segment = values.get(Dimension.SEGMENT)
+        channel = values.get(Axis.CHANNEL)
+        touchpoint = values.get(Axis.TOUCHPOINT)
+        segment = values.get(Axis.SEGMENT)
         where = cls(
             period_start=bucket.period.first,
             period_end=bucket.period.last,
-            region=values.get(Dimension.REGION),
+            region=values.get(Axis.REGION),
             channel=FeedbackChannel(channel) if channel else None,
             touchpoint=Touchpoint(touchpoint) if touchpoint else None,
             segment=Segment(segment) if segment else None,
@@ -186,7 +185,7 @@ class ExperienceQueries:
         info: Info,
         filter: Annotated[ExperienceFilter, strawberry.argument(description="Period and dimension values.")],
         group_by: Annotated[
-            list[AggregateDimension] | None, strawberry.argument(description="Dimensions to group by.")
+            list[Axis] | None, strawberry.argument(description="Dimensions to group by.")
         ] = None,
         interval: Annotated[
             Interval | None, strawberry.argument(description="Time buckets; none: the whole period is one.")
@@ -194,6 +193,8 @@ class ExperienceQueries:
     ) -> list[ExperienceBucket]:
         query = domain.ExperienceQuery(filter.to_domain(), tuple(dict.fromkeys(group_by or ())), interval)
         buckets = await domain.experience(
-            info.context.insight.rollups, query, min_customers=info.context.settings.aggregate_min_customers
+            info.context.aggregate_repos.rollups,
+            query,
+            min_customers=info.context.settings.aggregate_min_customers,
         )
         return [ExperienceBucket.of(bucket) for bucket in buckets]

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Annotated
 
 import strawberry
 
 from domain.aggregates.periods import Period
 from domain.errors import InvalidInput
+from resolvers.enums import CustomerAxis
+
+CustomerGroupBy = Annotated[
+    list[CustomerAxis] | None, strawberry.argument(description="Dimensions to group by.")
+]
 
 # A filter naming more values than this is not a filter a dashboard needs; refuse it before reading.
 MAX_FILTER_VALUES = 50

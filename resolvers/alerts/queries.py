@@ -11,8 +11,7 @@ from domain.paging import Position
 from resolvers.alerts.types import Alert, AlertConnection
 from resolvers.context import Info
 from resolvers.enums import AlertState
-from resolvers.pagination import build_edges, page_size
-from resolvers.records import AfterArg, FirstArg
+from resolvers.pagination import AfterArg, FirstArg, build_edges, page_size
 
 QUEUE_CURSOR = "AlertQueue"
 

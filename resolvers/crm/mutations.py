@@ -6,8 +6,8 @@ from typing import Annotated
 
 import strawberry
 
-from domain.crm import cases
 from domain.crm.models import Case as DomainCase
+from domain.crm.service import CaseChange, NewCase, open_case, update_case
 from domain.errors import DomainError
 from resolvers.alerts.types import Alert
 from resolvers.context import Info
@@ -74,7 +74,7 @@ class CaseMutations:
     ) -> CaseResult:
         ctx = info.context
         try:
-            new = cases.NewCase(
+            new = NewCase(
                 customer_id=expect_global_id(input.customer_id, "Customer"),
                 kind=input.kind,
                 channel=input.channel,
@@ -83,9 +83,7 @@ class CaseMutations:
                 subject=input.subject,
                 touchpoint=input.touchpoint,
             )
-            case, alert = await cases.open_case(
-                ctx.repos, ctx.uow, new=new, by=ctx.principal.subject, now=ctx.now
-            )
+            case, alert = await open_case(ctx.repos, ctx.uow, new=new, by=ctx.principal.subject, now=ctx.now)
         except DomainError as error:
             return error_of(error)
         return CaseSaved(case=Case.of(case), alert=Alert.of(alert) if alert else None)
@@ -102,7 +100,7 @@ class CaseMutations:
 
 async def _update(info: Info, input: UpdateCaseInput) -> DomainCase:
     ctx = info.context
-    change = cases.CaseChange(
+    change = CaseChange(
         case_id=expect_global_id(input.id, "Case"),
         version=input.version,
         status=input.status,
@@ -111,4 +109,4 @@ async def _update(info: Info, input: UpdateCaseInput) -> DomainCase:
         resolution=input.resolution,
         customer_notified_by=input.customer_notified_by,
     )
-    return await cases.update_case(ctx.repos, change=change, by=ctx.principal.subject, now=ctx.now)
+    return await update_case(ctx.repos, change=change, by=ctx.principal.subject, now=ctx.now)

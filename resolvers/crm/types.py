@@ -8,7 +8,6 @@ import strawberry
 
 from domain.crm import models as crm
 from resolvers import references
-from resolvers.common import Money
 from resolvers.context import Info
 from resolvers.employees.types import Employee
 from resolvers.enums import (
@@ -21,6 +20,7 @@ from resolvers.enums import (
     SalesChannel,
     Severity,
 )
+from resolvers.money import Money
 from resolvers.references import CustomerRecord
 
 

@@ -12,8 +12,8 @@ from resolvers.context import Info
 from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
 from resolvers.feedback.types import Feedback
 from resolvers.loaders import PageKey
-from resolvers.pagination import CountedConnection, PageInfo, build_edges, page_size
-from resolvers.records import RECORD_KINDS, AfterArg, FirstArg, TimelineItem
+from resolvers.pagination import AfterArg, CountedConnection, FirstArg, PageInfo, build_edges, page_size
+from resolvers.record_kinds import RECORD_KINDS, TimelineItem
 
 if TYPE_CHECKING:
     from resolvers.customers.types import Customer

@@ -7,13 +7,13 @@ from typing import Annotated
 import strawberry
 
 from domain.customers.models import CustomerFilter as DomainCustomerFilter
+from domain.customers.models import ExternalId
 from domain.customers.repository import cursor_of
 from resolvers.context import Info
 from resolvers.customers.types import Customer, CustomerConnection
 from resolvers.enums import CustomerStatus, Segment
 from resolvers.node import expect_global_id
-from resolvers.pagination import build_edges, page_size
-from resolvers.records import AfterArg, FirstArg
+from resolvers.pagination import AfterArg, FirstArg, build_edges, page_size
 
 
 @strawberry.input(name="CustomerFilter", description="Which customers to list; every part given must match.")
@@ -36,6 +36,8 @@ class CustomerFilterInput:
 
 
 IdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the customer.")]
+SystemArg = Annotated[str, strawberry.argument(description="The other system, e.g. crm, shop or billing.")]
+ExternalIdArg = Annotated[str, strawberry.argument(description="The customer's id in that system.")]
 FilterArg = Annotated[
     CustomerFilterInput | None, strawberry.argument(name="filter", description="Which customers to list.")
 ]
@@ -68,3 +70,17 @@ class CustomerQueries:
             info.context.loaders.customers.prime(customer.id, customer)
         edges, page_info = build_edges(page, Customer.of, cursor_of)
         return CustomerConnection(edges=edges, page_info=page_info)
+
+    @strawberry.field(description="The calling customer's own profile (customer role).")
+    async def me(self, info: Info) -> Customer | None:
+        found = await info.context.loaders.customers.load(info.context.principal.subject)
+        return Customer.of(found) if found is not None else None
+
+    @strawberry.field(
+        description="A customer by its id in another system, for reconciliation (integration role)."
+    )
+    async def customer_by_external_id(
+        self, info: Info, system: SystemArg, id: ExternalIdArg
+    ) -> Customer | None:
+        found = await info.context.repos.customers.by_external_id(ExternalId(system, id))
+        return Customer.of(found) if found is not None else None

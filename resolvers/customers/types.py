@@ -9,12 +9,11 @@ from typing import Annotated
 import strawberry
 
 from domain.customers import models as cm
+from domain.customers.metrics import CustomerMetrics as DomainMetrics
 from domain.errors import NotFound
-from domain.metrics import CustomerMetrics as DomainMetrics
 from domain.paging import Page
 from domain.timeline import Record, TimelineCursor, merge, selected_kinds
 from resolvers import references
-from resolvers.common import Money
 from resolvers.context import Info
 from resolvers.customers.connections import (
     CaseConnection,
@@ -30,9 +29,10 @@ from resolvers.customers.connections import (
 from resolvers.employees.types import Employee
 from resolvers.enums import CustomerStatus, Segment, Tier, TimelineKind
 from resolvers.loaders import PageKey
+from resolvers.money import Money
 from resolvers.node import Node
-from resolvers.pagination import Connection, PageInfo, page_size
-from resolvers.records import RECORD_KINDS, AfterArg, FirstArg
+from resolvers.pagination import AfterArg, Connection, FirstArg, PageInfo, page_size
+from resolvers.record_kinds import RECORD_KINDS
 
 
 @strawberry.type(description="A postal address.")

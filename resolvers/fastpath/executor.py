@@ -22,8 +22,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from domain.audit.models import AuditCollector
 from resolvers.context import Context
+from resolvers.fastpath.execution import Run
 from resolvers.fastpath.plan import Compiled, Compiler, Strawberry, Unsupported
-from resolvers.fastpath.run import Run
 from resolvers.loaders import Loaders
 
 logger = logging.getLogger("customer360.fastpath")

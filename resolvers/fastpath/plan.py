@@ -35,8 +35,8 @@ from graphql.pyutils import Path, is_iterable
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
-from resolvers.fastpath.run import Run
-from resolvers.policy import ROOTS, PolicyGuard, field_access, shown
+from resolvers.fastpath.execution import Run
+from resolvers.guards import ROOTS, PolicyGuard, field_access, shown
 
 Completer = Callable[[Any, Path | None, Run], Any]
 Step = Callable[[Any, Path | None, Run], Any]

@@ -10,8 +10,8 @@ import strawberry
 
 from auth.policy import feedback_submitter, own_customer_id
 from domain.errors import DomainError, FieldError, ValidationFailed
-from domain.feedback.intake import Intake, submit_feedback
 from domain.feedback.models import ScoreItem as DomainScoreItem
+from domain.feedback.service import Intake, submit_feedback
 from domain.feedback.submission import FeedbackSubmission
 from resolvers.alerts.types import Alert
 from resolvers.context import Info

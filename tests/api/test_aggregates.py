@@ -302,7 +302,7 @@ async def test_a_request_that_cannot_be_answered_gets_a_validation_error(
     variables: dict[str, Any],
     field: str,
 ) -> None:
-    body = await GraphQLClient(http, token(Role.BOARD)).execute(query, variables)
+    body = await GraphQLClient(http, token(Role.BOARD)).result(query, variables)
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "VALIDATION"
     assert error["extensions"]["field"] == field

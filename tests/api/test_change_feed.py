@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from api.database import DatabaseHandle
-from api.events import ChangeFeed
+from api.storage.change_feed import ChangeFeed
+from api.storage.client import MongoDatabase
 from domain.alerts.models import AlertReason
 from domain.alerts.rules import raise_alert
 from domain.events import Event, EventKind
@@ -32,7 +32,7 @@ def new_alert() -> object:
 
 
 @pytest.fixture
-async def feed(db: DatabaseHandle) -> AsyncIterator[ChangeFeed]:
+async def feed(db: MongoDatabase) -> AsyncIterator[ChangeFeed]:
     stopping = asyncio.Event()
     change_feed = ChangeFeed(db, stopping=stopping, retry_seconds=0.05)
     task = asyncio.create_task(change_feed.run())

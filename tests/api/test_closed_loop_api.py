@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.database import DatabaseHandle
+from api.storage.client import MongoDatabase
 from auth.principal import Role
 from domain.employees.models import EmployeeRole
 from domain.repositories import Repositories
@@ -76,7 +76,7 @@ async def north(repos: Repositories) -> Any:
 
 
 async def test_fifty_concurrent_submissions_with_one_key_store_one_feedback_and_one_alert(
-    http: httpx.AsyncClient, token: Any, north: Any, db: DatabaseHandle
+    http: httpx.AsyncClient, token: Any, north: Any, db: MongoDatabase
 ) -> None:
     customer, _, _ = north
     client = GraphQLClient(http, token(Role.CUSTOMER, sub=customer.id))
@@ -104,7 +104,7 @@ async def test_the_same_key_with_other_content_is_a_typed_conflict(
 
 
 async def test_invalid_input_is_a_typed_validation_error_that_writes_nothing(
-    http: httpx.AsyncClient, token: Any, north: Any, db: DatabaseHandle
+    http: httpx.AsyncClient, token: Any, north: Any, db: MongoDatabase
 ) -> None:
     customer, _, _ = north
     client = GraphQLClient(http, token(Role.CUSTOMER, sub=customer.id))
@@ -119,7 +119,7 @@ async def test_invalid_input_is_a_typed_validation_error_that_writes_nothing(
 
 
 async def test_a_batch_of_100_with_3_invalid_and_2_duplicates_accepts_95_in_order(
-    http: httpx.AsyncClient, token: Any, north: Any, db: DatabaseHandle
+    http: httpx.AsyncClient, token: Any, north: Any, db: MongoDatabase
 ) -> None:
     customer, _, _ = north
     client = GraphQLClient(http, token(Role.CUSTOMER, sub=customer.id))
@@ -141,7 +141,7 @@ async def test_a_batch_of_100_with_3_invalid_and_2_duplicates_accepts_95_in_orde
 async def test_a_batch_over_100_items_is_refused(http: httpx.AsyncClient, token: Any, north: Any) -> None:
     customer, _, _ = north
     client = GraphQLClient(http, token(Role.CUSTOMER, sub=customer.id))
-    body = await client.execute(BATCH, {"items": [feedback_input(f"k{n}") for n in range(101)]})
+    body = await client.result(BATCH, {"items": [feedback_input(f"k{n}") for n in range(101)]})
     assert body["errors"][0]["extensions"]["code"] == "VALIDATION"
 
 
@@ -242,7 +242,7 @@ async def test_managers_set_standards_of_their_regions_only_and_new_alerts_follo
     manager = GraphQLClient(http, token(Role.MANAGER, regions=["north"]))
     saved = (await manager.execute(mutation, {"input": standard}))["data"]["setServiceStandard"]
     assert saved["standard"] == {"region": "north", "acknowledgeWithinMinutes": 30, "isDefault": False}
-    refused = await manager.execute(mutation, {"input": {**standard, "region": "south"}})
+    refused = await manager.result(mutation, {"input": {**standard, "region": "south"}})
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     invalid = await manager.execute(mutation, {"input": {**standard, "resolveWithinMinutes": 5}})
     assert invalid["data"]["setServiceStandard"]["__typename"] == "ValidationError"

@@ -168,7 +168,7 @@ async def test_feedback_submitted_through_the_api_is_in_the_aggregates_at_once(
 async def test_a_request_that_cannot_be_answered_gets_a_validation_error(
     http: httpx.AsyncClient, repos: Repositories, token: Any, filter: dict[str, Any], field: str
 ) -> None:
-    body = await client(http, token, Role.BOARD).execute(BY_REGION, {"filter": filter})
+    body = await client(http, token, Role.BOARD).result(BY_REGION, {"filter": filter})
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "VALIDATION"
     assert error["extensions"]["field"] == field

@@ -1,4 +1,4 @@
-"""The policy matrix through the endpoint: operations, rows and fields per role (BRIEF §3)."""
+"""The policy matrix through the endpoint: operations, rows and fields per role."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ async def test_root_operations_per_role(
     http: httpx.AsyncClient, world: World, role: Role, operation: str
 ) -> None:
     query, allowed = OPERATIONS[operation]
-    body = await as_role(http, world, role).execute(query, {"id": world.north.customer_id})
+    body = await as_role(http, world, role).result(query, {"id": world.north.customer_id})
     if role in allowed:
         assert "FORBIDDEN" not in codes(body)
     else:
@@ -174,7 +174,7 @@ async def test_customer_reads_its_own_profile_and_feedback_but_no_internal_field
         "metrics { lastNps }",
         "cases(first: 1) { totalCount }",
     ):
-        denied = await client.execute(f"{{ me {{ id {internal} }} }}")
+        denied = await client.result(f"{{ me {{ id {internal} }} }}")
         assert codes(denied) == ["FORBIDDEN"], internal
 
 
@@ -196,7 +196,7 @@ async def test_board_gets_no_record_through_any_path(http: httpx.AsyncClient, wo
         "{ customers(first: 1) { edges { node { id } } } }",
         "query($id: ID!) { customer(id: $id) { feedback(first: 1) { edges { node { comment } } } } }",
     ):
-        body = await client.execute(query, {"id": world.north.ids["Feedback"]})
+        body = await client.result(query, {"id": world.north.ids["Feedback"]})
         assert codes(body) == ["FORBIDDEN"]
         assert not any((body["data"] or {}).values())
 
@@ -261,7 +261,7 @@ class TestCrossRegion:
     async def test_audit_trail_of_another_region_looks_missing(
         self, http: httpx.AsyncClient, world: World
     ) -> None:
-        body = await as_role(http, world, M).execute(
+        body = await as_role(http, world, M).result(
             OPERATIONS["auditTrail"][0], {"id": world.south.customer_id}
         )
         assert codes(body) == ["NOT_FOUND"]

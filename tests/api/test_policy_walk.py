@@ -8,7 +8,7 @@ import strawberry
 
 from api.settings import Settings
 from auth.principal import Role
-from resolvers.policy import unpoliced
+from resolvers.guards import unpoliced
 from resolvers.schema import Query, build_schema
 from tests.conftest import GraphQLClient, client_for
 
@@ -40,6 +40,6 @@ async def test_an_operation_without_a_policy_is_forbidden_for_every_role(
     async with client_for(settings, schema=build_schema(QueryWithAnUnpolicedField)) as http:
         for role in Role:
             client = GraphQLClient(http, token(role))
-            body = await client.execute("{ secret { value } }")
+            body = await client.result("{ secret { value } }")
             assert body["data"] is None
             assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -196,7 +196,7 @@ async def test_viewer_reports_the_table_and_enforcement_agrees_on_every_field(
         keys = [step.key for step in path]
         for field_name, access in fields.items():
             selection = selection_for(role, field_name, graphql_type)
-            body = await client.execute(document(path, selection))
+            body = await client.result(document(path, selection))
             errors = body.get("errors", [])
             where = f"{role.value}: {type_name}.{field_name}"
             if access == "DENIED":

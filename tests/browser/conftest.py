@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from api.graphiql import missing_assets
+from api.http.graphiql import missing_assets
 from api.settings import Settings
 
 HERE = Path(__file__).resolve().parent

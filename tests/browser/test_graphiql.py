@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from api.app import create_app
-from api.graphiql import ASSETS
+from api.http.app import create_app
+from api.http.graphiql import ASSETS
 from api.settings import Settings
 from auth.principal import Role
 from domain.repositories import Repositories

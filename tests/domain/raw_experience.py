@@ -21,7 +21,7 @@ from domain.aggregates.experience import (
     Percentiles,
 )
 from domain.aggregates.periods import Interval, Period
-from domain.aggregates.rollups import Dimension
+from domain.aggregates.rollups import Axis
 from domain.aggregates.stats import rounded
 from domain.feedback.models import Feedback
 
@@ -48,12 +48,12 @@ def step(start: date, interval: Interval, back: bool = False) -> date:
     return date(total // 12, total % 12 + 1, 1)
 
 
-def value(feedback: Feedback, dimension: Dimension) -> str:
+def value(feedback: Feedback, dimension: Axis) -> str:
     return {
-        Dimension.REGION: feedback.region or "",
-        Dimension.CHANNEL: feedback.channel.value,
-        Dimension.TOUCHPOINT: feedback.touchpoint.value,
-        Dimension.SEGMENT: feedback.segment or "",
+        Axis.REGION: feedback.region or "",
+        Axis.CHANNEL: feedback.channel.value,
+        Axis.TOUCHPOINT: feedback.touchpoint.value,
+        Axis.SEGMENT: feedback.segment or "",
     }[dimension]
 
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from api.database import DatabaseHandle, MongoUnitOfWork
+from api.storage.client import MongoDatabase, MongoUnitOfWork
 from domain.alerts import service
 from domain.alerts.models import Alert, AlertAction, AlertReason, AlertState
 from domain.alerts.repository import AlertRepository
 from domain.employees.models import EmployeeRole
 from domain.errors import Conflict, IdempotencyConflict, ValidationFailed
-from domain.feedback.intake import Submitter, submit_feedback
 from domain.feedback.models import FeedbackChannel, ScoreItem, Touchpoint
+from domain.feedback.service import Submitter, submit_feedback
 from domain.feedback.submission import FeedbackSubmission
 from domain.repositories import Repositories
 from domain.store import Session
@@ -41,12 +41,12 @@ def detractor(customer_id: str, key: str = "k-1", **overrides: Any) -> FeedbackS
     return replace(base, **overrides)
 
 
-async def counts(db: DatabaseHandle) -> tuple[int, int]:
+async def counts(db: MongoDatabase) -> tuple[int, int]:
     return await db["feedback"].count_documents({}), await db["alerts"].count_documents({})
 
 
 async def test_a_detractor_raises_an_alert_for_the_owner_with_deadlines(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     owner = f.employee()
     customer = f.customer(owner_id=owner.id)
@@ -68,7 +68,7 @@ async def test_a_detractor_raises_an_alert_for_the_owner_with_deadlines(
 
 
 async def test_a_happy_response_raises_no_alert(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])
@@ -98,7 +98,7 @@ async def test_without_owner_the_least_busy_frontline_employee_of_the_region_get
 
 
 async def test_a_retry_returns_the_first_result_and_writes_nothing(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])
@@ -111,7 +111,7 @@ async def test_a_retry_returns_the_first_result_and_writes_nothing(
 
 
 async def test_the_same_key_with_other_content_is_an_idempotency_conflict(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])
@@ -123,7 +123,7 @@ async def test_the_same_key_with_other_content_is_an_idempotency_conflict(
     assert await counts(db) == (1, 1)
 
 
-async def test_keys_are_per_submitter(repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle) -> None:
+async def test_keys_are_per_submitter(repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])
     for subject in ("device-a", "device-b"):
@@ -134,7 +134,7 @@ async def test_keys_are_per_submitter(repos: Repositories, uow: MongoUnitOfWork,
 
 
 async def test_fifty_concurrent_submissions_with_one_key_store_one_feedback_and_one_alert(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])
@@ -157,7 +157,7 @@ class FailingAlerts(AlertRepository):
 
 
 async def test_a_failure_between_the_feedback_and_the_alert_write_leaves_neither(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])
@@ -183,7 +183,7 @@ async def test_a_failure_between_the_feedback_and_the_alert_write_leaves_neither
     ],
 )
 async def test_invalid_submissions_are_refused_and_write_nothing(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle, overrides: dict[str, Any], field: str
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase, overrides: dict[str, Any], field: str
 ) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])

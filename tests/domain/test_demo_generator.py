@@ -11,8 +11,10 @@ from typing import Protocol
 
 import pytest
 
-from api.database import DatabaseHandle
-from domain.aggregates import maintenance
+from api.demo import Batch, LoadReport, generate, load
+from api.demo.generator import BATCH_SIZE
+from api.storage.client import MongoDatabase
+from domain.aggregates.service import verify_rollups
 from domain.alerts.models import AlertState
 from domain.alerts.rules import reasons_for
 from domain.crm.models import (
@@ -26,8 +28,6 @@ from domain.crm.models import (
     Severity,
 )
 from domain.customers.models import CustomerStatus, Segment, Tier
-from domain.demo import Batch, LoadReport, generate, load
-from domain.demo.generator import BATCH_SIZE
 from domain.employees.models import EmployeeRole
 from domain.feedback.models import FeedbackChannel, Touchpoint
 from domain.ids import is_valid_id
@@ -271,7 +271,7 @@ def test_profiles_look_real(data: Batch) -> None:
 
 
 async def test_load_writes_every_record_and_reports_progress_per_batch(
-    repos: Repositories, db: DatabaseHandle
+    repos: Repositories, db: MongoDatabase
 ) -> None:
     progress: list[int] = []
     size = BATCH_SIZE + 20
@@ -284,7 +284,7 @@ async def test_load_writes_every_record_and_reports_progress_per_batch(
     first = expected.feedback[0]
     assert (await repos.feedback.get_many([first.id]))[first.id] == first
     # The load counts every response into the rollups as it goes, as intake would.
-    assert await maintenance.verify(repos) == []
+    assert await verify_rollups(repos) == []
 
 
 def test_recent_bad_responses_raised_alerts_at_every_stage_of_handling(data: Batch) -> None:

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from api.database import DatabaseHandle, create_client, ensure_indexes
 from api.settings import Settings
-from domain.aggregates import maintenance
+from api.storage.client import MongoDatabase, create_client, ensure_indexes
 from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, experience
 from domain.aggregates.periods import Interval, Period
-from domain.aggregates.rollups import SHARDS, Dimension
+from domain.aggregates.rollups import SHARDS, Axis
+from domain.aggregates.service import rebuild_rollups, verify_rollups
 from domain.aggregates.tally import CUSTOMERS_KEPT
 from domain.errors import InvalidInput
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
@@ -89,7 +89,7 @@ def queries(draw: st.DrawFn) -> ExperienceQuery:
             touchpoints=draw(subset(tuple(t.value for t in TOUCHPOINTS))),
             segments=draw(subset(SEGMENTS)),
         ),
-        group_by=tuple(draw(st.lists(st.sampled_from(list(Dimension)), unique=True, max_size=2))),
+        group_by=tuple(draw(st.lists(st.sampled_from(list(Axis)), unique=True, max_size=2))),
         interval=draw(st.none() | st.sampled_from(list(Interval))),
     )
 
@@ -132,7 +132,7 @@ async def check_example(
             )
             event("some bucket shown" if any(b.figures for b in got) else "every bucket suppressed or none")
 
-        assert await maintenance.verify(repos) == []
+        assert await verify_rollups(repos) == []
     finally:
         await client.close()
 
@@ -155,7 +155,7 @@ def test_every_aggregate_from_rollups_equals_the_raw_computation(
     asyncio.run(check_example(settings, feedback, asked, min_customers, manager_regions))
 
 
-async def test_rebuild_restores_rollups_that_drifted(repos: Repositories, db: DatabaseHandle) -> None:
+async def test_rebuild_restores_rollups_that_drifted(repos: Repositories, db: MongoDatabase) -> None:
     rollups = Repositories.on(db, rollup_zones=ZONES)
     feedback = [
         Feedback(
@@ -180,14 +180,14 @@ async def test_rebuild_restores_rollups_that_drifted(repos: Repositories, db: Da
     ]
     await f.store_feedback(rollups, feedback[:50])
     await rollups.feedback.insert_many(feedback[50:])  # stored without their rollups: drift
-    differences = await maintenance.verify(rollups)
+    differences = await verify_rollups(rollups)
     assert differences
     assert all("responses" in d.describe() for d in differences)
 
-    rebuilt = await maintenance.rebuild(rollups)
+    rebuilt = await rebuild_rollups(rollups)
 
     assert rebuilt.responses == 60
-    assert await maintenance.verify(rollups) == []
+    assert await verify_rollups(rollups) == []
     query = ExperienceQuery(ExperienceFilter(Period(date(2026, 1, 1), date(2026, 3, 31)), "Asia/Kolkata"))
     got = await experience(rollups.rollups, query, min_customers=5)
     assert got == raw_experience(feedback, query, min_customers=5)
@@ -220,7 +220,7 @@ async def test_an_unknown_time_zone_is_refused(repos: Repositories) -> None:
 
 
 async def test_a_cell_keeps_customers_up_to_the_cap_and_still_tells_every_threshold(
-    repos: Repositories, db: DatabaseHandle
+    repos: Repositories, db: MongoDatabase
 ) -> None:
     # Enough customers that every shard of the cell passes the cap.
     people = [f"p{n:03d}" for n in range(SHARDS * CUSTOMERS_KEPT * 2)]
@@ -235,7 +235,7 @@ async def test_a_cell_keeps_customers_up_to_the_cap_and_still_tells_every_thresh
     cells = [cell async for cell in db["rollups"].find({"cube": "region", "grain": "day"})]
     assert sum(cell["responses"] for cell in cells) == len(feedback)
     assert {len(set(cell["customers"])) for cell in cells} == {CUSTOMERS_KEPT}
-    assert await maintenance.verify(repos) == []
+    assert await verify_rollups(repos) == []
     query = ExperienceQuery(ExperienceFilter(Period(at.date(), at.date())))
     for threshold in (1, CUSTOMERS_KEPT):
         (bucket,) = await experience(repos.rollups, query, min_customers=threshold)

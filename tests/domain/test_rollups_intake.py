@@ -7,29 +7,29 @@ from dataclasses import replace
 
 import pytest
 
-from api.database import DatabaseHandle, MongoUnitOfWork
-from domain.aggregates import maintenance
+from api.storage.client import MongoDatabase, MongoUnitOfWork
 from domain.aggregates.repository import RollupRepository
-from domain.feedback.intake import Submitter, submit_feedback
+from domain.aggregates.service import verify_rollups
 from domain.feedback.models import Feedback
+from domain.feedback.service import Submitter, submit_feedback
 from domain.repositories import Repositories
 from domain.store import Session
 from tests import factories as f
 from tests.domain.test_closed_loop import CUSTOMER, NOW, detractor
 
 
-async def stored(db: DatabaseHandle) -> list[int]:
+async def stored(db: MongoDatabase) -> list[int]:
     return [await db[name].count_documents({}) for name in ("feedback", "alerts", "rollups")]
 
 
-async def total_responses(db: DatabaseHandle) -> int:
+async def total_responses(db: MongoDatabase) -> int:
     """Responses counted in the region cube's daily cells: each response is in exactly one of them."""
     cells = db["rollups"].find({"cube": "region", "grain": "day"})
     return sum([cell["responses"] async for cell in cells])
 
 
 async def test_a_response_is_counted_into_its_rollups_with_it(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])
@@ -37,11 +37,11 @@ async def test_a_response_is_counted_into_its_rollups_with_it(
     await submit_feedback(repos, uow, submitter=CUSTOMER, submission=detractor(customer.id), now=NOW)
 
     assert await total_responses(db) == 1
-    assert await maintenance.verify(repos) == []
+    assert await verify_rollups(repos) == []
 
 
 async def test_a_retried_response_is_counted_once(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])
@@ -58,7 +58,7 @@ class FailingRollups(RollupRepository):
 
 
 async def test_a_failed_rollup_write_leaves_no_response_and_no_alert(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])
@@ -69,7 +69,7 @@ async def test_a_failed_rollup_write_leaves_no_response_and_no_alert(
 
 
 async def test_concurrent_responses_into_the_same_cells_are_all_counted(
-    repos: Repositories, uow: MongoUnitOfWork, db: DatabaseHandle
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     customers = [f.customer() for _ in range(4)]
     await repos.customers.insert_many(customers)
@@ -82,4 +82,4 @@ async def test_concurrent_responses_into_the_same_cells_are_all_counted(
     )
 
     assert await total_responses(db) == 24
-    assert await maintenance.verify(repos) == []
+    assert await verify_rollups(repos) == []

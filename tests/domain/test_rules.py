@@ -9,11 +9,11 @@ import pytest
 from auth.masks import mask_email, mask_phone
 from auth.principal import Principal, Role
 from domain.audit.models import AuditCollector, AuditEntry
+from domain.customers.metrics import compute_metrics
 from domain.customers.search import index_tokens, query_terms, sort_name
 from domain.errors import InvalidInput, Unauthenticated
 from domain.feedback.models import ScoreItem, satisfaction_index
 from domain.feedback.repository import Scores
-from domain.metrics import compute_metrics
 from domain.money import Money
 from domain.paging import Position, check_page_size, decode_cursor, encode_cursor
 from domain.scope import RowScope, narrowed

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.embedded import free_port
+from api.storage.embedded import free_port
 from tests.e2e.servers import Server
 
 REPO = Path(__file__).resolve().parents[2]

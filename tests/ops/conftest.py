@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pymongo import monitoring
 
-from api.observability import REQUEST_ID
+from api.http.observability import REQUEST_ID
 from api.settings import Settings
 from auth.principal import Role
 from tests.conftest import client_for

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.database import create_client
-from api.embedded import EmbeddedDatabase
 from api.settings import Settings
+from api.storage.client import create_client
+from api.storage.embedded import EmbeddedDatabase
 from auth.principal import Role
 from domain.repositories import Repositories
 from tests import factories as f

@@ -16,8 +16,8 @@ import httpx
 import orjson
 import websockets
 
-from api.embedded import free_port
 from api.settings import Settings
+from api.storage.embedded import free_port
 from auth.principal import Role
 from domain.repositories import Repositories
 from tests import factories as f

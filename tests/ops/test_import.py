@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from api.database import DatabaseHandle
-from api.importer import Importer
+from api.cli.importer import Importer
 from api.settings import Settings
+from api.storage.client import MongoDatabase
 from domain.imports.formats import FileFormat
-from domain.imports.records import ImportKind
+from domain.imports.rows import ImportKind
 from domain.repositories import Repositories
 
 ROWS = 10_000
@@ -75,12 +75,12 @@ def run_import(settings: Settings, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
-async def snapshot(db: DatabaseHandle, collection: str) -> dict[str, dict[str, Any]]:
+async def snapshot(db: MongoDatabase, collection: str) -> dict[str, dict[str, Any]]:
     return {d["_id"]: d async for d in db[collection].find({})}
 
 
 async def test_importing_10000_customers_reports_each_bad_row_keeps_the_rest_and_is_idempotent(
-    settings: Settings, db: DatabaseHandle, tmp_path: Path
+    settings: Settings, db: MongoDatabase, tmp_path: Path
 ) -> None:
     path = tmp_path / "customers.jsonl"
     write_customers(path)
@@ -112,7 +112,7 @@ async def test_importing_10000_customers_reports_each_bad_row_keeps_the_rest_and
     assert await snapshot(db, "customers") == stored
 
 
-async def test_a_changed_row_updates_the_customer_in_place(db: DatabaseHandle, tmp_path: Path) -> None:
+async def test_a_changed_row_updates_the_customer_in_place(db: MongoDatabase, tmp_path: Path) -> None:
     path = tmp_path / "customers.csv"
     columns = ["externalId", "givenName", "familyName", "region", "emails"]
     with path.open("w", newline="") as out:
@@ -137,7 +137,7 @@ async def test_a_changed_row_updates_the_customer_in_place(db: DatabaseHandle, t
 
 
 async def test_transactions_and_interactions_attach_to_customers_by_external_id(
-    db: DatabaseHandle, tmp_path: Path
+    db: MongoDatabase, tmp_path: Path
 ) -> None:
     customers = tmp_path / "customers.jsonl"
     customers.write_text(

@@ -12,9 +12,9 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.database import DatabaseHandle
-from api.logs import JsonFormatter
-from api.observability import RequestIdFilter
+from api.http.logs import JsonFormatter
+from api.http.observability import RequestIdFilter
+from api.storage.client import MongoDatabase
 from auth.principal import Role
 
 
@@ -34,7 +34,7 @@ async def test_health_and_readiness(http: httpx.AsyncClient) -> None:
 
 
 async def test_metrics_count_operations_by_outcome_commands_and_alerts_by_state(
-    http: httpx.AsyncClient, token: Any, db: DatabaseHandle
+    http: httpx.AsyncClient, token: Any, db: MongoDatabase
 ) -> None:
     await db["alerts"].insert_many([{"state": "OPEN"}, {"state": "OPEN"}, {"state": "RESOLVED"}])
     headers = {"Authorization": f"Bearer {token(Role.FRONTLINE)}"}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from api.database import DatabaseHandle
+from api.storage.client import MongoDatabase
 from tests.ops.conftest import RequestCommands
 
 PRODUCTION = {"environment": "production"}
@@ -61,7 +61,7 @@ async def test_graphiql_is_not_served_in_production(app_client: Callable[..., An
 async def test_an_unexpected_error_is_masked_with_the_request_id_and_logged_in_full(
     app_client: Callable[..., Any],
     bearer: dict[str, str],
-    db: DatabaseHandle,
+    db: MongoDatabase,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A stored document the code cannot read: the kind of bug that must not leak to clients.

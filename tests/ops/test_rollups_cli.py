@@ -8,9 +8,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from api.seeding import first_start
+from api.cli.seeding import first_start
 from api.settings import Settings
-from domain.aggregates import maintenance
+from domain.aggregates.service import verify_rollups
 from domain.repositories import Repositories
 from tests import factories as f
 
@@ -59,5 +59,5 @@ async def test_a_development_start_builds_rollups_a_database_lacks(
 
     await first_start(settings.model_copy(update={"demo_customers": 0}))
 
-    assert await maintenance.verify(repos) == []
+    assert await verify_rollups(repos) == []
     assert [cell async for cell in repos.rollups.everything()]

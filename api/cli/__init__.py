@@ -1,0 +1,1 @@
+"""The ``customer360`` command line: serve, seed, import, rollups, token, export-schema."""

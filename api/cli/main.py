@@ -1,0 +1,252 @@
+"""The ``customer360`` command line: serve, seed, import, rollups, token, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from api.settings import Settings
+from auth.principal import Role
+from auth.tokens import issue_dev_token
+
+if TYPE_CHECKING:
+    from api.cli.importer import ImportReport
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``customer360`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.run(args)
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="customer360", description="GraphQL customer-360 API server.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server (embedded database unless MONGODB_URI is set)")
+    serve.add_argument("--host", help="interface to listen on (default from settings: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default from settings: 8000)")
+    serve.add_argument("--no-demo", action="store_true", help="do not load demo data into an empty database")
+    serve.set_defaults(run=_serve)
+
+    seed = commands.add_parser("seed", help="load deterministic synthetic data")
+    seed.add_argument("--customers", type=int, required=True, help="how many customers to create")
+    seed.add_argument("--seed", type=int, default=1, help="random seed; the same seed gives the same data")
+    seed.add_argument("--as-of", type=_date, help="date the data ends at (YYYY-MM-DD, default today)")
+    seed.add_argument("--replace", action="store_true", help="drop existing data first")
+    seed.set_defaults(run=_seed)
+
+    token = commands.add_parser("token", help="print a development token")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--sub", default="dev-user", help="subject: employee or customer id")
+    token.add_argument("--regions", default="", help="comma-separated regions (frontline, manager)")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token.set_defaults(run=_token)
+
+    imports = commands.add_parser(
+        "import", help="upsert customers, transactions or interactions from JSON lines or CSV, by external id"
+    )
+    imports.add_argument(
+        "kind", choices=["customers", "transactions", "interactions"], help="what the file holds"
+    )
+    imports.add_argument("path", type=Path, help="the file (.jsonl or .csv)")
+    imports.add_argument(
+        "--source", default="import", help="system the external ids belong to (default: import)"
+    )
+    imports.add_argument(
+        "--format", choices=["jsonl", "csv"], help="file format (default: from the extension)"
+    )
+    imports.set_defaults(run=_import)
+
+    rollups = commands.add_parser("rollups", help="rebuild or verify the feedback rollups aggregates read")
+    rollups.add_argument(
+        "action",
+        choices=["rebuild", "verify"],
+        help="rebuild: recompute every cell from raw feedback (pause intake meanwhile); "
+        "verify: compare every cell with a recomputation, exit 1 on any difference",
+    )
+    rollups.set_defaults(run=_rollups)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("path", nargs="?", default="schema.graphql", help="file to write, - for stdout")
+    export.add_argument("--check", action="store_true", help="exit 1 if the file differs instead of writing")
+    export.set_defaults(run=_export_schema)
+    return parser
+
+
+def _date(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+
+
+def _token(args: argparse.Namespace) -> int:
+    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    print(
+        issue_dev_token(
+            Settings().token_settings(), role=Role(args.role), subject=args.sub, regions=regions, ttl=args.ttl
+        )
+    )
+    return 0
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    from resolvers.schema import schema_sdl
+
+    sdl = schema_sdl()
+    if args.path == "-":
+        sys.stdout.write(sdl)
+        return 0
+    path = Path(args.path)
+    if args.check:
+        if not path.exists() or path.read_text() != sdl:
+            print(f"{path} is stale: run `customer360 export-schema`", file=sys.stderr)
+            return 1
+        return 0
+    path.write_text(sdl)
+    print(f"wrote {path}")
+    return 0
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[Settings]:
+    """Settings pointing at a database: MONGODB_URI, or the embedded development database for the duration."""
+    if settings.mongodb_uri:
+        yield settings
+        return
+    from api.storage.embedded import EmbeddedDatabase
+
+    storage = settings.data_dir / "db"
+    server = EmbeddedDatabase(storage, log_path=settings.data_dir / "secantusdb.log")
+    print(f"Starting the embedded SecantusDB (DEVELOPMENT ONLY) with data in {storage} ...", flush=True)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.start()
+        yield settings.model_copy(update={"mongodb_uri": server.uri})
+    finally:
+        server.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _already_handled(signum: int, frame: FrameType | None) -> None:
+    return None
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Exit 0 when every row was imported, 1 when some were rejected (the others are in), 2 on a bad file."""
+    from domain.imports.formats import FileError
+
+    if not args.path.is_file():
+        print(f"{args.path}: no such file", file=sys.stderr)
+        return 2
+    with _database(Settings()) as settings:
+        try:
+            report = asyncio.run(_run_import(settings, args))
+        except FileError as error:
+            print(f"{args.path}: {error}", file=sys.stderr)
+            return 2
+    for line, reason in report.rejected:
+        print(f"line {line}: {reason}")
+    print(report.summary(), flush=True)
+    return 1 if report.rejected else 0
+
+
+async def _run_import(settings: Settings, args: argparse.Namespace) -> ImportReport:
+    from tqdm import tqdm
+
+    from api.cli.importer import Importer, format_of
+    from api.cli.progress import advance_to
+    from api.storage.client import create_client, ensure_indexes
+    from domain.imports.rows import ImportKind
+    from domain.repositories import all_indexes
+
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        await ensure_indexes(db, all_indexes())
+        importer = Importer(db, kind=ImportKind(args.kind), source=args.source)
+        with tqdm(unit="row", desc=f"importing {args.kind}", disable=None) as bar:
+            path_format = format_of(args.path, args.format)
+            return await importer.run(args.path, path_format, progress=advance_to(bar))
+    finally:
+        await client.close()
+
+
+def _rollups(args: argparse.Namespace) -> int:
+    from api.cli.rollup_commands import rebuild, verify
+
+    with _database(Settings()) as settings:
+        if args.action == "rebuild":
+            asyncio.run(rebuild(settings))
+            return 0
+        return 0 if asyncio.run(verify(settings)) else 1
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from api.cli.seeding import seed_database
+
+    with _database(Settings()) as settings:
+        loaded = asyncio.run(
+            seed_database(
+                settings, customers=args.customers, seed=args.seed, as_of=args.as_of, replace=args.replace
+            )
+        )
+    if not loaded:
+        raise SystemExit(f"database {settings.database_name!r} already has customers; use --replace")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    with _database(Settings().model_copy(update=overrides)) as settings:
+        asyncio.run(_run_server(settings, demo=not args.no_demo))
+    return 0
+
+
+async def _run_server(settings: Settings, *, demo: bool) -> None:
+    import uvicorn
+
+    from api.cli.seeding import first_start, welcome
+    from api.http.app import create_app
+    from api.http.observability import configure
+
+    configure()
+    if demo:
+        await first_start(settings)
+    # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period) and
+    # closes WebSockets with 1012 (service restart), which graphql-transport-ws clients retry.
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn handles SIGTERM gracefully and then re-raises it to the previous handler: by then the
+    # work is done, so that handler must let the embedded database stop and the process exit 0.
+    signal.signal(signal.SIGTERM, _already_handled)
+    serving = asyncio.create_task(server.serve())
+    # The banner promises a running server, so wait until uvicorn listens (or gave up); uvicorn
+    # exposes that only as a flag.
+    while not server.started and not serving.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    if server.started:
+        print(await welcome(settings), flush=True)
+    await serving

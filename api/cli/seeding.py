@@ -1,0 +1,122 @@
+"""Loading synthetic data with a progress bar, and the demo data set on a first start."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tqdm import tqdm
+
+from api.cli.progress import advance_to
+from api.cli.rollup_commands import rebuild
+from api.demo.loader import load
+from api.settings import Settings
+from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from auth.principal import Role
+from auth.tokens import issue_dev_token
+from domain.employees.models import EmployeeRole
+from domain.repositories import Repositories, all_indexes
+
+
+def _today() -> datetime:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def load_with_progress(
+    db: MongoDatabase, *, customers: int, seed: int, as_of: datetime | None, rollup_zones: list[str]
+) -> None:
+    """Generate and store ``customers`` customers with all their records, showing progress."""
+    with tqdm(total=customers, unit="customer", desc="seeding", disable=None) as bar:
+        report = await load(
+            Repositories.on(db, rollup_zones=rollup_zones),
+            customers=customers,
+            seed=seed,
+            as_of=as_of or _today(),
+            progress=advance_to(bar),
+        )
+    print(f"loaded {report}", flush=True)
+
+
+async def seed_database(
+    settings: Settings,
+    *,
+    customers: int,
+    seed: int,
+    as_of: datetime | None,
+    replace: bool = False,
+    announce: str | None = None,
+) -> bool:
+    """Load synthetic data unless the database has customers (``replace`` drops it first); True when loaded.
+
+    Indexes come first, so the load maintains them as production writes would.
+    """
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        if replace:
+            await client.drop_database(settings.database_name)
+        elif await db["customers"].find_one({}, {"_id": 1}) is not None:
+            return False
+        if announce:
+            print(announce, flush=True)
+        await ensure_indexes(db, all_indexes())
+        await load_with_progress(
+            db, customers=customers, seed=seed, as_of=as_of, rollup_zones=settings.rollup_time_zones
+        )
+        return True
+    finally:
+        await client.close()
+
+
+async def first_start(settings: Settings) -> None:
+    """Load the demo data set into an empty database; in development, add rollups a database lacks."""
+    if settings.demo_customers:
+        count = settings.demo_customers
+        announce = f"Empty database: loading the demo data set ({count} customers) ..."
+        await seed_database(settings, customers=count, seed=1, as_of=None, announce=announce)
+    if not settings.is_production and await _feedback_without_rollups(settings):
+        # A development database from before aggregates existed: production runs `rollups rebuild` itself.
+        print("The database has feedback but no rollups: building them for the aggregates ...", flush=True)
+        await rebuild(settings)
+
+
+async def _feedback_without_rollups(settings: Settings) -> bool:
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        has_feedback = await db["feedback"].find_one({}, {"_id": 1}) is not None
+        return has_feedback and await db["rollups"].find_one({}, {"_id": 1}) is None
+    finally:
+        await client.close()
+
+
+async def welcome(settings: Settings) -> str:
+    """What a developer needs next: the URL and a ready token per role."""
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        frontline = await db["employees"].find_one({"role": EmployeeRole.FRONTLINE.value})
+        manager = await db["employees"].find_one({"role": EmployeeRole.MANAGER.value})
+        customer = await db["customers"].find_one({}, {"_id": 1})
+    finally:
+        await client.close()
+    subjects: dict[Role, tuple[str, list[str]]] = {
+        Role.FRONTLINE: (frontline["_id"], frontline["regions"])
+        if frontline
+        else ("frontline-dev", ["north"]),
+        Role.MANAGER: (manager["_id"], manager["regions"]) if manager else ("manager-dev", ["north"]),
+        Role.BOARD: ("board-dev", []),
+        Role.CUSTOMER: (customer["_id"] if customer else "customer-dev", []),
+        Role.INTEGRATION: ("integration-dev", []),
+        Role.BI: ("bi-dev", []),
+    }
+    lines = [
+        "",
+        f"customer360 is running: GraphiQL at http://{settings.host}:{settings.port}/graphql",
+        'Paste one of these into GraphiQL\'s Headers tab as {"Authorization": "Bearer <token>"}:',
+    ]
+    for role, (subject, regions) in subjects.items():
+        token = issue_dev_token(settings.token_settings(), role=role, subject=subject, regions=regions)
+        lines.append(f"  {role.value:<12} {token}")
+    if not settings.is_production:
+        lines.append("Development mode: the embedded database and these tokens are not for production.")
+    return "\n".join(lines)

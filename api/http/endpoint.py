@@ -1,0 +1,71 @@
+"""The ``/graphql`` endpoint: GraphiQL for browsers, bearer tokens for HTTP, WebSockets to their own view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from api.http.graphiql import graphiql_page
+from api.http.transport import GraphQLHTTP
+from api.http.websocket import GraphQLWebSocket
+from auth.principal import Principal
+from auth.tokens import TokenVerifier
+from domain.errors import Unauthenticated
+
+
+def wants_ide(scope: Scope) -> bool:
+    """A browser asking for the GraphQL page itself, not running an operation."""
+    if scope["method"] != "GET" or b"query=" in scope.get("query_string", b""):
+        return False
+    accept = dict(scope["headers"]).get(b"accept", b"")
+    return b"text/html" in accept
+
+
+def unauthenticated(message: str, request_id: str) -> Response:
+    """401 with a GraphQL error body, so clients handle it like any other error."""
+    body = {
+        "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]
+    }
+    return Response(
+        orjson.dumps(body),
+        status_code=401,
+        media_type="application/json",
+        headers={"WWW-Authenticate": 'Bearer realm="customer360"'},
+    )
+
+
+class GraphQLEndpoint:
+    """Serves GraphiQL, and lets only authenticated operations through (ids come from ``RequestContext``)."""
+
+    def __init__(
+        self,
+        http: GraphQLHTTP,
+        websocket: GraphQLWebSocket,
+        *,
+        verifier: TokenVerifier,
+        graphiql_assets: Path | None,
+    ) -> None:
+        self._http = http
+        self._websocket = websocket
+        self._verifier = verifier
+        self._graphiql_assets = graphiql_assets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._websocket(scope, receive, send)
+            return
+        if self._graphiql_assets is not None and wants_ide(scope):
+            await HTMLResponse(graphiql_page(self._graphiql_assets))(scope, receive, send)
+            return
+        state = scope["state"]
+        authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        try:
+            principal: Principal = await self._verifier.principal(authorization or None)
+        except Unauthenticated as error:
+            await unauthenticated(error.message, state["request_id"])(scope, receive, send)
+            return
+        state["principal"] = principal
+        await self._http(scope, receive, send)

@@ -1,0 +1,43 @@
+"""What the running application shares between requests, in one typed object built in its lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from api.http.persisted import PersistedDocuments
+from api.http.prometheus import Metrics
+from api.settings import Settings
+from api.storage.availability import DatabaseWatch
+from api.storage.change_feed import ChangeFeed
+from api.storage.client import Client, MongoUnitOfWork
+from auth.tokens import TokenVerifier
+from domain.store import Database
+from resolvers.context import GraphQLSettings
+from resolvers.cost.budget import CostBudget
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The settings, the database connection and the process-wide services every request uses."""
+
+    settings: Settings
+    graphql: GraphQLSettings
+    verifier: TokenVerifier
+    metrics: Metrics
+    cost_budget: CostBudget
+    persisted: PersistedDocuments
+    client: Client
+    db: Database
+    uow: MongoUnitOfWork
+    feed: ChangeFeed
+    watch: DatabaseWatch
+
+
+def runtime_of(connection: HTTPConnection) -> Runtime:
+    """The runtime of the application serving ``connection`` (set when its lifespan starts)."""
+    runtime = connection.app.state.runtime
+    if not isinstance(runtime, Runtime):
+        raise RuntimeError("the application has not started: its lifespan sets the runtime")
+    return runtime

@@ -1,0 +1,65 @@
+"""The database connection: one async client per application, and the indexes its queries need."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from pymongo.monitoring import _EventListener
+
+from domain.store import Document, DuplicateKey, IndexSpec, Session
+
+T = TypeVar("T")
+
+Client = AsyncMongoClient[Document]
+# The driver's database: what the domain sees through its ``domain.store.Database`` protocol, plus what only
+# the server's own plumbing uses (change streams).
+MongoDatabase = AsyncDatabase[Document]
+
+
+def create_client(
+    uri: str, *, server_selection_timeout_ms: int = 5000, event_listeners: Sequence[_EventListener] = ()
+) -> Client:
+    """A client that returns timezone-aware datetimes (UTC), as the domain expects."""
+    return AsyncMongoClient(
+        uri,
+        event_listeners=list(event_listeners),
+        tz_aware=True,
+        serverSelectionTimeoutMS=server_selection_timeout_ms,
+        appname="customer360",
+    )
+
+
+async def ensure_indexes(db: MongoDatabase, specs: Iterable[IndexSpec]) -> None:
+    """Create every index that is missing; existing ones are left as they are."""
+    for spec in specs:
+        await db[spec.collection].create_index(
+            list(spec.keys), name=spec.name, unique=spec.unique, sparse=spec.sparse
+        )
+
+
+async def is_reachable(client: Client) -> bool:
+    """Whether the database answers a ping."""
+    try:
+        await client.admin.command("ping")
+    except Exception:  # any failure means "not ready"; the reason is logged by the driver
+        return False
+    return True
+
+
+class MongoUnitOfWork:
+    """Transactions on a replica set or sharded cluster, retried on transient errors by the driver."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    async def run(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        try:
+            async with self._client.start_session() as session:
+                result: T = await session.with_transaction(work)
+                return result
+        except DuplicateKeyError as error:
+            raise DuplicateKey(str(error)) from None

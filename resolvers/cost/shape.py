@@ -1,0 +1,201 @@
+"""How deep, wide and costly an operation is, computed from its document before anything runs.
+
+Cost: a field returning an object is 1 plus its selection; a connection (a field with ``first`` returning a
+``...Connection``) is 2 + ``first`` plus ``first`` times the cost of what is selected on its nodes; a root
+mutation or subscription field is a fixed cost plus its selection; scalars cost nothing. Fragments are
+counted where they are spread, so the cost is an upper bound whatever the runtime types turn out to be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    is_leaf_type,
+)
+
+from resolvers.cost.walk import (
+    DocumentWalk,
+    TooComplex,
+    field_definition,
+    fragments_of,
+    is_connection,
+    named_type,
+    operation_of,
+    root_type,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """The measures of one operation that the limits are checked against."""
+
+    depth: int
+    aliases: int
+    cost: int
+    too_complex: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    """The numbers the cost formula needs besides the document."""
+
+    max_page_size: int
+    mutation_cost: int
+
+
+@dataclass(slots=True)
+class _Measure:
+    depth: int = 0
+    aliases: int = 0
+    cost: int = 0
+
+
+@dataclass
+class _ShapeWalk(DocumentWalk):
+    """Measures one operation; fragments are measured once and reused wherever they are spread."""
+
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    pricing: Pricing = field(default_factory=lambda: Pricing(max_page_size=0, mutation_cost=0))
+    memo: dict[str, _Measure] = field(default_factory=dict)
+    reads: set[str] = field(default_factory=set)  # the variables the measures depend on
+
+    def selection(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None) -> _Measure:
+        total = _Measure()
+        for selection in selection_set.selections if selection_set else ():
+            self.step()
+            if isinstance(selection, FieldNode):
+                part = self.field(selection, parent)
+            elif isinstance(selection, InlineFragmentNode):
+                part = self.selection(selection.selection_set, self.condition(selection, parent))
+            elif isinstance(selection, FragmentSpreadNode):
+                part = self._fragment(selection.name.value)
+            else:  # pragma: no cover - the grammar has no other selection
+                continue
+            # Fragments are not fields: their fields sit at the level where they are spread.
+            total.depth = max(total.depth, part.depth)
+            total.aliases += part.aliases
+            total.cost += part.cost
+        return total
+
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> _Measure:
+        definition = field_definition(parent, node.name.value)
+        aliases = 1 if node.alias else 0
+        if definition is None or is_leaf_type(get_named_type(definition.type)):
+            # Unknown fields fail validation later; leaves cost nothing.
+            return _Measure(depth=1, aliases=aliases)
+        named = get_named_type(definition.type)
+        if is_connection(definition):
+            nodes = self._connection_nodes(node, named)
+            first = self._first(node)
+            return _Measure(
+                depth=1 + nodes.depth,
+                aliases=aliases + nodes.aliases,
+                cost=2 + first + first * nodes.cost,
+            )
+        inner = self.selection(node.selection_set, named)
+        return _Measure(depth=1 + inner.depth, aliases=aliases + inner.aliases, cost=1 + inner.cost)
+
+    def _connection_nodes(self, node: FieldNode, connection: GraphQLNamedType) -> _Measure:
+        """What is selected on the nodes of a connection, with depth and aliases of the whole inside."""
+        total = _Measure()
+        for inner, inner_parent in self.flatten(node.selection_set, connection):
+            definition = field_definition(inner_parent, inner.name.value)
+            total.aliases += 1 if inner.alias else 0
+            if inner.name.value != "edges" or definition is None:
+                measure = self.selection(inner.selection_set, named_type(definition))
+                total.depth = max(total.depth, 1 + measure.depth)
+                total.aliases += measure.aliases
+                continue
+            edge_depth = 0
+            for edge_field, edge_parent in self.flatten(inner.selection_set, named_type(definition)):
+                total.aliases += 1 if edge_field.alias else 0
+                measure = self.selection(
+                    edge_field.selection_set, named_type(field_definition(edge_parent, edge_field.name.value))
+                )
+                edge_depth = max(edge_depth, 1 + measure.depth)
+                total.aliases += measure.aliases
+                if edge_field.name.value == "node":
+                    total.cost += measure.cost
+            total.depth = max(total.depth, 1 + edge_depth)
+        return total
+
+    def _fragment(self, name: str) -> _Measure:
+        if name in self.memo:
+            return self.memo[name]
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self.active:
+            # Unknown or cyclic fragments fail validation later.
+            return _Measure()
+        self.active.add(name)
+        try:
+            measure = self.selection(
+                fragment.selection_set, self.schema.get_type(fragment.type_condition.name.value)
+            )
+        finally:
+            self.active.discard(name)
+        self.memo[name] = measure
+        return measure
+
+    def _first(self, node: FieldNode) -> int:
+        """The page size asked for, within what a page can hold (larger values fail on their own)."""
+        value: object = None
+        for argument in node.arguments or ():
+            if argument.name.value != "first":
+                continue
+            if isinstance(argument.value, IntValueNode):
+                value = int(argument.value.value)
+            elif isinstance(argument.value, VariableNode):
+                self.reads.add(argument.value.name.value)
+                value = self.variables.get(argument.value.name.value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            return self.pricing.max_page_size
+        return min(max(value, 0), self.pricing.max_page_size)
+
+
+def shape_of(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    pricing: Pricing,
+) -> Shape | None:
+    """Depth, aliases and cost of the operation the request runs (None when there is no such operation).
+
+    It works on unvalidated documents, so it can run before validation, whose cost it also bounds.
+    """
+    return shape_and_reads(schema, document, operation_name, variables, pricing)[0]
+
+
+def shape_and_reads(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    pricing: Pricing,
+) -> tuple[Shape | None, frozenset[str]]:
+    """The shape, and the variables it depends on (those giving a connection's ``first``)."""
+    operation = operation_of(document, operation_name)
+    if operation is None:
+        return None, frozenset()
+    walk = _ShapeWalk(schema, fragments_of(document), variables=variables or {}, pricing=pricing)
+    try:
+        measure = walk.selection(operation.selection_set, root_type(schema, operation))
+        if operation.operation is not OperationType.QUERY:
+            measure.cost += pricing.mutation_cost * walk.root_field_count(operation.selection_set)
+    except TooComplex:
+        return Shape(depth=0, aliases=0, cost=0, too_complex=True), frozenset(walk.reads)
+    return Shape(depth=measure.depth, aliases=measure.aliases, cost=measure.cost), frozenset(walk.reads)
