@@ -1,0 +1,148 @@
+"""The stock npm graphql-ws client (on ws) against ``customer360 serve``: what any JavaScript client sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auth.principal import Role
+from domain.repositories import Repositories
+from tests.clients.conftest import Served, graphql_ws
+from tests.clients.documents import ALIASES, DEEP, MISSPELT, RAISED, SUBMIT, VIEWER, closed_loop
+
+
+def only(report: dict[str, Any], name: str) -> dict[str, Any]:
+    """The single event an operation ended with, then its `complete` if it had one."""
+    events: list[dict[str, Any]] = report["operations"][name]
+    assert events, f"{name} received nothing"
+    assert events[-1]["type"] in {"complete", "error"}, events
+    return events[0]
+
+
+async def test_a_query_a_mutation_and_a_subscription_with_a_pushed_alert(
+    node_modules: Path, development: Served, repos: Repositories, token: Any
+) -> None:
+    loop = await closed_loop(repos)
+    report = await graphql_ws(
+        node_modules,
+        development,
+        {
+            "tokens": {"agent": loop.agent_token(token), "customer": loop.customer_token(token)},
+            "operations": [
+                {"name": "alerts", "token": "agent", "query": RAISED, "background": 1},
+                {"name": "viewer", "token": "agent", "query": VIEWER},
+                {
+                    "name": "submit",
+                    "token": "customer",
+                    "query": SUBMIT,
+                    "variables": loop.detractor("graphql-ws-loop"),
+                },
+            ],
+        },
+    )
+
+    assert report["operations"]["viewer"] == [
+        {"type": "next", "payload": {"data": {"viewer": {"subject": loop.agent.id, "role": "FRONTLINE"}}}},
+        {"type": "complete"},
+    ]
+    submitted = {"__typename": "FeedbackSubmitted", "feedback": {"status": "BEING_HANDLED"}}
+    assert report["operations"]["submit"] == [
+        {"type": "next", "payload": {"data": {"submitFeedback": submitted}}},
+        {"type": "complete"},
+    ]
+    alerts = report["operations"]["alerts"]
+    assert alerts[0] == {"type": "next", "payload": {"data": {"alertRaised": loop.pushed}}}
+    # Clean closes only: 1000 when the client disposed of its connections.
+    assert {close["code"] for close in report["closed"].values()} <= {1000}
+
+
+@pytest.mark.parametrize(
+    ("role", "query", "code"),
+    [
+        pytest.param(Role.BOARD, RAISED, "FORBIDDEN", id="forbidden-subscription"),
+        pytest.param(Role.FRONTLINE, "{ viewer { nope } }", "GRAPHQL_VALIDATION_FAILED", id="invalid-query"),
+        pytest.param(
+            Role.FRONTLINE, 'query { customer(id: "x") { id } }', "VALIDATION", id="invalid-argument"
+        ),
+    ],
+)
+async def test_every_error_carries_the_code_it_has_over_http(
+    node_modules: Path, development: Served, token: Any, role: Role, query: str, code: str
+) -> None:
+    report = await graphql_ws(
+        node_modules,
+        development,
+        {
+            "tokens": {"caller": token(role, sub="someone")},
+            "operations": [{"name": "op", "token": "caller", "query": query}],
+        },
+    )
+
+    event = only(report, "op")
+    errors = event["payload"] if event["type"] == "error" else event["payload"]["errors"]
+    assert [error["extensions"]["code"] for error in errors] == [code], event
+
+
+@pytest.mark.parametrize(("query", "limit"), [(ALIASES, "aliases"), (DEEP, "depth")])
+async def test_an_operation_over_a_limit_gets_an_error_message_with_the_limit(
+    node_modules: Path, development: Served, token: Any, query: str, limit: str
+) -> None:
+    report = await graphql_ws(
+        node_modules,
+        development,
+        {
+            "tokens": {"agent": token(Role.FRONTLINE)},
+            "operations": [{"name": "op", "token": "agent", "query": query}],
+        },
+    )
+
+    assert report["operations"]["op"] == [
+        {
+            "type": "error",
+            "payload": [
+                {
+                    "message": report["operations"]["op"][0]["payload"][0]["message"],
+                    "extensions": {"code": "LIMIT_EXCEEDED", "limit": limit},
+                }
+            ],
+        }
+    ]
+    assert "at most" in report["operations"]["op"][0]["payload"][0]["message"]
+
+
+async def test_production_suggests_no_field_names_over_websocket(
+    node_modules: Path, production: Served, token: Any
+) -> None:
+    report = await graphql_ws(
+        node_modules,
+        production,
+        {
+            "tokens": {"agent": token(Role.FRONTLINE)},
+            "operations": [{"name": "op", "token": "agent", "query": MISSPELT}],
+        },
+    )
+
+    event = only(report, "op")
+    assert event["type"] == "error"
+    [error] = event["payload"]
+    assert "Did you mean" not in error["message"]
+    assert "viewr" in error["message"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_development_suggests_field_names_over_websocket(
+    node_modules: Path, development: Served, token: Any
+) -> None:
+    report = await graphql_ws(
+        node_modules,
+        development,
+        {
+            "tokens": {"agent": token(Role.FRONTLINE)},
+            "operations": [{"name": "op", "token": "agent", "query": MISSPELT}],
+        },
+    )
+
+    [error] = only(report, "op")["payload"]
+    assert "Did you mean 'viewer'?" in error["message"]
