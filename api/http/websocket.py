@@ -40,5 +40,10 @@ class GraphQLWebSocket(GraphQL[Context, None]):
         acknowledged: UnsetType = UNSET
         return acknowledged
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        """A WebSocket message (HTTP encodes its own responses, in api/http/transport.py).
+
+        graphql-transport-ws messages must travel in text frames, and strawberry sends bytes as binary
+        frames: orjson's bytes are decoded to text here.
+        """
+        return orjson.dumps(data).decode()
