@@ -177,5 +177,6 @@ class Settings(BaseSettings):
             mutation_cost=self.mutation_cost,
             cost_budget_per_minute=self.cost_budget_per_minute,
             introspection_enabled=self.introspection_enabled,
+            field_suggestions_enabled=self.field_suggestions_enabled,
             aggregate_min_customers=self.aggregate_min_customers,
         )

@@ -34,6 +34,8 @@ class GraphQLSettings:
     mutation_cost: int
     cost_budget_per_minute: int
     introspection_enabled: bool
+    # "Did you mean ...?" in validation errors, over every transport.
+    field_suggestions_enabled: bool
     # The fewest distinct customers a shown aggregate bucket may have.
     aggregate_min_customers: int
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError
 from pymongo.errors import ConnectionFailure
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult, StreamExecutionResult
 
 from domain.errors import DomainError
+from resolvers.context import Context
 
 logger = logging.getLogger("customer360.errors")
 
@@ -111,3 +115,22 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
         path=error.path,
         extensions=extensions,
     )
+
+
+class StreamedErrorCodes(SchemaExtension):
+    """Classifies the errors of every result a streaming transport (WebSocket) sends, as HTTP's view does.
+
+    Each streamed result passes through ``on_stream_result`` before the transport sees it, whatever went
+    wrong (parse, validation, a refusal by a limit, a resolver, a subscription's source). A classified
+    error is a plain ``GraphQLError``, so graphql-transport-ws answers a document that does not parse
+    with an ``error`` message carrying its code too, instead of closing the whole connection.
+    """
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(result, ExecutionResult) and result.errors and isinstance(context, Context):
+            suggestions = context.settings.field_suggestions_enabled
+            result.errors = [
+                classify(error, context.request_id, suggestions=suggestions) for error in result.errors
+            ]
+        yield

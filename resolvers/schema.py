@@ -30,6 +30,7 @@ from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
 from resolvers.customers.queries import CustomerQueries
 from resolvers.customers.types import Customer
 from resolvers.employees.types import Employee
+from resolvers.errors import StreamedErrorCodes
 from resolvers.fastpath import compiled_executor
 from resolvers.feedback.mutations import FeedbackMutations
 from resolvers.feedback.subscriptions import FeedbackSubscriptions
@@ -80,7 +81,8 @@ class Query(
 
 
 class Customer360Schema(strawberry.Schema):
-    """The schema; errors are classified, and unexpected ones logged once, by the HTTP view."""
+    """The schema; errors are classified, and unexpected ones logged once, by the HTTP view (HTTP) and
+    ``StreamedErrorCodes`` (WebSocket)."""
 
     role_views: dict[Role, RoleView]
 
@@ -117,7 +119,7 @@ def build_schema(query: type = Query, *, compiled: bool = False) -> Customer360S
             subscription=Subscription,
             types=[Customer, Employee, Transaction, Interaction, Case, Feedback, Opportunity],
             # OperationLimits first: it caps parsing and refuses over-limit documents before validation.
-            extensions=[OperationLimits, ParserCache, ValidationCache, AuditWriter],
+            extensions=[OperationLimits, ParserCache, ValidationCache, AuditWriter, StreamedErrorCodes],
             config=StrawberryConfig(auto_camel_case=True),
             execution_context_class=executor,
         )
