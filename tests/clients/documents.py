@@ -18,6 +18,15 @@ SUBMIT = """mutation Submit($input: SubmitFeedbackInput!) {
   submitFeedback(input: $input) { __typename ... on FeedbackSubmitted { feedback { status } } } }"""
 # One alias over the default limit of 30.
 ALIASES = "query Aliases { " + " ".join(f"a{i}: viewer {{ role }}" for i in range(40)) + " }"
+# Over the limit and invalid too: refused for the limit, before validation (whose cost the limits bound).
+ALIASES_OF_NOTHING = "query Nothing { " + " ".join(f"a{i}: nothing" for i in range(40)) + " }"
+# 100 customers with 100 transactions each: 10,302 of the default 10,000.
+COSTLY = (
+    "query Costly { customers(first: 100) { edges { node {"
+    " transactions(first: 100) { edges { node { id } } } } } } }"
+)
+# More tokens than the default 5,000.
+TOKENS = "query Tokens { " + "__typename " * 5000 + "}"
 # Deeper than the default limit of 20 (each customer of an alert has alerts again).
 DEEP = "query Deep { alerts(first: 1) { edges { node { " + "customer { alerts(first: 1) { edges { node { " * 5
 DEEP += "id" + " } } } }" * 5 + " } } } }"
