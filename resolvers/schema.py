@@ -6,7 +6,6 @@ from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
@@ -23,6 +22,7 @@ from resolvers.alerts.queries import AlertQueries
 from resolvers.alerts.subscriptions import AlertSubscriptions
 from resolvers.audit.queries import AuditQueries
 from resolvers.audit.writer import AuditWriter
+from resolvers.caches import CachedParsing, CachedValidation
 from resolvers.context import Info
 from resolvers.cost.extension import OperationLimits
 from resolvers.crm.mutations import CaseMutations
@@ -119,7 +119,7 @@ def build_schema(query: type = Query, *, compiled: bool = False) -> Customer360S
             subscription=Subscription,
             types=[Customer, Employee, Transaction, Interaction, Case, Feedback, Opportunity],
             # OperationLimits first: it caps parsing and refuses over-limit documents before validation.
-            extensions=[OperationLimits, ParserCache, ValidationCache, AuditWriter, StreamedErrorCodes],
+            extensions=[OperationLimits, CachedParsing, CachedValidation, AuditWriter, StreamedErrorCodes],
             config=StrawberryConfig(auto_camel_case=True),
             execution_context_class=executor,
         )

@@ -1,7 +1,8 @@
 """Refuses operations over a limit before validation or any resolver runs, and reports what they cost.
 
 Tokens are capped while parsing; depth, aliases and cost are measured on the parsed document before
-validation (whose own cost they bound); the caller's budget is charged the requested cost just before
+validation (whose own cost they bound) and a refusal becomes the operation's error, as validation's do,
+so HTTP and WebSocket answer it alike; the caller's budget is charged the requested cost just before
 execution and refunded what the response did not use. Over HTTP the cost is reported in
 ``extensions.cost``.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from graphql import NoSchemaIntrospectionCustomRule
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
 from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
 
@@ -68,31 +69,39 @@ class OperationLimits(SchemaExtension):
                 self.execution_context.variables,
                 self._pricing(context),
             )
-            self._check(context, self._shape)
+            refused = self._refusal(context, self._shape)
+            if refused is not None:
+                # Refused the way validation refuses, with the operation's errors, which every transport
+                # answers; an exception raised here would escape strawberry's streaming path (WebSocket),
+                # which then ends the operation with a bare `complete`.
+                self.execution_context.pre_execution_errors = [
+                    GraphQLError(refused.message, original_error=refused)
+                ]
         yield
 
-    def _check(self, context: Context, shape: Shape | None) -> None:
+    def _refusal(self, context: Context, shape: Shape | None) -> LimitExceeded | None:
         if shape is None:
-            return
+            return None
         settings = context.settings
         if shape.too_complex:
-            raise LimitExceeded("the document's fragments are too complex to run", limit="complexity")
+            return LimitExceeded("the document's fragments are too complex to run", limit="complexity")
         if shape.depth > settings.max_depth:
-            raise LimitExceeded(
+            return LimitExceeded(
                 f"the operation is {shape.depth} fields deep; at most {settings.max_depth} are allowed",
                 limit="depth",
             )
         if shape.aliases > settings.max_aliases:
-            raise LimitExceeded(
+            return LimitExceeded(
                 f"the operation uses {shape.aliases} aliases; at most {settings.max_aliases} are allowed",
                 limit="aliases",
             )
         if shape.cost > settings.max_cost:
             self._report = self._cost(context, actual=0, remaining=None)
-            raise LimitExceeded(
+            return LimitExceeded(
                 f"the operation costs {shape.cost}; at most {settings.max_cost} is allowed per request",
                 limit="cost",
             )
+        return None
 
     async def on_execute(self) -> AsyncIterator[None]:
         context = self._context()
