@@ -6,8 +6,9 @@ import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from auth.tokens import TokenSettings
@@ -22,6 +23,35 @@ class Environment(StrEnum):
 
     DEVELOPMENT = "development"
     PRODUCTION = "production"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def exact_origin(value: str) -> str:
+    """``value`` as browsers send it in ``Origin`` (lower case, no default port), or ValueError."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts, port = urlsplit(""), None
+    scheme, hostname = parts.scheme.lower(), parts.hostname
+    if (
+        hostname is None
+        or scheme not in _DEFAULT_PORTS
+        or "*" in text
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(
+            f"CUSTOMER360_CORS_ORIGINS lists exact origins such as https://app.example.com "
+            f"(scheme, host, optional port; no path, no wildcard), not {value!r}"
+        )
+    host = f"[{hostname}]" if ":" in hostname else hostname
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")
 
 
 class Settings(BaseSettings):
@@ -89,15 +119,24 @@ class Settings(BaseSettings):
     aggregate_min_customers: int = Field(default=5, ge=1, le=CUSTOMERS_KEPT)
     # How long a caller's own cache may reuse an aggregate fetched by GET (0: never).
     aggregate_cache_seconds: int = Field(default=60, ge=0)
+    # Browser pages on these origins may call the API: CORS over HTTP, and the Origin of a WebSocket
+    # handshake. Exact origins only (scheme://host[:port], comma-separated), never "*": they may send
+    # credentials. None by default; same-origin pages and clients that send no Origin need no entry.
+    cors_origins: Annotated[list[str], NoDecode] = []
 
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, values: dict[str, object]) -> dict[str, object]:
-        for name in ("jwt_algorithms", "rollup_time_zones"):
+        for name in ("jwt_algorithms", "rollup_time_zones", "cors_origins"):
             listed = values.get(name)
             if isinstance(listed, str):
                 values[name] = [a.strip() for a in listed.split(",") if a.strip()]
         return values
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        return [exact_origin(origin) for origin in origins]
 
     @model_validator(mode="after")
     def _check_keys(self) -> Settings:

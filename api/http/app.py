@@ -11,6 +11,7 @@ import strawberry
 from pymongo.monitoring import _EventListener
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -35,6 +36,9 @@ from resolvers.schema import build_schema
 
 _frozen = False
 
+# What a page on a listed origin may send besides the CORS-safelisted headers.
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Accept", "X-Request-Id"]
+
 
 def freeze_startup_objects() -> None:
     """Moves what the process has built so far out of the collector's sight, once per process.
@@ -47,6 +51,26 @@ def freeze_startup_objects() -> None:
         _frozen = True
         gc.collect()
         gc.freeze()
+
+
+def _cors(origins: Sequence[str]) -> list[Middleware]:
+    """CORS for the listed origins; none listed, responses stay as they are (no ``Vary: Origin`` either).
+
+    It goes inside RequestContext, so preflights and refusals get a request id, logs and metrics too.
+    """
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=["X-Request-Id", "Retry-After"],
+            max_age=600,
+        )
+    ]
 
 
 def create_app(
@@ -64,7 +88,8 @@ def create_app(
     assets = settings.graphiql_assets_dir if settings.graphiql_enabled else None
     graphql = GraphQLEndpoint(
         GraphQLHTTP(schema),
-        GraphQLWebSocket(schema=schema, graphql_ide=None),
+        # A WebSocket handshake from a page on another origin is refused (403) unless that origin is listed.
+        GraphQLWebSocket(schema=schema, graphql_ide=None, allowed_origins=settings.cors_origins),
         verifier=verifier,
         graphiql_assets=assets,
     )
@@ -146,6 +171,6 @@ def create_app(
             Route("/metrics", metrics_page),
             *(graphiql_routes(assets) if assets is not None else []),
         ],
-        middleware=[Middleware(RequestContext, metrics=metrics)],
+        middleware=[Middleware(RequestContext, metrics=metrics), *_cors(settings.cors_origins)],
         lifespan=lifespan,
     )
