@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from api.settings import Settings
 from api.storage.embedded import free_port
 from tests.conftest import TEST_SECRET
 from tests.e2e.servers import Server
@@ -261,3 +262,25 @@ def test_the_token_command_in_development_with_only_a_public_key_asks_for_the_pr
     refused = token_command(tmp_path, env, "--role", "bi")
     assert refused.returncode == 2
     assert "--private-key" in refused.stderr
+
+
+def test_settings_refuse_a_private_key_in_production() -> None:
+    private_pem, public_pem = key_pair("ES256")
+    with pytest.raises(ValueError, match="never mints tokens"):
+        Settings(
+            environment="production",
+            jwt_algorithms=["ES256"],
+            jwt_public_key=public_pem,
+            jwt_private_key=private_pem,
+        )
+
+
+def test_settings_refuse_a_private_key_that_does_not_match_the_public_key_or_the_algorithm() -> None:
+    private_pem, _ = key_pair("RS256")
+    _, other_public = key_pair("RS256")
+    with pytest.raises(ValueError, match="not the private half"):
+        Settings(jwt_algorithms=["RS256"], jwt_public_key=other_public, jwt_private_key=private_pem)
+    with pytest.raises(ValueError, match="cannot sign ES256"):
+        Settings(jwt_algorithms=["ES256"], jwt_private_key=private_pem)
+    with pytest.raises(ValueError, match="HS"):
+        Settings(jwt_secret=TEST_SECRET, jwt_private_key=private_pem)
