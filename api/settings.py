@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     # Per principal and minute, a token bucket refilled continuously; 0 turns the budget off.
     cost_budget_per_minute: int = Field(default=200_000, ge=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # The request line and headers, refused with 431 while still arriving (`serve`'s HTTP protocol), and
+    # the Authorization header on its own, refused with 431 before any token work.
+    max_header_bytes: int = Field(default=32_768, ge=4096)
+    max_authorization_bytes: int = Field(default=8192, ge=256)
     request_timeout_seconds: float = Field(default=15.0, gt=0)
     # Production turns these off unless enabled explicitly.
     introspection: bool | None = None
@@ -113,6 +117,8 @@ class Settings(BaseSettings):
             raise ValueError("pin either HMAC (HS*) or public-key algorithms, not both")
         if self.is_production and symmetric and not self.jwt_secret:
             raise ValueError("production with HS* algorithms needs CUSTOMER360_JWT_SECRET")
+        if self.max_authorization_bytes > self.max_header_bytes:
+            raise ValueError("CUSTOMER360_MAX_AUTHORIZATION_BYTES cannot exceed CUSTOMER360_MAX_HEADER_BYTES")
         if self.trusted_documents_only and self.persisted_documents_path is None:
             raise ValueError("CUSTOMER360_TRUSTED_DOCUMENTS_ONLY needs CUSTOMER360_PERSISTED_DOCUMENTS_PATH")
         if not self.rollup_time_zones:
@@ -218,6 +224,7 @@ class Settings(BaseSettings):
             jwks_url=self.jwt_jwks_url,
             dev_token_ttl_seconds=self.dev_token_ttl_seconds,
             signing_key=signing_key,
+            max_authorization_bytes=self.max_authorization_bytes,
         )
 
     def graphql_settings(self) -> GraphQLSettings:

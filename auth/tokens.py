@@ -30,6 +30,8 @@ class TokenSettings:
     dev_token_ttl_seconds: int = 12 * 3600
     # Development only: the secret or PEM private key development tokens are signed with; never in production.
     signing_key: str | None = None
+    # Longer Authorization values (or WebSocket tokens) are refused before any signature work.
+    max_authorization_bytes: int = 8192
 
 
 class TokenVerifier:
@@ -40,6 +42,7 @@ class TokenVerifier:
         self._issuer = settings.issuer
         self._audience = settings.audience
         self._leeway = settings.leeway_seconds
+        self._max_bytes = settings.max_authorization_bytes
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
         self._key = settings.key or ""
 
@@ -47,6 +50,8 @@ class TokenVerifier:
         """The principal of an ``Authorization: Bearer`` header value."""
         if not authorization:
             raise Unauthenticated("missing bearer token")
+        if len(authorization) > self._max_bytes:
+            raise Unauthenticated(f"the authorization exceeds {self._max_bytes} bytes")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("authorization must be a bearer token")
