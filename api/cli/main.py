@@ -275,6 +275,7 @@ async def _run_server(settings: Settings, *, demo: bool) -> None:
 
     from api.cli.seeding import first_start, welcome
     from api.http.app import create_app
+    from api.http.header_limits import bounded_head_protocol
     from api.http.observability import configure
 
     configure()
@@ -289,6 +290,8 @@ async def _run_server(settings: Settings, *, demo: bool) -> None:
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        # Request heads are bounded while they arrive; httptools alone reads headers of any size.
+        http=bounded_head_protocol(settings.max_header_bytes),
     )
     server = uvicorn.Server(config)
     # uvicorn handles SIGTERM gracefully and then re-raises it to the previous handler: by then the
