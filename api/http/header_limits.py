@@ -40,6 +40,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._in_head = True  # between requests, or receiving a request line and headers
         self._head_bytes = 0  # bytes received since the current head began (chunk-granular)
         self._refused = False
+        self._refusal_pending = False
         self._linger_bytes = 0
         self._linger: asyncio.TimerHandle | None = None
 
@@ -47,6 +48,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         # uvicorn's own data_received, with the count and refusals added (it would answer 400 to a parser
         # stopped on purpose).
         if self._refused:
+            # Read and dropped, so the client gets to read the 431; a client sending more is cut off.
             self._linger_bytes -= len(data)
             if self._linger_bytes <= 0:
                 self.transport.close()
@@ -89,13 +91,27 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             self._linger.cancel()
         super().connection_lost(exc)
 
+    def on_response_complete(self) -> None:
+        if not self._refused or self.pipeline:
+            super().on_response_complete()
+            return
+        self.server_state.total_requests += 1
+        if self._refusal_pending:
+            self._send_refusal()
+
     def _refuse(self) -> None:
         self._refused = True
+        self._linger_bytes = LINGER_BYTES
         self._unset_keepalive_if_required()
         if self.cycle is not None and not self.cycle.response_complete:
-            # A pipelined request is still being answered: a 431 now would read as its response.
-            self.cycle.keep_alive = False
-            self.transport.close()
+            # Requests received before are still being answered: the 431 follows their responses.
+            self._refusal_pending = True
+            return
+        self._send_refusal()
+
+    def _send_refusal(self) -> None:
+        self._refusal_pending = False
+        if self.transport.is_closing():
             return
         request_id = uuid.uuid4().hex
         message = f"the request headers exceed {self.max_head_bytes} bytes"
@@ -120,7 +136,6 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         )
         if self.transport.can_write_eof():
             self.transport.write_eof()
-        self._linger_bytes = LINGER_BYTES
         self._linger = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
