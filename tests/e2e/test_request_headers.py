@@ -205,21 +205,49 @@ def test_a_header_of_many_megabytes_is_refused_without_being_read_in_full(port: 
     assert sent < size
 
 
-def read_response(sock: socket.socket) -> tuple[bytes, bytes]:
-    """The head and body of one HTTP response with a Content-Length, read from a raw socket."""
-    received = b""
+def read_response(sock: socket.socket, pending: bytearray | None = None) -> tuple[bytes, bytes]:
+    """The head and body of one HTTP response with a Content-Length, read from a raw socket.
+
+    Bytes received past that response stay in ``pending`` for the next call.
+    """
+    received = pending if pending is not None else bytearray()
     while b"\r\n\r\n" not in received:
         chunk = sock.recv(65_536)
-        assert chunk, f"connection closed before a response: {received!r}"
+        assert chunk, f"connection closed before a response: {bytes(received)!r}"
         received += chunk
-    head, _, body = received.partition(b"\r\n\r\n")
+    end = received.index(b"\r\n\r\n")
+    head = bytes(received[:end])
     length = next(
         int(line.split(b":", 1)[1])
         for line in head.split(b"\r\n")[1:]
         if line.lower().startswith(b"content-length:")
     )
-    while len(body) < length:
+    while len(received) < end + 4 + length:
         chunk = sock.recv(65_536)
         assert chunk, "connection closed inside the body"
-        body += chunk
-    return head, body[:length]
+        received += chunk
+    body = bytes(received[end + 4 : end + 4 + length])
+    del received[: end + 4 + length]
+    return head, body
+
+
+def test_a_head_over_the_limit_behind_a_pipelined_request_is_refused_after_its_response(port: int) -> None:
+    def request(extra: bytes = b"") -> bytes:
+        body = json.dumps(VIEWER).encode()
+        return (
+            b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {token('bi', subject='pipelined')}\r\n".encode()
+            + extra
+            + b"Content-Length: %d\r\n\r\n" % len(body)
+            + body
+        )
+
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(request() + request(b"X-Padding: " + b"p" * 40_000 + b"\r\n"))
+        pending = bytearray()
+        first_head, first_body = read_response(sock, pending)
+        second_head, second_body = read_response(sock, pending)
+    assert first_head.startswith(b"HTTP/1.1 200 "), first_head
+    assert json.loads(first_body)["data"] == {"viewer": {"subject": "pipelined", "role": "BI"}}
+    assert second_head.startswith(b"HTTP/1.1 431 "), second_head
+    assert json.loads(second_body)["errors"][0]["extensions"]["limit"] == "headerSize"
