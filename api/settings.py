@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from auth.keys import NoSigningKey, check_signing_key, development_pair, public_pem
 from auth.tokens import TokenSettings
 from domain.aggregates.periods import time_zone
 from domain.aggregates.tally import CUSTOMERS_KEPT
@@ -76,6 +77,8 @@ class Settings(BaseSettings):
     jwt_algorithms: Annotated[list[str], NoDecode] = ["HS256"]
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
+    # Development only: the PEM private key the banner and `customer360 token` sign RS*/ES* tokens with.
+    jwt_private_key: str | None = None
     jwt_jwks_url: str | None = None
     jwt_issuer: str = "customer360"
     jwt_audience: str = "customer360"
@@ -103,6 +106,10 @@ class Settings(BaseSettings):
     # Per principal and minute, a token bucket refilled continuously; 0 turns the budget off.
     cost_budget_per_minute: int = Field(default=200_000, ge=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # The request line and headers, refused with 431 while still arriving (`serve`'s HTTP protocol), and
+    # the Authorization header on its own, refused with 431 before any token work.
+    max_header_bytes: int = Field(default=32_768, ge=4096)
+    max_authorization_bytes: int = Field(default=8192, ge=256)
     request_timeout_seconds: float = Field(default=15.0, gt=0)
     # Production turns these off unless enabled explicitly.
     introspection: bool | None = None
@@ -149,6 +156,8 @@ class Settings(BaseSettings):
             raise ValueError("pin either HMAC (HS*) or public-key algorithms, not both")
         if self.is_production and symmetric and not self.jwt_secret:
             raise ValueError("production with HS* algorithms needs CUSTOMER360_JWT_SECRET")
+        if self.max_authorization_bytes > self.max_header_bytes:
+            raise ValueError("CUSTOMER360_MAX_AUTHORIZATION_BYTES cannot exceed CUSTOMER360_MAX_HEADER_BYTES")
         if self.trusted_documents_only and self.persisted_documents_path is None:
             raise ValueError("CUSTOMER360_TRUSTED_DOCUMENTS_ONLY needs CUSTOMER360_PERSISTED_DOCUMENTS_PATH")
         if not self.rollup_time_zones:
@@ -158,9 +167,24 @@ class Settings(BaseSettings):
                 time_zone(zone)
             except InvalidInput as unknown:
                 raise ValueError(f"CUSTOMER360_ROLLUP_TIME_ZONES: {unknown.message}") from None
-        if asymmetric and not (self.jwt_public_key or self.jwt_jwks_url):
+        # In development a key pair is generated under the data directory when none is configured.
+        if self.is_production and asymmetric and not (self.jwt_public_key or self.jwt_jwks_url):
             raise ValueError("RS*/ES* algorithms need CUSTOMER360_JWT_PUBLIC_KEY or CUSTOMER360_JWT_JWKS_URL")
+        if self.jwt_private_key:
+            self._check_private_key(self.jwt_private_key, symmetric=symmetric)
         return self
+
+    def _check_private_key(self, private_key: str, *, symmetric: bool) -> None:
+        if self.is_production:
+            raise ValueError(
+                "CUSTOMER360_JWT_PRIVATE_KEY is for development: a production server never mints tokens"
+            )
+        if symmetric:
+            raise ValueError("CUSTOMER360_JWT_PRIVATE_KEY signs RS*/ES* tokens; HS* algorithms are pinned")
+        try:
+            check_signing_key(private_key, self.jwt_algorithms[0], self.jwt_public_key)
+        except ValueError as error:
+            raise ValueError(f"CUSTOMER360_JWT_PRIVATE_KEY: {error}") from None
 
     @property
     def is_production(self) -> bool:
@@ -192,17 +216,54 @@ class Settings(BaseSettings):
             path.chmod(0o600)
         return path.read_text().strip()
 
+    def verification_key(self) -> str:
+        """The secret or public key (PEM) tokens are verified with when no JWKS URL is configured."""
+        algorithm = self.jwt_algorithms[0]
+        if algorithm.startswith("HS"):
+            return self.hmac_secret()
+        if self.jwt_public_key:
+            return self.jwt_public_key
+        if self.jwt_private_key:
+            return public_pem(self.jwt_private_key)
+        return public_pem(development_pair(self.data_dir, algorithm))
+
+    def development_signing_key(self) -> str:
+        """The secret or PEM private key development tokens are signed with; NoSigningKey if none may be."""
+        algorithm = self.jwt_algorithms[0]
+        if self.is_production:
+            raise NoSigningKey(
+                "a production server never mints tokens: use tokens from your identity provider, or sign "
+                "one with `customer360 token --role ROLE --private-key FILE` (RS*/ES*) or "
+                "`--secret-file FILE` (HS*)"
+            )
+        if algorithm.startswith("HS"):
+            return self.hmac_secret()
+        if self.jwt_private_key:
+            return self.jwt_private_key
+        if self.jwt_public_key or self.jwt_jwks_url:
+            source = "CUSTOMER360_JWT_PUBLIC_KEY" if self.jwt_public_key else "CUSTOMER360_JWT_JWKS_URL"
+            raise NoSigningKey(
+                f"the server verifies {algorithm} tokens with {source} and holds no private key: sign one "
+                "with `customer360 token --role ROLE --private-key FILE`, or set CUSTOMER360_JWT_PRIVATE_KEY"
+            )
+        return development_pair(self.data_dir, algorithm)
+
     def token_settings(self) -> TokenSettings:
-        """What verifying tokens needs: the pinned algorithms, the claims required and the key."""
-        symmetric = self.jwt_algorithms[0].startswith("HS")
+        """What verifying tokens needs (algorithms, claims, key) and, in development, the key that signs."""
+        try:
+            signing_key: str | None = self.development_signing_key()
+        except NoSigningKey:
+            signing_key = None
         return TokenSettings(
             algorithms=tuple(self.jwt_algorithms),
             issuer=self.jwt_issuer,
             audience=self.jwt_audience,
             leeway_seconds=self.jwt_leeway_seconds,
-            key=None if self.jwt_jwks_url else (self.hmac_secret() if symmetric else self.jwt_public_key),
+            key=None if self.jwt_jwks_url else self.verification_key(),
             jwks_url=self.jwt_jwks_url,
             dev_token_ttl_seconds=self.dev_token_ttl_seconds,
+            signing_key=signing_key,
+            max_authorization_bytes=self.max_authorization_bytes,
         )
 
     def graphql_settings(self) -> GraphQLSettings:

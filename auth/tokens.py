@@ -1,4 +1,4 @@
-"""Bearer tokens: verification with pinned algorithms, and development tokens for each role."""
+"""Bearer tokens: verification with pinned algorithms, and signed tokens for each role."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import jwt
 
+from auth.keys import NoSigningKey
 from auth.principal import Principal, Role
 from domain.errors import Unauthenticated
 
@@ -27,6 +28,10 @@ class TokenSettings:
     key: str | None
     jwks_url: str | None = None
     dev_token_ttl_seconds: int = 12 * 3600
+    # Development only: the secret or PEM private key development tokens are signed with; never in production.
+    signing_key: str | None = None
+    # Longer Authorization values (or WebSocket tokens) are refused before any signature work.
+    max_authorization_bytes: int = 8192
 
 
 class TokenVerifier:
@@ -37,6 +42,7 @@ class TokenVerifier:
         self._issuer = settings.issuer
         self._audience = settings.audience
         self._leeway = settings.leeway_seconds
+        self._max_bytes = settings.max_authorization_bytes
         self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
         self._key = settings.key or ""
 
@@ -44,6 +50,8 @@ class TokenVerifier:
         """The principal of an ``Authorization: Bearer`` header value."""
         if not authorization:
             raise Unauthenticated("missing bearer token")
+        if len(authorization) > self._max_bytes:
+            raise Unauthenticated(f"the authorization exceeds {self._max_bytes} bytes")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("authorization must be a bearer token")
@@ -76,10 +84,28 @@ class TokenVerifier:
 def issue_dev_token(
     settings: TokenSettings, *, role: Role, subject: str, regions: Sequence[str] = (), ttl: int | None = None
 ) -> str:
-    """A development token signed with the configured HMAC secret."""
+    """A development token, signed with the development key (NoSigningKey in production, or without one)."""
+    if settings.signing_key is None:
+        raise NoSigningKey(
+            "no development signing key: in production, tokens come from the identity provider"
+        )
     algorithm = settings.algorithms[0]
-    if not algorithm.startswith("HS"):
-        raise ValueError("development tokens need an HS* algorithm; sign production tokens with your issuer")
+    return issue_token(
+        settings, settings.signing_key, algorithm, role=role, subject=subject, regions=regions, ttl=ttl
+    )
+
+
+def issue_token(
+    settings: TokenSettings,
+    key: str,
+    algorithm: str,
+    *,
+    role: Role,
+    subject: str,
+    regions: Sequence[str] = (),
+    ttl: int | None = None,
+) -> str:
+    """A token with the configured issuer and audience, signed with ``key`` (secret or PEM private key)."""
     now = int(time.time())
     claims: dict[str, object] = {
         "sub": subject,
@@ -91,4 +117,4 @@ def issue_dev_token(
     }
     if regions:
         claims["regions"] = list(regions)
-    return jwt.encode(claims, settings.key or "", algorithm=algorithm)
+    return jwt.encode(claims, key, algorithm=algorithm)

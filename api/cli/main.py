@@ -13,9 +13,13 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+import jwt
+from pydantic import ValidationError
+
 from api.settings import Settings
+from auth.keys import NoSigningKey, is_hmac
 from auth.principal import Role
-from auth.tokens import issue_dev_token
+from auth.tokens import issue_token
 
 if TYPE_CHECKING:
     from api.cli.importer import ImportReport
@@ -49,11 +53,26 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--replace", action="store_true", help="drop existing data first")
     seed.set_defaults(run=_seed)
 
-    token = commands.add_parser("token", help="print a development token")
+    token = commands.add_parser(
+        "token",
+        help="print a signed token (in production only with --private-key or --secret-file)",
+        description="Print a token. In development it is signed with the development key (the HMAC secret, "
+        "CUSTOMER360_JWT_PRIVATE_KEY or the generated key pair); in production only with a key named here.",
+    )
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--sub", default="dev-user", help="subject: employee or customer id")
     token.add_argument("--regions", default="", help="comma-separated regions (frontline, manager)")
     token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    signing = token.add_mutually_exclusive_group()
+    signing.add_argument(
+        "--private-key", type=Path, metavar="FILE", help="PEM private key (RS*/ES*) to sign with"
+    )
+    signing.add_argument(
+        "--secret-file", type=Path, metavar="FILE", help="file holding the HMAC secret (HS*)"
+    )
+    token.add_argument(
+        "--algorithm", help="signing algorithm (default: the first of CUSTOMER360_JWT_ALGORITHMS)"
+    )
     token.set_defaults(run=_token)
 
     imports = commands.add_parser(
@@ -92,13 +111,46 @@ def _date(text: str) -> datetime:
 
 
 def _token(args: argparse.Namespace) -> int:
-    regions = [r.strip() for r in args.regions.split(",") if r.strip()]
-    print(
-        issue_dev_token(
-            Settings().token_settings(), role=Role(args.role), subject=args.sub, regions=regions, ttl=args.ttl
+    """Exit 0 with the token on stdout; 2 when nothing here may sign it, or the key cannot."""
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        return _refuse(f"the settings are invalid: {error}")
+    algorithm = args.algorithm or settings.jwt_algorithms[0]
+    try:
+        if args.private_key is not None:
+            if is_hmac(algorithm):
+                return _refuse(f"a private key signs RS*/ES* tokens, not {algorithm}: pass --algorithm")
+            key = args.private_key.read_text()
+        elif args.secret_file is not None:
+            if not is_hmac(algorithm):
+                return _refuse(f"a secret signs HS* tokens, not {algorithm}: pass --algorithm")
+            key = args.secret_file.read_text().strip()
+        else:
+            key = settings.development_signing_key()
+        regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+        token = issue_token(
+            settings.token_settings(),
+            key,
+            algorithm,
+            role=Role(args.role),
+            subject=args.sub,
+            regions=regions,
+            ttl=args.ttl,
         )
-    )
+    except NoSigningKey as refusal:
+        return _refuse(str(refusal))
+    except OSError as error:
+        return _refuse(f"cannot read the key: {error}")
+    except (ValueError, TypeError, jwt.PyJWTError) as error:
+        return _refuse(f"cannot sign {algorithm} tokens with that key: {error}")
+    print(token)
     return 0
+
+
+def _refuse(reason: str) -> int:
+    print(f"customer360 token: {reason}", file=sys.stderr)
+    return 2
 
 
 def _export_schema(args: argparse.Namespace) -> int:
@@ -223,6 +275,7 @@ async def _run_server(settings: Settings, *, demo: bool) -> None:
 
     from api.cli.seeding import first_start, welcome
     from api.http.app import create_app
+    from api.http.header_limits import bounded_head_protocol
     from api.http.observability import configure
 
     configure()
@@ -237,6 +290,8 @@ async def _run_server(settings: Settings, *, demo: bool) -> None:
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        # Request heads are bounded while they arrive; httptools alone reads headers of any size.
+        http=bounded_head_protocol(settings.max_header_bytes),
     )
     server = uvicorn.Server(config)
     # uvicorn handles SIGTERM gracefully and then re-raises it to the previous handler: by then the

@@ -11,8 +11,9 @@ from api.cli.rollup_commands import rebuild
 from api.demo.loader import load
 from api.settings import Settings
 from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from auth.keys import NoSigningKey
 from auth.principal import Role
-from auth.tokens import issue_dev_token
+from auth.tokens import issue_token
 from domain.employees.models import EmployeeRole
 from domain.repositories import Repositories, all_indexes
 
@@ -90,7 +91,40 @@ async def _feedback_without_rollups(settings: Settings) -> bool:
 
 
 async def welcome(settings: Settings) -> str:
-    """What a developer needs next: the URL and a ready token per role."""
+    """What to do next: in development the URL and a ready token per role; in production how to get one."""
+    url = f"http://{settings.host}:{settings.port}/graphql"
+    if settings.is_production:
+        algorithms = ", ".join(settings.jwt_algorithms)
+        issuer, audience = settings.jwt_issuer, settings.jwt_audience
+        return "\n".join(
+            [
+                "",
+                f"customer360 is running in production: GraphQL at {url}",
+                "This server never issues tokens. Send Authorization: Bearer <token> with a token from your "
+                f"identity provider ({algorithms}, iss {issuer!r}, aud {audience!r}; "
+                "claims sub, role, exp, and regions for frontline and manager).",
+                "For a one-off token: customer360 token --role ROLE --private-key FILE (RS*/ES*) "
+                "or --secret-file FILE (HS*)",
+            ]
+        )
+    lines = ["", f"customer360 is running: GraphiQL at {url}"]
+    try:
+        key = settings.development_signing_key()
+    except NoSigningKey as reason:
+        lines.append(f"No development tokens: {reason}.")
+        lines.append("Development mode: the embedded database is not for production.")
+        return "\n".join(lines)
+    lines.append('Paste one of these into GraphiQL\'s Headers tab as {"Authorization": "Bearer <token>"}:')
+    tokens = settings.token_settings()
+    for role, (subject, regions) in (await _demo_subjects(settings)).items():
+        token = issue_token(tokens, key, tokens.algorithms[0], role=role, subject=subject, regions=regions)
+        lines.append(f"  {role.value:<12} {token}")
+    lines.append("Development mode: the embedded database and these tokens are not for production.")
+    return "\n".join(lines)
+
+
+async def _demo_subjects(settings: Settings) -> dict[Role, tuple[str, list[str]]]:
+    """A subject (and regions) per role, taken from the demo data where it has one."""
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
@@ -99,7 +133,7 @@ async def welcome(settings: Settings) -> str:
         customer = await db["customers"].find_one({}, {"_id": 1})
     finally:
         await client.close()
-    subjects: dict[Role, tuple[str, list[str]]] = {
+    return {
         Role.FRONTLINE: (frontline["_id"], frontline["regions"])
         if frontline
         else ("frontline-dev", ["north"]),
@@ -109,14 +143,3 @@ async def welcome(settings: Settings) -> str:
         Role.INTEGRATION: ("integration-dev", []),
         Role.BI: ("bi-dev", []),
     }
-    lines = [
-        "",
-        f"customer360 is running: GraphiQL at http://{settings.host}:{settings.port}/graphql",
-        'Paste one of these into GraphiQL\'s Headers tab as {"Authorization": "Bearer <token>"}:',
-    ]
-    for role, (subject, regions) in subjects.items():
-        token = issue_dev_token(settings.token_settings(), role=role, subject=subject, regions=regions)
-        lines.append(f"  {role.value:<12} {token}")
-    if not settings.is_production:
-        lines.append("Development mode: the embedded database and these tokens are not for production.")
-    return "\n".join(lines)

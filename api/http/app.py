@@ -92,6 +92,7 @@ def create_app(
         GraphQLWebSocket(schema=schema, graphql_ide=None, allowed_origins=settings.cors_origins),
         verifier=verifier,
         graphiql_assets=assets,
+        max_authorization_bytes=settings.max_authorization_bytes,
     )
     metrics = Metrics()
     persisted = PersistedDocuments.load(

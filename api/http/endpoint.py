@@ -9,6 +9,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from api.http.graphiql import graphiql_page
+from api.http.request_checks import RequestRejected, authorization_of
 from api.http.transport import GraphQLHTTP
 from api.http.websocket import GraphQLWebSocket
 from auth.principal import Principal
@@ -37,6 +38,18 @@ def unauthenticated(message: str, request_id: str) -> Response:
     )
 
 
+def refused(rejected: RequestRejected, request_id: str) -> Response:
+    """A request refused before authentication, with a GraphQL error body like ``unauthenticated``."""
+    extensions = {"code": rejected.code.value, **rejected.extensions, "requestId": request_id}
+    body = {"errors": [{"message": rejected.message, "extensions": extensions}]}
+    return Response(
+        orjson.dumps(body),
+        status_code=rejected.status,
+        media_type="application/json",
+        headers=rejected.headers,
+    )
+
+
 class GraphQLEndpoint:
     """Serves GraphiQL, and lets only authenticated operations through (ids come from ``RequestContext``)."""
 
@@ -47,23 +60,33 @@ class GraphQLEndpoint:
         *,
         verifier: TokenVerifier,
         graphiql_assets: Path | None,
+        max_authorization_bytes: int,
     ) -> None:
         self._http = http
         self._websocket = websocket
         self._verifier = verifier
         self._graphiql_assets = graphiql_assets
+        self._max_authorization_bytes = max_authorization_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope["state"]
+        try:
+            authorization = authorization_of(scope, self._max_authorization_bytes)
+        except RequestRejected as rejected:
+            refusal = refused(rejected, state["request_id"])
+            if scope["type"] == "http" or "websocket.http.response" in scope.get("extensions", {}):
+                await refusal(scope, receive, send)
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
             await self._websocket(scope, receive, send)
             return
         if self._graphiql_assets is not None and wants_ide(scope):
             await HTMLResponse(graphiql_page(self._graphiql_assets))(scope, receive, send)
             return
-        state = scope["state"]
-        authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
         try:
-            principal: Principal = await self._verifier.principal(authorization or None)
+            principal: Principal = await self._verifier.principal(authorization)
         except Unauthenticated as error:
             await unauthenticated(error.message, state["request_id"])(scope, receive, send)
             return

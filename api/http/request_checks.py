@@ -1,4 +1,4 @@
-"""Request hygiene before GraphQL sees a request: size, media type, JSON shape, parameters, no ``$`` keys."""
+"""Request hygiene before GraphQL sees a request: headers, size, media type, JSON, parameters, `$` keys."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Scope
 
 from domain.errors import ErrorCode
 from resolvers.errors import ServerErrorCode
@@ -32,6 +33,29 @@ class RequestRejected(Exception):
         self.code = code
         self.headers = headers or {}
         self.extensions = extensions
+
+
+def authorization_of(scope: Scope, limit: int) -> str | None:
+    """The value of the request's one ``Authorization`` header, checked before any token work.
+
+    Two headers are refused (400), since proxies and servers disagree on which one counts; a value over
+    ``limit`` bytes is refused (431) whatever its signature.
+    """
+    values = [value for name, value in scope["headers"] if name == b"authorization"]
+    if not values:
+        return None
+    if len(values) > 1:
+        raise RequestRejected(
+            400, f"send one Authorization header, not {len(values)}", header="Authorization"
+        )
+    if len(values[0]) > limit:
+        raise RequestRejected(
+            431,
+            f"the Authorization header exceeds {limit} bytes",
+            code=ServerErrorCode.LIMIT_EXCEEDED,
+            limit="authorizationSize",
+        )
+    return values[0].decode("latin-1") or None
 
 
 async def read_body(request: Request, limit: int) -> bytes:
