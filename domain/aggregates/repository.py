@@ -58,6 +58,27 @@ def _counts(tally: Tally) -> dict[str, int]:
     return {path: count for path, count in counts.items() if count}
 
 
+def _capped_union(path: str, added: set[str]) -> Document:
+    """An update expression: the stored customer list at ``path`` with ``added`` joined in, capped."""
+    return {"$slice": [{"$setUnion": [{"$ifNull": [f"${path}", []]}, sorted(added)]}, CUSTOMERS_KEPT]}
+
+
+def _increments(tally: Tally) -> Document:
+    """One update stage adding ``tally`` into a stored cell: its counts, and who answered, capped.
+
+    Past CUSTOMERS_KEPT a list may keep any of the customers: only "at least that many" matters then.
+    """
+    counts = _counts(tally)
+    stage: Document = {path: {"$add": [{"$ifNull": [f"${path}", 0]}, n]} for path, n in counts.items()}
+    if tally.customers:
+        stage["customers"] = _capped_union("customers", tally.customers)
+    for dimension, d in tally.dimensions.items():
+        if d.customers:
+            path = f"dims.{_dimension_field(dimension)}.customers"
+            stage[path] = _capped_union(path, d.customers)
+    return stage
+
+
 def _identity(key: CellKey) -> Document:
     return {
         "slot": slot_key(key.zone, key.cube, key.slot),
@@ -80,6 +101,10 @@ def to_document(key: CellKey, tally: Tally) -> Document:
             node = node.setdefault(part, {})
         node[leaf] = count
     document["customers"] = sorted(tally.customers)[:CUSTOMERS_KEPT]  # enough to tell any threshold
+    for dimension, d in tally.dimensions.items():
+        if d.customers:
+            stored = document["dims"][_dimension_field(dimension)]
+            stored["customers"] = sorted(d.customers)[:CUSTOMERS_KEPT]
     return document
 
 
@@ -97,8 +122,8 @@ def from_document(document: Document) -> tuple[CellKey, Tally]:
         stored = document.get(name, {})
         setattr(tally, name, [int(stored.get(str(score), 0)) for score in scores])
     for field, d in document.get("dims", {}).items():
-        counts = (int(d.get(part, 0)) for part in ("n", "gap", "ratio"))
-        tally.dimensions[_dimension_name(field)] = DimensionTally(*counts)
+        n, gap, ratio = (int(d.get(part, 0)) for part in ("n", "gap", "ratio"))
+        tally.dimensions[_dimension_name(field)] = DimensionTally(n, gap, ratio, set(d.get("customers", ())))
     return CellKey(document["zone"], slot, cube, values, int(document.get("shard", 0))), tally
 
 
@@ -120,7 +145,7 @@ class RollupRepository:
         """Count one new response into every cell it belongs to (inside ``session``'s transaction).
 
         The response adds the same counts to each of its cells, so existing cells take them in one
-        multi-document update and missing ones are inserted whole: four statements however many cells.
+        multi-document update and missing ones are inserted whole: three statements however many cells.
         Concurrent responses creating or changing the same cell conflict, and the transaction is retried.
         """
         tally = Tally.of(feedback)
@@ -131,11 +156,7 @@ class RollupRepository:
         }
         if found:
             present = {"_id": {"$in": sorted(found)}}
-            await self._collection.update_many(present, {"$inc": _counts(tally)}, session=session)
-            if feedback.customer_id is not None:
-                room = {**present, f"customers.{CUSTOMERS_KEPT - 1}": {"$exists": False}}
-                added = {"$addToSet": {"customers": feedback.customer_id}}
-                await self._collection.update_many(room, added, session=session)
+            await self._collection.update_many(present, [{"$set": _increments(tally)}], session=session)
         if missing := [to_document(key, tally) for cell, key in cells.items() if cell not in found]:
             await self._collection.insert_many(missing, session=session)
 

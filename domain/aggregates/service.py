@@ -96,6 +96,10 @@ def _comparable(tally: Tally) -> tuple[object, ...]:
         tally.effort,
         tally.indexed,
         tally.index_sum,
-        sorted((name, d.responses, d.gap_sum, d.ratio_sum) for name, d in tally.dimensions.items()),
+        # Names are unique, so sorting never compares the customer sets.
+        sorted(
+            (name, d.responses, d.gap_sum, d.ratio_sum, d.kept_customers())
+            for name, d in tally.dimensions.items()
+        ),
         tally.kept_customers(),
     )

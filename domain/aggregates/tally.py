@@ -23,18 +23,41 @@ INDEX_SCALE = RATIO_SCALE * lcm(*range(1, MAX_ITEMS + 1))
 CUSTOMERS_KEPT = 25
 
 
+def merge_customers(mine: set[str], theirs: set[str]) -> set[str]:
+    """The union of two kept customer sets, capped: past CUSTOMERS_KEPT only "at least that many" matters."""
+    merged = mine | theirs
+    if len(merged) > CUSTOMERS_KEPT:
+        # A bounded, deterministic sample, whichever order the sets were merged in.
+        return set(sorted(merged)[:CUSTOMERS_KEPT])
+    return merged
+
+
+def kept(customers: set[str]) -> frozenset[str] | None:
+    """The distinct customers when fewer than CUSTOMERS_KEPT; None means at least that many.
+
+    Two tallies of the same responses agree on this, whichever sample of customers each one kept.
+    """
+    return frozenset(customers) if len(customers) < CUSTOMERS_KEPT else None
+
+
 @dataclass(slots=True)
 class DimensionTally:
-    """One service dimension: responses rating it, sum of gaps, and sum of ratios at RATIO_SCALE."""
+    """One service dimension: responses rating it, gaps and ratios (at RATIO_SCALE) summed, who rated it."""
 
     responses: int = 0
     gap_sum: int = 0
     ratio_sum: int = 0
+    customers: set[str] = field(default_factory=set)
 
     def add(self, other: DimensionTally) -> None:
         self.responses += other.responses
         self.gap_sum += other.gap_sum
         self.ratio_sum += other.ratio_sum
+        self.customers = merge_customers(self.customers, other.customers)
+
+    def kept_customers(self) -> frozenset[str] | None:
+        """Who rated it: the distinct customers below CUSTOMERS_KEPT, None for at least that many."""
+        return kept(self.customers)
 
 
 @dataclass(slots=True)
@@ -65,8 +88,9 @@ class Tally:
             tally.indexed = 1
             ratios = [item.perception * (RATIO_SCALE // item.expectation) for item in feedback.items]
             tally.index_sum = sum(ratios) * (INDEX_SCALE // RATIO_SCALE) // len(feedback.items)
+            who = {feedback.customer_id} if feedback.customer_id is not None else set()
             for item, scaled in zip(feedback.items, ratios, strict=True):
-                tally.dimensions[item.dimension] = DimensionTally(1, item.gap, scaled)
+                tally.dimensions[item.dimension] = DimensionTally(1, item.gap, scaled, set(who))
         if feedback.customer_id is not None:
             tally.customers.add(feedback.customer_id)
         return tally
@@ -81,21 +105,15 @@ class Tally:
         self.index_sum += other.index_sum
         for name, dimension in other.dimensions.items():
             self.dimensions.setdefault(name, DimensionTally()).add(dimension)
-        self.customers |= other.customers
-        if len(self.customers) > CUSTOMERS_KEPT:
-            # Past the cap only "at least CUSTOMERS_KEPT" matters; keep a bounded, deterministic sample.
-            self.customers = set(sorted(self.customers)[:CUSTOMERS_KEPT])
+        self.customers = merge_customers(self.customers, other.customers)
 
     def keeps_enough(self, minimum: int) -> bool:
         """Whether at least ``minimum`` distinct customers responded (``minimum`` up to CUSTOMERS_KEPT)."""
         return len(self.customers) >= minimum
 
     def kept_customers(self) -> frozenset[str] | None:
-        """The distinct customers when fewer than CUSTOMERS_KEPT; None means at least that many.
-
-        Two tallies of the same responses agree on this, whichever sample of customers each one kept.
-        """
-        return frozenset(self.customers) if len(self.customers) < CUSTOMERS_KEPT else None
+        """The distinct customers below CUSTOMERS_KEPT; None means at least that many."""
+        return kept(self.customers)
 
     @property
     def satisfaction_index(self) -> Fraction | None:
