@@ -13,6 +13,7 @@ from typing import Any
 
 from auth.masks import mask_emails, mask_phones, without_street
 from auth.principal import Principal, Role
+from domain.aggregates.disclosure import Guarantee
 from domain.feedback.service import Submitter
 from domain.scope import RowScope
 
@@ -102,6 +103,15 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "alertRaised": frozenset({FRONTLINE, MANAGER}),
     "alertUpdated": frozenset({FRONTLINE, MANAGER}),
     "feedbackReceived": frozenset({MANAGER}),
+}
+
+# What each role's aggregates promise (domain/aggregates/disclosure.py). Managers may read every record of
+# their regions, so exact figures give nothing away; the board and BI tools read no record, so small groups
+# must not be recoverable from any set of answers. Roles not named call no aggregate at all.
+AGGREGATE_GUARANTEES: Mapping[Role, Guarantee] = {
+    MANAGER: Guarantee.EXACT,
+    BOARD: Guarantee.PROTECTED,
+    BI: Guarantee.PROTECTED,
 }
 
 # Root fields whose GET responses a caller's own cache may keep briefly: aggregates, no personal data.
@@ -365,6 +375,11 @@ def operation_allowed(role: Role, operation: str) -> bool:
 def field_rule(type_name: str, field_name: str) -> FieldRule | None:
     """The rule of a field, or None when the table has none (which means denied)."""
     return FIELDS.get(type_name, {}).get(field_name)
+
+
+def aggregate_guarantee(principal: Principal) -> Guarantee:
+    """What the principal's aggregates promise; anyone not in the table gets the protected lattice."""
+    return AGGREGATE_GUARANTEES.get(principal.role, Guarantee.PROTECTED)
 
 
 def aggregate_scope(principal: Principal) -> RowScope:

@@ -12,6 +12,7 @@ from pymongo.monitoring import _EventListener
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -172,6 +173,11 @@ def create_app(
             Route("/metrics", metrics_page),
             *(graphiql_routes(assets) if assets is not None else []),
         ],
-        middleware=[Middleware(RequestContext, metrics=metrics), *_cors(settings.cors_origins)],
+        # Large answers (an aggregate pulled by a BI tool) travel compressed to clients that accept gzip.
+        middleware=[
+            Middleware(RequestContext, metrics=metrics),
+            *_cors(settings.cors_origins),
+            Middleware(GZipMiddleware, minimum_size=1024),
+        ],
         lifespan=lifespan,
     )

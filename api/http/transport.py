@@ -21,7 +21,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from api.http.caching import cache_headers
+from api.http.caching import cache_headers, not_modified
 from api.http.caller import context_for
 from api.http.media import GRAPHQL_RESPONSE_JSON, negotiate
 from api.http.observability import record_operation
@@ -63,6 +63,10 @@ class GraphQLHTTP:
                 await self._respond([o.body for o in outcomes], 200, media, {}, scope, receive, send)
                 return
             outcome = await self._run(request, runtime, params_of(payload), media)
+            if not_modified(request.headers.get("if-none-match"), outcome.headers.get("ETag")):
+                # The client holds this very answer: tell it so, without sending it again.
+                await Response(status_code=304, headers=outcome.headers)(scope, receive, send)
+                return
         except RequestRejected as rejected:
             body_ = request_error(rejected.code.value, rejected.message, request_id, **rejected.extensions)
             outcome = Outcome(body_, rejected.status, rejected.headers)
@@ -166,7 +170,8 @@ class GraphQLHTTP:
         outcome = executed(self._body_of(result, runtime, request_id), media, request_id, operation)
         if request.method == "GET" and outcome.status == 200 and "errors" not in outcome.body:
             max_age = settings.aggregate_cache_seconds
-            outcome.headers.update(cache_headers(document, params.operation_name, max_age=max_age))
+            data = outcome.body.get("data")
+            outcome.headers.update(cache_headers(document, params.operation_name, data, max_age=max_age))
         return outcome
 
     def _body_of(self, result: ExecutionResult, runtime: Runtime, request_id: str) -> dict[str, Any]:

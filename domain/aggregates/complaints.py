@@ -5,19 +5,21 @@ Complaint cases are few next to feedback, so these figures are computed from the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from itertools import pairwise
 from typing import Protocol
 
-from domain.aggregates.periods import Period, time_zone
-from domain.aggregates.stats import nearest_rank, ratio, rounded
+from domain.aggregates.disclosure import Atom, Disclosure, publishable_period, suppress
+from domain.aggregates.periods import Period, local_day, month_start, time_zone
+from domain.aggregates.stats import duration_in, nearest_rank, ratio, rounded
 from domain.crm.models import Case
+from domain.errors import InvalidInput
 
-HOUR = 3600
+HOUR = timedelta(hours=1)
 
 
 class ComplaintAxis(StrEnum):
@@ -86,50 +88,121 @@ async def complaints(
     where: ComplaintFilter,
     by: Sequence[ComplaintAxis],
     *,
-    min_customers: int,
+    disclosure: Disclosure,
+    now: datetime,
+    reporting_zone: str,
+    listed: Callable[[str], bool] = lambda _: True,
 ) -> list[ComplaintRow]:
-    """Rows by ``by``, most complaints first (shown rows, then suppressed ones), with cumulative shares."""
-    period = where.period.checked(None)
-    start, end = period.bounds(time_zone(where.time_zone))
-    cases = await reader.complaints(start, end, regions=where.regions, channels=where.channels)
-    groups: dict[tuple[str | None, str | None], list[Case]] = {}
-    for case in cases:
-        key = (
-            case.category if ComplaintAxis.CATEGORY in by else None,
-            case.channel.value if ComplaintAxis.CHANNEL in by else None,
-        )
-        groups.setdefault(key, []).append(case)
-    shown = {k: v for k, v in groups.items() if len({c.customer_id for c in v}) >= min_customers}
+    """Rows by ``by``, most complaints first (shown rows, then suppressed ones), with cumulative shares.
+
+    Categories that are not ``listed`` (free text from before categories were a managed list) form no row.
+    """
+    if disclosure.protected:
+        minimum = disclosure.min_customers
+        groups, hidden = await _protected_groups(reader, where, by, minimum, now, reporting_zone)
+    else:
+        period = where.period.checked(None)
+        start, end = period.bounds(time_zone(where.time_zone))
+        cases = await reader.complaints(start, end, regions=where.regions, channels=where.channels)
+        groups = {}
+        for case in cases:
+            groups.setdefault(_key(case, by), []).append(case)
+        small = {k for k, v in groups.items() if len({c.customer_id for c in v}) < disclosure.min_customers}
+        hidden = {k: groups.pop(k) for k in small}
+    if ComplaintAxis.CATEGORY in by:
+        groups = {k: v for k, v in groups.items() if k[0] is None or listed(k[0])}
+        hidden = {k: v for k, v in hidden.items() if k[0] is None or listed(k[0])}
     # Suppressed rows stay out of the shares, or the shares would give their counts away.
-    base = sum(len(v) for v in shown.values())
+    base = sum(len(v) for v in groups.values())
     rows: list[ComplaintRow] = []
     running = 0
-    for key, group in sorted(shown.items(), key=lambda kv: (-len(kv[1]), str(kv[0]))):
+    for key, group in sorted(groups.items(), key=lambda kv: (-len(kv[1]), str(kv[0]))):
         running += len(group)
         rows.append(ComplaintRow(*key, _figures(group, running, base)))
-    hidden = sorted((k for k in groups if k not in shown), key=str)
-    rows.extend(ComplaintRow(*key, None) for key in hidden)
+    rows.extend(ComplaintRow(*key, None) for key in sorted(set(hidden) - set(groups), key=str))
     return rows
 
 
+Key = tuple[str | None, str | None]  # category and channel, each when counted by it
+
+
+def _key(case: Case, by: Sequence[ComplaintAxis]) -> Key:
+    return (
+        case.category if ComplaintAxis.CATEGORY in by else None,
+        case.channel.value if ComplaintAxis.CHANNEL in by else None,
+    )
+
+
+async def _protected_groups(
+    reader: ComplaintReader,
+    where: ComplaintFilter,
+    by: Sequence[ComplaintAxis],
+    minimum: int,
+    now: datetime,
+    zone_name: str,
+) -> tuple[dict[Key, list[Case]], dict[Key, list[Case]]]:
+    """The shown and the suppressed cases by row key, on the publication lattice.
+
+    Rows of the lattice are a month and region; their cells are split by category and by channel.
+    """
+    if where.time_zone != zone_name:
+        raise InvalidInput(f"company-wide aggregates are kept in {zone_name} only", field="timeZone")
+    zone = time_zone(zone_name)
+    period = publishable_period(where.period, None, today=local_day(now, zone))
+    axes = {*by, *((ComplaintAxis.CHANNEL,) if where.channels else ())}
+    if len(axes) > 1:
+        raise InvalidInput(
+            "company-wide complaints are counted by category or by channel, not both", field="by"
+        )
+    start, end = period.bounds(zone)
+    # Every channel, so that each row's pattern is the same whatever the request filters.
+    cases = await reader.complaints(start, end, regions=where.regions, channels=())
+    rows: dict[tuple[date, str], dict[tuple[str, str], list[Case]]] = {}
+    for case in cases:
+        row = (month_start(local_day(case.opened_at, zone)), case.region)
+        rows.setdefault(row, {}).setdefault((case.category, case.channel.value), []).append(case)
+    shown: dict[Key, list[Case]] = {}
+    hidden: dict[Key, list[Case]] = {}
+    for atoms in rows.values():
+        keys = list(atoms)
+        pattern = suppress(
+            [Atom(k, frozenset(c.customer_id for c in atoms[k]), len(atoms[k])) for k in keys],
+            axes=2,
+            minimum=minimum,
+        )
+        for (category, channel), group in atoms.items():
+            if where.channels and channel not in where.channels:
+                continue
+            key = _key(group[0], by)
+            axis = 0 if ComplaintAxis.CATEGORY in by else 1
+            visible = pattern.shows(axis, category if axis == 0 else channel)
+            (shown if visible else hidden).setdefault(key, []).extend(group)
+    return shown, hidden
+
+
 def _figures(group: list[Case], running: int, base: int) -> ComplaintFigures:
-    hours = [
-        (done - case.opened_at).total_seconds() / HOUR
-        for case in group
-        if (done := resolved_at(case)) is not None
-    ]
+    hours = [hours_to_resolve(case) for case in group]
+    resolved = [h for h in hours if h is not None]
     reopened = sum(was_reopened(case) for case in group)
     return ComplaintFigures(
         complaints=len(group),
         share=rounded(Fraction(len(group), base)),
         cumulative_share=rounded(Fraction(running, base)),
-        resolved=len(hours),
-        median_hours_to_resolve=_hours(nearest_rank(hours, 50)),
-        p90_hours_to_resolve=_hours(nearest_rank(hours, 90)),
+        resolved=len(resolved),
+        median_hours_to_resolve=_rounded(nearest_rank(resolved, 50)),
+        p90_hours_to_resolve=_rounded(nearest_rank(resolved, 90)),
         reopened=reopened,
         reopen_rate=ratio(reopened, len(group)),
     )
 
 
-def _hours(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+def hours_to_resolve(case: Case) -> Fraction | None:
+    """Exact hours from opening to the latest resolution or closing (a reopened case counts until then)."""
+    done = resolved_at(case)
+    if done is None:
+        return None
+    return duration_in(HOUR, done - case.opened_at)
+
+
+def _rounded(value: Fraction | None) -> float | None:
+    return None if value is None else rounded(value)

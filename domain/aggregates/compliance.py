@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from fractions import Fraction
 from typing import Protocol
 
-from domain.aggregates.periods import Period, time_zone
-from domain.aggregates.stats import nearest_rank, ratio
+from domain.aggregates.disclosure import Atom, Disclosure, publishable_period, suppress
+from domain.aggregates.periods import Period, local_day, month_start, time_zone
+from domain.aggregates.stats import duration_in, nearest_rank, ratio, rounded
 from domain.alerts.models import Alert, AlertAction, AlertState
+from domain.errors import InvalidInput
 
-MINUTE = 60
+MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,36 +72,82 @@ def _breached(alert: Alert, acknowledged: datetime | None, resolved: datetime | 
 
 
 async def compliance(
-    reader: AlertReader, where: ComplianceFilter, *, now: datetime, min_customers: int
+    reader: AlertReader,
+    where: ComplianceFilter,
+    *,
+    now: datetime,
+    disclosure: Disclosure,
+    reporting_zone: str,
 ) -> list[ComplianceRow]:
     """One row per region and touchpoint with alerts in the period, in region then touchpoint order."""
-    period = where.period.checked(None)
-    start, end = period.bounds(time_zone(where.time_zone))
-    alerts = await reader.raised_between(start, end, regions=where.regions, touchpoints=where.touchpoints)
-    groups: dict[tuple[str, str], list[Alert]] = {}
+    if disclosure.protected:
+        groups, hidden = await _protected_groups(reader, where, disclosure.min_customers, now, reporting_zone)
+    else:
+        period = where.period.checked(None)
+        start, end = period.bounds(time_zone(where.time_zone))
+        alerts = await reader.raised_between(start, end, regions=where.regions, touchpoints=where.touchpoints)
+        groups = {}
+        for alert in alerts:
+            groups.setdefault((alert.region, alert.touchpoint), []).append(alert)
+        small = {k for k, g in groups.items() if len(_customers(g)) < disclosure.min_customers}
+        hidden = {k: groups.pop(k) for k in small}
+    rows = [
+        ComplianceRow(region, touchpoint, _figures(group, now))
+        for (region, touchpoint), group in groups.items()
+    ]
+    rows += [ComplianceRow(*key, None) for key in set(hidden) - set(groups)]
+    return sorted(rows, key=lambda row: (row.region, row.touchpoint))
+
+
+def _customers(group: list[Alert]) -> frozenset[str]:
+    return frozenset(a.customer_id for a in group if a.customer_id is not None)
+
+
+async def _protected_groups(
+    reader: AlertReader, where: ComplianceFilter, minimum: int, now: datetime, zone_name: str
+) -> tuple[dict[tuple[str, str], list[Alert]], dict[tuple[str, str], list[Alert]]]:
+    """The shown and suppressed alerts by region and touchpoint, on the publication lattice.
+
+    Rows of the lattice are a month and region; their cells are split by touchpoint.
+    """
+    if where.time_zone != zone_name:
+        raise InvalidInput(f"company-wide aggregates are kept in {zone_name} only", field="timeZone")
+    zone = time_zone(zone_name)
+    period = publishable_period(where.period, None, today=local_day(now, zone))
+    start, end = period.bounds(zone)
+    # Every touchpoint, so that each row's pattern is the same whatever the request filters.
+    alerts = await reader.raised_between(start, end, regions=where.regions, touchpoints=())
+    rows: dict[tuple[date, str], dict[str, list[Alert]]] = {}
     for alert in alerts:
-        groups.setdefault((alert.region, alert.touchpoint), []).append(alert)
-    rows = []
-    for (region, touchpoint), group in sorted(groups.items()):
-        customers = {a.customer_id for a in group if a.customer_id is not None}
-        figures = _figures(group, now) if len(customers) >= min_customers else None
-        rows.append(ComplianceRow(region, touchpoint, figures))
-    return rows
+        row = (month_start(local_day(alert.raised_at, zone)), alert.region)
+        rows.setdefault(row, {}).setdefault(alert.touchpoint, []).append(alert)
+    shown: dict[tuple[str, str], list[Alert]] = {}
+    hidden: dict[tuple[str, str], list[Alert]] = {}
+    for (_, region), cells in rows.items():
+        pattern = suppress(
+            [Atom((tp,), _customers(g), len(g)) for tp, g in cells.items()], axes=1, minimum=minimum
+        )
+        for touchpoint, group in cells.items():
+            if where.touchpoints and touchpoint not in where.touchpoints:
+                continue
+            target = shown if pattern.shows(0, touchpoint) else hidden
+            target.setdefault((region, touchpoint), []).extend(group)
+    return shown, hidden
 
 
 def _figures(group: list[Alert], now: datetime) -> ComplianceFigures:
-    to_acknowledge: list[float] = []
-    to_resolve: list[float] = []
+    to_acknowledge: list[Fraction] = []
+    to_resolve: list[Fraction] = []
     acknowledged_in_time = resolved_in_time = breaches = 0
     for alert in group:
         # Resolving without a separate acknowledgement acknowledges too.
         acknowledged = first_step(alert, AlertAction.ACKNOWLEDGED, AlertAction.RESOLVED)
         resolved = last_step(alert, AlertAction.RESOLVED) if alert.state is AlertState.RESOLVED else None
         if acknowledged is not None:
-            to_acknowledge.append((acknowledged - alert.raised_at).total_seconds() / MINUTE)
+            to_acknowledge.append(duration_in(MINUTE, acknowledged - alert.raised_at))
             acknowledged_in_time += acknowledged <= alert.acknowledge_due_at
         if resolved is not None:
-            to_resolve.append((resolved - alert.raised_at).total_seconds() / MINUTE)
+            to_resolve.append(duration_in(MINUTE, resolved - alert.raised_at))
             resolved_in_time += resolved <= alert.resolve_due_at
         breaches += _breached(alert, acknowledged, resolved, now)
     return ComplianceFigures(
@@ -109,10 +158,10 @@ def _figures(group: list[Alert], now: datetime) -> ComplianceFigures:
         resolved_in_time_share=ratio(resolved_in_time, len(group)),
         breaches=breaches,
         escalations=sum(alert.escalated_at is not None for alert in group),
-        median_minutes_to_acknowledge=_minutes(nearest_rank(to_acknowledge, 50)),
-        median_minutes_to_resolve=_minutes(nearest_rank(to_resolve, 50)),
+        median_minutes_to_acknowledge=_rounded(nearest_rank(to_acknowledge, 50)),
+        median_minutes_to_resolve=_rounded(nearest_rank(to_resolve, 50)),
     )
 
 
-def _minutes(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
+def _rounded(value: Fraction | None) -> float | None:
+    return None if value is None else rounded(value)

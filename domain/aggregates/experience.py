@@ -6,24 +6,36 @@ Buckets answered by fewer distinct customers than the privacy threshold are retu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from fractions import Fraction
 
+from domain.aggregates.disclosure import (
+    Atom,
+    Disclosure,
+    Pattern,
+    months_before,
+    months_of,
+    publishable_period,
+    suppress,
+)
 from domain.aggregates.periods import (
+    Grain,
     Interval,
     Period,
+    Slot,
     bucket_span,
     bucket_start,
     cover,
     daily,
+    local_day,
     previous_bucket,
     time_zone,
 )
-from domain.aggregates.rollups import Axis, RollupReader, cube_for
+from domain.aggregates.rollups import Axis, CellKey, RollupReader, cube_for
 from domain.aggregates.stats import percentile, ratio, rounded
-from domain.aggregates.tally import RATIO_SCALE, Tally
+from domain.aggregates.tally import RATIO_SCALE, DimensionTally, Tally
 from domain.errors import InvalidInput
 from domain.feedback.scores import (
     CSAT_SCORES,
@@ -207,51 +219,204 @@ GroupKey = tuple[str, ...]
 
 
 async def experience(
-    reader: RollupReader, query: ExperienceQuery, *, min_customers: int
+    reader: RollupReader,
+    query: ExperienceQuery,
+    *,
+    disclosure: Disclosure,
+    now: datetime,
+    listed: Callable[[str], bool] = lambda _: True,
 ) -> list[ExperienceBucket]:
-    """The buckets of ``query`` that have responses, in time then group order, from rollup cells only."""
-    interval = query.interval
-    period = query.filter.period.checked(interval)
+    """The buckets of ``query`` that have responses, in time then group order, from rollup cells only.
+
+    Protected callers see ended months only (``now`` tells which); service dimensions that are not
+    ``listed`` (free text from before dimensions were a managed list) are left out.
+    """
+    query.filter.period.checked(query.interval)
     time_zone(query.filter.time_zone)  # an unknown name gets its own message
     if query.filter.time_zone not in reader.zones:
         kept = ", ".join(reader.zones)
         raise InvalidInput(f"aggregates are kept in these time zones only: {kept}", field="timeZone")
+    if disclosure.protected:
+        today = local_day(now, time_zone(reader.zones[0]))
+        cells = await _protected_cells(reader, query, disclosure.min_customers, today, listed)
+    else:
+        cells = await _exact_cells(reader, query, listed)
+    return _buckets(query, cells, disclosure)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """The tallies a request is answered from, each at its time span's first day, and the period's shape."""
+
+    period: Period
+    before: Period
+    tallies: list[tuple[date, GroupKey, Tally | None]]  # None: a cell with responses, none of them shown
+
+
+async def _exact_cells(reader: RollupReader, query: ExperienceQuery, listed: Callable[[str], bool]) -> _Cells:
+    """Every cell the request covers, as it is (managers: their own regions, exactly)."""
+    interval = query.interval
+    period = query.filter.period.checked(interval)
     before = period.before(interval)
     # Weeks and days do not align with months, so they are read from daily cells.
     spans = daily if interval in (Interval.DAY, Interval.WEEK) else cover
     where = query.filter.where()
     cube = cube_for([*where, *query.group_by])
     cells = await reader.cells(query.filter.time_zone, cube, [*spans(before), *spans(period)], where)
+    return _Cells(
+        period,
+        before,
+        [(key.slot.start, _group(key, query.group_by), _listed_only(tally, listed)) for key, tally in cells],
+    )
 
+
+async def _protected_cells(
+    reader: RollupReader, query: ExperienceQuery, minimum: int, today: date, listed: Callable[[str], bool]
+) -> _Cells:
+    """The shown cells of the publication lattice the request covers (``domain.aggregates.disclosure``)."""
+    zone = reader.zones[0]
+    if query.filter.time_zone != zone:
+        raise InvalidInput(f"company-wide aggregates are kept in {zone} only", field="timeZone")
+    interval = query.interval
+    period = publishable_period(query.filter.period, interval, today=today)
+    before = months_before(period) if interval is None else period.before(interval)
+    where = query.filter.where()
+    others = {*where, *query.group_by} - {Axis.REGION}
+    if len(others) > 1:
+        raise InvalidInput(
+            "company-wide aggregates combine the region with at most one of channel, touchpoint and segment",
+            field="groupBy",
+        )
+    axis = next(iter(others), None)
+    slots = [Slot(Grain.MONTH, month) for month in [*months_of(before), *months_of(period)]]
+    regions = {Axis.REGION: where[Axis.REGION]} if Axis.REGION in where else {}
+    # The pattern of a row (a month and region) depends on all of its cells, whatever the request asks:
+    # read the finest cube whole and work every cell out of it.
+    rows: dict[tuple[date, str], dict[tuple[str, ...], Tally]] = {}
+    for key, tally in await reader.cells(zone, cube_for(LATTICE_AXES), slots, regions):
+        atom = tuple(key.value(a) or "" for a in LATTICE_AXES[1:])
+        row = rows.setdefault((key.slot.start, key.value(Axis.REGION) or ""), {})
+        row.setdefault(atom, Tally()).add(tally)
+    asked = set(where.get(axis, ())) if axis is not None else set()
+    tallies: list[tuple[date, GroupKey, Tally | None]] = []
+    for (month, region), atoms in rows.items():
+        for value, tally, shown in _lattice_row(atoms, axis, minimum, listed):
+            if asked and value not in asked:
+                continue
+            values = {Axis.REGION: region, **({axis: value} if axis is not None else {})}
+            group = tuple(values[a] for a in query.group_by)
+            tallies.append((month, group, tally if shown else None))
+    return _Cells(period, before, tallies)
+
+
+# The axes of the publication lattice's rows: a month's region, split by each of the others.
+LATTICE_AXES = (Axis.REGION, Axis.CHANNEL, Axis.TOUCHPOINT, Axis.SEGMENT)
+
+
+def _lattice_row(
+    atoms: Mapping[tuple[str, ...], Tally], axis: Axis | None, minimum: int, listed: Callable[[str], bool]
+) -> list[tuple[str, Tally, bool]]:
+    """One row's cells of ``axis`` (or its total), each with its tally and whether it is shown.
+
+    A shown cell carries only its shown service dimensions: each dimension is a figure of its own (who rated
+    it is a group of its own), suppressed the same way, and hidden wherever its cell is.
+    """
+    keys = list(atoms)
+    main = suppress(
+        [Atom(k, atoms[k].kept_customers(), atoms[k].responses) for k in keys], axes=3, minimum=minimum
+    )
+    names = sorted({n for tally in atoms.values() for n in tally.dimensions if listed(n)})
+    ratings: dict[str, tuple[Pattern, dict[tuple[str, ...], DimensionTally]]] = {}
+    for name in names:
+        rated = [k for k in keys if name in atoms[k].dimensions]
+        dims = [atoms[k].dimensions[name] for k in rated]
+        pattern = suppress(
+            [Atom(k, d.kept_customers(), d.responses) for k, d in zip(rated, dims, strict=True)],
+            axes=3,
+            minimum=minimum,
+            forced=main.hidden,
+        )
+        ratings[name] = (pattern, dict(zip(rated, dims, strict=True)))
+    index = None if axis is None else LATTICE_AXES.index(axis) - 1
+    by_value: dict[str, list[tuple[str, ...]]] = {}
+    for k in keys:
+        by_value.setdefault("" if index is None else k[index], []).append(k)
+    cells = []
+    for value, members in sorted(by_value.items()):
+        shown = main.total_shown if index is None else main.shows(index, value)
+        tally = Tally()
+        for k in members:
+            tally.add(atoms[k])
+        dimensions: dict[str, DimensionTally] = {}
+        for name, (pattern, by_atom) in ratings.items():
+            if pattern.total_shown if index is None else pattern.shows(index, value):
+                merged = DimensionTally()
+                for k in members:
+                    if k in by_atom:
+                        merged.add(by_atom[k])
+                if merged.responses:
+                    dimensions[name] = merged
+        tally.dimensions = dimensions
+        cells.append((value, tally, shown))
+    return cells
+
+
+def _with_dimensions(tally: Tally, dimensions: dict[str, DimensionTally]) -> Tally:
+    """A copy of ``tally`` with only ``dimensions`` of its service dimensions."""
+    copy = Tally()
+    copy.add(tally)
+    copy.dimensions = dict(dimensions)
+    return copy
+
+
+def _listed_only(tally: Tally, listed: Callable[[str], bool]) -> Tally:
+    """``tally`` without its service dimensions that are not on the managed list."""
+    if all(listed(name) for name in tally.dimensions):
+        return tally
+    return _with_dimensions(tally, {n: d for n, d in tally.dimensions.items() if listed(n)})
+
+
+def _group(key: CellKey, group_by: Sequence[Axis]) -> GroupKey:
+    return tuple(key.value(a) or "" for a in group_by)
+
+
+def _buckets(query: ExperienceQuery, cells: _Cells, disclosure: Disclosure) -> list[ExperienceBucket]:
+    """Cells added up into the request's buckets, each compared with the bucket before it."""
+    interval, period, before = query.interval, cells.period, cells.before
+    # A bucket is keyed by its natural start (the period's first day when unbucketed); the first and last
+    # buckets of a period are clipped to it, and the cells of the period before only serve the comparison.
     tallies: dict[tuple[TimeKey, GroupKey], Tally] = {}
-    for key, tally in cells:
-        when = _time_key(key.slot.start, period, before, interval)
-        group = tuple(key.value(d) or "" for d in query.group_by)
-        tallies.setdefault((when, group), Tally()).add(tally)
-
-    in_period = sorted(k for k in tallies if k[0] in period)
-    if len(in_period) > MAX_BUCKETS:
+    listed: set[tuple[TimeKey, GroupKey]] = set()
+    for day, group, tally in cells.tallies:
+        when = _time_key(day, period, before, interval)
+        if day in period:
+            listed.add((when, group))
+        if tally is not None:
+            tallies.setdefault((when, group), Tally()).add(tally)
+    if len(listed) > MAX_BUCKETS:
         raise InvalidInput(f"more than {MAX_BUCKETS} buckets: group by less or use a longer interval")
+    # Protected answers add up shown cells only, each with enough customers; exact ones need the threshold.
+    minimum = 1 if disclosure.protected else disclosure.min_customers
     buckets = []
-    for when, group in in_period:
-        current = tallies[(when, group)]
+    for when, group in sorted(listed):
+        current = tallies.get((when, group))
         prior_key = previous_bucket(when, interval) if interval else before.first
         prior = tallies.get((prior_key, group))
-        enough = current.keeps_enough(min_customers)
-        compared = enough and prior is not None and prior.keeps_enough(min_customers)
+        shown = current is not None and current.responses > 0 and current.keeps_enough(minimum)
+        compared = shown and prior is not None and prior.responses > 0 and prior.keeps_enough(minimum)
         buckets.append(
             ExperienceBucket(
                 period=bucket_span(when, period, interval),
                 values=dict(zip(query.group_by, group, strict=True)),
-                figures=ExperienceFigures.of(current) if enough else None,
-                change=Change.between(prior, current) if compared and prior is not None else None,
+                figures=ExperienceFigures.of(current) if shown and current is not None else None,
+                change=Change.between(prior, current) if compared and prior and current else None,
             )
         )
     return buckets
 
 
 def _time_key(day: date, period: Period, before: Period, interval: Interval | None) -> TimeKey:
-    """The bucket a cell starting on ``day`` belongs to: a natural bucket start, or the period's first day."""
+    """The bucket a cell starting on ``day`` is in: its natural bucket, or the period (or the one before)."""
     if interval is not None:
         return bucket_start(day, interval)
     return period.first if day in period else before.first

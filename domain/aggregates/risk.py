@@ -6,13 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from domain.aggregates.disclosure import Atom, Disclosure, publishable_period, suppress
 from domain.aggregates.groups import CustomerAxis
+from domain.aggregates.periods import Period, local_day, month_start, time_zone
 from domain.customers.models import Customer
 from domain.errors import InvalidInput
 from domain.feedback.scores import DETRACTOR_AT_MOST
 from domain.repositories import Repositories
 
 MAX_WINDOW_DAYS = 366
+DEFAULT_WINDOW_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +23,7 @@ class RiskFilter:
     """Detractors of the last ``window_days`` up to ``as_of``; optionally some regions and segments."""
 
     as_of: datetime
-    window_days: int = 90
+    window_days: int = DEFAULT_WINDOW_DAYS
     regions: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
 
@@ -44,18 +47,34 @@ class RiskRow:
 
 
 async def revenue_at_risk(
-    repos: Repositories, where: RiskFilter, by: Sequence[CustomerAxis], *, min_customers: int
+    repos: Repositories,
+    where: RiskFilter,
+    by: Sequence[CustomerAxis],
+    *,
+    disclosure: Disclosure,
+    now: datetime,
+    reporting_zone: str,
 ) -> list[RiskRow]:
     """One row per group and currency with customers at risk, in group order."""
     if not 1 <= where.window_days <= MAX_WINDOW_DAYS:
         raise InvalidInput(f"the window is 1 to {MAX_WINDOW_DAYS} days", field="windowDays")
+    if disclosure.protected:
+        _check_snapshot(where, now, reporting_zone)
     start = where.as_of - timedelta(days=where.window_days)
     at_risk = await repos.feedback.detractors(start, where.as_of, at_most=DETRACTOR_AT_MOST)
     at_risk |= await repos.alerts.customers_with_open_alerts()
+    # Regions select whole rows of the lattice; segments are filtered after its pattern is worked out, so
+    # that the pattern is the same whatever the request filters.
+    customers = [
+        c
+        for c in (await repos.customers.get_many(sorted(at_risk))).values()
+        if not where.regions or c.region in where.regions
+    ]
+    minimum = disclosure.min_customers
+    split = CustomerAxis.SEGMENT in by or bool(where.segments)
+    visible = _shown_customers(customers, minimum, by_segment=split) if disclosure.protected else None
     groups: dict[tuple[str | None, str | None, str], list[Customer]] = {}
-    for customer in (await repos.customers.get_many(sorted(at_risk))).values():
-        if where.regions and customer.region not in where.regions:
-            continue
+    for customer in customers:
         if where.segments and customer.segment.value not in where.segments:
             continue
         key = (
@@ -63,10 +82,53 @@ async def revenue_at_risk(
             customer.segment.value if CustomerAxis.SEGMENT in by else None,
             customer.lifetime_value.currency,
         )
-        groups.setdefault(key, []).append(customer)
+        groups.setdefault(key, [])
+        if visible is None or customer.id in visible:
+            groups[key].append(customer)
     rows = []
     for (region, segment, currency), group in sorted(groups.items(), key=lambda kv: str(kv[0])):
-        shown = len(group) >= min_customers
+        # Protected groups add up shown cells only, each with enough customers; exact ones need the minimum.
+        shown = bool(group) if visible is not None else len(group) >= minimum
         value = sum(c.lifetime_value.amount_minor for c in group)
         rows.append(RiskRow(region, segment, currency, RiskFigures(len(group), value) if shown else None))
     return rows
+
+
+def _check_snapshot(where: RiskFilter, now: datetime, zone_name: str) -> None:
+    """Company-wide revenue at risk is a month-end snapshot over the default window, so it cannot be taken
+    apart by moving the window or the day."""
+    zone = time_zone(zone_name)
+    last_day = (where.as_of - timedelta(microseconds=1)).astimezone(zone).date()
+    if where.window_days != DEFAULT_WINDOW_DAYS:
+        raise InvalidInput(
+            f"company-wide figures use the {DEFAULT_WINDOW_DAYS}-day window", field="windowDays"
+        )
+    try:
+        publishable_period(Period(month_start(last_day), last_day), None, today=local_day(now, zone))
+    except InvalidInput:
+        raise InvalidInput(
+            "company-wide figures are as of the last day of a past month", field="asOf"
+        ) from None
+
+
+def _shown_customers(customers: Sequence[Customer], minimum: int, *, by_segment: bool) -> set[str]:
+    """The customers in shown cells of the lattice: rows are regions, split by currency and, within a
+    currency, by segment (``by_segment``: the request counts segments)."""
+    rows: dict[str, dict[tuple[str, str], list[Customer]]] = {}
+    for customer in customers:
+        atom = (customer.lifetime_value.currency, customer.segment.value)
+        rows.setdefault(customer.region, {}).setdefault(atom, []).append(customer)
+    shown: set[str] = set()
+    for atoms in rows.values():
+        # Published are each currency's figures, and each segment's within a currency.
+        cells = {key: (key[0], "/".join(key)) for key in atoms}
+        pattern = suppress(
+            [Atom(cells[key], frozenset(c.id for c in group), len(group)) for key, group in atoms.items()],
+            axes=2,
+            minimum=minimum,
+        )
+        for key, group in atoms.items():
+            currency, pair = cells[key]
+            if pattern.shows(1, pair) if by_segment else pattern.shows(0, currency):
+                shown.update(c.id for c in group)
+    return shown

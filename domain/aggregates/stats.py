@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from fractions import Fraction
+from typing import TypeVar
 
 DECIMALS = 4
 
@@ -35,7 +37,16 @@ def percentile(counts: Sequence[int], lowest: int, p: int) -> int | None:
     raise AssertionError("unreachable: the ranks cover every response")
 
 
-def nearest_rank(values: Sequence[float], p: int) -> float | None:
+N = TypeVar("N", int, Fraction)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def duration_in(unit: timedelta, elapsed: timedelta) -> Fraction:
+    """``elapsed`` in ``unit``s, exactly (time is kept to the microsecond)."""
+    return Fraction(elapsed // _MICROSECOND, unit // _MICROSECOND)
+
+
+def nearest_rank(values: Sequence[N], p: int) -> N | None:
     """Nearest-rank percentile of raw values, or None when there are none."""
     if not values:
         return None

@@ -154,7 +154,7 @@ class CustomerRepository:
         wanted = any_of(region=regions, segment=segments)
         fields = {"region": 1, "segment": 1, "createdAt": 1, "churnedAt": 1}
         return [
-            Lifecycle(d["region"], d["segment"], d["createdAt"], d.get("churnedAt"))
+            Lifecycle(d["_id"], d["region"], d["segment"], d["createdAt"], d.get("churnedAt"))
             async for d in self._collection.find(narrowed(wanted, self._scope), fields)
         ]
 

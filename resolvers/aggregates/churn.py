@@ -8,7 +8,14 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates import churn as churn_domain
-from resolvers.aggregates.filters import CustomerGroupBy, PeriodFilter, bounded, values
+from resolvers.aggregates.filters import (
+    CustomerGroupBy,
+    PeriodFilter,
+    bounded,
+    disclosure_for,
+    reporting_zone,
+    values,
+)
 from resolvers.context import Info
 from resolvers.enums import Interval, Segment
 
@@ -84,6 +91,8 @@ class ChurnQueries:
             filter.to_domain(),
             tuple(dict.fromkeys(group_by or ())),
             interval,
-            min_customers=info.context.settings.aggregate_min_customers,
+            disclosure=disclosure_for(info),
+            now=info.context.now,
+            reporting_zone=reporting_zone(info),
         )
         return [ChurnRow.of(row) for row in rows]

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates import complaints as complaint_domain
-from resolvers.aggregates.filters import PeriodFilter, bounded, values
+from resolvers.aggregates.filters import PeriodFilter, bounded, disclosure_for, reporting_zone, values
 from resolvers.context import Info
 from resolvers.enums import CaseChannel, ComplaintAxis
 
@@ -42,10 +42,15 @@ class ComplaintRow:
     )
     resolved: int | None = strawberry.field(default=None, description="Of them, resolved or closed now.")
     median_hours_to_resolve: float | None = strawberry.field(
-        default=None, description="Median hours from opening to resolution (nearest rank)."
+        default=None,
+        description=(
+            "Median hours from opening to the latest resolution or closing (a reopened complaint counts "
+            "until it was resolved again), nearest rank, of the resolved ones; exact, rounded to 4 decimals."
+        ),
     )
     p90_hours_to_resolve: float | None = strawberry.field(
-        default=None, description="90th percentile hours from opening to resolution (nearest rank)."
+        default=None,
+        description="90th percentile of the same hours, nearest rank; exact, rounded to 4 decimals.",
     )
     reopened: int | None = strawberry.field(default=None, description="Complaints reopened after resolution.")
     reopen_rate: float | None = strawberry.field(default=None, description="Reopened / complaints.")
@@ -88,6 +93,8 @@ class ComplaintQueries:
             info.context.aggregate_repos.cases,
             filter.to_domain(),
             axes,
-            min_customers=info.context.settings.aggregate_min_customers,
+            disclosure=disclosure_for(info),
+            now=info.context.now,
+            reporting_zone=reporting_zone(info),
         )
         return [ComplaintRow.of(row) for row in rows]

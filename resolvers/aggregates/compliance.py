@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates import compliance as compliance_domain
-from resolvers.aggregates.filters import PeriodFilter, bounded, values
+from resolvers.aggregates.filters import PeriodFilter, bounded, disclosure_for, reporting_zone, values
 from resolvers.context import Info
 from resolvers.enums import Touchpoint
 
@@ -49,8 +49,14 @@ class ComplianceRow:
         default=None, description="Alerts that missed a due time, or are past one and still not done."
     )
     escalations: int | None = strawberry.field(default=None, description="Alerts escalated to a manager.")
-    median_minutes_to_acknowledge: float | None = strawberry.field(default=None, description="Nearest rank.")
-    median_minutes_to_resolve: float | None = strawberry.field(default=None, description="Nearest rank.")
+    median_minutes_to_acknowledge: float | None = strawberry.field(
+        default=None,
+        description="Median minutes from raising to acknowledging, nearest rank; exact, 4 decimals.",
+    )
+    median_minutes_to_resolve: float | None = strawberry.field(
+        default=None,
+        description="Median minutes from raising to resolving, nearest rank; exact, 4 decimals.",
+    )
 
     @classmethod
     def of(cls, row: compliance_domain.ComplianceRow) -> ComplianceRow:
@@ -83,6 +89,7 @@ class ComplianceQueries:
             info.context.aggregate_repos.alerts,
             filter.to_domain(),
             now=info.context.now,
-            min_customers=info.context.settings.aggregate_min_customers,
+            disclosure=disclosure_for(info),
+            reporting_zone=reporting_zone(info),
         )
         return [ComplianceRow.of(row) for row in rows]

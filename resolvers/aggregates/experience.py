@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates import experience as domain
-from resolvers.aggregates.filters import PeriodFilter, bounded, values
+from resolvers.aggregates.filters import PeriodFilter, bounded, disclosure_for, values
 from resolvers.context import Info
 from resolvers.enums import Axis, FeedbackChannel, Interval, Segment, Touchpoint
 
@@ -195,6 +195,7 @@ class ExperienceQueries:
         buckets = await domain.experience(
             info.context.aggregate_repos.rollups,
             query,
-            min_customers=info.context.settings.aggregate_min_customers,
+            disclosure=disclosure_for(info),
+            now=info.context.now,
         )
         return [ExperienceBucket.of(bucket) for bucket in buckets]

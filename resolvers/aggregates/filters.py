@@ -8,13 +8,28 @@ from typing import Annotated
 
 import strawberry
 
+from auth.policy import aggregate_guarantee
+from domain.aggregates.disclosure import Disclosure
 from domain.aggregates.periods import Period
 from domain.errors import InvalidInput
+from resolvers.context import Info
 from resolvers.enums import CustomerAxis
 
 CustomerGroupBy = Annotated[
     list[CustomerAxis] | None, strawberry.argument(description="Dimensions to group by.")
 ]
+
+
+def disclosure_for(info: Info) -> Disclosure:
+    """How the caller's aggregates are computed: its role's guarantee and the minimum of customers."""
+    context = info.context
+    return Disclosure(aggregate_guarantee(context.principal), context.settings.aggregate_min_customers)
+
+
+def reporting_zone(info: Info) -> str:
+    """The time zone company-wide aggregates are reported in: the first one rollups are kept in."""
+    return info.context.aggregate_repos.rollups.zones[0]
+
 
 # A filter naming more values than this is not a filter a dashboard needs; refuse it before reading.
 MAX_FILTER_VALUES = 50

@@ -10,7 +10,7 @@ import strawberry
 
 from domain.aggregates import risk as risk_domain
 from domain.money import Money
-from resolvers.aggregates.filters import CustomerGroupBy, bounded, values
+from resolvers.aggregates.filters import CustomerGroupBy, bounded, disclosure_for, reporting_zone, values
 from resolvers.context import Info
 from resolvers.enums import Segment
 
@@ -87,6 +87,8 @@ class RiskQueries:
             info.context.aggregate_repos,
             where,
             tuple(dict.fromkeys(group_by or ())),
-            min_customers=info.context.settings.aggregate_min_customers,
+            disclosure=disclosure_for(info),
+            now=info.context.now,
+            reporting_zone=reporting_zone(info),
         )
         return [RiskRow.of(row) for row in rows]

@@ -23,7 +23,9 @@ from tests import factories as f
 from tests.conftest import GraphQLClient
 
 NOW = f.NOW
-PERIOD = {"from": str(NOW.date() - timedelta(days=30)), "to": str(NOW.date())}
+# The month the records fall in: company-wide figures come in whole months that have ended.
+PERIOD = {"from": "2026-10-01", "to": "2026-10-31"}
+MONTH_END = "2026-10-31"
 
 COMPLAINTS = """
 query($filter: ComplaintFilter!, $by: [ComplaintDimension!]) {
@@ -131,7 +133,7 @@ AGGREGATES = {
     "serviceStandardCompliance": Aggregate(
         COMPLIANCE, "serviceStandardCompliance", {"filter": PERIOD}, alerts_of
     ),
-    "revenueAtRisk": Aggregate(RISK, "revenueAtRisk", {"filter": {"asOf": str(NOW.date())}}, detractors_of),
+    "revenueAtRisk": Aggregate(RISK, "revenueAtRisk", {"filter": {"asOf": MONTH_END}}, detractors_of),
     "churn": Aggregate(CHURN, "churn", {"filter": PERIOD}, nothing),
 }
 
@@ -250,7 +252,7 @@ async def test_revenue_at_risk_sums_lifetime_value_per_group(
 ) -> None:
     await seed(repos, AGGREGATES["revenueAtRisk"], north=5, south=6)
     body = await GraphQLClient(http, token(Role.BOARD)).execute(
-        RISK, {"filter": {"asOf": str(NOW.date())}, "groupBy": ["REGION"]}
+        RISK, {"filter": {"asOf": MONTH_END}, "groupBy": ["REGION"]}
     )
     assert rows(body, "revenueAtRisk") == [
         {"region": "north", "segment": None, "currency": "EUR", "suppressed": False, "customers": 5,
@@ -258,7 +260,8 @@ async def test_revenue_at_risk_sums_lifetime_value_per_group(
         {"region": "south", "segment": None, "currency": "EUR", "suppressed": False, "customers": 6,
          "lifetimeValue": "6000.00"},
     ]  # fmt: skip
-    later = await GraphQLClient(http, token(Role.BOARD)).execute(
+    # A manager may look at any day: four months on, the detractors are out of the window.
+    later = await GraphQLClient(http, token(Role.MANAGER, regions=["north", "south"])).execute(
         RISK, {"filter": {"asOf": str(NOW.date() + timedelta(days=120))}}
     )
     assert rows(later, "revenueAtRisk") == []
@@ -302,7 +305,7 @@ async def test_a_request_that_cannot_be_answered_gets_a_validation_error(
     variables: dict[str, Any],
     field: str,
 ) -> None:
-    body = await GraphQLClient(http, token(Role.BOARD)).result(query, variables)
+    body = await GraphQLClient(http, token(Role.MANAGER)).result(query, variables)
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "VALIDATION"
     assert error["extensions"]["field"] == field

@@ -170,6 +170,7 @@ def raw_experience(
         before = Period(step(first, interval, back=True), first - timedelta(days=1))
 
     groups: dict[tuple[date, tuple[str, ...]], list[Feedback]] = {}
+    in_period: set[tuple[date, tuple[str, ...]]] = set()
     for feedback in responses:
         if regions is not None and feedback.region not in regions:
             continue
@@ -184,9 +185,12 @@ def raw_experience(
             continue
         group = tuple(value(feedback, d) for d in query.group_by)
         groups.setdefault((when, group), []).append(feedback)
+        if period.first <= day <= period.last:
+            # A bucket the period starts part-way through is in it, clipped (keyed by its natural start).
+            in_period.add((when, group))
 
     buckets = []
-    for when, group in sorted(k for k in groups if period.first <= k[0] <= period.last):
+    for when, group in sorted(in_period):
         current = groups[(when, group)]
         prior = groups.get(((step(when, interval, back=True) if interval else before.first), group))
         shown = enough(current, min_customers)

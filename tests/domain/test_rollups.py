@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from api.settings import Settings
 from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from domain.aggregates.disclosure import Disclosure, Guarantee
 from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, experience
 from domain.aggregates.periods import Interval, Period
 from domain.aggregates.rollups import SHARDS, Axis
@@ -34,6 +35,7 @@ REGIONS = ("north", "south")
 CHANNELS = (FeedbackChannel.APP, FeedbackChannel.WEB, FeedbackChannel.KIOSK)
 TOUCHPOINTS = (Touchpoint.DELIVERY, Touchpoint.STORE_VISIT, Touchpoint.BILLING)
 SEGMENTS = ("MASS", "AFFLUENT")
+EXACT_5 = Disclosure(Guarantee.EXACT, 5)
 
 items = st.lists(
     st.builds(
@@ -126,7 +128,8 @@ async def check_example(
         reader = Repositories.on(db, scope, rollup_zones=ZONES).rollups
 
         for query in asked:
-            got = await experience(reader, query, min_customers=min_customers)
+            disclosure = Disclosure(Guarantee.EXACT, min_customers)
+            got = await experience(reader, query, disclosure=disclosure, now=START)
             assert got == raw_experience(
                 feedback, query, min_customers=min_customers, regions=manager_regions
             )
@@ -189,7 +192,7 @@ async def test_rebuild_restores_rollups_that_drifted(repos: Repositories, db: Mo
     assert rebuilt.responses == 60
     assert await verify_rollups(rollups) == []
     query = ExperienceQuery(ExperienceFilter(Period(date(2026, 1, 1), date(2026, 3, 31)), "Asia/Kolkata"))
-    got = await experience(rollups.rollups, query, min_customers=5)
+    got = await experience(rollups.rollups, query, disclosure=EXACT_5, now=START)
     assert got == raw_experience(feedback, query, min_customers=5)
     assert got[0].figures is not None
     assert got[0].figures.responses == 60
@@ -208,14 +211,14 @@ async def test_a_period_that_cannot_be_answered_is_refused(
 ) -> None:
     query = ExperienceQuery(ExperienceFilter(Period(first, last)), interval=interval)
     with pytest.raises(InvalidInput) as refused:
-        await experience(repos.rollups, query, min_customers=5)
+        await experience(repos.rollups, query, disclosure=EXACT_5, now=START)
     assert refused.value.field == field
 
 
 async def test_an_unknown_time_zone_is_refused(repos: Repositories) -> None:
     query = ExperienceQuery(ExperienceFilter(Period(date(2026, 1, 1), date(2026, 1, 2)), "Mars/Olympus"))
     with pytest.raises(InvalidInput) as refused:
-        await experience(repos.rollups, query, min_customers=5)
+        await experience(repos.rollups, query, disclosure=EXACT_5, now=START)
     assert refused.value.field == "timeZone"
 
 
@@ -238,6 +241,7 @@ async def test_a_cell_keeps_customers_up_to_the_cap_and_still_tells_every_thresh
     assert await verify_rollups(repos) == []
     query = ExperienceQuery(ExperienceFilter(Period(at.date(), at.date())))
     for threshold in (1, CUSTOMERS_KEPT):
-        (bucket,) = await experience(repos.rollups, query, min_customers=threshold)
+        exact = Disclosure(Guarantee.EXACT, threshold)
+        (bucket,) = await experience(repos.rollups, query, disclosure=exact, now=START)
         assert bucket.figures is not None
         assert bucket.figures.responses == len(feedback)
