@@ -206,7 +206,8 @@ async def test_a_repeated_pull_of_the_same_figures_is_answered_not_modified(
     params = {"query": BY_REGION, "variables": json.dumps({"filter": OCTOBER, "groupBy": ["REGION"]})}
     first = await http.get("/graphql", params=params, headers=headers)
     etag = first.headers["etag"]
-    assert etag.startswith('"') and etag.endswith('"')
+    assert etag.startswith('"')
+    assert etag.endswith('"')
 
     again = await http.get("/graphql", params=params, headers={**headers, "If-None-Match": etag})
     assert again.status_code == 304

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from auth.principal import Role
@@ -80,7 +81,8 @@ async def build_world(repos: Repositories, token: Any) -> World:
                 standard=default_standard(name, Touchpoint.DELIVERY),
                 reasons=(AlertReason.LOW_NPS,),
                 assignee_id=staff.id,
-                now=f.NOW,
+                # Raised the day before (in October), like the feedback that raised it.
+                now=f.NOW - timedelta(days=1),
                 by=customer.id,
                 feedback_id=records["Feedback"].id,
             ),
