@@ -15,6 +15,7 @@ from domain.aggregates.disclosure import (
     Atom,
     Disclosure,
     Pattern,
+    enough,
     months_before,
     months_of,
     publishable_period,
@@ -408,11 +409,21 @@ def _buckets(query: ExperienceQuery, cells: _Cells, disclosure: Disclosure) -> l
             ExperienceBucket(
                 period=bucket_span(when, period, interval),
                 values=dict(zip(query.group_by, group, strict=True)),
-                figures=ExperienceFigures.of(current) if shown and current is not None else None,
+                figures=ExperienceFigures.of(_rated_enough(current, minimum)) if shown and current else None,
                 change=Change.between(prior, current) if compared and prior and current else None,
             )
         )
     return buckets
+
+
+def _rated_enough(tally: Tally, minimum: int) -> Tally:
+    """``tally`` with only the service dimensions rated by at least ``minimum`` customers.
+
+    Who rated a dimension is a group of its own, held to the same minimum as a bucket (protected answers
+    add up cells whose dimensions passed the lattice already, so the minimum there is 1).
+    """
+    rated = {name: d for name, d in tally.dimensions.items() if enough(d.kept_customers(), minimum)}
+    return tally if len(rated) == len(tally.dimensions) else _with_dimensions(tally, rated)
 
 
 def _time_key(day: date, period: Period, before: Period, interval: Interval | None) -> TimeKey:

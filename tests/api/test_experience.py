@@ -12,6 +12,7 @@ import pytest
 from api.settings import Settings
 from auth.principal import Role
 from domain.customers.models import Customer
+from domain.feedback.models import ScoreItem
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
@@ -232,3 +233,21 @@ async def test_large_answers_are_compressed_for_clients_that_accept_gzip(
     assert response.json()["data"]["experience"][0]["region"] == "north"  # httpx decodes it
     plain = await http.get("/graphql", params=params, headers={**headers, "Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
+
+
+async def test_a_service_dimension_rated_by_fewer_customers_than_the_minimum_is_left_out(
+    http: httpx.AsyncClient, repos: Repositories, token: Any
+) -> None:
+    people = customers("north", 6)
+    await repos.customers.insert_many(people)
+    day = datetime(2026, 10, 10, 12, tzinfo=UTC)
+    await f.store_feedback(
+        repos,
+        [f.feedback(c, occurred_at=day, items=(ScoreItem("speed", 5, 6),)) for c in people[:5]]
+        + [f.feedback(people[5], occurred_at=day, items=(ScoreItem("value", 6, 2),))],
+    )
+    manager = client(http, token, Role.MANAGER, regions=["north"])
+    body = await manager.execute(BY_REGION, {"filter": OCTOBER})
+    (bucket,) = body["data"]["experience"]
+    assert bucket["responses"] == 6
+    assert [d["dimension"] for d in bucket["dimensions"]] == ["speed"]

@@ -93,7 +93,7 @@ def index(responses: Sequence[Feedback]) -> Fraction | None:
     )
 
 
-def figures(responses: Sequence[Feedback]) -> ExperienceFigures:
+def figures(responses: Sequence[Feedback], min_customers: int = 1) -> ExperienceFigures:
     nps_scores = [f.nps for f in responses if f.nps is not None]
     csat_scores = [f.csat for f in responses if f.csat is not None]
     efforts = [f.effort for f in responses if f.effort is not None]
@@ -102,6 +102,11 @@ def figures(responses: Sequence[Feedback]) -> ExperienceFigures:
     names = sorted({i.dimension for f in responses for i in f.items})
     dimensions = []
     for name in names:
+        raters = {
+            f.customer_id for f in responses if f.customer_id and any(i.dimension == name for i in f.items)
+        }
+        if len(raters) < min_customers:
+            continue  # who rated a dimension is a group of its own, held to the same minimum
         items = [i for f in responses for i in f.items if i.dimension == name]
         dimensions.append(
             DimensionFigures(
@@ -203,7 +208,7 @@ def raw_experience(
             ExperienceBucket(
                 period=span,
                 values=dict(zip(query.group_by, group, strict=True)),
-                figures=figures(current) if shown else None,
+                figures=figures(current, min_customers) if shown else None,
                 change=change(current, prior) if shown and prior and enough(prior, min_customers) else None,
             )
         )
