@@ -1,10 +1,18 @@
-"""Domain enums exposed to GraphQL, each registered once here and re-exported for the types to use."""
+"""Domain enums exposed to GraphQL, each registered once here and re-exported for the types to use.
+
+The domain's enums stay plain Python enums: their GraphQL descriptions, per type and per value, are written
+here and attached when the enum is registered (``describe_enum``), which refuses an undescribed value.
+"""
 
 from __future__ import annotations
 
-from enum import EnumMeta
+import dataclasses
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, TypeVar
 
 import strawberry
+from strawberry.types.enum import StrawberryEnumDefinition
 
 from auth.policy import Access
 from auth.principal import Role
@@ -29,44 +37,301 @@ from domain.errors import ErrorCode
 from domain.feedback.models import FeedbackChannel, FeedbackStatus, Touchpoint
 from domain.timeline import TimelineKind
 
-_DESCRIPTIONS: dict[EnumMeta, str] = {
-    Segment: "Commercial segment of a customer.",
-    Tier: "Loyalty tier of a customer.",
-    CustomerStatus: "Whether a customer is still active.",
-    EmployeeRole: "The job an employee does.",
-    SalesChannel: "Where a purchase was made.",
-    InteractionKind: "How staff and customer were in touch.",
-    Direction: "Who started a contact.",
-    CaseKind: "What the customer came with.",
-    CaseChannel: "Where a case was raised.",
-    Severity: "How much a case hurts the customer.",
-    CaseStatus: "Where a case is in its handling.",
-    OpportunityStage: "Sales pipeline stage.",
-    FeedbackChannel: "Where feedback was given.",
-    Touchpoint: "The moment of the customer journey feedback is about.",
-    TimelineKind: "Kinds of record on a customer's timeline.",
-    Role: "The role a token carries.",
-    Access: "How a field is shown to the caller: full, masked, hidden (null) or denied (FORBIDDEN).",
-    AlertState: "Where an alert is in its handling.",
-    AlertReason: "Why an alert was raised.",
-    AlertAction: "A step in an alert's history.",
-    ErrorCode: "Why a mutation refused a request (errors in `errors` carry their code in extensions.code).",
-    FeedbackStatus: "What the customer sees of the loop its feedback started.",
-    Axis: "What feedback aggregates can be grouped by, besides time.",
-    ComplaintAxis: "What complaints are counted by.",
-    CustomerAxis: "What customer aggregates (revenue at risk, churn) are grouped by.",
-    Interval: "The length of a time bucket (weeks are ISO weeks, Monday to Sunday).",
-}
+E = TypeVar("E", bound=type[Enum])
 
+
+def describe_enum(enum: E, description: str, values: Mapping[Any, str], *, name: str | None = None) -> E:
+    """Registers ``enum`` with GraphQL under ``name``, with its description and one for every value.
+
+    ``values`` maps each member to its description; a member without one (or a key that is no member) is a
+    programming error raised at import, so the schema cannot be built with an undescribed value.
+    """
+    members = list(enum)
+    if missing := [m.name for m in members if m not in values or not values[m]]:
+        raise ValueError(f"{enum.__name__}: values without a description: {missing}")
+    if extra := [k for k in values if not any(k is m for m in members)]:
+        raise ValueError(f"{enum.__name__}: descriptions of values it does not have: {extra}")
+    strawberry.enum(enum, name=name, description=description)
+    definition: StrawberryEnumDefinition = enum.__strawberry_definition__  # type: ignore[attr-defined]
+    by_name = {m.name: values[m] for m in members}
+    definition.values = [dataclasses.replace(v, description=by_name[v.name]) for v in definition.values]
+    return enum
+
+
+describe_enum(
+    Segment,
+    "Commercial segment of a customer.",
+    {
+        Segment.MASS: "Private customer of the mass market: standard products and service.",
+        Segment.AFFLUENT: "Private customer with high income or assets, served with premium products.",
+        Segment.SMALL_BUSINESS: "Sole trader or small company buying as a business.",
+        Segment.CORPORATE: "Large company with a negotiated relationship.",
+    },
+)
+describe_enum(
+    Tier,
+    "Loyalty tier of a customer.",
+    {
+        Tier.BRONZE: "Entry tier, where every customer starts.",
+        Tier.SILVER: "Second tier.",
+        Tier.GOLD: "Third tier.",
+        Tier.PLATINUM: "Highest tier, for the most loyal customers.",
+    },
+)
+describe_enum(
+    CustomerStatus,
+    "Whether a customer is still active.",
+    {
+        CustomerStatus.ACTIVE: "Still a customer.",
+        CustomerStatus.CHURNED: "Has left: counted as churned from the day of leaving.",
+    },
+)
+describe_enum(
+    EmployeeRole,
+    "The job an employee does.",
+    {
+        EmployeeRole.FRONTLINE: "Serves customers of their regions and handles their alerts and cases.",
+        EmployeeRole.MANAGER: "Leads the frontline of their regions; overdue alerts escalate to them.",
+        EmployeeRole.EXECUTIVE: "Member of the board: sees company-wide figures, no customer records.",
+    },
+)
+describe_enum(
+    SalesChannel,
+    "Where a purchase was made.",
+    {
+        SalesChannel.STORE: "In a physical store.",
+        SalesChannel.ONLINE: "On the web shop.",
+        SalesChannel.APP: "In the mobile app.",
+        SalesChannel.PHONE: "Ordered by telephone.",
+    },
+)
+describe_enum(
+    InteractionKind,
+    "How staff and customer were in touch.",
+    {
+        InteractionKind.CALL: "A telephone call.",
+        InteractionKind.EMAIL: "An e-mail.",
+        InteractionKind.MEETING: "A scheduled meeting, in person or by video.",
+        InteractionKind.CHAT: "A chat conversation on the web site or in the app.",
+        InteractionKind.VISIT: "The customer came to a store or branch.",
+        InteractionKind.SOCIAL: "A message on a social network.",
+    },
+)
+describe_enum(
+    Direction,
+    "Who started a contact.",
+    {
+        Direction.INBOUND: "The customer contacted us.",
+        Direction.OUTBOUND: "We contacted the customer.",
+    },
+)
+describe_enum(
+    CaseKind,
+    "What the customer came with.",
+    {
+        CaseKind.COMPLAINT: "Something went wrong: always raises an alert, and counts in `complaints`.",
+        CaseKind.REQUEST: "The customer asks for something to be done.",
+        CaseKind.QUESTION: "The customer asks for information.",
+    },
+)
+describe_enum(
+    CaseChannel,
+    "Where a case was raised.",
+    {
+        CaseChannel.IN_PERSON: "Face to face, in a store or branch.",
+        CaseChannel.PHONE: "By telephone.",
+        CaseChannel.MAIL: "By letter.",
+        CaseChannel.EMAIL: "By e-mail.",
+        CaseChannel.WEB: "Through the web site.",
+        CaseChannel.SOCIAL: "On a social network.",
+        CaseChannel.APP: "In the mobile app.",
+    },
+)
+describe_enum(
+    Severity,
+    "How much a case hurts the customer.",
+    {
+        Severity.LOW: "An inconvenience.",
+        Severity.MEDIUM: "The customer is held up but has a way round it.",
+        Severity.HIGH: "The customer cannot do something that matters to them.",
+        Severity.CRITICAL: "Serious harm to the customer (money, safety or legal): handle first.",
+    },
+)
+describe_enum(
+    CaseStatus,
+    "Where a case is in its handling.",
+    {
+        CaseStatus.OPEN: "Raised, nobody working on it yet.",
+        CaseStatus.IN_PROGRESS: "Someone is working on it.",
+        CaseStatus.RESOLVED: "Handled, with a resolution; may go back to IN_PROGRESS if it was not.",
+        CaseStatus.CLOSED: "Finished for good: no further change.",
+    },
+)
+describe_enum(
+    OpportunityStage,
+    "Sales pipeline stage.",
+    {
+        OpportunityStage.PROSPECTING: "A possible sale spotted, not yet confirmed with the customer.",
+        OpportunityStage.QUALIFICATION: "The customer's need and budget are being confirmed.",
+        OpportunityStage.PROPOSAL: "An offer was made.",
+        OpportunityStage.NEGOTIATION: "Terms are being agreed.",
+        OpportunityStage.WON: "The customer bought: closed.",
+        OpportunityStage.LOST: "The customer did not buy: closed.",
+    },
+)
+describe_enum(
+    FeedbackChannel,
+    "Where feedback was given.",
+    {
+        FeedbackChannel.APP: "In the mobile app.",
+        FeedbackChannel.WEB: "On the web site.",
+        FeedbackChannel.POS: "On the payment terminal at the till.",
+        FeedbackChannel.KIOSK: "On a feedback kiosk in a store.",
+        FeedbackChannel.PHONE: "Taken by staff during a call.",
+        FeedbackChannel.EMAIL: "Answering an e-mail survey.",
+        FeedbackChannel.SMS: "Answering a text-message survey.",
+        FeedbackChannel.IN_PERSON: "Taken by staff face to face.",
+    },
+)
+describe_enum(
+    Touchpoint,
+    "The moment of the customer journey feedback is about.",
+    {
+        Touchpoint.STORE_VISIT: "A visit to a store or branch.",
+        Touchpoint.ONLINE_ORDER: "Ordering on the web shop or in the app.",
+        Touchpoint.DELIVERY: "Delivery of an order.",
+        Touchpoint.SUPPORT_CALL: "A call to customer support.",
+        Touchpoint.BILLING: "Invoices, payments and charges.",
+        Touchpoint.ONBOARDING: "Becoming a customer: sign-up and first steps.",
+    },
+)
+describe_enum(
+    TimelineKind,
+    "Kinds of record on a customer's timeline.",
+    {
+        TimelineKind.TRANSACTION: "Purchases (`Transaction`).",
+        TimelineKind.INTERACTION: "Contacts between staff and customer (`Interaction`).",
+        TimelineKind.CASE: "Complaints, requests and questions (`Case`).",
+        TimelineKind.FEEDBACK: "Survey responses (`Feedback`).",
+        TimelineKind.OPPORTUNITY: "Possible sales (`Opportunity`).",
+        TimelineKind.ALERT: "Alerts raised by the customer's feedback or complaints (`Alert`).",
+    },
+)
+describe_enum(
+    Role,
+    "The role a token carries.",
+    {
+        Role.FRONTLINE: "Staff serving customers of their regions: records and personal data in full.",
+        Role.MANAGER: "Managers of their regions: records with personal data masked, aggregates, audit.",
+        Role.BOARD: "The board: company-wide aggregates, no customer record.",
+        Role.CUSTOMER: "A customer: its own profile and feedback, and submitting feedback.",
+        Role.INTEGRATION: "Another system reconciling customers by external id.",
+        Role.BI: "BI tools and dashboards: company-wide aggregates, no customer record.",
+    },
+)
+describe_enum(
+    Access,
+    "How a field is shown to the caller: full, masked, hidden (null) or denied (FORBIDDEN).",
+    {
+        Access.FULL: "Shown as stored; personal data shown in full is written to the audit trail.",
+        Access.MASKED: "Shown partly, e.g. `j***@example.com`.",
+        Access.HIDDEN: "Always null.",
+        Access.DENIED: "Selecting it is a FORBIDDEN error.",
+    },
+)
+describe_enum(
+    AlertState,
+    "Where an alert is in its handling.",
+    {
+        AlertState.OPEN: "Raised, not acknowledged yet.",
+        AlertState.ACKNOWLEDGED: "Someone took it on and is handling it.",
+        AlertState.RESOLVED: "Handled, with the reply sent to the customer; it can be reopened.",
+    },
+)
+describe_enum(
+    AlertReason,
+    "Why an alert was raised.",
+    {
+        AlertReason.LOW_NPS: "The NPS answer was at or below the touchpoint's standard.",
+        AlertReason.LOW_CSAT: "The CSAT answer was at or below the touchpoint's standard.",
+        AlertReason.LOW_SATISFACTION_INDEX: "The satisfaction index was below the touchpoint's standard.",
+        AlertReason.COMPLAINT: "A complaint case was opened.",
+    },
+)
+describe_enum(
+    AlertAction,
+    "A step in an alert's history.",
+    {
+        AlertAction.RAISED: "Raised by feedback or a complaint, and assigned.",
+        AlertAction.ACKNOWLEDGED: "The assignee took it on.",
+        AlertAction.RESOLVED: "Resolved, with the reply sent to the customer.",
+        AlertAction.REASSIGNED: "A manager gave it to another employee.",
+        AlertAction.REOPENED: "Opened again after it was resolved.",
+        AlertAction.ESCALATED: "Past a due time: handed to the region's manager.",
+    },
+)
+describe_enum(
+    ErrorCode,
+    "Why a mutation refused a request (errors in `errors` carry their code in extensions.code).",
+    {
+        ErrorCode.VALIDATION: "An argument is invalid; the error says which field and why.",
+        ErrorCode.NOT_FOUND: "The record does not exist or is outside the caller's rows.",
+        ErrorCode.CONFLICT: "The record changed since it was read (a stale `version`) or the step is not "
+        "allowed from its current state.",
+        ErrorCode.FORBIDDEN: "The caller's role may not do this.",
+        ErrorCode.IDEMPOTENCY_CONFLICT: "The idempotency key was already used with other content.",
+        ErrorCode.UNAUTHENTICATED: "No valid token: authenticate first.",
+    },
+)
+describe_enum(
+    FeedbackStatus,
+    "What the customer sees of the loop its feedback started.",
+    {
+        FeedbackStatus.RECEIVED: "Stored; it raised no alert.",
+        FeedbackStatus.BEING_HANDLED: "It raised an alert that staff are handling.",
+        FeedbackStatus.RESOLVED: "Its alert was resolved and the customer was sent a reply.",
+    },
+)
 # The API's names for grouping axes predate the domain's word for them; clients rely on these names.
-_NAMES: dict[EnumMeta, str] = {
-    Axis: "AggregateDimension",
-    ComplaintAxis: "ComplaintDimension",
-    CustomerAxis: "CustomerDimension",
-}
-
-for _enum, _description in _DESCRIPTIONS.items():
-    strawberry.enum(_enum, name=_NAMES.get(_enum), description=_description)
+describe_enum(
+    Axis,
+    "What feedback aggregates can be grouped by, besides time.",
+    {
+        Axis.REGION: "The customer's region.",
+        Axis.CHANNEL: "Where the feedback was given.",
+        Axis.TOUCHPOINT: "The moment of the customer journey it is about.",
+        Axis.SEGMENT: "The customer's commercial segment.",
+    },
+    name="AggregateDimension",
+)
+describe_enum(
+    ComplaintAxis,
+    "What complaints are counted by.",
+    {
+        ComplaintAxis.CATEGORY: "The complaint's category.",
+        ComplaintAxis.CHANNEL: "Where the complaint was raised.",
+    },
+    name="ComplaintDimension",
+)
+describe_enum(
+    CustomerAxis,
+    "What customer aggregates (revenue at risk, churn) are grouped by.",
+    {
+        CustomerAxis.REGION: "The customer's region.",
+        CustomerAxis.SEGMENT: "The customer's commercial segment.",
+    },
+    name="CustomerDimension",
+)
+describe_enum(
+    Interval,
+    "The length of a time bucket (weeks are ISO weeks, Monday to Sunday).",
+    {
+        Interval.DAY: "One local day of the requested time zone.",
+        Interval.WEEK: "One ISO week, Monday to Sunday.",
+        Interval.MONTH: "One calendar month.",
+        Interval.QUARTER: "One calendar quarter: January to March, April to June, and so on.",
+    },
+)
 
 __all__ = [
     "Access",
@@ -95,4 +360,5 @@ __all__ = [
     "Tier",
     "TimelineKind",
     "Touchpoint",
+    "describe_enum",
 ]

@@ -15,7 +15,7 @@ from domain.feedback.service import Intake, submit_feedback
 from domain.feedback.submission import FeedbackSubmission
 from resolvers.alerts.types import Alert
 from resolvers.context import Info
-from resolvers.enums import FeedbackChannel, Touchpoint
+from resolvers.enums import FeedbackChannel, Touchpoint, describe_enum
 from resolvers.feedback.types import Feedback
 from resolvers.node import expect_global_id
 from resolvers.results import (
@@ -116,7 +116,15 @@ class BatchItemStatus(StrEnum):
     ERROR = "ERROR"
 
 
-strawberry.enum(BatchItemStatus, description="What happened to one item of a batch.")
+describe_enum(
+    BatchItemStatus,
+    "What happened to one item of a batch.",
+    {
+        BatchItemStatus.ACCEPTED: "Stored now; its result is the stored response.",
+        BatchItemStatus.DUPLICATE: "Stored before with the same key and content: nothing stored again.",
+        BatchItemStatus.ERROR: "Not stored; its result says why.",
+    },
+)
 
 
 @strawberry.type(description="The outcome of one item of a batch, in the order the items were sent.")
