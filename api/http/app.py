@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator, Sequence
 
 import strawberry
@@ -31,10 +32,12 @@ from api.storage.change_feed import ChangeFeed
 from api.storage.client import MongoUnitOfWork, create_client, ensure_indexes, is_reachable
 from api.storage.sweeper import sweep_forever
 from auth.tokens import TokenVerifier
+from domain.customers.repository import CustomerRepository
 from domain.repositories import all_indexes
 from resolvers.cost.budget import CostBudget
 from resolvers.schema import build_schema
 
+logger = logging.getLogger("customer360.server")
 _frozen = False
 
 # What a page on a listed origin may send besides the CORS-safelisted headers.
@@ -109,6 +112,8 @@ def create_app(
         watching = asyncio.create_task(watch.run(), name="database-watch")
         db = client[settings.database_name]
         await ensure_indexes(db, all_indexes())
+        if rebuilt := await CustomerRepository(db).refresh_search_tokens():
+            logger.info("rebuilt the search tokens of %d customers", rebuilt)
         stopping = asyncio.Event()
         feed = ChangeFeed(db, stopping=stopping)
         app.state.runtime = Runtime(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -57,6 +58,8 @@ class CustomerRepository:
             IndexSpec(cls.collection_name, _ORDER),
             *keyed,
             IndexSpec(cls.collection_name, (("externalKeys", 1),), unique=True),
+            # Finds the customers whose search tokens were built by an older version, in one index range.
+            IndexSpec(cls.collection_name, (("searchTokensVersion", 1),)),
         ]
 
     @staticmethod
@@ -97,6 +100,7 @@ class CustomerRepository:
             },
             "tags": list(customer.tags),
             "searchTokens": search.index_tokens((customer.given_name, customer.family_name), customer.emails),
+            "searchTokensVersion": search.TOKENS_VERSION,
             "createdAt": customer.created_at,
             "updatedAt": customer.updated_at,
             "version": customer.version,
@@ -143,6 +147,38 @@ class CustomerRepository:
         documents = [self.to_document(c) for c in customers]
         if documents:
             await self._collection.insert_many(documents, ordered=False)
+
+    async def refresh_search_tokens(self, *, batch: int = 200) -> int:
+        """Rebuilds the search tokens of customers stored with an older ``search.TOKENS_VERSION``.
+
+        Idempotent, and one indexed query when every customer is up to date. Only the derived tokens are
+        written, not the profile's version or update time; a customer changed meanwhile (another version)
+        is skipped, as its change wrote current tokens. Returns how many customers it rebuilt.
+        """
+        # Every older version by equality (and None: stored before versions), so the index answers it.
+        older = [None, *range(1, search.TOKENS_VERSION)]
+        stale = {"searchTokensVersion": {"$in": older}}
+        fields = {"givenName": 1, "familyName": 1, "emails": 1, "version": 1}
+        rebuilt = 0
+        while True:
+            documents = (
+                await self._collection.find(narrowed(stale, self._scope), fields).limit(batch).to_list()
+            )
+            results = await asyncio.gather(*(self._rebuild_tokens(d, stale) for d in documents))
+            rebuilt += sum(results)
+            # A batch that rebuilt nothing was all changed meanwhile (by writers of older tokens): stop.
+            if len(documents) < batch or not any(results):
+                return rebuilt
+
+    async def _rebuild_tokens(self, document: Document, stale: Document) -> int:
+        tokens = search.index_tokens(
+            (document.get("givenName", ""), document.get("familyName", "")), document.get("emails", ())
+        )
+        result = await self._collection.update_one(
+            {"_id": document["_id"], "version": document.get("version"), **stale},
+            {"$set": {"searchTokens": tokens, "searchTokensVersion": search.TOKENS_VERSION}},
+        )
+        return result.matched_count
 
     async def get_many(self, ids: Sequence[str]) -> dict[str, Customer]:
         """The customers in scope with these ids, by id."""

@@ -1,7 +1,12 @@
-"""Normalised search tokens for names and e-mail addresses (no text index needed).
+"""Search tokens for names and e-mail addresses (no text index needed).
 
-Each word is lower-cased and stripped of accents, and stored with its prefixes, so a search for
-"mar gar" finds "María García" through one multikey index with ``$all``.
+Each word is transliterated to lower-case ASCII and stored with its prefixes, so a search for "mar gar" finds
+"María García" through one multikey index with ``$all``. Transliteration (anyascii) also covers letters that
+do not decompose into a base letter and an accent: "bjorn odegard" finds "Bjørn Ødegård", "lukasz" finds
+"Łukasz", "strasse" finds "Straße", and names in other scripts get their usual Latin spelling.
+
+The tokens are derived data: ``TOKENS_VERSION`` names how they are built, and customers stored with tokens
+of an older version are brought up to date at start-up (``CustomerRepository.refresh_search_tokens``).
 """
 
 from __future__ import annotations
@@ -10,21 +15,30 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from anyascii import anyascii
+
 MIN_PREFIX = 2
 MAX_TOKEN = 24
 MAX_TERMS = 8
+# Raise it whenever a change here changes the tokens of a stored customer.
+TOKENS_VERSION = 2
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+def fold(text: str) -> str:
+    """``text`` as lower-case ASCII: accents dropped, other letters and scripts transliterated."""
+    return anyascii(unicodedata.normalize("NFKC", text)).lower()
+
+
 def normalise(text: str) -> str:
-    """Lower-case ``text`` and strip its accents."""
+    """Lower-case ``text`` and strip its accents (the sort key; letters without a base letter stay)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def words(text: str) -> list[str]:
-    """The normalised words of ``text``, each cut to the longest indexed length."""
-    return [w[:MAX_TOKEN] for w in _WORD.findall(normalise(text))]
+    """The folded words of ``text``, each cut to the longest indexed length."""
+    return [w[:MAX_TOKEN] for w in _WORD.findall(fold(text))]
 
 
 def index_tokens(names: Iterable[str], emails: Iterable[str]) -> list[str]:
@@ -33,7 +47,7 @@ def index_tokens(names: Iterable[str], emails: Iterable[str]) -> list[str]:
     for text in (*names, *emails):
         for word in words(text):
             tokens.update(word[:n] for n in range(MIN_PREFIX, len(word) + 1))
-    tokens.update(normalise(e).strip() for e in emails)
+    tokens.update(fold(e).strip() for e in emails)
     return sorted(tokens)
 
 
@@ -41,7 +55,7 @@ def query_terms(search: str) -> list[str]:
     """The words (two characters or more) a search must all match; an e-mail address is matched whole."""
     text = search.strip()
     if "@" in text and " " not in text:
-        return [normalise(text)]
+        return [fold(text)]
     return [w for w in words(text) if len(w) >= MIN_PREFIX][:MAX_TERMS]
 
 

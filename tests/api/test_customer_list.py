@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.settings import Settings
+from api.storage.client import MongoDatabase
+from auth.principal import Role
 from domain.customers.models import CustomerStatus, Segment
+from domain.customers.search import TOKENS_VERSION
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
-from tests.conftest import GraphQLClient
+from tests.conftest import CommandCounter, GraphQLClient, client_for
 
 LIST = """
 query List($first: Int!, $after: String, $filter: CustomerFilter, $search: String) {
@@ -78,6 +82,58 @@ async def test_search_matches_name_prefixes_ignoring_case_and_accents_and_whole_
     assert await names(gql, search="zoe mull") == ["Müller"]
     assert await names(gql, search="mrossi@example.org") == ["Rossi"]
     assert await names(gql, search="nobody") == []
+
+
+async def test_search_transliterates_letters_that_do_not_decompose(
+    gql: GraphQLClient, repos: Repositories
+) -> None:
+    await repos.customers.insert_many(
+        [
+            f.customer(given_name="Bjørn", family_name="Ødegård", emails=("b.o@example.no",)),
+            f.customer(given_name="Łukasz", family_name="Wałęsa", emails=("lw@example.pl",)),
+            f.customer(given_name="Đorđe", family_name="Þórsson", emails=("dj@example.rs",)),
+            f.customer(given_name="Ægir", family_name="Weiß", emails=("aw@example.de",)),
+        ]
+    )
+    assert await names(gql, search="bjorn") == ["Ødegård"]
+    assert await names(gql, search="odegard") == ["Ødegård"]
+    assert await names(gql, search="Bjørn Øde") == ["Ødegård"]
+    assert await names(gql, search="lukasz walesa") == ["Wałęsa"]
+    assert await names(gql, search="dorde thor") == ["Þórsson"]
+    assert await names(gql, search="aegir weiss") == ["Weiß"]
+    assert await names(gql, search="weiß") == ["Weiß"]
+
+
+async def test_search_tokens_of_an_older_version_are_rebuilt_at_start_up_once(
+    settings: Settings, repos: Repositories, db: MongoDatabase, token: Any
+) -> None:
+    old, current = f.customer(given_name="Bjørn", family_name="Ødegård"), f.customer(family_name="Current")
+    await repos.customers.insert_many([old, current])
+    # As stored before transliteration: "ø" kept as it was, so no token reads "odegard", and no version.
+    await db["customers"].update_one(
+        {"_id": old.id},
+        {
+            "$set": {"searchTokens": ["bj", "bjø", "bjør", "bjørn", "ød", "øde"]},
+            "$unset": {"searchTokensVersion": 1},
+        },
+    )
+    before = await db["customers"].find_one({"_id": old.id})
+
+    for start, expected_updates in ((1, 1), (2, 0)):
+        commands = CommandCounter(counting=True)
+        async with client_for(settings, commands) as http:
+            assert commands.names.count("update") == expected_updates, (start, commands.names)
+            commands.counting = False
+            gql = GraphQLClient(http, token(Role.FRONTLINE))
+            assert await names(gql, search="odegard") == ["Ødegård"]
+
+    after = await db["customers"].find_one({"_id": old.id})
+    assert after is not None
+    assert before is not None
+    assert after["searchTokensVersion"] == TOKENS_VERSION
+    assert {k: v for k, v in after.items() if not k.startswith("searchTokens")} == {
+        k: v for k, v in before.items() if not k.startswith("searchTokens")
+    }, "only the derived tokens change: not the profile's version or update time"
 
 
 async def test_cursor_of_a_filtered_list_continues_the_same_list(

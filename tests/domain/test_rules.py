@@ -67,6 +67,13 @@ def test_search_tokens_are_accent_free_prefixes_and_whole_emails() -> None:
     assert sort_name("Zoë", "Müller") == "muller zoe"
 
 
+def test_search_tokens_transliterate_letters_that_do_not_decompose() -> None:
+    tokens = set(index_tokens(["Bjørn", "Ødegård", "Łukasz", "Đorđe", "Þór", "Æsa", "Weiß"], []))
+    assert {"bjorn", "odegard", "lukasz", "dorde", "thor", "aesa", "weiss"} <= tokens
+    assert query_terms("BJØRN ødeg") == ["bjorn", "odeg"]
+    assert query_terms("Мария") == ["mariya"]
+
+
 @pytest.mark.parametrize(
     ("email", "masked"),
     [("jane.doe@example.com", "j***@example.com"), ("x@y.org", "x***@y.org"), ("broken", "***")],
