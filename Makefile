@@ -29,6 +29,7 @@ typecheck: $(INSTALLED)
 
 schema: $(INSTALLED)
 	$(BIN)/customer360 export-schema
+	$(BIN)/customer360 export-schema --federation
 
 # Benchmarks (not part of `make test`): data sets, the server as its own process, BENCHMARKS.md.
 # Pass options through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--sizes 1000 --requests 100"`.
@@ -45,6 +46,7 @@ fuzz: $(INSTALLED)
 
 test: lint typecheck graphiql-assets
 	$(BIN)/customer360 export-schema --check
+	$(BIN)/customer360 export-schema --federation --check
 	$(BIN)/pytest
 
 clean:

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     # Queries through cached plans (resolvers/fastpath) instead of graphql-core's executor: proven equal by
     # tests/fastpath (and the whole suite passes either way), faster on every measured scenario.
     compiled_execution: bool = True
+    # Serve the schema as an Apollo Federation subgraph (``_service``, ``_entities``, ``@key`` on entities).
+    federation: bool = False
     # How often each server process looks for overdue alerts to escalate.
     escalation_sweep_seconds: float = Field(default=30.0, gt=0)
 

@@ -103,6 +103,11 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "alertRaised": frozenset({FRONTLINE, MANAGER}),
     "alertUpdated": frozenset({FRONTLINE, MANAGER}),
     "feedbackReceived": frozenset({MANAGER}),
+    # Apollo Federation, when the schema is built as a subgraph: a router asks for the SDL with any token
+    # (``_service`` answers only while introspection is on) and resolves entities with the client's token,
+    # exactly as ``node`` would for that role.
+    "_service": frozenset(Role),
+    "_entities": frozenset({FRONTLINE, MANAGER}),
 }
 
 # What each role's aggregates promise (domain/aggregates/disclosure.py). Managers may read every record of
@@ -123,6 +128,7 @@ _CONNECTION = ("edges", "pageInfo", "totalCount")
 _EDGE = ("cursor", "node")
 
 FIELDS: dict[str, dict[str, FieldRule]] = {
+    "_Service": rules(EVERYONE, "sdl"),
     "Viewer": rules(EVERYONE, "subject", "role", "regions", "operations", "types"),
     "TypeAccess": rules(EVERYONE, "name", "fields"),
     "FieldAccess": rules(EVERYONE, "name", "access"),

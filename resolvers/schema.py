@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+import strawberry.federation
 from graphql import GraphQLError
+from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
@@ -26,40 +28,20 @@ from resolvers.caches import CachedParsing, CachedValidation
 from resolvers.context import Info
 from resolvers.cost.extension import OperationLimits
 from resolvers.crm.mutations import CaseMutations
-from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
 from resolvers.customers.queries import CustomerQueries
-from resolvers.customers.types import Customer
-from resolvers.employees.types import Employee
 from resolvers.errors import StreamedErrorCodes
 from resolvers.fastpath import compiled_executor
+from resolvers.federation import FEDERATION_VERSION, FederationQueries, entity_keys
 from resolvers.feedback.mutations import FeedbackMutations
 from resolvers.feedback.subscriptions import FeedbackSubscriptions
-from resolvers.feedback.types import Feedback
 from resolvers.guards import ROOT, attach_guards, guarded_fields, missing_guards, role_view
+from resolvers.lookup import NODE_TYPES, load_node
 from resolvers.node import Node, decode_global_id
-from resolvers.record_kinds import RECORD_KINDS
 from resolvers.standards.mutations import StandardMutations
 from resolvers.standards.queries import StandardQueries
 from resolvers.viewer.queries import ViewerQueries
 
 NodeIdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the object.")]
-
-
-async def _node(info: Info, global_id: str) -> Node | None:
-    type_name, record_id = decode_global_id(global_id)
-    loaders = info.context.loaders
-    if type_name == "Customer":
-        customer = await loaders.customers.load(record_id)
-        return Customer.of(customer) if customer is not None else None
-    if type_name == "Employee":
-        employee = await loaders.employees.load(record_id)
-        return Employee.of(employee) if employee is not None else None
-    for spec in RECORD_KINDS.values():
-        if spec.type_name == type_name:
-            record = await spec.loaders(loaders).by_id.load(record_id)
-            view: Node | None = spec.view(record) if record is not None else None
-            return view
-    return None
 
 
 @strawberry.type(description="Entry points for reading the customer graph.")
@@ -77,7 +59,8 @@ class Query(
 ):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")
     async def node(self, info: Info, id: NodeIdArg) -> Node | None:
-        return await _node(info, id)
+        type_name, record_id = decode_global_id(id)
+        return await load_node(info, type_name, record_id)
 
 
 class Customer360Schema(strawberry.Schema):
@@ -92,6 +75,12 @@ class Customer360Schema(strawberry.Schema):
         return None
 
 
+class FederatedSchema(strawberry.federation.Schema, Customer360Schema):
+    """The schema as an Apollo Federation subgraph (``resolvers/federation.py``)."""
+
+    subgraph_sdl: str
+
+
 @strawberry.type(
     description="Live events over WebSocket (graphql-transport-ws), filtered by your role and rows."
 )
@@ -104,25 +93,35 @@ class Mutation(FeedbackMutations, CaseMutations, AlertMutations, StandardMutatio
     pass
 
 
-def build_schema(query: type = Query, *, compiled: bool = False) -> Customer360Schema:
+def build_schema(
+    query: type = Query, *, compiled: bool = False, federation: bool = False
+) -> Customer360Schema:
     """The schema with the policy table enforced, parse and validation caches, and the audit writer.
 
     It is built twice: the first build tells which fields need a guard, the second includes the guards.
-    ``compiled`` runs queries through cached plans (``resolvers/fastpath``) instead of the stock executor.
+    ``compiled`` runs queries through cached plans (``resolvers/fastpath``) instead of the stock executor;
+    ``federation`` builds it as an Apollo Federation subgraph, with ``_service`` and ``_entities``.
     """
     executor = compiled_executor() if compiled else None
+    root = _federated(query) if federation else query
+    options: dict[str, Any] = {
+        "query": root,
+        "mutation": Mutation,
+        "subscription": Subscription,
+        "types": list(NODE_TYPES),
+        # OperationLimits first: it caps parsing and refuses over-limit documents before validation.
+        "extensions": [OperationLimits, CachedParsing, CachedValidation, AuditWriter, StreamedErrorCodes],
+        "config": StrawberryConfig(auto_camel_case=True),
+        "execution_context_class": executor,
+    }
 
     def build() -> Customer360Schema:
-        return Customer360Schema(
-            query=query,
-            mutation=Mutation,
-            subscription=Subscription,
-            types=[Customer, Employee, Transaction, Interaction, Case, Feedback, Opportunity],
-            # OperationLimits first: it caps parsing and refuses over-limit documents before validation.
-            extensions=[OperationLimits, CachedParsing, CachedValidation, AuditWriter, StreamedErrorCodes],
-            config=StrawberryConfig(auto_camel_case=True),
-            execution_context_class=executor,
-        )
+        if not federation:
+            return Customer360Schema(**options)
+        with entity_keys():
+            federated = FederatedSchema(**options, federation_version=FEDERATION_VERSION)
+            federated.subgraph_sdl = print_schema(federated) + "\n"
+        return federated
 
     draft = build()
     guarded = guarded_fields(draft._schema)
@@ -134,6 +133,14 @@ def build_schema(query: type = Query, *, compiled: bool = False) -> Customer360S
         raise RuntimeError(f"policy guards missing on {missing}")
     schema.role_views = {role: role_view(schema._schema, role) for role in Role}
     return schema
+
+
+def _federated(query: type) -> type:
+    """``query`` with the root fields a federation router calls."""
+    definition: StrawberryObjectDefinition = query.__strawberry_definition__  # type: ignore[attr-defined]
+    return strawberry.type(
+        type("Query", (FederationQueries, query), {}), name=ROOT, description=definition.description
+    )
 
 
 def _object_definitions(schema: strawberry.Schema) -> list[tuple[str, StrawberryObjectDefinition]]:
@@ -148,3 +155,10 @@ def _object_definitions(schema: strawberry.Schema) -> list[tuple[str, Strawberry
 def schema_sdl() -> str:
     """The schema in SDL, as committed in ``schema.graphql``."""
     return build_schema().as_str() + "\n"
+
+
+def subgraph_sdl() -> str:
+    """The federated schema in SDL, as ``_service { sdl }`` answers and ``subgraph.graphql`` holds it."""
+    schema = build_schema(federation=True)
+    assert isinstance(schema, FederatedSchema)
+    return schema.subgraph_sdl

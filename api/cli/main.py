@@ -100,8 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     rollups.set_defaults(run=_rollups)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
-    export.add_argument("path", nargs="?", default="schema.graphql", help="file to write, - for stdout")
+    export.add_argument(
+        "path", nargs="?", help="file to write, - for stdout (default: schema.graphql, or subgraph.graphql)"
+    )
     export.add_argument("--check", action="store_true", help="exit 1 if the file differs instead of writing")
+    export.add_argument(
+        "--federation", action="store_true", help="the Apollo Federation subgraph's SDL (_service { sdl })"
+    )
     export.set_defaults(run=_export_schema)
     return parser
 
@@ -154,16 +159,17 @@ def _refuse(reason: str) -> int:
 
 
 def _export_schema(args: argparse.Namespace) -> int:
-    from resolvers.schema import schema_sdl
+    from resolvers.schema import schema_sdl, subgraph_sdl
 
-    sdl = schema_sdl()
+    sdl = subgraph_sdl() if args.federation else schema_sdl()
     if args.path == "-":
         sys.stdout.write(sdl)
         return 0
-    path = Path(args.path)
+    path = Path(args.path or ("subgraph.graphql" if args.federation else "schema.graphql"))
     if args.check:
         if not path.exists() or path.read_text() != sdl:
-            print(f"{path} is stale: run `customer360 export-schema`", file=sys.stderr)
+            command = "export-schema --federation" if args.federation else "export-schema"
+            print(f"{path} is stale: run `customer360 {command}`", file=sys.stderr)
             return 1
         return 0
     path.write_text(sdl)

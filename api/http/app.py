@@ -88,7 +88,7 @@ def create_app(
         raise ValueError("create_app needs settings.mongodb_uri")
     uri = settings.mongodb_uri
     verifier = TokenVerifier(settings.token_settings())
-    schema = schema or build_schema(compiled=settings.compiled_execution)
+    schema = schema or build_schema(compiled=settings.compiled_execution, federation=settings.federation)
     assets = settings.graphiql_assets_dir if settings.graphiql_enabled else None
     graphql = GraphQLEndpoint(
         GraphQLHTTP(schema),

@@ -55,6 +55,7 @@ class _SelectionCost:
 
     objects: tuple[tuple[str, _SelectionCost], ...]  # 1 + its selection (the largest item's, for a list)
     connections: tuple[tuple[str, _ConnectionCost], ...]  # 2 + what the connection holds
+    entity_lists: tuple[tuple[str, _SelectionCost], ...] = ()  # 2 + one per entity + what each costs
 
     def of(self, data: Any) -> int:
         # Executors build their data of plain dicts and lists: no abstract Mapping check per object.
@@ -73,6 +74,10 @@ class _SelectionCost:
             value = data.get(key)
             if value is not None:
                 cost += 2 + connection.of(value)
+        for key, inner in self.entity_lists:
+            value = data.get(key)
+            if isinstance(value, list):
+                cost += 2 + sum(1 + inner.of(item) for item in value if item is not None)
         return cost
 
 
@@ -113,17 +118,20 @@ def _selection_cost(
 ) -> _SelectionCost:
     objects: list[tuple[str, _SelectionCost]] = []
     connections: list[tuple[str, _ConnectionCost]] = []
+    entity_lists: list[tuple[str, _SelectionCost]] = []
     for node, node_parent in walk.flatten(selection_set, parent):
         definition = w.field_definition(node_parent, node.name.value)
         if definition is None or is_leaf_type(get_named_type(definition.type)):
             continue
         key = node.alias.value if node.alias else node.name.value
         named = get_named_type(definition.type)
-        if w.is_connection(definition):
+        if w.is_entity_list(node, node_parent):
+            entity_lists.append((key, _selection_cost(walk, node.selection_set, named)))
+        elif w.is_connection(definition):
             connections.append((key, _connection_cost(walk, node, named)))
         else:
             objects.append((key, _selection_cost(walk, node.selection_set, named)))
-    return _SelectionCost(tuple(objects), tuple(connections))
+    return _SelectionCost(tuple(objects), tuple(connections), tuple(entity_lists))
 
 
 def _connection_cost(walk: w.DocumentWalk, node: FieldNode, connection: GraphQLNamedType) -> _ConnectionCost:

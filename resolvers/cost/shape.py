@@ -1,7 +1,8 @@
 """How deep, wide and costly an operation is, computed from its document before anything runs.
 
 Cost: a field returning an object is 1 plus its selection; a connection (a field with ``first`` returning a
-``...Connection``) is 2 + ``first`` plus ``first`` times the cost of what is selected on its nodes; a root
+``...Connection``) is 2 + ``first`` plus ``first`` times the cost of what is selected on its nodes, and so is
+federation's ``_entities`` with as many nodes as representations; a root
 mutation or subscription field is a fixed cost plus its selection; scalars cost nothing. Fragments are
 counted where they are spread, so the cost is an upper bound whatever the runtime types turn out to be.
 """
@@ -20,6 +21,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationType,
     SelectionSetNode,
     VariableNode,
@@ -33,6 +35,7 @@ from resolvers.cost.walk import (
     field_definition,
     fragments_of,
     is_connection,
+    is_entity_list,
     named_type,
     operation_of,
     root_type,
@@ -98,6 +101,14 @@ class _ShapeWalk(DocumentWalk):
             # Unknown fields fail validation later; leaves cost nothing.
             return _Measure(depth=1, aliases=aliases)
         named = get_named_type(definition.type)
+        if is_entity_list(node, parent):
+            entities = self._representations(node)
+            inner = self.selection(node.selection_set, named)
+            return _Measure(
+                depth=1 + inner.depth,
+                aliases=aliases + inner.aliases,
+                cost=2 + entities + entities * inner.cost,
+            )
         if is_connection(definition):
             nodes = self._connection_nodes(node, named)
             first = self._first(node)
@@ -149,6 +160,21 @@ class _ShapeWalk(DocumentWalk):
             self.active.discard(name)
         self.memo[name] = measure
         return measure
+
+    def _representations(self, node: FieldNode) -> int:
+        """How many entities ``_entities`` is asked for (a page's worth when that is not known yet)."""
+        for argument in node.arguments or ():
+            if argument.name.value != "representations":
+                continue
+            value: object = argument.value
+            if isinstance(value, ListValueNode):
+                return len(value.values)
+            if isinstance(value, VariableNode):
+                self.reads.add(value.name.value)
+                listed = self.variables.get(value.name.value)
+                if isinstance(listed, list):
+                    return len(listed)
+        return self.pricing.max_page_size
 
     def _first(self, node: FieldNode) -> int:
         """The page size asked for, within what a page can hold (larger values fail on their own)."""

@@ -29,6 +29,7 @@ from graphql import (
 )
 
 CONNECTION_SUFFIX = "Connection"
+ENTITIES = "_entities"
 # Fragments can nest so that opening them all grows exponentially; past this many steps a document is
 # refused as too complex rather than measured.
 MAX_STEPS = 100_000
@@ -104,6 +105,11 @@ def field_definition(parent: GraphQLNamedType | None, name: str) -> GraphQLField
         found: GraphQLField | None = parent.fields.get(name)
         return found
     return None
+
+
+def is_entity_list(node: FieldNode, parent: GraphQLNamedType | None) -> bool:
+    """Federation's ``Query._entities``: a list as long as its ``representations``, priced like a page."""
+    return node.name.value == ENTITIES and parent is not None and parent.name == "Query"
 
 
 def is_connection(definition: GraphQLField) -> bool:
