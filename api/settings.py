@@ -132,6 +132,24 @@ class Settings(BaseSettings):
     # handshake. Exact origins only (scheme://host[:port], comma-separated), never "*": they may send
     # credentials. None by default; same-origin pages and clients that send no Origin need no entry.
     cors_origins: Annotated[list[str], NoDecode] = []
+    # OpenTelemetry tracing (the `otel` extra), configured by the standard variables: on when an OTLP endpoint
+    # or a traces exporter is set. The SDK reads the others itself (service name, headers, sampler).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint"),
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "otel_exporter_otlp_traces_endpoint"
+        ),
+    )
+    otel_traces_exporter: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_TRACES_EXPORTER", "otel_traces_exporter")
+    )
+    otel_sdk_disabled: bool = Field(
+        default=False, validation_alias=AliasChoices("OTEL_SDK_DISABLED", "otel_sdk_disabled")
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -169,6 +187,10 @@ class Settings(BaseSettings):
                 time_zone(zone)
             except InvalidInput as unknown:
                 raise ValueError(f"CUSTOMER360_ROLLUP_TIME_ZONES: {unknown.message}") from None
+        if self.otel_traces_exporter not in (None, "", "none", "otlp", "console"):
+            raise ValueError(
+                "OTEL_TRACES_EXPORTER: this server exports traces with otlp or console (or none)"
+            )
         # In development a key pair is generated under the data directory when none is configured.
         if self.is_production and asymmetric and not (self.jwt_public_key or self.jwt_jwks_url):
             raise ValueError("RS*/ES* algorithms need CUSTOMER360_JWT_PUBLIC_KEY or CUSTOMER360_JWT_JWKS_URL")
@@ -191,6 +213,15 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def tracing_enabled(self) -> bool:
+        """Whether the OTEL_* variables ask for traces (the `otel` extra must then be installed)."""
+        if self.otel_sdk_disabled:
+            return False
+        if self.otel_traces_exporter is not None:
+            return self.otel_traces_exporter not in ("", "none")
+        return bool(self.otel_exporter_otlp_endpoint or self.otel_exporter_otlp_traces_endpoint)
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -7,6 +7,8 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import strawberry
 from pymongo.monitoring import _EventListener
@@ -43,6 +45,11 @@ _frozen = False
 # What a page on a listed origin may send besides the CORS-safelisted headers.
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Accept", "X-Request-Id"]
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from api.http.tracing import OperationTracing
+
 
 def freeze_startup_objects() -> None:
     """Moves what the process has built so far out of the collector's sight, once per process.
@@ -77,13 +84,49 @@ def _cors(origins: Sequence[str]) -> list[Middleware]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Tracing:
+    """What tracing adds to the app: nothing at all unless it is configured."""
+
+    middleware: list[Middleware] = field(default_factory=list)
+    listeners: list[_EventListener] = field(default_factory=list)
+    operations: OperationTracing | None = None
+    owned: TracerProvider | None = None  # a provider built here, shut down with the app
+
+
+def _tracing(settings: Settings, given: TracerProvider | None) -> _Tracing:
+    if given is None and not settings.tracing_enabled:
+        return _Tracing()
+    try:
+        from api.http.tracing import HTTPTracing, OperationTracing, provider_from_settings
+        from api.storage.tracing import CommandTracer
+    except ImportError as missing:
+        raise RuntimeError(
+            f"tracing is configured (OTEL_*) but the otel extra is not installed ({missing}): "
+            "pip install 'customer360[otel]'"
+        ) from None
+    provider = given or provider_from_settings(settings)
+    assert provider is not None
+    tracer = provider.get_tracer("customer360")
+    return _Tracing(
+        middleware=[Middleware(HTTPTracing, tracer=tracer)],
+        listeners=[CommandTracer(tracer)],
+        operations=OperationTracing(tracer),
+        owned=None if given is not None else provider,
+    )
+
+
 def create_app(
     settings: Settings,
     *,
     schema: strawberry.Schema | None = None,
     event_listeners: Sequence[_EventListener] = (),
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
-    """The application; it needs ``settings.mongodb_uri`` (``serve`` starts an embedded database if unset)."""
+    """The application; it needs ``settings.mongodb_uri`` (``serve`` starts an embedded database if unset).
+
+    Traces go to ``tracer_provider`` when given, else where the ``OTEL_*`` variables say, if anywhere.
+    """
     if not settings.mongodb_uri:
         raise ValueError("create_app needs settings.mongodb_uri")
     uri = settings.mongodb_uri
@@ -105,9 +148,12 @@ def create_app(
         automatic=settings.automatic_persisted_queries,
     )
 
+    tracing = _tracing(settings, tracer_provider)
+    listeners = [*event_listeners, metrics.command_listener, *tracing.listeners]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = create_client(uri, event_listeners=[*event_listeners, metrics.command_listener])
+        client = create_client(uri, event_listeners=listeners)
         watch = DatabaseWatch(client)
         watching = asyncio.create_task(watch.run(), name="database-watch")
         db = client[settings.database_name]
@@ -128,6 +174,7 @@ def create_app(
             uow=MongoUnitOfWork(client),
             feed=feed,
             watch=watch,
+            tracing=tracing.operations,
         )
         background = [
             asyncio.create_task(feed.run(), name="change-feed"),
@@ -147,6 +194,8 @@ def create_app(
             watching.cancel()
             await asyncio.gather(*background, watching, return_exceptions=True)
             await client.close()
+            if tracing.owned is not None:
+                tracing.owned.shutdown()  # exports the spans still queued
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "subscriptions": runtime_of(request).feed.subscribers})
@@ -181,6 +230,7 @@ def create_app(
         # Large answers (an aggregate pulled by a BI tool) travel compressed to clients that accept gzip.
         middleware=[
             Middleware(RequestContext, metrics=metrics),
+            *tracing.middleware,
             *_cors(settings.cors_origins),
             Middleware(GZipMiddleware, minimum_size=1024),
         ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
@@ -16,6 +17,9 @@ from auth.tokens import TokenVerifier
 from domain.store import Database
 from resolvers.context import GraphQLSettings
 from resolvers.cost.budget import CostBudget
+
+if TYPE_CHECKING:
+    from api.http.tracing import OperationTracing
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,8 @@ class Runtime:
     uow: MongoUnitOfWork
     feed: ChangeFeed
     watch: DatabaseWatch
+    # A span per GraphQL operation; None (and nothing imported) unless tracing is configured.
+    tracing: OperationTracing | None = None
 
 
 def runtime_of(connection: HTTPConnection) -> Runtime:

@@ -106,7 +106,12 @@ class GraphQLHTTP:
 
     async def _run(self, request: Request, runtime: Runtime, params: Params, media: str) -> Outcome:
         started = time.perf_counter()
-        outcome = await self._outcome(request, runtime, params, media)
+        if runtime.tracing is None:
+            outcome = await self._outcome(request, runtime, params, media)
+        else:
+            outcome = await runtime.tracing.run(
+                params.operation_name, lambda: self._outcome(request, runtime, params, media)
+            )
         record_operation(
             runtime.metrics,
             operation=outcome.operation,
