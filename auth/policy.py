@@ -124,7 +124,7 @@ CACHEABLE_OPERATIONS = frozenset(
     {"experience", "complaints", "serviceStandardCompliance", "revenueAtRisk", "churn"}
 )
 
-_CONNECTION = ("edges", "pageInfo", "totalCount")
+_CONNECTION = ("edges", "nodes", "pageInfo", "totalCount")
 _EDGE = ("cursor", "node")
 
 FIELDS: dict[str, dict[str, FieldRule]] = {
@@ -225,19 +225,19 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
     ),
     "ScoreItem": rules(STAFF_AND_SELF, "dimension", "expectation", "perception", "gap"),
     "PageInfo": rules(EVERYONE, "hasNextPage", "hasPreviousPage", "startCursor", "endCursor"),
-    "CustomerConnection": rules(STAFF, "edges", "pageInfo"),
+    "CustomerConnection": rules(STAFF, "edges", "nodes", "pageInfo"),
     "CustomerEdge": rules(STAFF, *_EDGE),
     **{f"{kind}Connection": rules(STAFF, *_CONNECTION) for kind in ("Transaction", "Interaction", "Case")},
     **{f"{kind}Edge": rules(STAFF, *_EDGE) for kind in ("Transaction", "Interaction", "Case", "Opportunity")},
     "OpportunityConnection": rules(STAFF, *_CONNECTION),
     "FeedbackConnection": rules(STAFF_AND_SELF, *_CONNECTION),
     "FeedbackEdge": rules(STAFF_AND_SELF, *_EDGE),
-    "TimelineConnection": rules(STAFF, "edges", "pageInfo"),
+    "TimelineConnection": rules(STAFF, "edges", "nodes", "pageInfo"),
     "TimelineEdge": rules(STAFF, *_EDGE),
     "AuditEntry": rules(
         allow(MANAGER), "subject", "role", "customerId", "fields", "operation", "requestId", "at"
     ),
-    "AuditEntryConnection": rules(allow(MANAGER), "edges", "pageInfo"),
+    "AuditEntryConnection": rules(allow(MANAGER), "edges", "nodes", "pageInfo"),
     "AuditEntryEdge": rules(allow(MANAGER), *_EDGE),
     "Reply": rules(STAFF_AND_SELF, "message", "channel", "at"),
     "Alert": rules(
@@ -262,7 +262,7 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "escalatedTo",
     ),
     "AlertStep": rules(ALERT_READERS, "action", "at", "by", "note", "assignee"),
-    "AlertConnection": rules(ALERT_READERS, "edges", "pageInfo"),
+    "AlertConnection": rules(ALERT_READERS, "edges", "nodes", "pageInfo"),
     "AlertEdge": rules(ALERT_READERS, *_EDGE),
     "CustomerAlertConnection": rules(ALERT_READERS, *_CONNECTION),
     "ServiceStandard": rules(

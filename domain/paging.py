@@ -16,10 +16,10 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 100
 
 
-def check_page_size(first: int, *, maximum: int = MAX_PAGE_SIZE) -> int:
-    """``first`` is required and must lie in 1..maximum."""
+def check_page_size(first: int, *, maximum: int = MAX_PAGE_SIZE, field: str = "first") -> int:
+    """The page size (``first``, or ``last`` paging backward) must lie in 1..maximum."""
     if not 1 <= first <= maximum:
-        raise InvalidInput(f"first must be between 1 and {maximum}, got {first}", field="first")
+        raise InvalidInput(f"{field} must be between 1 and {maximum}, got {first}", field=field)
     return first
 
 
@@ -37,15 +37,15 @@ def encode_cursor(kind: str, *parts: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, cursor: str, *, parts: int) -> list[str]:
+def decode_cursor(kind: str, cursor: str, *, parts: int, field: str = "after") -> list[str]:
     """The parts of a cursor made by ``encode_cursor(kind, ...)``; anything else is invalid input."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("malformed cursor", field="after") from None
+        raise InvalidInput("malformed cursor", field=field) from None
     fields = raw.split("\x1f")
     if fields[0] != kind or len(fields) != parts + 1:
-        raise InvalidInput(f"cursor does not belong to this {kind} list", field="after")
+        raise InvalidInput(f"cursor does not belong to this {kind} list", field=field)
     return fields[1:]
 
 

@@ -266,6 +266,29 @@ class CustomerRepository:
         items = [self.from_document(d) for d in documents[:first]]
         return Page(items, has_next=len(documents) > first)
 
+    async def list_before(
+        self, where: CustomerFilter, *, last: int, before: str | None = None
+    ) -> Page[Customer]:
+        """The ``last`` customers in scope matching ``where`` before the position ``before`` (or at the end).
+
+        The same index read the other way: items come in name order, and ``has_next`` says whether more
+        customers precede them.
+        """
+        query = narrowed(_query(where), self._scope)
+        if before is not None:
+            sort_key, first_id = decode_cursor(CURSOR_KIND, before, parts=2, field="before")
+            query = {
+                "$and": [
+                    query,
+                    {"sortName": {"$lte": sort_key}},
+                    {"$or": [{"sortName": {"$lt": sort_key}}, {"_id": {"$lt": first_id}}]},
+                ]
+            }
+        backward = [(field, -direction) for field, direction in _ORDER]
+        documents = await self._collection.find(query).sort(backward).limit(last + 1).to_list()
+        items = [self.from_document(d) for d in reversed(documents[:last])]
+        return Page(items, has_next=len(documents) > last)
+
 
 def cursor_of(customer: Customer) -> str:
     """The cursor that points just after ``customer`` in the name-ordered list."""

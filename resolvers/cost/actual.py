@@ -30,9 +30,10 @@ class _ConnectionCost:
     """A connection's edges, each by response key with the costs of the nodes selected on it."""
 
     edges: tuple[tuple[str, tuple[tuple[str, _SelectionCost], ...]], ...]
+    nodes: tuple[tuple[str, _SelectionCost], ...] = ()  # the ``nodes`` shortcut, by response key
 
     def of(self, value: Any) -> int:
-        """The edges it holds plus what their nodes cost."""
+        """The edges (or nodes) it holds plus what their nodes cost."""
         if not isinstance(value, dict):
             return 0
         counted = 0
@@ -46,6 +47,11 @@ class _ConnectionCost:
                 for edge in edges:
                     if isinstance(edge, dict):
                         nodes_cost += node.of(edge.get(node_key))
+        for nodes_key, node in self.nodes:
+            listed = value.get(nodes_key)
+            if isinstance(listed, list):
+                counted = max(counted, len(listed))
+                nodes_cost += sum(node.of(item) for item in listed)
         return counted + nodes_cost
 
 
@@ -136,7 +142,13 @@ def _selection_cost(
 
 def _connection_cost(walk: w.DocumentWalk, node: FieldNode, connection: GraphQLNamedType) -> _ConnectionCost:
     edges: list[tuple[str, tuple[tuple[str, _SelectionCost], ...]]] = []
+    listed: list[tuple[str, _SelectionCost]] = []
     for inner, inner_parent in walk.flatten(node.selection_set, connection):
+        if inner.name.value == "nodes":
+            nodes_type = w.named_type(w.field_definition(inner_parent, "nodes"))
+            key = inner.alias.value if inner.alias else "nodes"
+            listed.append((key, _selection_cost(walk, inner.selection_set, nodes_type)))
+            continue
         if inner.name.value != "edges":
             continue
         edge_type = w.named_type(w.field_definition(inner_parent, "edges"))
@@ -151,4 +163,4 @@ def _connection_cost(walk: w.DocumentWalk, node: FieldNode, connection: GraphQLN
             if edge_field.name.value == "node"
         )
         edges.append((inner.alias.value if inner.alias else "edges", nodes))
-    return _ConnectionCost(tuple(edges))
+    return _ConnectionCost(tuple(edges), tuple(listed))

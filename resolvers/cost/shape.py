@@ -1,7 +1,8 @@
 """How deep, wide and costly an operation is, computed from its document before anything runs.
 
 Cost: a field returning an object is 1 plus its selection; a connection (a field with ``first`` returning a
-``...Connection``) is 2 + ``first`` plus ``first`` times the cost of what is selected on its nodes, and so is
+``...Connection``) is 2 + ``first`` plus ``first`` times the cost of what is selected on its nodes (through
+``edges { node }`` or ``nodes``), and so is
 federation's ``_entities`` with as many nodes as representations; a root
 mutation or subscription field is a fixed cost plus its selection; scalars cost nothing. Fragments are
 counted where they are spread, so the cost is an upper bound whatever the runtime types turn out to be.
@@ -130,6 +131,8 @@ class _ShapeWalk(DocumentWalk):
                 measure = self.selection(inner.selection_set, named_type(definition))
                 total.depth = max(total.depth, 1 + measure.depth)
                 total.aliases += measure.aliases
+                if inner.name.value == "nodes" and definition is not None:
+                    total.cost += measure.cost  # the same nodes as edges { node }, priced alike
                 continue
             edge_depth = 0
             for edge_field, edge_parent in self.flatten(inner.selection_set, named_type(definition)):
@@ -177,19 +180,25 @@ class _ShapeWalk(DocumentWalk):
         return self.pricing.max_page_size
 
     def _first(self, node: FieldNode) -> int:
-        """The page size asked for, within what a page can hold (larger values fail on their own)."""
-        value: object = None
+        """The page size asked for (``first``, or ``last``), within what a page can hold.
+
+        Larger values fail on their own, and so do both given together (priced by the larger).
+        """
+        sizes: list[int] = []
         for argument in node.arguments or ():
-            if argument.name.value != "first":
+            if argument.name.value not in ("first", "last"):
                 continue
+            value: object = None
             if isinstance(argument.value, IntValueNode):
                 value = int(argument.value.value)
             elif isinstance(argument.value, VariableNode):
                 self.reads.add(argument.value.name.value)
                 value = self.variables.get(argument.value.name.value)
-        if not isinstance(value, int) or isinstance(value, bool):
+            if isinstance(value, int) and not isinstance(value, bool):
+                sizes.append(value)
+        if not sizes:
             return self.pricing.max_page_size
-        return min(max(value, 0), self.pricing.max_page_size)
+        return min(max(max(sizes), 0), self.pricing.max_page_size)
 
 
 def shape_of(

@@ -60,6 +60,13 @@ class TimelineConnection:
     edges: list[TimelineEdge] = strawberry.field(description="The entries of this page with their cursors.")
     page_info: PageInfo = strawberry.field(description="Where this page sits in the timeline.")
 
+    @strawberry.field(
+        description="The records of this page without their cursors (`edges { node }` in short); it reads "
+        "nothing more and costs the same."
+    )
+    def nodes(self) -> list[TimelineItem]:
+        return [edge.node for edge in self.edges]
+
 
 def records_field(kind: TimelineKind, connection: type[CountedConnection[Any]], description: str) -> Any:
     """A ``Customer`` field listing one kind of the customer's records, newest first."""

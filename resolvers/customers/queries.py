@@ -9,11 +9,12 @@ import strawberry
 from domain.customers.models import CustomerFilter as DomainCustomerFilter
 from domain.customers.models import ExternalId
 from domain.customers.repository import cursor_of
+from domain.errors import InvalidInput
 from resolvers.context import Info
 from resolvers.customers.types import Customer, CustomerConnection
 from resolvers.enums import CustomerStatus, Segment
 from resolvers.node import expect_global_id
-from resolvers.pagination import AfterArg, FirstArg, build_edges, page_size
+from resolvers.pagination import AfterArg, BeforeArg, ForwardArg, LastArg, build_edges, page_size
 
 
 @strawberry.input(name="CustomerFilter", description="Which customers to list; every part given must match.")
@@ -54,21 +55,37 @@ class CustomerQueries:
         found = await info.context.loaders.customers.load(expect_global_id(id, "Customer"))
         return Customer.of(found) if found is not None else None
 
-    @strawberry.field(description="Customers in name order, filtered and searched, a page at a time.")
+    @strawberry.field(
+        description="Customers in name order, filtered and searched, a page at a time: forward with "
+        "`first`/`after`, or backward with `last`/`before` (one of `first` and `last` is required)."
+    )
     async def customers(
         self,
         info: Info,
-        first: FirstArg,
+        first: ForwardArg = None,
         after: AfterArg = None,
         filter_: FilterArg = None,
         search: SearchArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
     ) -> CustomerConnection:
-        limit = page_size(first, info.context.settings.max_page_size)
+        maximum = info.context.settings.max_page_size
         where = (filter_ or CustomerFilterInput()).to_domain(search)
-        page = await info.context.repos.customers.list(where, first=limit, after=after)
+        repository = info.context.repos.customers
+        if last is not None:
+            if first is not None or after is not None:
+                raise InvalidInput("page with first/after or with last/before, not both", field="last")
+            limit = page_size(last, maximum, field="last")
+            page = await repository.list_before(where, last=limit, before=before)
+        else:
+            if first is None:
+                raise InvalidInput("first (or last) is required", field="first")
+            if before is not None:
+                raise InvalidInput("before goes with last", field="before")
+            page = await repository.list(where, first=page_size(first, maximum), after=after)
         for customer in page.items:
             info.context.loaders.customers.prime(customer.id, customer)
-        edges, page_info = build_edges(page, Customer.of, cursor_of)
+        edges, page_info = build_edges(page, Customer.of, cursor_of, backward=last is not None, before=before)
         return CustomerConnection(edges=edges, page_info=page_info)
 
     @strawberry.field(description="The calling customer's own profile (customer role).")

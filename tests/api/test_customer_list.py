@@ -50,6 +50,35 @@ async def test_pages_follow_each_other_in_name_order_without_gaps_or_repeats(
     assert seen == sorted([*family_names, "Name05"])
 
 
+async def test_pages_backward_from_the_end_with_last_and_before_in_name_order(
+    gql: GraphQLClient, repos: Repositories
+) -> None:
+    family_names = [f"Name{i:02d}" for i in range(23)]
+    await repos.customers.insert_many(
+        [f.customer(family_name=n) for n in family_names] + [f.customer(family_name="Name05")]
+    )
+    backward = """query($before: String, $filter: CustomerFilter) {
+      customers(last: 5, before: $before, filter: $filter) {
+        pageInfo { hasPreviousPage hasNextPage startCursor } edges { cursor node { familyName } } } }"""
+    pages: list[list[str]] = []
+    before = None
+    for _ in range(10):
+        connection = (await gql.execute(backward, {"before": before}))["data"]["customers"]
+        pages.append([e["node"]["familyName"] for e in connection["edges"]])
+        assert connection["pageInfo"]["hasNextPage"] is (before is not None)
+        if not connection["pageInfo"]["hasPreviousPage"]:
+            break
+        before = connection["pageInfo"]["startCursor"]
+    assert pages[0] == ["Name18", "Name19", "Name20", "Name21", "Name22"]
+    assert [name for page in reversed(pages) for name in page] == sorted([*family_names, "Name05"])
+
+    # A cursor from a backward page continues forward as well, and filters apply the same way.
+    last_two = (await gql.execute(backward.replace("last: 5", "last: 2"), {}))["data"]["customers"]
+    after = last_two["edges"][0]["cursor"]
+    assert await names(gql, after=after) == ["Name22"]
+    assert await names(gql, search="name2") == ["Name20", "Name21", "Name22"]
+
+
 async def test_filters_combine(gql: GraphQLClient, repos: Repositories) -> None:
     owner = f.employee()
     await repos.customers.insert_many(

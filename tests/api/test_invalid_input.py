@@ -52,8 +52,24 @@ CASES = [
         "ROYALTY",
         id="unknown-enum",
     ),
+    pytest.param("{ customers { edges { cursor } } }", "VALIDATION", "first (or last)", id="first-missing"),
     pytest.param(
-        "{ customers { edges { cursor } } }", "GRAPHQL_VALIDATION_FAILED", "first", id="first-missing"
+        "{ customers(first: 5, last: 5) { edges { cursor } } }", "VALIDATION", "not both", id="first-and-last"
+    ),
+    pytest.param(
+        '{ customers(first: 5, before: "x") { edges { cursor } } }',
+        "VALIDATION",
+        "with last",
+        id="before-first",
+    ),
+    pytest.param(
+        "{ customers(last: 101) { edges { cursor } } }", "VALIDATION", "last must be between", id="last-101"
+    ),
+    pytest.param(
+        '{ customers(last: 5, before: "%%%") { edges { cursor } } }',
+        "VALIDATION",
+        "cursor",
+        id="malformed-before-cursor",
     ),
     pytest.param("{ customers(first: 5) { nope } }", "GRAPHQL_VALIDATION_FAILED", "nope", id="unknown-field"),
     pytest.param("{ customers(first: 5 ", "GRAPHQL_PARSE_FAILED", "Syntax Error", id="syntax-error"),

@@ -54,6 +54,19 @@ query Whole($id: ID!) {
 }
 """
 
+NODES = """
+query Nodes($id: ID!) {
+  customers(first: 3) { nodes { id displayName emails owner { name } } }
+  customer(id: $id) {
+    transactions(first: 2) { totalCount nodes { id amount { amountMinor } } }
+    feedback(first: 2) { nodes { comment } }
+    timeline(first: 4) { nodes { __typename ... on Case { subject } ... on Alert { state } } }
+  }
+  alerts(first: 2) { nodes { id state customer { displayName } } }
+  auditTrail(customerId: $id, first: 2) { nodes { role fields } }
+}
+"""
+
 LISTS = """
 query Lists($first: Int!, $withOwner: Boolean!) {
   all: customers(first: $first) {
@@ -105,6 +118,8 @@ def documents(world: World) -> list[tuple[str, dict[str, Any]]]:
         *((test_node_and_timeline.NODE, {"id": global_id}) for global_id in north.ids.values()),
         ("{ me { displayName emails feedback(first: 5) { edges { node { nps comment } } } } }", {}),
         ("{ me { id segment } }", {}),
+        (NODES, {"id": north.customer_id}),
+        ("query Back { customers(last: 2) { nodes { id displayName } pageInfo { hasPreviousPage } } }", {}),
     ]
     return found
 

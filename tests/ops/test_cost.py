@@ -45,6 +45,13 @@ async def test_a_list_costs_two_plus_first_plus_first_times_each_node(
     assert 200_000 - 5 <= cost["remaining"] <= 200_000
 
 
+async def test_a_backward_page_costs_like_a_forward_one(gql: GraphQLClient, repos: Repositories) -> None:
+    await repos.customers.insert_many([f.customer(), f.customer()])
+    backward = await cost_of(gql, LIST.replace("first: 3", "last: 3"))
+    forward = await cost_of(gql, LIST)
+    assert (backward["requested"], backward["actual"]) == (forward["requested"], forward["actual"]) == (8, 4)
+
+
 async def test_the_customer_360_query_of_the_readme(gql: GraphQLClient, repos: Repositories) -> None:
     staff = f.employee()
     customer = f.customer(owner_id=staff.id)
