@@ -73,11 +73,17 @@ def test_the_subgraph_composes_with_another_subgraph_in_apollo_composition(
     )
 
 
-async def test_service_sdl_is_the_committed_subgraph_file(http: httpx.AsyncClient, token: Any) -> None:
+def test_the_committed_subgraph_file_is_up_to_date() -> None:
     assert SUBGRAPH_FILE.read_text() == subgraph_sdl(), (
         "subgraph.graphql is stale: run `customer360 export-schema --federation`"
     )
-    body = await GraphQLClient(http, token(Role.BI)).execute("{ _service { sdl } }")
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_service_gives_every_role_the_committed_subgraph_sdl(
+    http: httpx.AsyncClient, token: Any, role: Role
+) -> None:
+    body = await GraphQLClient(http, token(role)).execute("{ _service { sdl } }")
     assert body["data"]["_service"]["sdl"] == SUBGRAPH_FILE.read_text()
 
 
