@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from domain.calendar import FIRST_DAY, LAST_DAY, utc_instant
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.aggregates.periods import MAX_PERIOD_DAYS, Interval, Period, buckets, cover, time_zone
+from domain.calendar import FIRST_DAY, LAST_DAY, utc_instant
 from domain.errors import InvalidInput
 from domain.paging import Position
 
