@@ -19,8 +19,9 @@ from domain.customers.models import (
     Segment,
     Tier,
 )
+from domain.customers.search import WordKind
 from domain.documents import date_doc, date_from, money_doc, money_from
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.imports.rows import Upserted
 from domain.paging import Page, decode_cursor, encode_cursor
 from domain.scope import RowScope, any_of, narrowed
@@ -251,8 +252,21 @@ def _query(where: CustomerFilter) -> dict[str, Any]:
     if where.tags:
         clauses["tags"] = {"$all": list(where.tags)}
     if where.search is not None:
-        terms = search.query_terms(where.search)
-        if not terms:
-            raise InvalidInput("search needs a word of at least two letters or digits", field="search")
-        clauses["searchTokens"] = {"$all": terms}
+        clauses.update(_search(where.search, where.search_in))
     return clauses
+
+
+def _search(text: str, kinds: frozenset[WordKind]) -> dict[str, Any]:
+    """Every word of ``text`` begins a word of the kinds given (or ``text`` is a whole e-mail address)."""
+    terms = search.query_terms(text)
+    if not terms:
+        raise InvalidInput("search needs a word of at least two letters or digits", field="search")
+    if WordKind.EMAIL in kinds and WordKind.NAME in kinds:
+        return {"searchTokens": {"$all": terms}}
+    if WordKind.NAME not in kinds:
+        raise Forbidden("searching customers needs their names in full", field="search")
+    if search.is_address(text):
+        raise Forbidden("searching by e-mail address needs the e-mails in full", field="search")
+    # The tokens narrow by the index; sortName, which holds the names alone, keeps name words only.
+    names_only = [{"sortName": {"$regex": search.name_word_pattern(term)}} for term in terms]
+    return {"searchTokens": {"$all": terms}, "$and": names_only}

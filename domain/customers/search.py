@@ -9,11 +9,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from enum import StrEnum
 
 MIN_PREFIX = 2
 MAX_TOKEN = 24
 MAX_TERMS = 8
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+class WordKind(StrEnum):
+    """Where a search word is looked for: each caller searches only the kinds it may see in full."""
+
+    NAME = "NAME"  # the words of the given and family names
+    EMAIL = "EMAIL"  # the words of the e-mail addresses, and whole addresses
 
 
 def normalise(text: str) -> str:
@@ -37,12 +45,25 @@ def index_tokens(names: Iterable[str], emails: Iterable[str]) -> list[str]:
     return sorted(tokens)
 
 
+def is_address(search: str) -> bool:
+    """Whether a search is one whole e-mail address (matched whole, not by words)."""
+    text = search.strip()
+    return "@" in text and " " not in text
+
+
 def query_terms(search: str) -> list[str]:
     """The words (two characters or more) a search must all match; an e-mail address is matched whole."""
-    text = search.strip()
-    if "@" in text and " " not in text:
-        return [normalise(text)]
-    return [w for w in words(text) if len(w) >= MIN_PREFIX][:MAX_TERMS]
+    if is_address(search):
+        return [normalise(search.strip())]
+    return [w for w in words(search) if len(w) >= MIN_PREFIX][:MAX_TERMS]
+
+
+def name_word_pattern(term: str) -> str:
+    """A pattern finding ``term`` at the start of a word of ``sort_name``'s text, which holds the names alone.
+
+    Search tokens mix names and e-mails; a term that must match names only must also match this.
+    """
+    return f"(?:^|[^a-z0-9]){re.escape(term)}"
 
 
 def sort_name(given_name: str, family_name: str) -> str:
