@@ -11,6 +11,7 @@ import httpx
 import pytest
 import strawberry
 
+from api.settings import Settings
 from auth.policy import (
     FIELDS,
     NARROWED,
@@ -32,7 +33,7 @@ from resolvers.guards import undeclared_arguments, unenforced_selectors
 from resolvers.schema import Query, build_schema
 from tests import factories as f
 from tests.api.world import World, build_world
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, client_for
 
 Variables = Callable[[World], dict[str, Any]]
 
@@ -321,3 +322,35 @@ async def test_a_timeline_shows_only_the_kinds_of_record_whose_time_the_role_see
         # The world gives the customer one record of every kind.
         expected = {time.split(".")[0] for time in RECORD_TIMES.values() if sees_in_full(role, (time,))}
         assert shown == expected, (role, body)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+async def test_a_field_newly_masked_for_a_role_is_refused_as_its_filter_through_the_endpoint(
+    settings: Settings, world: World, monkeypatch: pytest.MonkeyPatch, compiled: bool
+) -> None:
+    rule = FIELDS["Customer"]["region"]
+    masked = FieldRule({**rule.access, Role.MANAGER: Access.MASKED}, mask=lambda _: "***", personal=True)
+    monkeypatch.setitem(FIELDS["Customer"], "region", masked)
+    by_region = [
+        ('{ customers(first: 1, filter: {regions: ["north"]}) { edges { cursor } } }', {}),
+        (
+            "query($r: [String!]) { customers(first: 1, filter: {regions: $r}) { edges { cursor } } }",
+            {"r": ["north"]},
+        ),
+        (
+            "query($f: CustomerFilter) { customers(first: 1, filter: $f) { edges { cursor } } }",
+            {"f": {"regions": ["north"]}},
+        ),
+    ]
+    async with client_for(settings.model_copy(update={"compiled_execution": compiled})) as http:
+        manager, frontline = (
+            GraphQLClient(http, world.tokens[role]) for role in (Role.MANAGER, Role.FRONTLINE)
+        )
+        for query, variables in by_region:
+            refused = await manager.result(query, variables)
+            assert [e["extensions"] for e in refused["errors"]] == [{"code": "FORBIDDEN", "field": "regions"}]
+            assert "errors" not in await frontline.execute(query, variables)
+        unfiltered = await manager.execute(
+            "{ customers(first: 1, filter: {segments: [MASS]}) { edges { cursor } } }"
+        )
+        assert "errors" not in unfiltered
