@@ -8,7 +8,6 @@ audited), so fields every reaching role sees in full cost nothing extra.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from functools import cache
 from typing import Any
 
 from graphql import (
@@ -19,8 +18,8 @@ from graphql import (
     GraphQLSchema,
     GraphQLUnionType,
     get_named_type,
+    value_from_ast_untyped,
 )
-from graphql.execution.values import get_argument_values
 from strawberry.extensions import FieldExtension
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
@@ -144,12 +143,6 @@ def unenforced_selectors(schema: GraphQLSchema) -> list[str]:
     return problems
 
 
-@cache
-def _may_refuse(role: Role, field: str) -> bool:
-    """Whether an argument (or the order) of a root operation compares what ``role`` does not see in full."""
-    return bool(refused_arguments(role, field, SELECTORS.get(field, {})))
-
-
 def _given(value: Any) -> bool:
     """Whether an argument value narrows or orders anything (not null, false or empty)."""
     return value is not None and value is not False and value not in ("", [])
@@ -159,14 +152,12 @@ def require_selectable(info: Info) -> None:
     """Refuse a root operation whose order or given arguments compare what the caller cannot see in full."""
     role = info.context.principal.role
     field = f"{info.path.typename}.{info.field_name}"
-    if not _may_refuse(role, field):
-        return
-    raw = info._raw_info
-    values = get_argument_values(
-        raw.parent_type.fields[raw.field_name], raw.field_nodes[0], raw.variable_values
-    )
+    if not refused_arguments(role, field, SELECTORS.get(field, {})):
+        return  # nothing it could use is refused to this role
     used = [ORDER]
-    for name, value in values.items():
+    for argument in info._raw_info.field_nodes[0].arguments or ():
+        value = value_from_ast_untyped(argument.value, info.variable_values)
+        name = argument.name.value
         if isinstance(value, dict):
             used += [f"{name}.{part}" for part, inner in value.items() if _given(inner)]
         elif _given(value):
