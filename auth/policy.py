@@ -365,7 +365,7 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
     "FieldProblem": rules(EVERYONE, "field", "code", "message"),
     **{
         error: rules(EVERYONE, "code", "message")
-        for error in ("NotFoundError", "ConflictError", "IdempotencyConflictError")
+        for error in ("NotFoundError", "ConflictError", "IdempotencyConflictError", "NotStartedError")
     },
 }
 
