@@ -6,16 +6,19 @@ table on every field (``resolvers/guards.py``) and ``viewer`` reports it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from auth.masks import mask_emails, mask_phones, without_street
 from auth.principal import Principal, Role
 from domain.aggregates.disclosure import Guarantee
+from domain.customers.search import WordKind
 from domain.feedback.service import Submitter
 from domain.scope import RowScope
+from domain.timeline import TimelineKind
 
 FRONTLINE, MANAGER, BOARD, CUSTOMER, INTEGRATION, BI = (
     Role.FRONTLINE,
@@ -368,9 +371,162 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
     "FieldProblem": rules(EVERYONE, "field", "code", "message"),
     **{
         error: rules(EVERYONE, "code", "message")
-        for error in ("NotFoundError", "ConflictError", "IdempotencyConflictError")
+        for error in ("NotFoundError", "ConflictError", "IdempotencyConflictError", "NotStartedError")
     },
 }
+
+
+# What a read field's arguments compare, so that nobody matches or sorts by what it sees masked or hidden.
+# Per field ("Type.field") and argument path ("filter.regions" for a field of an input argument): the fields
+# whose values the argument compares. ``ORDER`` is the order a list is kept in, which ``after`` carries too.
+# A role may use an argument only when it sees each of those fields in full: root operations refuse it
+# otherwise (``resolvers/policy.py``); a nested list that would have to refuse one stops the schema building.
+# A test fails when a read field gains an argument without an entry here.
+ORDER = "(order)"
+Compared = tuple[str, ...]
+
+# The customer fields each kind of search word comes from: a role's search looks only at the kinds it sees.
+SEARCH_WORDS: dict[WordKind, Compared] = {
+    WordKind.NAME: ("Customer.givenName", "Customer.familyName", "Customer.displayName"),
+    WordKind.EMAIL: ("Customer.emails",),
+}
+# Arguments the server narrows to what the role sees instead of refusing them: a search looks at the kinds of
+# words the role sees (``search_kinds``), a timeline shows the kinds of record whose time it sees
+# (``timeline_kinds``), so its order and cursors compare those times only.
+NARROWED = frozenset(
+    {("Query.customers", "search"), ("Customer.timeline", ORDER), ("Customer.timeline", "after")}
+)
+
+_NAMES: Compared = ("Customer.familyName", "Customer.givenName")
+# When each kind of record happened: what a customer's lists and timeline are ordered by.
+RECORD_TIMES: dict[TimelineKind, str] = {
+    TimelineKind.TRANSACTION: "Transaction.occurredAt",
+    TimelineKind.INTERACTION: "Interaction.occurredAt",
+    TimelineKind.CASE: "Case.openedAt",
+    TimelineKind.FEEDBACK: "Feedback.occurredAt",
+    TimelineKind.OPPORTUNITY: "Opportunity.openedAt",
+    TimelineKind.ALERT: "Alert.raisedAt",
+}
+_LISTS = {
+    "transactions": TimelineKind.TRANSACTION,
+    "interactions": TimelineKind.INTERACTION,
+    "cases": TimelineKind.CASE,
+    "feedback": TimelineKind.FEEDBACK,
+    "opportunities": TimelineKind.OPPORTUNITY,
+    "alerts": TimelineKind.ALERT,
+}
+# Aggregates compare dimension values as their rows show them; periods and zones compare no one's field.
+_REGION: Compared = ("ExperienceBucket.region", "ComplianceRow.region", "RiskRow.region", "ChurnRow.region")
+_SEGMENT: Compared = ("ExperienceBucket.segment", "RiskRow.segment", "ChurnRow.segment")
+_CHANNEL: Compared = ("ExperienceBucket.channel", "ComplaintRow.channel")
+_TOUCHPOINT: Compared = ("ExperienceBucket.touchpoint", "ComplianceRow.touchpoint")
+_PERIOD: dict[str, Compared] = {"filter.from": (), "filter.to": (), "filter.timeZone": ()}
+_PAGE: dict[str, Compared] = {"first": ()}
+
+
+def _ordered_by(*fields: str) -> dict[str, Compared]:
+    return {ORDER: fields, "after": fields}
+
+
+SELECTORS: dict[str, dict[str, Compared]] = {
+    # A global id is a handle the server gave out, not a value anyone matches.
+    "Query.customer": {"id": ()},
+    "Query.node": {"id": ()},
+    "Query.customers": {
+        **_PAGE,
+        **_ordered_by(*_NAMES),
+        "filter.regions": ("Customer.region",),
+        "filter.segments": ("Customer.segment",),
+        "filter.status": ("Customer.status",),
+        "filter.ownerId": ("Customer.owner",),
+        "filter.tags": ("Customer.tags",),
+        "search": tuple(field for fields in SEARCH_WORDS.values() for field in fields),
+    },
+    "Query.customerByExternalId": {"system": ("Customer.externalIds",), "id": ("Customer.externalIds",)},
+    "Query.auditTrail": {**_PAGE, **_ordered_by("AuditEntry.at"), "customerId": ("AuditEntry.customerId",)},
+    "Query.alerts": {
+        **_PAGE,
+        **_ordered_by("Alert.dueAt"),
+        "filter.states": ("Alert.state",),
+        "filter.overdue": ("Alert.overdue",),
+        "filter.mine": ("Alert.assignee",),
+    },
+    "Query.serviceStandards": {"region": ("ServiceStandard.region",)},
+    "Query.experience": {
+        **_PERIOD,
+        "filter.regions": _REGION,
+        "filter.channels": _CHANNEL,
+        "filter.touchpoints": _TOUCHPOINT,
+        "filter.segments": _SEGMENT,
+        "groupBy": _REGION + _CHANNEL + _TOUCHPOINT + _SEGMENT,
+        "interval": (),
+    },
+    "Query.complaints": {
+        **_PERIOD,
+        "filter.regions": _REGION,
+        "filter.channels": _CHANNEL,
+        "by": ("ComplaintRow.category", "ComplaintRow.channel"),
+    },
+    "Query.serviceStandardCompliance": {
+        **_PERIOD,
+        "filter.regions": _REGION,
+        "filter.touchpoints": _TOUCHPOINT,
+    },
+    "Query.revenueAtRisk": {
+        "filter.asOf": (),
+        "filter.windowDays": (),
+        "filter.regions": _REGION,
+        "filter.segments": _SEGMENT,
+        "groupBy": _REGION + _SEGMENT,
+    },
+    "Query.churn": {
+        **_PERIOD,
+        "filter.regions": _REGION,
+        "filter.segments": _SEGMENT,
+        "groupBy": _REGION + _SEGMENT,
+        "interval": (),
+    },
+    **{f"Customer.{name}": {**_PAGE, **_ordered_by(RECORD_TIMES[kind])} for name, kind in _LISTS.items()},
+    # The timeline merges the kinds by their times; ``kinds`` compares the record's type only.
+    "Customer.timeline": {**_PAGE, **_ordered_by(*RECORD_TIMES.values()), "kinds": ()},
+}
+
+
+def sees_in_full(
+    role: Role, fields: Iterable[str], *, table: Mapping[str, Mapping[str, FieldRule]] = FIELDS
+) -> bool:
+    """Whether ``role`` is shown every one of ``fields`` ("Type.field") in full."""
+    for path in fields:
+        type_name, _, field_name = path.partition(".")
+        rule = table.get(type_name, {}).get(field_name)
+        if rule is None or rule.for_role(role) is not Access.FULL:
+            return False
+    return True
+
+
+def refused_arguments(
+    role: Role, field: str, used: Iterable[str], *, table: Mapping[str, Mapping[str, FieldRule]] = FIELDS
+) -> list[str]:
+    """The arguments of ``field`` among ``used`` that compare a field ``role`` does not see in full."""
+    declared = SELECTORS.get(field, {})
+    return [
+        path
+        for path in used
+        if path in declared
+        and (field, path) not in NARROWED
+        and not sees_in_full(role, declared[path], table=table)
+    ]
+
+
+@cache
+def timeline_kinds(role: Role) -> frozenset[TimelineKind]:
+    """The kinds of record a role's timeline shows: those whose time it sees in full."""
+    return frozenset(kind for kind, time in RECORD_TIMES.items() if sees_in_full(role, (time,)))
+
+
+def search_kinds(role: Role, *, table: Mapping[str, Mapping[str, FieldRule]] = FIELDS) -> frozenset[WordKind]:
+    """The kinds of words a role's search looks at: those whose fields it sees in full."""
+    return frozenset(kind for kind, fields in SEARCH_WORDS.items() if sees_in_full(role, fields, table=table))
 
 
 def operation_allowed(role: Role, operation: str) -> bool:

@@ -92,11 +92,11 @@ class CustomerRecords(ABC, Generic[R]):
     def from_document(document: Document) -> R:
         """The domain object stored as ``document``."""
 
-    async def insert_many(self, records: Iterable[R]) -> None:
-        """Store new records in one bulk write."""
+    async def insert_many(self, records: Iterable[R], *, session: Session | None = None) -> None:
+        """Store new records in one bulk write, inside ``session``'s transaction when given."""
         documents = [self.to_document(r) for r in records]
         if documents:
-            await self._collection.insert_many(documents, ordered=False)
+            await self._collection.insert_many(documents, ordered=False, session=session)
 
     async def insert(self, record: R, *, session: Session | None = None) -> None:
         """Store one new record, inside ``session``'s transaction when given."""

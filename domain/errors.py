@@ -16,6 +16,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    NOT_STARTED = "NOT_STARTED"  # a batch item its request's time limit left unstarted: nothing stored
 
 
 class DomainError(Exception):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
+from domain.calendar import utc_instant
 from domain.errors import InvalidInput
 
 T = TypeVar("T")
@@ -61,11 +62,13 @@ class Position:
 
     @classmethod
     def from_cursor(cls, kind: str, cursor: str) -> Position:
-        at, record_id = decode_cursor(kind, cursor, parts=2)
+        return cls.parse(*decode_cursor(kind, cursor, parts=2))
+
+    @classmethod
+    def parse(cls, at: str, record_id: str) -> Position:
+        """The position a cursor names: its time must be an instant of the calendar, with a zone."""
         try:
             moment = datetime.fromisoformat(at)
         except ValueError:
             raise InvalidInput("malformed cursor", field="after") from None
-        if moment.tzinfo is None:
-            raise InvalidInput("malformed cursor", field="after")
-        return cls(moment, record_id)
+        return cls(utc_instant(moment, field="after"), record_id)

@@ -69,9 +69,10 @@ class TimelineCursor:
     def decode(cls, cursor: str) -> TimelineCursor:
         at, kind, record_id = decode_cursor(CURSOR_KIND, cursor, parts=3)
         try:
-            return cls(Position(datetime.fromisoformat(at), record_id), TimelineKind(kind))
+            timeline_kind = TimelineKind(kind)
         except ValueError:
             raise InvalidInput("malformed cursor", field="after") from None
+        return cls(Position.parse(at, record_id), timeline_kind)
 
     def ties_for(self, kind: TimelineKind) -> Ties:
         """How records of ``kind`` at exactly the cursor's time relate to it."""

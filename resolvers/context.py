@@ -62,6 +62,8 @@ class Context:
     audit: AuditCollector = field(default_factory=AuditCollector)
     connection_params: dict[str, object] | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # When the request's time limit stops it, on the event loop's clock (None: no limit, as on a WebSocket).
+    deadline: float | None = None
 
     @property
     def principal(self) -> Principal:

@@ -281,6 +281,8 @@ describe_enum(
         ErrorCode.FORBIDDEN: "The caller's role may not do this.",
         ErrorCode.IDEMPOTENCY_CONFLICT: "The idempotency key was already used with other content.",
         ErrorCode.UNAUTHENTICATED: "No valid token: authenticate first.",
+        ErrorCode.NOT_STARTED: "A batch item the request's time limit left unstarted: nothing of it was "
+        "stored, and sending it again completes it.",
     },
 )
 describe_enum(

@@ -7,22 +7,36 @@ audited), so fields every reaching role sees in full cost nothing extra.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from graphql import (
+    GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLUnionType,
     get_named_type,
+    value_from_ast_untyped,
 )
 from strawberry.extensions import FieldExtension
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
-from auth.policy import OPERATIONS, Access, FieldRule, RoleView, field_rule, operation_allowed
+from auth.policy import (
+    NARROWED,
+    OPERATIONS,
+    ORDER,
+    SELECTORS,
+    Access,
+    FieldRule,
+    RoleView,
+    field_rule,
+    operation_allowed,
+    refused_arguments,
+    sees_in_full,
+)
 from auth.principal import Role
 from domain.errors import Forbidden
 from resolvers.context import Context, Info
@@ -80,6 +94,81 @@ def unpoliced(schema: GraphQLSchema) -> list[str]:
             elif field_rule(type_name, field_name) is None:
                 missing.append(f"{type_name}.{field_name}")
     return missing
+
+
+def argument_paths(schema: GraphQLSchema) -> Iterator[tuple[str, str]]:
+    """Each argument of each field that reads (not of mutations or subscriptions), as ("Type.field", path).
+
+    The path of a field of an input-object argument is "argument.field", e.g. "filter.regions".
+    """
+    for type_name, graphql_type in schema.type_map.items():
+        if type_name.startswith("__") or not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        if type_name in (MUTATION, SUBSCRIPTION):
+            continue
+        for field_name, field in graphql_type.fields.items():
+            for name, argument in field.args.items():
+                named = get_named_type(argument.type)
+                if isinstance(named, GraphQLInputObjectType):
+                    for part in named.fields:
+                        yield f"{type_name}.{field_name}", f"{name}.{part}"
+                else:
+                    yield f"{type_name}.{field_name}", name
+
+
+def undeclared_arguments(schema: GraphQLSchema) -> list[str]:
+    """Arguments of read fields not saying which fields they compare (``SELECTORS``), and stale entries."""
+    found = set(argument_paths(schema))
+    declared = {(field, path) for field, paths in SELECTORS.items() for path in paths if path != ORDER}
+    missing = [f"{field}({path})" for field, path in sorted(found - declared)]
+    stale = [f"no such argument: {field}({path})" for field, path in sorted(declared - found)]
+    return missing + stale
+
+
+def unenforced_selectors(schema: GraphQLSchema) -> list[str]:
+    """Arguments or orders of nested lists comparing a field that some role reading the list sees masked
+    or hidden: only root operations refuse them, so these must not exist."""
+    problems = []
+    for role in Role:
+        for type_name, fields in role_view(schema, role).types.items():
+            for field_name, access in fields.items():
+                field = f"{type_name}.{field_name}"
+                if access is Access.DENIED or field not in SELECTORS:
+                    continue
+                problems += [
+                    f"{role.value}: {field}({path})"
+                    for path, compared in SELECTORS[field].items()
+                    if (field, path) not in NARROWED and not sees_in_full(role, compared)
+                ]
+    return problems
+
+
+def _given(value: Any) -> bool:
+    """Whether an argument value narrows or orders anything (not null, false or empty)."""
+    return value is not None and value is not False and value not in ("", [])
+
+
+def require_selectable(info: Info) -> None:
+    """Refuse a root operation whose order or given arguments compare what the caller cannot see in full."""
+    role = info.context.principal.role
+    field = f"{info.path.typename}.{info.field_name}"
+    if not refused_arguments(role, field, SELECTORS.get(field, {})):
+        return  # nothing it could use is refused to this role
+    used = [ORDER]
+    for argument in info._raw_info.field_nodes[0].arguments or ():
+        value = value_from_ast_untyped(argument.value, info.variable_values)
+        name = argument.name.value
+        if isinstance(value, dict):
+            used += [f"{name}.{part}" for part, inner in value.items() if _given(inner)]
+        elif _given(value):
+            used.append(name)
+    if refused := refused_arguments(role, field, used):
+        path = refused[0]
+        if path == ORDER:
+            raise Forbidden(f"the {role.value} role may not list {info.field_name} in their order")
+        raise Forbidden(
+            f"the {role.value} role may not select {info.field_name} by {path}", field=path.rsplit(".")[-1]
+        )
 
 
 def guarded_fields(schema: GraphQLSchema) -> set[tuple[str, str]]:
@@ -142,6 +231,7 @@ class PolicyGuard(FieldExtension):
         parent = str(info.path.typename)
         if parent in ROOTS:
             require_operation(info)
+            require_selectable(info)
             return role, None
         return role, field_access(parent, info.field_name, role)
 

@@ -34,7 +34,14 @@ from resolvers.fastpath import compiled_executor
 from resolvers.federation import FEDERATION_VERSION, FederationQueries, entity_keys
 from resolvers.feedback.mutations import FeedbackMutations
 from resolvers.feedback.subscriptions import FeedbackSubscriptions
-from resolvers.guards import ROOT, attach_guards, guarded_fields, missing_guards, role_view
+from resolvers.guards import (
+    ROOT,
+    attach_guards,
+    guarded_fields,
+    missing_guards,
+    role_view,
+    unenforced_selectors,
+)
 from resolvers.lookup import NODE_TYPES, load_node
 from resolvers.node import Node, decode_global_id
 from resolvers.standards.mutations import StandardMutations
@@ -131,6 +138,10 @@ def build_schema(
         _object_definitions(schema), guarded, schema.config.name_converter.get_graphql_name
     ):
         raise RuntimeError(f"policy guards missing on {missing}")
+    if unenforced := unenforced_selectors(schema._schema):
+        raise RuntimeError(
+            f"nested lists compare what some of their readers cannot see in full: {unenforced}"
+        )
     schema.role_views = {role: role_view(schema._schema, role) for role in Role}
     return schema
 

@@ -145,7 +145,8 @@ class GraphQLHTTP:
         )
         context = context_for(request, Response(), request.scope["state"]["principal"], runtime)
         try:
-            async with asyncio.timeout(settings.request_timeout_seconds):
+            async with asyncio.timeout(settings.request_timeout_seconds) as limit:
+                context.deadline = limit.when()
                 result = await self._schema.execute(
                     document,
                     variable_values=params.variables,

@@ -7,12 +7,13 @@ from typing import TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.monitoring import _EventListener
 
 from domain.store import Document, DuplicateKey, IndexSpec, Session
 
 T = TypeVar("T")
+DUPLICATE_KEY = 11000
 
 Client = AsyncMongoClient[Document]
 # The driver's database: what the domain sees through its ``domain.store.Database`` protocol, plus what only
@@ -63,3 +64,8 @@ class MongoUnitOfWork:
                 return result
         except DuplicateKeyError as error:
             raise DuplicateKey(str(error)) from None
+        except BulkWriteError as error:
+            # insert_many reports a duplicate key among its write errors (code 11000).
+            if any(e.get("code") == DUPLICATE_KEY for e in error.details.get("writeErrors", ())):
+                raise DuplicateKey(str(error)) from None
+            raise

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from domain.calendar import check_day
 from domain.errors import InvalidInput
 
 # A request reads at most this many days (plus the period before it, for the change figures).
@@ -38,7 +39,7 @@ def time_zone(name: str) -> ZoneInfo:
     """The zone of an IANA name, or a typed error."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory, a name too long for a path
         raise InvalidInput(f"unknown time zone {name!r}", field="timeZone") from None
 
 
@@ -107,7 +108,9 @@ class Period:
         return start, end
 
     def checked(self, interval: Interval | None) -> Period:
-        """This period, or a typed error when it is reversed or too long to answer."""
+        """This period, or a typed error when it is reversed, too long, or too near the calendar's ends."""
+        check_day(self.first, field="from")
+        check_day(self.last, field="to")
         if self.last < self.first:
             raise InvalidInput("the period ends before it starts", field="to")
         longest = MAX_DAILY_PERIOD_DAYS if interval is Interval.DAY else MAX_PERIOD_DAYS

@@ -142,22 +142,32 @@ class RollupRepository:
         return [IndexSpec(COLLECTION, (("slot", 1),))]
 
     async def add(self, feedback: Feedback, *, session: Session | None = None) -> None:
-        """Count one new response into every cell it belongs to (inside ``session``'s transaction).
+        """Count one new response into every cell it belongs to (inside ``session``'s transaction)."""
+        await self.add_many([feedback], session=session)
 
-        The response adds the same counts to each of its cells, so existing cells take them in one
-        multi-document update and missing ones are inserted whole: three statements however many cells.
-        Concurrent responses creating or changing the same cell conflict, and the transaction is retried.
+    async def add_many(self, responses: Sequence[Feedback], *, session: Session | None = None) -> None:
+        """Count new responses into every cell they belong to (inside ``session``'s transaction).
+
+        Each cell takes its responses' summed tally. Existing cells take theirs in one multi-document update
+        per distinct tally (the cells of one response share theirs, as do cells of the same responses), so one
+        response costs three statements however many cells, and a batch one update per distinct tally;
+        missing cells are inserted whole. Concurrent transactions creating or changing the same cell
+        conflict, and the transaction is retried.
         """
-        tally = Tally.of(feedback)
-        cells = {_id(key): key for key in cells_of(feedback, self.zones)}
-        ids = list(cells)
-        found = {
-            d["_id"] async for d in self._collection.find({"_id": {"$in": ids}}, {"_id": 1}, session=session)
-        }
-        if found:
-            present = {"_id": {"$in": sorted(found)}}
-            await self._collection.update_many(present, [{"$set": _increments(tally)}], session=session)
-        if missing := [to_document(key, tally) for cell, key in cells.items() if cell not in found]:
+        cells: dict[str, tuple[CellKey, Tally]] = {}
+        for feedback in responses:
+            tally = Tally.of(feedback)
+            for key in cells_of(feedback, self.zones):
+                cells.setdefault(_id(key), (key, Tally()))[1].add(tally)
+        query = {"_id": {"$in": list(cells)}}
+        found = {d["_id"] async for d in self._collection.find(query, {"_id": 1}, session=session)}
+        updates: dict[str, tuple[Document, list[str]]] = {}
+        for cell in sorted(found):
+            stage = _increments(cells[cell][1])
+            updates.setdefault(json.dumps(stage, sort_keys=True), (stage, []))[1].append(cell)
+        for stage, ids in updates.values():
+            await self._collection.update_many({"_id": {"$in": ids}}, [{"$set": stage}], session=session)
+        if missing := [to_document(key, tally) for cell, (key, tally) in cells.items() if cell not in found]:
             await self._collection.insert_many(missing, session=session)
 
     async def cells(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from domain.customers.search import WordKind
 from domain.money import Money
 
 
@@ -111,3 +112,4 @@ class CustomerFilter:
     owner_id: str | None = None
     tags: tuple[str, ...] = ()
     search: str | None = None
+    search_in: frozenset[WordKind] = frozenset(WordKind)  # what the caller may see in full

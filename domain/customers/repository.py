@@ -20,8 +20,9 @@ from domain.customers.models import (
     Segment,
     Tier,
 )
+from domain.customers.search import WordKind
 from domain.documents import date_doc, date_from, money_doc, money_from
-from domain.errors import Conflict, InvalidInput
+from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.imports.rows import Upserted
 from domain.paging import Page, decode_cursor, encode_cursor
 from domain.scope import RowScope, any_of, narrowed
@@ -52,7 +53,7 @@ class CustomerRepository:
         """Indexes for listing by name within each filter, search and reconciliation."""
         keyed = [
             IndexSpec(cls.collection_name, ((field, 1), *_ORDER))
-            for field in ("region", "segment", "status", "ownerId", "tags", "searchTokens")
+            for field in ("region", "segment", "status", "ownerId", "tags", "searchTokens", "nameTokens")
         ]
         return [
             IndexSpec(cls.collection_name, _ORDER),
@@ -100,6 +101,7 @@ class CustomerRepository:
             },
             "tags": list(customer.tags),
             "searchTokens": search.index_tokens((customer.given_name, customer.family_name), customer.emails),
+            "nameTokens": search.name_tokens((customer.given_name, customer.family_name)),
             "searchTokensVersion": search.TOKENS_VERSION,
             "createdAt": customer.created_at,
             "updatedAt": customer.updated_at,
@@ -171,12 +173,14 @@ class CustomerRepository:
                 return rebuilt
 
     async def _rebuild_tokens(self, document: Document, stale: Document) -> int:
-        tokens = search.index_tokens(
-            (document.get("givenName", ""), document.get("familyName", "")), document.get("emails", ())
-        )
+        names = (document.get("givenName", ""), document.get("familyName", ""))
+        rebuilt = {
+            "searchTokens": search.index_tokens(names, document.get("emails", ())),
+            "nameTokens": search.name_tokens(names),
+            "searchTokensVersion": search.TOKENS_VERSION,
+        }
         result = await self._collection.update_one(
-            {"_id": document["_id"], "version": document.get("version"), **stale},
-            {"$set": {"searchTokens": tokens, "searchTokensVersion": search.TOKENS_VERSION}},
+            {"_id": document["_id"], "version": document.get("version"), **stale}, {"$set": rebuilt}
         )
         return result.matched_count
 
@@ -310,8 +314,19 @@ def _query(where: CustomerFilter) -> dict[str, Any]:
     if where.tags:
         clauses["tags"] = {"$all": list(where.tags)}
     if where.search is not None:
-        terms = search.query_terms(where.search)
-        if not terms:
-            raise InvalidInput("search needs a word of at least two letters or digits", field="search")
-        clauses["searchTokens"] = {"$all": terms}
+        clauses.update(_search(where.search, where.search_in))
     return clauses
+
+
+def _search(text: str, kinds: frozenset[WordKind]) -> dict[str, Any]:
+    """Every word of ``text`` begins a word of the kinds given (or ``text`` is a whole e-mail address)."""
+    terms = search.query_terms(text)
+    if not terms:
+        raise InvalidInput("search needs a word of at least two letters or digits", field="search")
+    if WordKind.EMAIL in kinds and WordKind.NAME in kinds:
+        return {"searchTokens": {"$all": terms}}
+    if WordKind.NAME not in kinds:
+        raise Forbidden("searching customers needs their names in full", field="search")
+    if search.is_address(text):
+        raise Forbidden("searching by e-mail address needs the e-mails in full", field="search")
+    return {"nameTokens": {"$all": terms}}

@@ -56,6 +56,12 @@ class FeedbackRepository(CustomerRecords[Feedback]):
             IndexSpec(cls.collection_name, (("idempotency", 1),), unique=True, sparse=True),
         ]
 
+    async def by_idempotency_keys(self, submitted_by: str, keys: Sequence[str]) -> dict[str, Feedback]:
+        """The responses this submitter sent before with these keys, by key (whatever the caller's scope)."""
+        wanted = [idempotency(submitted_by, key) for key in dict.fromkeys(keys)]
+        found = self._collection.find({"idempotency": {"$in": wanted}})
+        return {d["idempotencyKey"]: self.from_document(d) async for d in found}
+
     async def by_idempotency_key(self, submitted_by: str, key: str) -> Feedback | None:
         """The response this submitter sent before with this key, if any (whatever the caller's scope)."""
         document = await self._collection.find_one({"idempotency": idempotency(submitted_by, key)})

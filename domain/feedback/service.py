@@ -48,10 +48,7 @@ async def submit_feedback(
     make_id: Callable[[], str] = new_id,
 ) -> Intake:
     """Store a response once per idempotency key; a breach of the standard raises its alert atomically."""
-    errors = check_submission(submission, now=now)
-    if submitter.on_behalf and submission.channel not in STAFF_CHANNELS:
-        errors.append(FieldError("channel", "NOT_ALLOWED", "staff submit only PHONE or IN_PERSON feedback"))
-    if errors:
+    if errors := problems(submitter, submission, now=now):
         raise ValidationFailed(errors)
     previous = await repos.feedback.by_idempotency_key(submitter.subject, submission.idempotency_key)
     if previous is not None:
@@ -60,7 +57,7 @@ async def submit_feedback(
     if customer is None:
         raise NotFound("no such customer", field="customerId")
     await _check_links(repos, submission)
-    feedback = _feedback(make_id(), customer, submitter, submission, now)
+    feedback = new_feedback(make_id(), customer, submitter, submission, now)
     standard = await repos.standards.for_touchpoint(customer.region, submission.touchpoint)
     alert = None
     if reasons := rules.reasons_for(feedback, standard.rule):
@@ -100,12 +97,25 @@ async def _store(repos: Repositories, uow: UnitOfWork, feedback: Feedback, alert
     await uow.run(write)
 
 
+def problems(submitter: Submitter, submission: FeedbackSubmission, *, now: datetime) -> list[FieldError]:
+    """Every rule the submission breaks, its submitter's included (empty: it may be stored)."""
+    errors = check_submission(submission, now=now)
+    if submitter.on_behalf and submission.channel not in STAFF_CHANNELS:
+        errors.append(FieldError("channel", "NOT_ALLOWED", "staff submit only PHONE or IN_PERSON feedback"))
+    return errors
+
+
 async def _replay(repos: Repositories, previous: Feedback, submission: FeedbackSubmission) -> Intake:
+    alert = (await repos.alerts.by_feedback([previous.id])).get(previous.id)
+    return replayed(previous, alert, submission)
+
+
+def replayed(previous: Feedback, alert: Alert | None, submission: FeedbackSubmission) -> Intake:
+    """A retry answered as its first submission was; the same key with other content is a conflict."""
     if previous.fingerprint != submission.fingerprint():
         raise IdempotencyConflict(
             "this idempotency key was used for a different response", field="idempotencyKey"
         )
-    alert = (await repos.alerts.by_feedback([previous.id])).get(previous.id)
     return Intake(previous, alert, duplicate=True)
 
 
@@ -124,9 +134,10 @@ async def _check_links(repos: Repositories, submission: FeedbackSubmission) -> N
             raise ValidationFailed([FieldError(field, "NOT_FOUND", "no such record of this customer")])
 
 
-def _feedback(
+def new_feedback(
     feedback_id: str, customer: Customer, submitter: Submitter, submission: FeedbackSubmission, now: datetime
 ) -> Feedback:
+    """The response as stored: the customer's region and segment of the time, who sent it, its fingerprint."""
     return Feedback(
         id=feedback_id,
         customer_id=customer.id,

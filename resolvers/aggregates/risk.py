@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates import risk as risk_domain
+from domain.calendar import check_day
 from domain.money import Money
 from resolvers.aggregates.filters import CustomerGroupBy, bounded, disclosure_for, reporting_zone, values
 from resolvers.context import Info
@@ -27,7 +28,8 @@ class RiskFilter:
     segments: list[Segment] | None = strawberry.field(default=None, description="Only these segments.")
 
     def to_domain(self, today: date) -> risk_domain.RiskFilter:
-        last = self.as_of or today
+        # Checked before the window's end is worked out from it, one day later.
+        last = check_day(self.as_of or today, field="asOf")
         return risk_domain.RiskFilter(
             as_of=datetime.combine(last + timedelta(days=1), time(), UTC),
             window_days=self.window_days,

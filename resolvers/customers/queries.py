@@ -6,9 +6,11 @@ from typing import Annotated
 
 import strawberry
 
+from auth.policy import search_kinds
 from domain.customers.models import CustomerFilter as DomainCustomerFilter
 from domain.customers.models import ExternalId
 from domain.customers.repository import cursor_of
+from domain.customers.search import WordKind
 from domain.errors import InvalidInput
 from resolvers.context import Info
 from resolvers.customers.types import Customer, CustomerConnection
@@ -25,7 +27,7 @@ class CustomerFilterInput:
     owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owned by this employee.")
     tags: list[str] | None = strawberry.field(default=None, description="Tagged with all of these tags.")
 
-    def to_domain(self, search: str | None) -> DomainCustomerFilter:
+    def to_domain(self, search: str | None, search_in: frozenset[WordKind]) -> DomainCustomerFilter:
         return DomainCustomerFilter(
             regions=tuple(self.regions or ()),
             segments=tuple(self.segments or ()),
@@ -33,6 +35,7 @@ class CustomerFilterInput:
             owner_id=expect_global_id(self.owner_id, "Employee") if self.owner_id is not None else None,
             tags=tuple(self.tags or ()),
             search=search,
+            search_in=search_in,
         )
 
 
@@ -44,7 +47,12 @@ FilterArg = Annotated[
 ]
 SearchArg = Annotated[
     str | None,
-    strawberry.argument(description="Words the name or e-mail must start with, or a whole e-mail address."),
+    strawberry.argument(
+        description=(
+            "Words the name or e-mail must start with, or a whole e-mail address. Only what the caller sees "
+            "in full is searched: a role shown e-mails masked searches names, and may not search by address."
+        )
+    ),
 ]
 
 
@@ -70,7 +78,9 @@ class CustomerQueries:
         before: BeforeArg = None,
     ) -> CustomerConnection:
         maximum = info.context.settings.max_page_size
-        where = (filter_ or CustomerFilterInput()).to_domain(search)
+        # A search looks only at the kinds of words (names, e-mails) the caller sees in full.
+        search_in = search_kinds(info.context.principal.role)
+        where = (filter_ or CustomerFilterInput()).to_domain(search, search_in)
         repository = info.context.repos.customers
         if last is not None:
             if first is not None or after is not None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -9,7 +12,8 @@ from typing import Annotated
 import strawberry
 
 from auth.policy import feedback_submitter, own_customer_id
-from domain.errors import DomainError, FieldError, ValidationFailed
+from domain.errors import DomainError, ErrorCode, FieldError, ValidationFailed
+from domain.feedback.batch import Answer, NotStarted, submit_batch
 from domain.feedback.models import ScoreItem as DomainScoreItem
 from domain.feedback.service import Intake, submit_feedback
 from domain.feedback.submission import FeedbackSubmission
@@ -19,8 +23,8 @@ from resolvers.enums import FeedbackChannel, Touchpoint, describe_enum
 from resolvers.feedback.types import Feedback
 from resolvers.node import expect_global_id
 from resolvers.results import (
-    AnyError,
     ConflictError,
+    Error,
     IdempotencyConflictError,
     NotFoundError,
     ValidationError,
@@ -102,8 +106,23 @@ class FeedbackSubmitted:
         )
 
 
+@strawberry.type(
+    description=(
+        "The item was not started: its batch reached the request's time limit first. Nothing of it was "
+        "stored; send it again with the same key."
+    )
+)
+class NotStartedError(Error):
+    pass
+
+
 SubmitFeedbackResult = Annotated[
-    FeedbackSubmitted | ValidationError | NotFoundError | ConflictError | IdempotencyConflictError,
+    FeedbackSubmitted
+    | ValidationError
+    | NotFoundError
+    | ConflictError
+    | IdempotencyConflictError
+    | NotStartedError,
     strawberry.union("SubmitFeedbackResult", description="The stored response, or why it was not stored."),
 ]
 
@@ -114,6 +133,7 @@ class BatchItemStatus(StrEnum):
     ACCEPTED = "ACCEPTED"
     DUPLICATE = "DUPLICATE"
     ERROR = "ERROR"
+    NOT_STARTED = "NOT_STARTED"
 
 
 describe_enum(
@@ -123,6 +143,8 @@ describe_enum(
         BatchItemStatus.ACCEPTED: "Stored now; its result is the stored response.",
         BatchItemStatus.DUPLICATE: "Stored before with the same key and content: nothing stored again.",
         BatchItemStatus.ERROR: "Not stored; its result says why.",
+        BatchItemStatus.NOT_STARTED: "Not started before the request's time limit: nothing stored, and "
+        "sending it again completes it.",
     },
 )
 
@@ -132,7 +154,10 @@ class BatchItemResult:
     index: int = strawberry.field(description="Position of the item in the batch, from 0.")
     idempotency_key: str = strawberry.field(description="The item's idempotency key.")
     status: BatchItemStatus = strawberry.field(
-        description="Accepted, duplicate of an earlier submission, or error."
+        description=(
+            "Accepted, duplicate of an earlier submission, error, or not started (the batch reached the "
+            "request's time limit first: send it again)."
+        )
     )
     result: SubmitFeedbackResult = strawberry.field(description="The stored response, or why not.")
 
@@ -162,33 +187,61 @@ class FeedbackMutations:
         return FeedbackSubmitted.of(outcome) if isinstance(outcome, Intake) else outcome
 
     @strawberry.mutation(
-        description="Submit responses collected offline; one bad item never drops the others."
+        description=(
+            "Submit responses collected offline; one bad item never drops the others. Every item is "
+            "answered: work stops before it starts, never after it is stored, so near the time limit the "
+            "items left are NOT_STARTED."
+        )
     )
     async def submit_feedback_batch(self, info: Info, items: ItemsArg) -> list[BatchItemResult]:
         if len(items) > MAX_BATCH:
             raise ValidationFailed([FieldError("items", "TOO_MANY", f"at most {MAX_BATCH} items per batch")])
-        results = []
-        for index, item in enumerate(items):
+        context = info.context
+        own = own_customer_id(context.principal)
+        answers: list[Answer | None] = []
+        submissions: list[FeedbackSubmission] = []
+        for item in items:
             try:
-                intake = await _submit(info, item)
+                submissions.append(item.to_domain(own))
+                answers.append(None)
             except DomainError as error:
-                failed: AnyError = error_of(error)
-                results.append(
-                    BatchItemResult(
-                        index=index,
-                        idempotency_key=item.idempotency_key,
-                        status=BatchItemStatus.ERROR,
-                        result=failed,
-                    )
-                )
-                continue
-            status = BatchItemStatus.DUPLICATE if intake.duplicate else BatchItemStatus.ACCEPTED
-            results.append(
-                BatchItemResult(
-                    index=index,
-                    idempotency_key=item.idempotency_key,
-                    status=status,
-                    result=FeedbackSubmitted.of(intake),
-                )
+                answers.append(error)
+        stored = iter(
+            await submit_batch(
+                context.repos,
+                context.uow,
+                submitter=feedback_submitter(context.principal),
+                submissions=submissions,
+                now=context.now,
+                time_left=_time_left(context.deadline),
             )
-        return results
+        )
+        return [
+            _item_result(index, item.idempotency_key, answer if answer is not None else next(stored))
+            for index, (item, answer) in enumerate(zip(items, answers, strict=True))
+        ]
+
+
+def _time_left(deadline: float | None) -> Callable[[], float]:
+    """Seconds until the request's time limit (on the event loop's clock), or forever without one."""
+    if deadline is None:
+        return lambda: math.inf
+    loop = asyncio.get_running_loop()
+    return lambda: deadline - loop.time()
+
+
+def _item_result(index: int, key: str, answer: Answer) -> BatchItemResult:
+    if isinstance(answer, NotStarted):
+        message = "not started: the batch reached the time limit first; send it again with the same key"
+        result: SubmitFeedbackResult = NotStartedError(code=ErrorCode.NOT_STARTED, message=message)
+        return BatchItemResult(
+            index=index, idempotency_key=key, status=BatchItemStatus.NOT_STARTED, result=result
+        )
+    if isinstance(answer, DomainError):
+        return BatchItemResult(
+            index=index, idempotency_key=key, status=BatchItemStatus.ERROR, result=error_of(answer)
+        )
+    status = BatchItemStatus.DUPLICATE if answer.duplicate else BatchItemStatus.ACCEPTED
+    return BatchItemResult(
+        index=index, idempotency_key=key, status=status, result=FeedbackSubmitted.of(answer)
+    )

@@ -1,0 +1,201 @@
+"""A feedback batch within the request time limit: it answers each item, never "failed" for work it did.
+
+A batch of 100 is stored in a few transactions (a bounded number of database commands, so it answers well
+under the limit); when the limit comes first, the items not started are reported so, and everything reported
+accepted is stored, with its alert and rollups.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import monitoring
+
+from api.settings import Settings
+from api.storage.client import MongoDatabase
+from auth.principal import Role
+from domain.aggregates.service import verify_rollups
+from domain.employees.models import EmployeeRole
+from domain.repositories import Repositories
+from resolvers.node import encode_global_id
+from tests import factories as f
+from tests.conftest import CommandCounter, GraphQLClient, client_for
+
+BATCH = """
+mutation Batch($items: [SubmitFeedbackInput!]!) {
+  submitFeedbackBatch(items: $items) {
+    index idempotencyKey status
+    result {
+      __typename
+      ... on Error { code }
+      ... on FeedbackSubmitted { feedback { id } alert { id assignee { id } } }
+    }
+  }
+}
+"""
+# Far more than the ~12 commands per item a batch stored item by item sends.
+MOST_COMMANDS_FOR_100 = 150
+
+
+@dataclass
+class Staff:
+    customers: list[Any]
+    agents: list[Any]
+
+
+@pytest.fixture
+async def staff(repos: Repositories) -> Staff:
+    """Two frontline agents and a manager in north; twelve customers, one of them owned by the first agent."""
+    agents = [f.employee(name=f"Agent {n}", regions=("north",)) for n in range(2)]
+    manager = f.employee(name="Max Manager", regions=("north",), role=EmployeeRole.MANAGER)
+    owned = f.customer(region="north", owner_id=agents[0].id)
+    customers = [owned, *(f.customer(region="north") for _ in range(11))]
+    await repos.employees.insert_many([*agents, manager])
+    await repos.customers.insert_many(customers)
+    return Staff(customers, agents)
+
+
+def item(key: str, customer: Any, **overrides: Any) -> dict[str, Any]:
+    """A phone response taken by staff; low scores raise an alert."""
+    base = {
+        "idempotencyKey": key,
+        "customerId": encode_global_id("Customer", customer.id),
+        "channel": "PHONE",
+        "touchpoint": "DELIVERY",
+        "occurredAt": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        "nps": 9,
+        "csat": 5,
+        "items": [{"dimension": "speed", "expectation": 5, "perception": 6}],
+    }
+    return {**base, **overrides}
+
+
+def hundred(staff: Staff) -> list[dict[str, Any]]:
+    """100 items: every fifth a detractor, customers in turn, some invalid, some repeated."""
+    items = [
+        item(
+            f"b-{n}",
+            staff.customers[n % len(staff.customers)],
+            **({"nps": 2, "csat": 1} if n % 5 == 0 else {}),
+        )
+        for n in range(100)
+    ]
+    items[7] = {**items[7], "nps": 11}  # invalid
+    items[8] = {**items[8], "customerId": encode_global_id("Customer", f.next_id())}  # no such customer
+    items[60] = {**items[3]}  # the same response again: a duplicate of item 3
+    items[61] = {**items[4], "comment": "changed"}  # the same key with other content
+    return items
+
+
+async def test_a_batch_of_100_answers_each_item_from_a_bounded_number_of_commands(
+    http: httpx.AsyncClient,
+    token: Any,
+    staff: Staff,
+    repos: Repositories,
+    db: MongoDatabase,
+    commands: CommandCounter,
+) -> None:
+    client = GraphQLClient(http, token(Role.FRONTLINE, sub=staff.agents[0].id, regions=["north"]))
+    items = hundred(staff)
+    commands.counting = True
+    started = time.perf_counter()
+    body = await client.execute(BATCH, {"items": items})
+    elapsed = time.perf_counter() - started
+    commands.counting = False
+    results = body["data"]["submitFeedbackBatch"]
+
+    assert [r["index"] for r in results] == list(range(100))
+    statuses = Counter(r["status"] for r in results)
+    assert statuses == {"ACCEPTED": 96, "ERROR": 3, "DUPLICATE": 1}, statuses
+    assert [results[n]["result"]["__typename"] for n in (7, 8, 61)] == [
+        "ValidationError",
+        "NotFoundError",
+        "IdempotencyConflictError",
+    ]
+    # A repeat inside the batch answers as the item it repeats.
+    assert results[60]["result"] == results[3]["result"]
+    assert len(commands.names) <= MOST_COMMANDS_FOR_100, (Counter(commands.names), f"{elapsed:.2f} s")
+
+    accepted = [r for r in results if r["status"] == "ACCEPTED"]
+    assert await db["feedback"].count_documents({}) == 96
+    raised = [r["result"]["alert"] for r in accepted if r["result"]["alert"]]
+    # Every fifth item is a detractor, but item 60 now repeats item 3.
+    assert len(raised) == await db["alerts"].count_documents({}) == 19
+    assert await verify_rollups(repos) == []
+
+
+async def test_alerts_of_one_batch_go_to_the_owner_else_to_the_least_busy_agent_in_turn(
+    http: httpx.AsyncClient, token: Any, staff: Staff
+) -> None:
+    client = GraphQLClient(http, token(Role.FRONTLINE, sub=staff.agents[0].id, regions=["north"]))
+    # Customer 0 is owned by the first agent; the others have no owner.
+    items = [item(f"r-{n}", staff.customers[n], nps=1) for n in range(5)]
+    results = (await client.execute(BATCH, {"items": items}))["data"]["submitFeedbackBatch"]
+    assignees = [r["result"]["alert"]["assignee"]["id"] for r in results]
+    # The owner gets the owned customer's alert; each other goes to whoever holds fewest (ties: lower id),
+    # counting the alerts the batch gave out before it.
+    held = dict.fromkeys(sorted(a.id for a in staff.agents), 0)
+    expected = []
+    for n in range(5):
+        chosen = staff.agents[0].id if n == 0 else min(held, key=lambda a: (held[a], a))
+        held[chosen] += 1
+        expected.append(encode_global_id("Employee", chosen))
+    assert assignees == expected
+
+
+@dataclass
+class SlowCommit(monitoring.CommandListener):
+    """Holds the event loop once, at the first commit, longer than the request may take: the time limit then
+    falls while that transaction is being committed."""
+
+    seconds: float
+    held: list[str] = field(default_factory=list)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "commitTransaction" and not self.held:
+            self.held.append(event.command_name)
+            time.sleep(self.seconds)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_batch_cut_short_by_the_time_limit_reports_each_item_and_stores_exactly_the_accepted(
+    settings: Settings, token: Any, staff: Staff, repos: Repositories, db: MongoDatabase
+) -> None:
+    bearer = token(Role.FRONTLINE, sub=staff.agents[0].id, regions=["north"])
+    items = [item(f"t-{n}", staff.customers[n % len(staff.customers)], nps=n % 11) for n in range(100)]
+    limited = settings.model_copy(update={"request_timeout_seconds": 0.5})
+    async with client_for(limited, SlowCommit(seconds=1.0)) as http:
+        response = await GraphQLClient(http, bearer).post(BATCH, {"items": items})
+    assert response.status_code == 200, response.text
+    results = response.json()["data"]["submitFeedbackBatch"]
+    statuses = {r["idempotencyKey"]: r["status"] for r in results}
+    assert [r["index"] for r in results] == list(range(100))
+    assert set(statuses.values()) <= {"ACCEPTED", "NOT_STARTED"}
+    assert "NOT_STARTED" in statuses.values()
+    not_started = [r for r in results if r["status"] == "NOT_STARTED"]
+    assert {r["result"]["__typename"] for r in not_started} == {"NotStartedError"}
+    assert {r["result"]["code"] for r in not_started} == {"NOT_STARTED"}
+    stored = {d["idempotencyKey"] async for d in db["feedback"].find({}, {"idempotencyKey": 1})}
+    assert stored == {key for key, status in statuses.items() if status == "ACCEPTED"}
+    assert await verify_rollups(repos) == []
+
+    # Sending the batch again finishes it: what was stored is a duplicate, what was not started is accepted.
+    async with client_for(settings) as http:
+        again = (await GraphQLClient(http, bearer).execute(BATCH, {"items": items}))["data"][
+            "submitFeedbackBatch"
+        ]
+    expected = {key: "DUPLICATE" if status == "ACCEPTED" else "ACCEPTED" for key, status in statuses.items()}
+    assert {r["idempotencyKey"]: r["status"] for r in again} == expected
+    assert await db["feedback"].count_documents({}) == 100
+    assert await verify_rollups(repos) == []

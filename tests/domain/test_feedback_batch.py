@@ -1,0 +1,99 @@
+"""Feedback batches at the domain: work stops before it starts, never after it commits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from api.storage.client import MongoDatabase, MongoUnitOfWork
+from domain.aggregates.service import verify_rollups
+from domain.errors import ValidationFailed
+from domain.feedback.batch import CHUNK, NotStarted, submit_batch
+from domain.feedback.models import FeedbackChannel
+from domain.feedback.service import Intake, Submitter
+from domain.feedback.submission import FeedbackSubmission
+from domain.repositories import Repositories
+from domain.store import Session
+from tests import factories as f
+from tests.domain.test_closed_loop import NOW, detractor
+
+T = TypeVar("T")
+STAFF = Submitter("agent-1", on_behalf=True)
+
+
+class CancelledWhileStoring:
+    """A unit of work cancelling the batch as its first transaction starts, as a request time limit would."""
+
+    def __init__(self, inner: MongoUnitOfWork) -> None:
+        self.inner = inner
+        self.batch: asyncio.Task[object] | None = None
+        self.transactions = 0
+
+    async def run(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        self.transactions += 1
+        if self.transactions == 1 and self.batch is not None:
+            self.batch.cancel()
+        return await self.inner.run(work)
+
+
+def phoned(customer_id: str, key: str, **overrides: Any) -> FeedbackSubmission:
+    """A detractor's response taken by phone (staff submit only phone or in-person feedback)."""
+    return detractor(customer_id, key=key, channel=FeedbackChannel.PHONE, **overrides)
+
+
+async def customers(repos: Repositories, count: int) -> list[str]:
+    made = [f.customer(region="north") for _ in range(count)]
+    await repos.customers.insert_many(made)
+    return [c.id for c in made]
+
+
+async def test_a_cancelled_batch_finishes_the_chunk_it_started_and_starts_no_other(
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
+) -> None:
+    ids = await customers(repos, 5)
+    submissions = [phoned(ids[n % 5], f"c-{n}") for n in range(CHUNK * 2 + 3)]
+    cancelling = CancelledWhileStoring(uow)
+    batch = asyncio.ensure_future(
+        submit_batch(repos, cancelling, submitter=STAFF, submissions=submissions, now=NOW)
+    )
+    cancelling.batch = batch
+    answers = await batch
+
+    assert all(isinstance(a, Intake) and not a.duplicate for a in answers[:CHUNK])
+    assert all(isinstance(a, NotStarted) for a in answers[CHUNK:])
+    assert cancelling.transactions == 1
+    assert await db["feedback"].count_documents({}) == CHUNK
+    assert await db["alerts"].count_documents({}) == CHUNK
+    assert await verify_rollups(repos) == []
+
+
+async def test_no_chunk_starts_once_the_time_is_up_but_invalid_items_are_still_answered(
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
+) -> None:
+    ids = await customers(repos, 2)
+    submissions = [phoned(ids[0], "late-0"), phoned(ids[1], "late-1", nps=12)]
+    answers = await submit_batch(
+        repos, uow, submitter=STAFF, submissions=submissions, now=NOW, time_left=lambda: 0.0
+    )
+    assert isinstance(answers[0], NotStarted)
+    assert isinstance(answers[1], ValidationFailed)
+    assert await db["feedback"].count_documents({}) == 0
+
+
+async def test_a_chunk_starts_only_while_time_is_left_for_it(
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
+) -> None:
+    ids = await customers(repos, 3)
+    submissions = [phoned(ids[n % 3], f"t-{n}") for n in range(CHUNK * 3)]
+    counting = CancelledWhileStoring(uow)  # never given a batch to cancel: it only counts transactions
+
+    def time_left() -> float:
+        return 60.0 if counting.transactions == 0 else 0.0
+
+    answers = await submit_batch(
+        repos, counting, submitter=STAFF, submissions=submissions, now=NOW, time_left=time_left
+    )
+    assert sum(isinstance(a, Intake) for a in answers) == CHUNK
+    assert all(isinstance(a, NotStarted) for a in answers[CHUNK:])
+    assert await db["feedback"].count_documents({}) == CHUNK
