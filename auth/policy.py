@@ -434,7 +434,9 @@ SELECTORS: dict[str, dict[str, Compared]] = {
     "Query.node": {"id": ()},
     "Query.customers": {
         **_PAGE,
+        "last": (),
         **_ordered_by(*_NAMES),
+        "before": _NAMES,
         "filter.regions": ("Customer.region",),
         "filter.segments": ("Customer.segment",),
         "filter.status": ("Customer.status",),

@@ -62,6 +62,10 @@ ROOT_SAMPLES: dict[tuple[str, str], tuple[str, Variables]] = {
         "query($a: String) { customers(first: 1, after: $a) { edges { cursor } } }",
         lambda w: {"a": encode_cursor("customer", "doe jane", "x")},
     ),
+    ("Query.customers", "before"): (
+        "query($b: String) { customers(last: 1, before: $b) { edges { cursor } } }",
+        lambda w: {"b": encode_cursor("customer", "doe jane", "x")},
+    ),
     **{
         ("Query.customers", f"filter.{name}"): (
             f"query($v: {kind}) {{ customers(first: 1, filter: {{{name}: $v}}) {{ edges {{ cursor }} }} }}",
