@@ -103,6 +103,9 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "reassignAlert": frozenset({MANAGER}),
     "reopenAlert": frozenset({FRONTLINE, MANAGER}),
     "setServiceStandard": frozenset({MANAGER}),
+    # Managed lists are vocabulary, no one's data: whoever builds forms or reads codes may read them.
+    "managedList": frozenset(Role),
+    "saveListEntry": frozenset({MANAGER}),
     "alertRaised": frozenset({FRONTLINE, MANAGER}),
     "alertUpdated": frozenset({FRONTLINE, MANAGER}),
     "feedbackReceived": frozenset({MANAGER}),
@@ -366,6 +369,13 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "churnRate",
     ),
     "DimensionScore": rules(ANALYSTS, "dimension", "responses", "satisfactionIndex", "gap"),
+    "ManagedList": rules(EVERYONE, "kind", "version", "entries"),
+    "ListEntry": {
+        **rules(EVERYONE, "code", "label", "active", "parent"),
+        # Who maintains the vocabulary is the maintainers' business.
+        **rules(allow(MANAGER), "updatedBy", "updatedAt"),
+    },
+    "ListEntrySaved": rules(allow(MANAGER), "list"),
     # Errors carry no data of anyone: whoever may call a mutation may read why it failed.
     "ValidationError": rules(EVERYONE, "code", "message", "fields"),
     "FieldProblem": rules(EVERYONE, "field", "code", "message"),

@@ -17,6 +17,7 @@ from domain.crm.repository import (
 from domain.customers.repository import CustomerRepository
 from domain.employees.repository import EmployeeRepository
 from domain.feedback.repository import FeedbackRepository
+from domain.lists.repository import ListRepository
 from domain.scope import RowScope
 from domain.standards.repository import StandardRepository
 from domain.store import Database, IndexSpec
@@ -37,6 +38,7 @@ class Repositories:
     alerts: AlertRepository
     standards: StandardRepository
     rollups: RollupRepository
+    lists: ListRepository
 
     @classmethod
     def on(
@@ -58,6 +60,7 @@ class Repositories:
             alerts=AlertRepository(db, scope),
             standards=StandardRepository(db),
             rollups=RollupRepository(db, scope, zones=rollup_zones),
+            lists=ListRepository(db),
         )
 
 
@@ -75,4 +78,5 @@ def all_indexes() -> list[IndexSpec]:
         *AlertRepository.indexes(),
         *StandardRepository.indexes(),
         *RollupRepository.indexes(),
+        *ListRepository.indexes(),
     ]

@@ -35,6 +35,7 @@ from domain.customers.models import CustomerStatus, Segment, Tier
 from domain.employees.models import EmployeeRole
 from domain.errors import ErrorCode
 from domain.feedback.models import FeedbackChannel, FeedbackStatus, Touchpoint
+from domain.lists.models import ListKind
 from domain.timeline import TimelineKind
 
 E = TypeVar("E", bound=type[Enum])
@@ -334,6 +335,14 @@ describe_enum(
         Interval.QUARTER: "One calendar quarter: January to March, April to June, and so on.",
     },
 )
+describe_enum(
+    ListKind,
+    "Which managed list: service dimensions of feedback items, or case categories.",
+    {
+        ListKind.SERVICE_DIMENSION: "What feedback items rate, expectation against perception.",
+        ListKind.CASE_CATEGORY: "What a case is about; complaints are counted by it.",
+    },
+)
 
 __all__ = [
     "Access",
@@ -354,6 +363,7 @@ __all__ = [
     "FeedbackStatus",
     "InteractionKind",
     "Interval",
+    "ListKind",
     "OpportunityStage",
     "Role",
     "SalesChannel",

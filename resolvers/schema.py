@@ -42,6 +42,8 @@ from resolvers.guards import (
     role_view,
     unenforced_selectors,
 )
+from resolvers.lists.mutations import ListMutations
+from resolvers.lists.queries import ListQueries
 from resolvers.lookup import NODE_TYPES, load_node
 from resolvers.node import Node, decode_global_id
 from resolvers.standards.mutations import StandardMutations
@@ -63,6 +65,7 @@ class Query(
     ComplianceQueries,
     RiskQueries,
     ChurnQueries,
+    ListQueries,
 ):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")
     async def node(self, info: Info, id: NodeIdArg) -> Node | None:
@@ -95,8 +98,10 @@ class Subscription(AlertSubscriptions, FeedbackSubscriptions):
     pass
 
 
-@strawberry.type(description="Changes: feedback intake, cases, the alert lifecycle and service standards.")
-class Mutation(FeedbackMutations, CaseMutations, AlertMutations, StandardMutations):
+@strawberry.type(
+    description="Changes: feedback intake, cases, the alert lifecycle, service standards and managed lists."
+)
+class Mutation(FeedbackMutations, CaseMutations, AlertMutations, StandardMutations, ListMutations):
     pass
 
 

@@ -9,9 +9,9 @@ from tqdm import tqdm
 
 from api.cli.progress import advance_to
 from api.settings import Settings
-from api.storage.client import create_client, ensure_indexes
+from api.storage.client import create_client, prepare_database
 from domain.aggregates.service import Rebuilt, rebuild_rollups, verify_rollups
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 
 SHOWN_DIFFERENCES = 20
 
@@ -21,7 +21,7 @@ async def _repositories(settings: Settings) -> AsyncIterator[Repositories]:
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
-        await ensure_indexes(db, all_indexes())
+        await prepare_database(db)
         yield Repositories.on(db, rollup_zones=settings.rollup_time_zones)
     finally:
         await client.close()

@@ -10,12 +10,12 @@ from api.cli.progress import advance_to
 from api.cli.rollup_commands import rebuild
 from api.demo.loader import load
 from api.settings import Settings
-from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from api.storage.client import MongoDatabase, create_client, prepare_database
 from auth.keys import NoSigningKey
 from auth.principal import Role
 from auth.tokens import issue_token
 from domain.employees.models import EmployeeRole
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 
 
 def _today() -> datetime:
@@ -48,7 +48,7 @@ async def seed_database(
 ) -> bool:
     """Load synthetic data unless the database has customers (``replace`` drops it first); True when loaded.
 
-    Indexes come first, so the load maintains them as production writes would.
+    Indexes and the managed lists come first, so the load maintains indexes as production writes would.
     """
     client = create_client(str(settings.mongodb_uri))
     try:
@@ -59,7 +59,7 @@ async def seed_database(
             return False
         if announce:
             print(announce, flush=True)
-        await ensure_indexes(db, all_indexes())
+        await prepare_database(db)
         await load_with_progress(
             db, customers=customers, seed=seed, as_of=as_of, rollup_zones=settings.rollup_time_zones
         )

@@ -14,6 +14,8 @@ from typing import Generic, TypeVar
 from domain.crm.models import CaseChannel, CaseKind, InteractionKind, OpportunityStage, SalesChannel, Severity
 from domain.customers.models import Segment, Tier
 from domain.feedback.models import FeedbackChannel, Touchpoint
+from domain.lists.defaults import default_codes
+from domain.lists.models import ListKind
 
 T = TypeVar("T")
 
@@ -22,7 +24,8 @@ STORE_PLACES = ("High Street", "Station", "Retail Park")
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
 EXTERNAL_SYSTEMS = (("crm", "CRM"), ("shop", "SHOP"), ("billing", "BIL"))
 EXTRA_TAGS = ("early-adopter", "student", "paperless", "loyalty-app", "referral")
-DIMENSIONS = ("speed", "friendliness", "competence", "reliability", "value", "clarity", "availability")
+# Service dimensions and case categories are codes of the managed lists' default vocabulary.
+DIMENSIONS = default_codes(ListKind.SERVICE_DIMENSION)
 NOTICE_CHANNELS = ("email", "phone", "sms", "letter")
 
 
@@ -245,15 +248,17 @@ NEXT_STEPS = (
     "Confirm the new delivery date.",
     "Escalate to the regional manager.",
 )
-CASE_SUBJECTS = {
+_SUBJECTS = {
     "billing": ("Charged twice for one order", "Invoice address is wrong", "Refund not received"),
     "delivery": ("Parcel arrived late", "Parcel lost in transit", "Delivery slot missed"),
-    "product quality": ("Item broke after a week", "Product does not match description", "Screen flickers"),
+    "product-quality": ("Item broke after a week", "Product does not match description", "Screen flickers"),
     "staff": ("Unfriendly service in store", "Staff member was very helpful", "Waited too long at the till"),
     "website": ("Checkout fails with an error", "Cannot log in", "Voucher code not accepted"),
     "returns": ("How to return a gift", "Return label missing", "Exchange for a different size"),
     "account": ("Change of e-mail address", "Close my account", "Update consent preferences"),
 }
+# Case subjects by category code, in the list's order; a default category without subjects fails here.
+CASE_SUBJECTS = {code: _SUBJECTS[code] for code in default_codes(ListKind.CASE_CATEGORY)}
 CASE_NOTES = ("Picked up by the team.", "Waiting for the warehouse.", "Customer contacted for details.")
 RESOLUTIONS = (
     "Refunded the full amount.",

@@ -31,11 +31,10 @@ from api.http.websocket import GraphQLWebSocket
 from api.settings import Settings
 from api.storage.availability import DatabaseWatch
 from api.storage.change_feed import ChangeFeed
-from api.storage.client import MongoUnitOfWork, create_client, ensure_indexes, is_reachable
+from api.storage.client import MongoUnitOfWork, create_client, is_reachable, prepare_database
 from api.storage.sweeper import sweep_forever
 from auth.tokens import TokenVerifier
 from domain.customers.repository import CustomerRepository
-from domain.repositories import all_indexes
 from resolvers.cost.budget import CostBudget
 from resolvers.schema import build_schema
 
@@ -157,7 +156,7 @@ def create_app(
         watch = DatabaseWatch(client)
         watching = asyncio.create_task(watch.run(), name="database-watch")
         db = client[settings.database_name]
-        await ensure_indexes(db, all_indexes())
+        await prepare_database(db)
         if rebuilt := await CustomerRepository(db).refresh_search_tokens():
             logger.info("rebuilt the search tokens of %d customers", rebuilt)
         stopping = asyncio.Event()

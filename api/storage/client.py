@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from pymongo import AsyncMongoClient
@@ -10,6 +11,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.monitoring import _EventListener
 
+from domain.lists.service import ensure_default_lists
+from domain.repositories import Repositories, all_indexes
 from domain.store import Document, DuplicateKey, IndexSpec, Session
 
 T = TypeVar("T")
@@ -40,6 +43,13 @@ async def ensure_indexes(db: MongoDatabase, specs: Iterable[IndexSpec]) -> None:
         await db[spec.collection].create_index(
             list(spec.keys), name=spec.name, unique=spec.unique, sparse=spec.sparse
         )
+
+
+async def prepare_database(db: MongoDatabase, *, now: datetime | None = None) -> None:
+    """Make a database ready for use, idempotently: every index, and every managed list with its defaults."""
+    await ensure_indexes(db, all_indexes())
+    uow = MongoUnitOfWork(db.client)
+    await ensure_default_lists(Repositories.on(db), uow, now=now or datetime.now(UTC))
 
 
 async def is_reachable(client: Client) -> bool:

@@ -14,6 +14,7 @@ from domain.customer_records import read_version
 from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from domain.feedback.models import Touchpoint
 from domain.ids import new_id
+from domain.lists.models import ListKind, ManagedList
 from domain.repositories import Repositories
 from domain.store import Session, UnitOfWork
 
@@ -49,14 +50,15 @@ class CaseChange:
     note: str | None = None
     resolution: str | None = None
     customer_notified_by: str | None = None
+    category: str | None = None
 
 
-def _check_new(case: NewCase) -> list[FieldError]:
+def _check_new(case: NewCase, categories: ManagedList) -> list[FieldError]:
     errors = []
     if not 1 <= len(case.subject.strip()) <= 200:
         errors.append(FieldError("subject", "INVALID", "must be 1 to 200 characters"))
-    if not 1 <= len(case.category.strip()) <= 60:
-        errors.append(FieldError("category", "INVALID", "must be 1 to 60 characters"))
+    if refusal := categories.refusal("category", case.category):
+        errors.append(refusal)
     return errors
 
 
@@ -70,7 +72,7 @@ async def open_case(
     make_id: Callable[[], str] = new_id,
 ) -> tuple[Case, Alert | None]:
     """Store a case; a complaint raises its alert in the same transaction."""
-    if errors := _check_new(new):
+    if errors := _check_new(new, await repos.lists.get(ListKind.CASE_CATEGORY)):
         raise ValidationFailed(errors)
     customer = (await repos.customers.get_many([new.customer_id])).get(new.customer_id)
     if customer is None:
@@ -83,7 +85,7 @@ async def open_case(
         region=customer.region,
         kind=new.kind,
         channel=new.channel,
-        category=new.category.strip(),
+        category=new.category,
         severity=new.severity,
         status=CaseStatus.OPEN,
         subject=new.subject.strip(),
@@ -120,9 +122,14 @@ async def open_case(
 
 
 async def update_case(repos: Repositories, *, change: CaseChange, by: str, now: datetime) -> Case:
-    """Move a case along: status (with history), assignee, resolution, how the customer was told."""
+    """Move a case along: status (with history), assignee, resolution, how the customer was told, category."""
     case = await read_version(repos.cases, change.case_id, change.version, noun="case")
     updated = case
+    if change.category is not None and change.category != case.category:
+        categories = await repos.lists.get(ListKind.CASE_CATEGORY)
+        if refusal := categories.refusal("category", change.category):
+            raise ValidationFailed([refusal])
+        updated = replace(updated, category=change.category)
     if change.status is not None and change.status is not case.status:
         if change.status not in NEXT_STATUSES[case.status]:
             raise Conflict(f"a {case.status.value} case cannot become {change.status.value}")

@@ -14,6 +14,7 @@ from domain.errors import FieldError, IdempotencyConflict, NotFound, ValidationF
 from domain.feedback.models import Feedback, FeedbackChannel
 from domain.feedback.submission import FeedbackSubmission, check_submission
 from domain.ids import new_id
+from domain.lists.models import ListKind
 from domain.repositories import Repositories
 from domain.store import DuplicateKey, Session, UnitOfWork
 
@@ -53,6 +54,7 @@ async def submit_feedback(
     previous = await repos.feedback.by_idempotency_key(submitter.subject, submission.idempotency_key)
     if previous is not None:
         return await _replay(repos, previous, submission)
+    await _check_dimensions(repos, submission)
     customer = (await repos.customers.get_many([submission.customer_id])).get(submission.customer_id)
     if customer is None:
         raise NotFound("no such customer", field="customerId")
@@ -117,6 +119,18 @@ def replayed(previous: Feedback, alert: Alert | None, submission: FeedbackSubmis
             "this idempotency key was used for a different response", field="idempotencyKey"
         )
     return Intake(previous, alert, duplicate=True)
+
+
+async def _check_dimensions(repos: Repositories, submission: FeedbackSubmission) -> None:
+    """Every item names an active service dimension of the managed list (one read, only with items)."""
+    if not submission.items:
+        return
+    dimensions = await repos.lists.get(ListKind.SERVICE_DIMENSION)
+    refusals = (
+        dimensions.refusal(f"items.{n}.dimension", i.dimension) for n, i in enumerate(submission.items)
+    )
+    if errors := [refusal for refusal in refusals if refusal is not None]:
+        raise ValidationFailed(errors)
 
 
 async def _check_links(repos: Repositories, submission: FeedbackSubmission) -> None:

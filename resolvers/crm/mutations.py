@@ -31,7 +31,9 @@ class OpenCaseInput:
         description="Complaint, request or question; a complaint raises an alert."
     )
     channel: CaseChannel = strawberry.field(description="Where it was raised.")
-    category: str = strawberry.field(description="What it is about, e.g. billing.")
+    category: str = strawberry.field(
+        description="What it is about: an active CASE_CATEGORY code of managedList, e.g. billing."
+    )
     severity: Severity = strawberry.field(description="How much it hurts the customer.")
     subject: str = strawberry.field(description="One-line subject.")
     touchpoint: Touchpoint = strawberry.field(
@@ -51,6 +53,9 @@ class UpdateCaseInput:
     resolution: str | None = strawberry.field(default=None, description="How it was resolved.")
     customer_notified_by: str | None = strawberry.field(
         default=None, description="How the customer was told about the outcome, e.g. EMAIL."
+    )
+    category: str | None = strawberry.field(
+        default=None, description="New category: an active CASE_CATEGORY code of managedList."
     )
 
 
@@ -108,5 +113,6 @@ async def _update(info: Info, input: UpdateCaseInput) -> DomainCase:
         note=input.note,
         resolution=input.resolution,
         customer_notified_by=input.customer_notified_by,
+        category=input.category,
     )
     return await update_case(ctx.repos, change=change, by=ctx.principal.subject, now=ctx.now)

@@ -104,7 +104,9 @@ class CustomerNotice:
 class Case(CustomerRecord):
     kind: CaseKind = strawberry.field(description="Complaint, request or question.")
     channel: CaseChannel = strawberry.field(description="Where the case was raised.")
-    category: str = strawberry.field(description="What the case is about, e.g. billing or delivery.")
+    category: str = strawberry.field(
+        description="What the case is about: a CASE_CATEGORY code of managedList, e.g. billing."
+    )
     severity: Severity = strawberry.field(description="How much it hurts the customer.")
     status: CaseStatus = strawberry.field(description="Where the case is in its handling.")
     subject: str = strawberry.field(description="One-line subject.")

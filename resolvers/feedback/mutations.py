@@ -37,7 +37,9 @@ MAX_BATCH = 100
 
 @strawberry.input(description="Expectation and perception of one service dimension, each 1-7.")
 class ScoreItemInput:
-    dimension: str = strawberry.field(description="The service dimension, e.g. speed.")
+    dimension: str = strawberry.field(
+        description="The service dimension: an active SERVICE_DIMENSION code of managedList, e.g. speed."
+    )
     expectation: int = strawberry.field(description="What the customer expected, 1-7.")
     perception: int = strawberry.field(description="What the customer perceived, 1-7.")
 

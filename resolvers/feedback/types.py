@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 @strawberry.type(description="Expectation and perception of one service dimension, each on a 1-7 scale.")
 class ScoreItem:
-    dimension: str = strawberry.field(description="The service dimension, e.g. speed or friendliness.")
+    dimension: str = strawberry.field(
+        description="The service dimension: a SERVICE_DIMENSION code of managedList, e.g. speed."
+    )
     expectation: int = strawberry.field(description="What the customer expected, 1-7.")
     perception: int = strawberry.field(description="What the customer perceived, 1-7.")
     gap: int = strawberry.field(

@@ -80,7 +80,9 @@ async def complaints_of(repos: Repositories, customers: list[Customer]) -> None:
             steps += [(CaseStatus.OPEN, 12), (CaseStatus.RESOLVED, 20)]
         history = tuple(StatusChange(s, opened + timedelta(hours=h), None, None) for s, h in steps)
         cases.append(
-            f.case(customer, opened_at=opened, history=history, status=CaseStatus.RESOLVED, category="late")
+            f.case(
+                customer, opened_at=opened, history=history, status=CaseStatus.RESOLVED, category="delivery"
+            )
         )
     await repos.cases.insert_many(cases)
 
@@ -222,14 +224,14 @@ async def test_complaints_form_a_pareto_with_resolution_times_and_reopen_rate(
     # Five more complaints by channel PHONE in another category.
     await repos.cases.insert_many(
         [
-            f.case(c, category="rude", opened_at=NOW - timedelta(days=2), channel=CaseChannel.PHONE)
+            f.case(c, category="staff", opened_at=NOW - timedelta(days=2), channel=CaseChannel.PHONE)
             for c in south
         ]
     )
     body = await GraphQLClient(http, token(Role.BOARD)).execute(COMPLAINTS, {"filter": PERIOD})
     late, rude = rows(body, "complaints")
     assert late == {
-        "category": "late",
+        "category": "delivery",
         "channel": None,
         "suppressed": False,
         "complaints": 11,

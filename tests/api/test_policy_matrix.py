@@ -46,8 +46,8 @@ OPERATIONS: dict[str, tuple[str, set[Role]]] = {
     ),
     "submitFeedbackBatch": ("mutation { submitFeedbackBatch(items: []) { index } }", {C, F}),
     "openCase": (
-        """mutation($id: ID!) { openCase(input: {customerId: $id, kind: QUESTION, channel: WEB, category: "x",
-           severity: LOW, subject: "y"}) { __typename } }""",
+        """mutation($id: ID!) { openCase(input: {customerId: $id, kind: QUESTION, channel: WEB,
+           category: "billing", severity: LOW, subject: "y"}) { __typename } }""",
         {F},
     ),
     "updateCase": ("mutation($id: ID!) { updateCase(input: {id: $id, version: 9}) { __typename } }", {F}),
@@ -62,6 +62,12 @@ OPERATIONS: dict[str, tuple[str, set[Role]]] = {
         {M},
     ),
     "reopenAlert": ("mutation($id: ID!) { reopenAlert(id: $id, version: 9) { __typename } }", {F, M}),
+    "managedList": ("{ managedList(kind: SERVICE_DIMENSION) { version } }", {F, M, B, C, INT, BI}),
+    "saveListEntry": (
+        """mutation { saveListEntry(input: {kind: CASE_CATEGORY, code: "billing", label: "Billing",
+           active: true, expectedVersion: 0}) { __typename } }""",
+        {M},
+    ),
     "setServiceStandard": (
         """mutation { setServiceStandard(input: {region: "north", touchpoint: DELIVERY, npsAtMost: 3,
            csatAtMost: 1, satisfactionIndexBelow: 0.6, acknowledgeWithinMinutes: 60,

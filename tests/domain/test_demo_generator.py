@@ -31,6 +31,8 @@ from domain.customers.models import CustomerStatus, Segment, Tier
 from domain.employees.models import EmployeeRole
 from domain.feedback.models import FeedbackChannel, Touchpoint
 from domain.ids import is_valid_id
+from domain.lists.defaults import default_codes
+from domain.lists.models import ListKind
 from domain.repositories import Repositories
 from domain.standards.models import AlertRule
 
@@ -129,6 +131,12 @@ def test_every_enum_value_appears(data: Batch) -> None:
     assert {enum: set(enum) - values for enum, values in seen.items() if set(enum) - values} == {}
     complaint_channels = {c.channel for c in data.cases if c.kind is CaseKind.COMPLAINT}
     assert len(complaint_channels) >= 4
+
+
+def test_dimensions_and_categories_are_every_code_of_the_default_lists(data: Batch) -> None:
+    dimensions = {i.dimension for f in data.feedback for i in f.items}
+    assert dimensions == set(default_codes(ListKind.SERVICE_DIMENSION))
+    assert {c.category for c in data.cases} == set(default_codes(ListKind.CASE_CATEGORY))
 
 
 def test_times_are_utc_whole_milliseconds_within_the_window(data: Batch) -> None:

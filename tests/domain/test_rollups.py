@@ -40,7 +40,7 @@ EXACT_5 = Disclosure(Guarantee.EXACT, 5)
 items = st.lists(
     st.builds(
         ScoreItem,
-        st.sampled_from(["speed", "staff", "price.$plan"]),
+        st.sampled_from(["speed", "friendliness", "value"]),
         st.integers(1, 7),
         st.integers(1, 7),
     ),

@@ -1,0 +1,1 @@
+"""Managed lists: the vocabularies managers maintain and intake checks codes against."""
