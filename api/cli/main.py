@@ -1,4 +1,4 @@
-"""The ``customer360`` command line: serve, seed, import, rollups, token, export-schema."""
+"""The ``customer360`` command line: serve, seed, import, rollups, lists, token, export-schema."""
 
 from __future__ import annotations
 
@@ -98,6 +98,20 @@ def _parser() -> argparse.ArgumentParser:
         "verify: compare every cell with a recomputation, exit 1 on any difference",
     )
     rollups.set_defaults(run=_rollups)
+
+    lists = commands.add_parser("lists", help="check stored records against the managed lists")
+    lists.add_argument(
+        "action",
+        choices=["audit"],
+        help="audit: report values records carry that are no code of their list, exit 1 when there are any",
+    )
+    lists.add_argument(
+        "--adopt",
+        action="store_true",
+        help="make each value found an entry of its list (code derived from it) and give its records the "
+        "code; without it nothing is written",
+    )
+    lists.set_defaults(run=_lists)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument(
@@ -229,14 +243,13 @@ async def _run_import(settings: Settings, args: argparse.Namespace) -> ImportRep
 
     from api.cli.importer import Importer, format_of
     from api.cli.progress import advance_to
-    from api.storage.client import create_client, ensure_indexes
+    from api.storage.client import create_client, prepare_database
     from domain.imports.rows import ImportKind
-    from domain.repositories import all_indexes
 
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
-        await ensure_indexes(db, all_indexes())
+        await prepare_database(db)
         importer = Importer(db, kind=ImportKind(args.kind), source=args.source)
         with tqdm(unit="row", desc=f"importing {args.kind}", disable=None) as bar:
             path_format = format_of(args.path, args.format)
@@ -253,6 +266,14 @@ def _rollups(args: argparse.Namespace) -> int:
             asyncio.run(rebuild(settings))
             return 0
         return 0 if asyncio.run(verify(settings)) else 1
+
+
+def _lists(args: argparse.Namespace) -> int:
+    """Exit 0 when every value is listed, 1 when some were found (adopted or not)."""
+    from api.cli.list_commands import audit
+
+    with _database(Settings()) as settings:
+        return 0 if asyncio.run(audit(settings, adopt_found=args.adopt)) else 1
 
 
 def _seed(args: argparse.Namespace) -> int:

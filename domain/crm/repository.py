@@ -248,6 +248,18 @@ class CaseRepository(CustomerRecords[Case]):
         open_cases = self._in_scope({"status": {"$in": OPEN_CASE_STATUSES}})
         return await self._count_by("customerId", customer_ids, open_cases)
 
+    async def category_counts(self) -> dict[str, int]:
+        """How many cases in scope carry each category, in one command (a scan: for audits, not requests)."""
+        pipeline = [{"$match": self._in_scope({})}, {"$group": {"_id": "$category", "n": {"$sum": 1}}}]
+        return {row["_id"]: int(row["n"]) async for row in await self._collection.aggregate(pipeline)}
+
+    async def recategorize(self, old: str, new: str) -> int:
+        """Give every case in scope of category ``old`` the category ``new`` (a new version); how many."""
+        result = await self._collection.update_many(
+            self._in_scope({"category": old}), {"$set": {"category": new}, "$inc": {"version": 1}}
+        )
+        return result.matched_count
+
 
 class OpportunityRepository(CustomerRecords[Opportunity]):
     """Possible sales; ``occurredAt`` is when the opportunity was opened."""

@@ -128,6 +128,31 @@ class FeedbackRepository(CustomerRecords[Feedback]):
             fingerprint=document.get("fingerprint"),
         )
 
+    async def dimension_counts(self) -> dict[str, int]:
+        """How many responses in scope rate each service dimension, in one command (a scan: for audits).
+
+        Intake refuses a dimension twice in one response, so items counted are responses.
+        """
+        pipeline = [
+            {"$match": self._in_scope({"items.0": {"$exists": True}})},
+            {"$unwind": "$items"},
+            {"$group": {"_id": "$items.dimension", "n": {"$sum": 1}}},
+        ]
+        return {row["_id"]: int(row["n"]) async for row in await self._collection.aggregate(pipeline)}
+
+    async def rename_dimension(self, old: str, new: str) -> int:
+        """Rename dimension ``old`` to ``new`` in the items of every response in scope; how many changed.
+
+        A response that rates ``new`` already keeps ``old``: renaming would rate one dimension twice.
+        """
+        query = {"$and": [{"items.dimension": old}, {"items.dimension": {"$ne": new}}]}
+        result = await self._collection.update_many(
+            self._in_scope(query),
+            {"$set": {"items.$[item].dimension": new}},
+            array_filters=[{"item.dimension": old}],
+        )
+        return result.matched_count
+
     async def scores(self, customer_ids: Sequence[str]) -> dict[str, list[Scores]]:
         """Every response's scores for each customer, newest first, in one command (one row per customer)."""
         pipeline = [
