@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from api.cli.rollup_commands import rebuild
 from api.settings import Settings
-from api.storage.client import MongoUnitOfWork, create_client, prepare_database
+from api.storage.client import MongoUnitOfWork, create_client
 from domain.lists.models import ListKind
 from domain.lists.unlisted import Adoption, Unlisted, adopt, find_unlisted, usages
 from domain.repositories import Repositories
@@ -22,8 +22,8 @@ async def audit(settings: Settings, *, adopt_found: bool) -> bool:
     """
     client = create_client(str(settings.mongodb_uri))
     try:
+        # Nothing is written without --adopt, not even the default lists (a list never stored reads as them).
         db = client[settings.database_name]
-        await prepare_database(db)
         repos = Repositories.on(db, rollup_zones=settings.rollup_time_zones)
         found = await find_unlisted(repos)
         report(repos, found)
