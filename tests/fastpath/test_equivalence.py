@@ -91,6 +91,11 @@ query Errors($id: ID!) {
 }
 """
 
+# A list of entries whose last two fields only managers may read: one denial per entry for the others.
+MANAGED_LIST = """
+{ managedList(kind: CASE_CATEGORY) { kind version entries { code label active parent updatedBy updatedAt } } }
+"""
+
 VIEWER_AND_TYPES = """
 { viewer { subject role regions operations types { name fields { name access } } }
   __type(name: "Customer") { name fields { name } } }
@@ -108,6 +113,7 @@ def documents(world: World) -> list[tuple[str, dict[str, Any]]]:
         (LISTS, {"first": 3, "withOwner": False}),
         (ERRORS, {"id": north.customer_id}),
         (VIEWER_AND_TYPES, {}),
+        (MANAGED_LIST, {}),
         (test_policy_matrix.PROFILE, {"id": north.customer_id}),
         (test_node_and_timeline.TIMELINE, {"id": north.customer_id, "first": 3, "kinds": None}),
         (
