@@ -66,6 +66,7 @@ async def store_list(
     """Store ``managed`` over the list read at ``read_version``; ``Conflict`` when it changed since."""
     stale = Conflict(f"the {managed.kind.value} list changed since it was read; reload it")
     if read_version == 0:
+        # A transaction of one insert: the unit of work reports a concurrent first store as DuplicateKey.
 
         async def first(session: Session) -> None:
             await repos.lists.insert(managed, session=session)
@@ -87,11 +88,8 @@ async def ensure_default_lists(repos: Repositories, uow: UnitOfWork, *, now: dat
         for _ in range(DEFAULT_ATTEMPTS):
             current = await repos.lists.get(kind)
             stored = current.entries if current.version else ()
-            missing = tuple(
-                e
-                for e in default_entries(kind, at=stored_time(now))
-                if e.code not in {s.code for s in stored}
-            )
+            have = {entry.code for entry in stored}
+            missing = tuple(e for e in default_entries(kind, at=stored_time(now)) if e.code not in have)
             if current.version and not missing:
                 break
             updated = ManagedList(kind, (*stored, *missing), current.version + 1)
