@@ -498,6 +498,7 @@ SELECTORS: dict[str, dict[str, Compared]] = {
         "groupBy": _REGION + _SEGMENT,
         "interval": (),
     },
+    "Query.managedList": {"kind": ("ManagedList.kind",)},
     **{f"Customer.{name}": {**_PAGE, **_ordered_by(RECORD_TIMES[kind])} for name, kind in _LISTS.items()},
     # The timeline merges the kinds by their times; ``kinds`` compares the record's type only.
     "Customer.timeline": {**_PAGE, **_ordered_by(*RECORD_TIMES.values()), "kinds": ()},

@@ -176,6 +176,7 @@ ROOT_SAMPLES: dict[tuple[str, str], tuple[str, Variables]] = {
         '{ churn(filter: {from: "2026-10-01", to: "2026-10-31", segments: [MASS]}) { churned } }',
         lambda w: {},
     ),
+    ("Query.managedList", "kind"): ("{ managedList(kind: CASE_CATEGORY) { version } }", lambda w: {}),
     ("Query.churn", "groupBy"): (
         '{ churn(filter: {from: "2026-10-01", to: "2026-10-31"}, groupBy: [REGION, SEGMENT]) { churned } }',
         lambda w: {},
