@@ -26,7 +26,16 @@ from domain.customers.models import Customer
 from domain.employees.models import EmployeeRole
 from domain.errors import DomainError, FieldError, IdempotencyConflict, NotFound, ValidationFailed
 from domain.feedback.models import Feedback, Touchpoint
-from domain.feedback.service import Intake, Submitter, new_feedback, problems, replayed, submit_feedback
+from domain.feedback.service import (
+    Intake,
+    Submitter,
+    dimensions_of,
+    new_feedback,
+    problems,
+    replayed,
+    submit_feedback,
+    unlisted_dimensions,
+)
 from domain.feedback.submission import FeedbackSubmission
 from domain.ids import new_id
 from domain.repositories import Repositories
@@ -133,6 +142,8 @@ class _Batch:
         raised = await repos.alerts.by_feedback([f.id for f in previous.values()]) if previous else {}
         customers = await repos.customers.get_many(sorted({s.customer_id for s in todo.values()}))
         unlinked = await _unlinked(repos, todo)
+        rated = any(s.items for s in todo.values())
+        dimensions = await dimensions_of(repos) if rated else None
         fresh: list[_New] = []
         first_of: dict[str, int] = {}
         repeats: dict[int, int] = {}
@@ -143,6 +154,8 @@ class _Batch:
                     self.answers[n] = replayed(earlier, raised.get(earlier.id), submission)
                 elif key in first_of:
                     repeats[n] = first_of[key]
+                elif dimensions is not None and (errors := unlisted_dimensions(dimensions, submission)):
+                    raise ValidationFailed(errors)
                 elif (customer := customers.get(submission.customer_id)) is None:
                     raise NotFound("no such customer", field="customerId")
                 elif field := unlinked.get(n):

@@ -14,7 +14,7 @@ from domain.errors import FieldError, IdempotencyConflict, NotFound, ValidationF
 from domain.feedback.models import Feedback, FeedbackChannel
 from domain.feedback.submission import FeedbackSubmission, check_submission
 from domain.ids import new_id
-from domain.lists.models import ListKind
+from domain.lists.models import ListKind, ManagedList
 from domain.repositories import Repositories
 from domain.store import DuplicateKey, Session, UnitOfWork
 
@@ -123,14 +123,21 @@ def replayed(previous: Feedback, alert: Alert | None, submission: FeedbackSubmis
 
 async def _check_dimensions(repos: Repositories, submission: FeedbackSubmission) -> None:
     """Every item names an active service dimension of the managed list (one read, only with items)."""
-    if not submission.items:
-        return
-    dimensions = await repos.lists.get(ListKind.SERVICE_DIMENSION)
+    if submission.items and (errors := unlisted_dimensions(await dimensions_of(repos), submission)):
+        raise ValidationFailed(errors)
+
+
+async def dimensions_of(repos: Repositories) -> ManagedList:
+    """The managed list feedback items name their service dimension from."""
+    return await repos.lists.get(ListKind.SERVICE_DIMENSION)
+
+
+def unlisted_dimensions(dimensions: ManagedList, submission: FeedbackSubmission) -> list[FieldError]:
+    """An error for each item whose dimension is not an active code of ``dimensions``."""
     refusals = (
         dimensions.refusal(f"items.{n}.dimension", i.dimension) for n, i in enumerate(submission.items)
     )
-    if errors := [refusal for refusal in refusals if refusal is not None]:
-        raise ValidationFailed(errors)
+    return [refusal for refusal in refusals if refusal is not None]
 
 
 async def _check_links(repos: Repositories, submission: FeedbackSubmission) -> None:

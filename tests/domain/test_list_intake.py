@@ -11,8 +11,9 @@ from api.storage.client import MongoDatabase, MongoUnitOfWork
 from domain.crm.models import CaseChannel, CaseKind, Severity
 from domain.crm.service import CaseChange, NewCase, open_case, update_case
 from domain.errors import ValidationFailed
+from domain.feedback.batch import submit_batch
 from domain.feedback.models import ScoreItem
-from domain.feedback.service import submit_feedback
+from domain.feedback.service import Intake, submit_feedback
 from domain.lists.models import ListKind
 from domain.lists.service import EntryChange, ensure_default_lists, save_entry
 from domain.repositories import Repositories
@@ -82,6 +83,22 @@ async def test_a_retired_dimension_is_refused_but_a_retry_of_a_response_stored_b
         )
     assert [(e.field, e.code) for e in refused.value.errors] == [("items.0.dimension", "UNKNOWN")]
     assert (await written(db))[0] == 1
+
+
+async def test_a_batch_refuses_its_items_naming_unlisted_dimensions_and_stores_the_others(
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase, customer_id: str
+) -> None:
+    submissions = [
+        detractor(customer_id, key="b-0"),
+        detractor(customer_id, key="b-1", items=(ScoreItem("value", 4, 4), ScoreItem("Vibes", 5, 1))),
+        detractor(customer_id, key="b-2", items=()),
+    ]
+    answers = await submit_batch(repos, uow, submitter=CUSTOMER, submissions=submissions, now=NOW)
+    refused = answers[1]
+    assert isinstance(refused, ValidationFailed)
+    assert [(e.field, e.code) for e in refused.errors] == [("items.1.dimension", "UNKNOWN")]
+    assert [isinstance(a, Intake) for a in answers] == [True, False, True]
+    assert (await written(db))[0] == 2
 
 
 async def test_a_response_without_items_needs_no_list(
