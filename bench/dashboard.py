@@ -33,13 +33,16 @@ from domain.aggregates.tally import Tally
 from domain.customers.models import Segment
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
 from domain.feedback.repository import FeedbackRepository
+from domain.lists.defaults import default_codes
+from domain.lists.models import ListKind
 from domain.repositories import Repositories, all_indexes
 
 REGIONS = ("north", "south", "east", "west", "central")
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 669  # to 2026-10-31
 BATCH = 20_000
-DIMENSIONS = ("reliability", "responsiveness", "assurance", "empathy", "tangibles")
+# Service dimensions from the default managed list: aggregates leave unlisted names out.
+DIMENSIONS = default_codes(ListKind.SERVICE_DIMENSION)[:5]
 
 DASHBOARD = """
 query BoardDashboard($year: ExperienceFilter!, $quarter: ExperienceFilter!) {
@@ -97,7 +100,8 @@ class DashboardSize:
 
 
 def database_name(feedback: int, seed: int) -> str:
-    return f"bench_dashboard_{feedback}_s{seed}"
+    # The suffix changes whenever the data a size generates does, so an old data set is never reused.
+    return f"bench_dashboard_{feedback}_s{seed}_v2"
 
 
 def responses(count: int, seed: int) -> list[Feedback]:

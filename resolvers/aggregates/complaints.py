@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates import complaints as complaint_domain
+from domain.lists.models import ListKind
 from resolvers.aggregates.filters import PeriodFilter, bounded, disclosure_for, reporting_zone, values
 from resolvers.context import Info
 from resolvers.enums import CaseChannel, ComplaintAxis
@@ -89,12 +90,15 @@ class ComplaintQueries:
         ] = None,
     ) -> list[ComplaintRow]:
         axes = tuple(dict.fromkeys(by or [ComplaintAxis.CATEGORY]))
+        repos = info.context.aggregate_repos
+        categories = await repos.lists.get(ListKind.CASE_CATEGORY)
         rows = await complaint_domain.complaints(
-            info.context.aggregate_repos.cases,
+            repos.cases,
             filter.to_domain(),
             axes,
             disclosure=disclosure_for(info),
             now=info.context.now,
             reporting_zone=reporting_zone(info),
+            listed=categories.is_listed,
         )
         return [ComplaintRow.of(row) for row in rows]

@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates import experience as domain
+from domain.lists.models import ListKind
 from resolvers.aggregates.filters import PeriodFilter, bounded, disclosure_for, values
 from resolvers.context import Info
 from resolvers.enums import Axis, FeedbackChannel, Interval, Segment, Touchpoint
@@ -192,10 +193,13 @@ class ExperienceQueries:
         ] = None,
     ) -> list[ExperienceBucket]:
         query = domain.ExperienceQuery(filter.to_domain(), tuple(dict.fromkeys(group_by or ())), interval)
+        repos = info.context.aggregate_repos
+        dimensions = await repos.lists.get(ListKind.SERVICE_DIMENSION)
         buckets = await domain.experience(
-            info.context.aggregate_repos.rollups,
+            repos.rollups,
             query,
             disclosure=disclosure_for(info),
             now=info.context.now,
+            listed=dimensions.is_listed,
         )
         return [ExperienceBucket.of(bucket) for bucket in buckets]

@@ -312,3 +312,19 @@ async def test_a_request_that_cannot_be_answered_gets_a_validation_error(
     assert error["extensions"]["code"] == "VALIDATION"
     assert error["extensions"]["field"] == field
     assert body["data"] is None
+
+
+async def test_complaints_in_categories_from_before_the_managed_list_form_no_row(
+    http: httpx.AsyncClient, repos: Repositories, token: Any
+) -> None:
+    customers = people("north", 5)
+    await repos.customers.insert_many(customers)
+    opened = NOW - timedelta(days=5)
+    await repos.cases.insert_many(
+        [f.case(c, opened_at=opened, category="delivery") for c in customers]
+        + [f.case(c, opened_at=opened, category="Rude driver!!") for c in customers]
+    )
+    body = await GraphQLClient(http, token(Role.MANAGER, regions=["north"])).execute(
+        COMPLAINTS, {"filter": PERIOD}
+    )
+    assert [row["category"] for row in rows(body, "complaints")] == ["delivery"]

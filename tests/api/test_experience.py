@@ -251,3 +251,27 @@ async def test_a_service_dimension_rated_by_fewer_customers_than_the_minimum_is_
     (bucket,) = body["data"]["experience"]
     assert bucket["responses"] == 6
     assert [d["dimension"] for d in bucket["dimensions"]] == ["speed"]
+
+
+async def test_free_text_dimensions_from_before_the_managed_list_are_left_out(
+    http: httpx.AsyncClient, repos: Repositories, token: Any
+) -> None:
+    people = customers("north", 5)
+    await repos.customers.insert_many(people)
+    day = datetime(2026, 10, 10, 12, tzinfo=UTC)
+    # Stored straight into the database, as responses from before dimensions were a managed list were.
+    await f.store_feedback(
+        repos,
+        [
+            f.feedback(
+                c, occurred_at=day, items=(ScoreItem("speed", 5, 6), ScoreItem("my parcel was wet", 6, 1))
+            )
+            for c in people
+        ],
+    )
+    for role in (Role.MANAGER, Role.BOARD):
+        body = await client(
+            http, token, role, **({"regions": ["north"]} if role is Role.MANAGER else {})
+        ).execute(BY_REGION, {"filter": OCTOBER})
+        (bucket,) = body["data"]["experience"]
+        assert [d["dimension"] for d in bucket["dimensions"]] == ["speed"], role
