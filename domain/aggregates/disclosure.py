@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from fractions import Fraction
+from functools import lru_cache
 
 from domain.aggregates.periods import Interval, Period, add_months, month_start
 from domain.errors import InvalidInput
@@ -93,6 +93,25 @@ class Pattern:
 def suppress(
     atoms: Sequence[Atom], *, axes: int, minimum: int, forced: Sequence[Iterable[str]] = ()
 ) -> Pattern:
+    """The suppression pattern of one row (a month and region) split by ``axes`` axes (see ``_suppress``).
+
+    A pattern depends on the row alone, so each is worked out once per process and content: dashboards
+    asking again cost nothing here. The cache is keyed by the row's content, so it is never stale.
+    """
+    return _cached(
+        tuple(sorted(atoms, key=lambda a: a.values)),
+        axes,
+        minimum,
+        tuple(frozenset(values) for values in forced),
+    )
+
+
+@lru_cache(maxsize=8192)
+def _cached(atoms: tuple[Atom, ...], axes: int, minimum: int, forced: tuple[frozenset[str], ...]) -> Pattern:
+    return _suppress(atoms, axes=axes, minimum=minimum, forced=forced)
+
+
+def _suppress(atoms: Sequence[Atom], *, axes: int, minimum: int, forced: Sequence[Iterable[str]]) -> Pattern:
     """The suppression pattern of one row (a month and region) split by ``axes`` axes.
 
     Published are the row's total and, per axis, the cells of each value. Suppressed are the cells with
@@ -116,25 +135,28 @@ def suppress(
     while True:
         for axis, by_value in enumerate(cells):
             _complement(hidden[axis], by_value, minimum)
-        published = [whole] + [
-            cell.atoms
+        shown = [
+            (axis, value, cell)
             for axis, by_value in enumerate(cells)
-            for v, cell in by_value.items()
-            if v not in hidden[axis]
+            for value, cell in by_value.items()
+            if value not in hidden[axis] and cell.atoms != whole  # the total is published anyway
         ]
+        span = _Span([whole, *(cell.atoms for _, _, cell in shown)], len(atoms))
         secret = [
             cell.atoms
             for axis, by_value in enumerate(cells)
-            for v, cell in by_value.items()
-            if v in hidden[axis]
+            for value, cell in by_value.items()
+            if value in hidden[axis] and cell.atoms != whole
         ]
-        leaked = next(
-            (s for s in (*secret, *small) if s != whole and _in_span(s, published, len(atoms))), None
-        )
-        if leaked is None:
+        leak = next((using for s in (*secret, *small) if (using := span.combination(s)) is not None), None)
+        if leak is None:
             return Pattern(True, tuple(frozenset(h) for h in hidden))
-        if not _hide_one(cells, hidden, leaked, published, len(atoms), whole):
+        # Suppress the smallest shown cell the leak is worked out from (index 0 is the total).
+        used = [shown[n - 1] for n in leak if n > 0]
+        if not used:
             return Pattern(False, tuple(frozenset() for _ in range(axes)))
+        axis, value, _ = min(used, key=lambda c: (*_order(c[1], c[2]), c[0]))
+        hidden[axis].add(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,79 +192,62 @@ def _complement(hidden: set[str], cells: Mapping[str, _Cell], minimum: int) -> N
         hidden.add(shown.pop(0))
 
 
-def _hide_one(
-    cells: Sequence[Mapping[str, _Cell]],
-    hidden: list[set[str]],
-    leaked: frozenset[int],
-    published: list[frozenset[int]],
-    width: int,
-    whole: frozenset[int],
-) -> bool:
-    """Suppress the smallest shown cell whose absence keeps ``leaked`` out of reach, else the smallest one.
-
-    False when nothing is left to suppress (the row is then suppressed whole).
-    """
-    candidates = sorted(
-        (
-            (_order(v, cell), axis, v, cell)
-            for axis, by_value in enumerate(cells)
-            for v, cell in by_value.items()
-            if v not in hidden[axis] and cell.atoms != whole  # the total is published anyway
-        ),
-        key=lambda c: c[0],
-    )
-    if not candidates:
-        return False
-    for _, axis, value, cell in candidates:
-        rest = [p for p in published if p is not cell.atoms]
-        if not _in_span(leaked, rest, width):
-            hidden[axis].add(value)
-            return True
-    _, axis, value, _ = candidates[0]
-    hidden[axis].add(value)
-    return True
-
-
-def _in_span(target: frozenset[int], vectors: Sequence[frozenset[int]], width: int) -> bool:
-    """Whether the indicator of ``target`` is a linear combination of the indicators of ``vectors``."""
-    return _Span(vectors, width).holds(target)
+# Linear algebra over the integers modulo a large prime: exact for these small 0/1 systems (a wrong answer
+# would need the prime to divide a minor of the row's matrix), and far faster than rational arithmetic.
+_PRIME = (1 << 61) - 1
 
 
 class _Span:
-    """The linear span of some 0/1 vectors over a row's atoms, exactly (rational arithmetic).
+    """The linear span of some 0/1 vectors over a row's atoms, with how each of its vectors is made.
 
-    A vector lies in the span when it is orthogonal to every vector of the span's complement (the null
-    space of the published sums), which is worked out once: each membership test is then a few sums.
+    Rows are kept in reduced echelon form together with the combination of the original vectors each one
+    is, so that a vector found in the span comes with the originals it is worked out from.
     """
 
     def __init__(self, vectors: Sequence[frozenset[int]], width: int) -> None:
-        rows: list[list[Fraction]] = []
-        pivots: list[int] = []
-        for vector in vectors:
-            row = [Fraction(1 if n in vector else 0) for n in range(width)]
-            for earlier, reduced in zip(pivots, rows, strict=True):
-                if row[earlier]:
-                    factor = row[earlier]
-                    row = [a - factor * b for a, b in zip(row, reduced, strict=True)]
+        self._width = width
+        self._rows: list[tuple[int, list[int], list[int]]] = []  # pivot, row, combination of originals
+        for index, vector in enumerate(vectors):
+            combination = [0] * len(vectors)
+            combination[index] = 1
+            row, combination = self._reduce([1 if n in vector else 0 for n in range(width)], combination)
             pivot = next((n for n, a in enumerate(row) if a), None)
             if pivot is None:
                 continue
-            row = [a / row[pivot] for a in row]
-            for k, reduced in enumerate(rows):
-                if reduced[pivot]:
-                    factor = reduced[pivot]
-                    rows[k] = [a - factor * b for a, b in zip(reduced, row, strict=True)]
-            rows.append(row)
-            pivots.append(pivot)
-        free = [n for n in range(width) if n not in set(pivots)]
-        # One null vector per free column: 1 there, and minus that column's entries at the pivots.
-        self._null = [
-            {f: Fraction(1), **{p: -row[f] for p, row in zip(pivots, rows, strict=True) if row[f]}}
-            for f in free
-        ]
+            inverse = pow(row[pivot], _PRIME - 2, _PRIME)
+            row = [a * inverse % _PRIME for a in row]
+            combination = [c * inverse % _PRIME for c in combination]
+            for k, (other, other_row, other_combination) in enumerate(self._rows):
+                factor = other_row[pivot]
+                if factor:
+                    self._rows[k] = (
+                        other,
+                        [(a - factor * b) % _PRIME for a, b in zip(other_row, row, strict=True)],
+                        [
+                            (a - factor * b) % _PRIME
+                            for a, b in zip(other_combination, combination, strict=True)
+                        ],
+                    )
+            self._rows.append((pivot, row, combination))
+        self._originals = len(vectors)
 
-    def holds(self, target: frozenset[int]) -> bool:
-        return all(sum((z.get(n, 0) for n in target), Fraction(0)) == 0 for z in self._null)
+    def _reduce(self, row: list[int], combination: list[int]) -> tuple[list[int], list[int]]:
+        for pivot, reduced, made_of in self._rows:
+            factor = row[pivot]
+            if factor:
+                row = [(a - factor * b) % _PRIME for a, b in zip(row, reduced, strict=True)]
+                combination = [(a - factor * b) % _PRIME for a, b in zip(combination, made_of, strict=True)]
+        return row, combination
+
+    def combination(self, target: frozenset[int]) -> list[int] | None:
+        """The indices of the original vectors ``target`` is a linear combination of, or None if it is not."""
+        row, combination = self._reduce(
+            [1 if n in target else 0 for n in range(self._width)], [0] * self._originals
+        )
+        if any(row):
+            return None
+        # row = target - (sum of combination's originals) = 0: target is made of those with a coefficient.
+        return [n for n, c in enumerate(combination) if c]
 
 
 def _size(customers: Customers) -> float:
