@@ -92,14 +92,24 @@ def _identity(key: CellKey) -> Document:
 
 
 def to_document(key: CellKey, tally: Tally) -> Document:
-    """A whole cell, shaped exactly like one built up by increments."""
+    """A whole cell, shaped exactly like one built up by increments (the non-zero counts of ``_counts``)."""
     document: Document = {"_id": _id(key), **_identity(key)}
-    for path, count in _counts(tally).items():
-        *parents, leaf = path.split(".")
-        node = document
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = count
+    for name in ("responses", "indexed"):
+        if count := getattr(tally, name):
+            document[name] = count
+    if tally.index_sum:
+        document["indexSum"] = tally.index_sum
+    for name, scores in HISTOGRAMS:
+        histogram: list[int] = getattr(tally, name)
+        if counts := {str(scores.start + n): c for n, c in enumerate(histogram) if c}:
+            document[name] = counts
+    dimensions = {}
+    for dimension, d in tally.dimensions.items():
+        parts = (("n", d.responses), ("gap", d.gap_sum), ("ratio", d.ratio_sum))
+        if counts := {part: count for part, count in parts if count}:
+            dimensions[_dimension_field(dimension)] = counts
+    if dimensions:
+        document["dims"] = dimensions
     document["customers"] = sorted(tally.customers)[:CUSTOMERS_KEPT]  # enough to tell any threshold
     for dimension, d in tally.dimensions.items():
         if d.customers:

@@ -8,9 +8,10 @@ region reads a handful of cells per month however many responses there are.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -38,8 +39,23 @@ class Cube:
     axes: frozenset[Axis]
 
     @property
+    def ordered(self) -> tuple[Axis, ...]:
+        """The cube's axes in ``Axis`` order (worked out once per cube: cells are keyed by the thousand)."""
+        return _ordered(self.axes)
+
+    @property
     def name(self) -> str:
-        return "+".join(d.value for d in Axis if d in self.axes)
+        return _name(self.axes)
+
+
+@functools.cache
+def _ordered(axes: frozenset[Axis]) -> tuple[Axis, ...]:
+    return tuple(d for d in Axis if d in axes)
+
+
+@functools.cache
+def _name(axes: frozenset[Axis]) -> str:
+    return "+".join(d.value for d in _ordered(axes))
 
 
 CUBES = tuple(
@@ -60,9 +76,10 @@ def cube_for(needed: Iterable[Axis]) -> Cube:
     return min((c for c in CUBES if wanted <= c.axes), key=lambda c: len(c.axes))
 
 
-# Each cell is split in this many shards, and a response counts in one of them (by its id): concurrent
-# transactions then rarely write the same document, where they would conflict and retry. Reads add the
-# shards up like any other cells of a bucket.
+# Each cell is split in this many shards, and a response taken in counts in one of them (by its id):
+# concurrent transactions then rarely write the same document, where they would conflict and retry. Reads
+# add the shards up like any other cells of a bucket, so a cell written whole (rebuilt or bulk-loaded, with
+# no concurrent writers) is kept as its shard 0 and answers exactly the same.
 SHARDS = 8
 
 
@@ -79,6 +96,11 @@ class CellKey:
     def value(self, axis: Axis) -> str | None:
         return dict(self.values).get(axis)
 
+    @property
+    def whole(self) -> CellKey:
+        """The cell this shard is part of, as written whole: what a cell's figures depend on."""
+        return self if self.shard == 0 else replace(self, shard=0)
+
 
 def values_of(feedback: Feedback) -> dict[Axis, str]:
     """A response's value on each axis (region and segment as they were when it was given)."""
@@ -90,24 +112,29 @@ def values_of(feedback: Feedback) -> dict[Axis, str]:
     }
 
 
-def cells_of(feedback: Feedback, zones: Sequence[str]) -> list[CellKey]:
-    """Every cell a response counts in: each zone's local day and month of the experience, in every cube."""
+def cells_of(feedback: Feedback, zones: Sequence[str], *, sharded: bool = True) -> list[CellKey]:
+    """Every cell a response counts in: each zone's local day and month of the experience, in every cube.
+
+    ``sharded``: in the response's own shard, as intake writes it; else in shard 0 (whole cells).
+    """
     values = values_of(feedback)
-    shard = zlib.crc32(feedback.id.encode()) % SHARDS  # stable across processes, unlike hash()
+    # crc32 is stable across processes, unlike hash().
+    shard = zlib.crc32(feedback.id.encode()) % SHARDS if sharded else 0
     keys: list[CellKey] = []
     for zone in zones:
         day = local_day(feedback.occurred_at, time_zone(zone))
         for slot in (Slot(Grain.DAY, day), Slot(Grain.MONTH, month_start(day))):
             for cube in CUBES:
-                kept = tuple((d, values[d]) for d in Axis if d in cube.axes)
+                kept = tuple((d, values[d]) for d in cube.ordered)
                 keys.append(CellKey(zone, slot, cube, kept, shard))
     return keys
 
 
 def count_in(cells: dict[CellKey, Tally], feedback: Feedback, zones: Sequence[str]) -> None:
-    """Count one raw response into ``cells``: what rebuilding and verifying rollups compare with."""
+    """Count one raw response into whole ``cells``: what rebuilds and bulk loads write, and verifying compares
+    stored cells (their shards added up) with."""
     one = Tally.of(feedback)
-    for key in cells_of(feedback, zones):
+    for key in cells_of(feedback, zones, sharded=False):
         cells.setdefault(key, Tally()).add(one)
 
 

@@ -20,7 +20,7 @@ class Rebuilt:
 
 @dataclass(frozen=True, slots=True)
 class Difference:
-    """A cell whose stored counts are not those of the raw responses."""
+    """A whole cell whose stored counts (its shards added up) are not those of the raw responses."""
 
     cell: CellKey
     stored: Tally | None
@@ -29,9 +29,7 @@ class Difference:
     def describe(self) -> str:
         key = self.cell
         values = ", ".join(f"{d.value}={v}" for d, v in key.values)
-        where = (
-            f"{key.zone} {key.cube.name} {key.slot.grain.value} {key.slot.start} ({values}) shard {key.shard}"
-        )
+        where = f"{key.zone} {key.cube.name} {key.slot.grain.value} {key.slot.start} ({values})"
         if self.stored is None:
             return f"missing cell {where}: {self.expected.responses if self.expected else 0} responses"
         if self.expected is None:
@@ -42,7 +40,7 @@ class Difference:
 async def recompute_rollups(
     repos: Repositories, *, progress: Callable[[int], None] | None = None
 ) -> tuple[int, dict[CellKey, Tally]]:
-    """Every cell's tally computed from the raw responses, and how many responses were read."""
+    """Every whole cell's tally computed from the raw responses, and how many responses were read."""
     read = 0
     cells: dict[CellKey, Tally] = {}
     async for feedback in repos.feedback.every():
@@ -61,7 +59,7 @@ async def rebuild_rollups(
     reading: Callable[[int], None] | None = None,
     writing: Callable[[int], None] | None = None,
 ) -> Rebuilt:
-    """Replace every rollup cell with the recomputation from raw feedback.
+    """Replace every rollup cell with the recomputation from raw feedback, each cell written whole.
 
     Responses stored while it runs may be counted twice or missed: run it while feedback intake is
     paused, then ``verify``.
@@ -74,16 +72,20 @@ async def rebuild_rollups(
 async def verify_rollups(
     repos: Repositories, *, progress: Callable[[int], None] | None = None
 ) -> list[Difference]:
-    """Every cell whose stored counts differ from the raw responses' (none when rollups are exact)."""
+    """Every whole cell whose stored counts differ from the raw responses' (none when rollups are exact).
+
+    A cell's shards are added up first, as reads do: how its responses are spread over them changes nothing.
+    """
     _, expected = await recompute_rollups(repos, progress=progress)
-    differences = []
-    seen: set[CellKey] = set()
-    async for key, stored in repos.rollups.everything():
-        seen.add(key)
-        wanted = expected.get(key)
-        if wanted is None or _comparable(stored) != _comparable(wanted):
-            differences.append(Difference(key, stored, wanted))
-    differences.extend(Difference(key, None, tally) for key, tally in expected.items() if key not in seen)
+    stored: dict[CellKey, Tally] = {}
+    async for key, tally in repos.rollups.everything():
+        stored.setdefault(key.whole, Tally()).add(tally)
+    differences = [
+        Difference(key, tally, expected.get(key))
+        for key, tally in stored.items()
+        if key not in expected or _comparable(tally) != _comparable(expected[key])
+    ]
+    differences.extend(Difference(key, None, tally) for key, tally in expected.items() if key not in stored)
     return differences
 
 
