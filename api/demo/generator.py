@@ -72,8 +72,13 @@ class Batch:
     alerts: tuple[Alert, ...]
 
 
-def generate(*, customers: int, seed: int = 1, as_of: datetime) -> Iterator[Batch]:
-    """Batches of about ``BATCH_SIZE`` customers with everything that happened to them before ``as_of``."""
+def generate(
+    *, customers: int, seed: int = 1, as_of: datetime, batch_size: int = BATCH_SIZE
+) -> Iterator[Batch]:
+    """Batches of ``batch_size`` customers with everything that happened to them before ``as_of``.
+
+    The batch size only groups the records: the data are the same whatever it is.
+    """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     if customers < 0:
@@ -81,9 +86,9 @@ def generate(*, customers: int, seed: int = 1, as_of: datetime) -> Iterator[Batc
     end = int(as_of.timestamp())
     master = random.Random(seed)
     staff = Staff.hire(master, end)
-    for start in range(0, max(customers, 1), BATCH_SIZE):
+    for start in range(0, max(customers, 1), batch_size):
         records = Records()
-        for ordinal in range(start, min(start + BATCH_SIZE, customers)):
+        for ordinal in range(start, min(start + batch_size, customers)):
             Life(random.Random(master.getrandbits(64)), ordinal, staff, end).write(records)
         yield records.batch(staff.employees if start == 0 else ())
 

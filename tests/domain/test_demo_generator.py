@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import fields
-from datetime import UTC, datetime, timedelta
+from dataclasses import astuple, fields
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from itertools import chain, pairwise
 from typing import Protocol
@@ -13,8 +13,12 @@ import pytest
 
 from api.demo import Batch, LoadReport, generate, load
 from api.demo.generator import BATCH_SIZE
-from api.storage.client import MongoDatabase
+from api.storage.client import MongoDatabase, ensure_indexes
+from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, Interval, experience
+from domain.aggregates.periods import Period
+from domain.aggregates.rollups import Axis, CellKey
 from domain.aggregates.service import verify_rollups
+from domain.aggregates.tally import Tally
 from domain.alerts.models import AlertState
 from domain.alerts.rules import reasons_for
 from domain.crm.models import (
@@ -33,8 +37,9 @@ from domain.feedback.models import FeedbackChannel, Touchpoint
 from domain.ids import is_valid_id
 from domain.lists.defaults import default_codes
 from domain.lists.models import ListKind
-from domain.repositories import Repositories
+from domain.repositories import Repositories, all_indexes
 from domain.standards.models import AlertRule
+from tests.factories import store_feedback
 
 AS_OF = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 SIZE = 300
@@ -78,8 +83,11 @@ def test_a_customer_is_the_same_whatever_the_total_size(data: Batch) -> None:
 
 
 def test_batches_hold_at_most_a_batch_of_customers_and_employees_come_first() -> None:
-    batches = list(generate(customers=2 * BATCH_SIZE + 7, seed=1, as_of=AS_OF))
-    assert [len(b.customers) for b in batches] == [BATCH_SIZE, BATCH_SIZE, 7]
+    batches = list(generate(customers=2 * 20 + 7, seed=1, as_of=AS_OF, batch_size=20))
+    assert [len(b.customers) for b in batches] == [20, 20, 7]
+    assert len(next(generate(customers=BATCH_SIZE + 1, seed=1, as_of=AS_OF)).customers) == BATCH_SIZE
+    # Batches only group the records.
+    assert merged(batches) == merged(list(generate(customers=47, seed=1, as_of=AS_OF)))
     assert batches[0].employees
     assert not batches[1].employees
     assert not batches[2].employees
@@ -282,17 +290,63 @@ async def test_load_writes_every_record_and_reports_progress_per_batch(
     repos: Repositories, db: MongoDatabase
 ) -> None:
     progress: list[int] = []
-    size = BATCH_SIZE + 20
-    report = await load(repos, customers=size, seed=2, as_of=AS_OF, progress=progress.append)
+    cell_progress: list[tuple[int, int]] = []
+    batch, size = 12, 30
+    report = await load(
+        repos,
+        customers=size,
+        seed=2,
+        as_of=AS_OF,
+        progress=progress.append,
+        cell_progress=lambda done, total: cell_progress.append((done, total)),
+        batch_size=batch,
+    )
     expected = merged(list(generate(customers=size, seed=2, as_of=AS_OF)))
     counts = {f.name: len(getattr(expected, f.name)) for f in fields(Batch)}
-    assert report == LoadReport(**counts)
+    cells = await db["rollups"].count_documents({})
+    assert report == LoadReport(**counts, rollup_cells=cells)
     assert {name: await db[name].count_documents({}) for name in counts} == counts
-    assert progress == [BATCH_SIZE, size]
+    assert progress == [batch, 2 * batch, size]
+    assert cell_progress[0] == (0, cells)
+    assert cell_progress[-1] == (cells, cells)
     first = expected.feedback[0]
     assert (await repos.feedback.get_many([first.id]))[first.id] == first
     # The load counts every response into the rollups as it goes, as intake would.
     assert await verify_rollups(repos) == []
+
+
+async def test_the_bulk_load_gives_the_figures_of_taking_each_response_in(
+    repos: Repositories, db: MongoDatabase
+) -> None:
+    await load(repos, customers=20, seed=4, as_of=AS_OF)
+    responses = [f async for f in repos.feedback.every()]
+    one_by_one = db.client[f"{db.name}_one_by_one"]
+    try:
+        slow = Repositories.on(one_by_one)
+        await ensure_indexes(one_by_one, all_indexes())
+        await store_feedback(slow, responses)  # the intake's write path, one response at a time
+
+        assert await verify_rollups(repos) == []
+        assert await verify_rollups(slow) == []
+        assert await whole_cells(repos) == await whole_cells(slow)
+        period = ExperienceFilter(Period(date(2024, 9, 1), AS_OF.date()))
+        for query in (
+            ExperienceQuery(period, group_by=(Axis.REGION,), interval=Interval.MONTH),
+            ExperienceQuery(period, group_by=(Axis.CHANNEL, Axis.TOUCHPOINT), interval=Interval.WEEK),
+        ):
+            bulk = await experience(repos.rollups, query, min_customers=1)
+            assert bulk == await experience(slow.rollups, query, min_customers=1)
+            assert sum(bucket.figures.responses for bucket in bulk if bucket.figures) > 0
+    finally:
+        await db.client.drop_database(one_by_one.name)
+
+
+async def whole_cells(repos: Repositories) -> dict[CellKey, tuple[object, ...]]:
+    """Every cell's counts with its shards added up, as reads see them."""
+    cells: dict[CellKey, Tally] = {}
+    async for key, tally in repos.rollups.everything():
+        cells.setdefault(key.whole, Tally()).add(tally)
+    return {key: (*astuple(tally)[:-1], tally.kept_customers()) for key, tally in cells.items()}
 
 
 def test_recent_bad_responses_raised_alerts_at_every_stage_of_handling(data: Batch) -> None:
