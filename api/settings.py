@@ -86,8 +86,9 @@ class Settings(BaseSettings):
     dev_token_ttl_seconds: int = Field(default=12 * 3600, gt=0)
 
     graphiql: bool | None = None
-    # Where `make graphiql-assets` puts the files GraphiQL loads (relative to the working directory).
-    graphiql_assets_dir: Path = Path(".customer360/graphiql-assets")
+    # The files GraphiQL loads; unset: the package's own (fetched into it when a wheel is built, or by
+    # `make graphiql-assets` in a source checkout), whatever the working directory.
+    graphiql_assets_dir: Path | None = None
     max_page_size: int = Field(default=100, ge=1, le=1000)
     # Queries through cached plans (resolvers/fastpath) instead of graphql-core's executor: proven equal by
     # tests/fastpath (and the whole suite passes either way), faster on every measured scenario.

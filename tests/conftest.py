@@ -18,6 +18,7 @@ import pytest
 import strawberry
 import uvicorn
 from pymongo import monitoring
+from starlette.applications import Starlette
 
 from api.http.app import create_app
 from api.settings import Settings
@@ -177,12 +178,17 @@ START_TIMEOUT = 20.0
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[str]:
     """The app served by uvicorn on 127.0.0.1 in a background thread; yields its base URL."""
+    with served(create_app(settings)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def served(app: Starlette) -> Iterator[str]:
+    """``app`` served by uvicorn on 127.0.0.1 in a background thread, for the duration; its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
     thread.start()

@@ -21,7 +21,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.http.endpoint import GraphQLEndpoint
-from api.http.graphiql import graphiql_routes
+from api.http.graphiql import Caller, graphiql_routes
+from api.http.graphiql_files import PACKAGED
 from api.http.observability import RequestContext
 from api.http.persisted import PersistedDocuments
 from api.http.prometheus import CONTENT_TYPE, Metrics
@@ -121,17 +122,21 @@ def create_app(
     schema: strawberry.Schema | None = None,
     event_listeners: Sequence[_EventListener] = (),
     tracer_provider: TracerProvider | None = None,
+    graphiql_callers: Sequence[Caller] = (),
 ) -> Starlette:
     """The application; it needs ``settings.mongodb_uri`` (``serve`` starts an embedded database if unset).
 
     Traces go to ``tracer_provider`` when given, else where the ``OTEL_*`` variables say, if anywhere.
+    ``graphiql_callers``: development tokens GraphiQL opens with (``serve`` passes them, never in production).
     """
     if not settings.mongodb_uri:
         raise ValueError("create_app needs settings.mongodb_uri")
     uri = settings.mongodb_uri
     verifier = TokenVerifier(settings.token_settings())
     schema = schema or build_schema(compiled=settings.compiled_execution, federation=settings.federation)
-    assets = settings.graphiql_assets_dir if settings.graphiql_enabled else None
+    assets = (settings.graphiql_assets_dir or PACKAGED) if settings.graphiql_enabled else None
+    if settings.is_production and graphiql_callers:
+        raise ValueError("a production server never hands out development tokens")
     graphql = GraphQLEndpoint(
         GraphQLHTTP(schema),
         # A WebSocket handshake from a page on another origin is refused (403) unless that origin is listed.
@@ -139,6 +144,7 @@ def create_app(
         verifier=verifier,
         graphiql_assets=assets,
         max_authorization_bytes=settings.max_authorization_bytes,
+        graphiql_callers=graphiql_callers,
     )
     metrics = Metrics()
     persisted = PersistedDocuments.load(

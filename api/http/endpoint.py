@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from api.http.graphiql import graphiql_page
+from api.http.graphiql import Caller, graphiql_page
 from api.http.request_checks import RequestRejected, authorization_of
 from api.http.transport import GraphQLHTTP
 from api.http.websocket import GraphQLWebSocket
@@ -23,6 +25,15 @@ def wants_ide(scope: Scope) -> bool:
         return False
     accept = dict(scope["headers"]).get(b"accept", b"")
     return b"text/html" in accept
+
+
+def from_this_machine(scope: Scope) -> bool:
+    """Whether the client connected from a loopback address."""
+    host = (scope.get("client") or ("", 0))[0]
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def unauthenticated(message: str, request_id: str) -> Response:
@@ -51,7 +62,10 @@ def refused(rejected: RequestRejected, request_id: str) -> Response:
 
 
 class GraphQLEndpoint:
-    """Serves GraphiQL, and lets only authenticated operations through (ids come from ``RequestContext``)."""
+    """Serves GraphiQL, and lets only authenticated operations through (ids come from ``RequestContext``).
+
+    ``graphiql_callers`` (development only) sign GraphiQL in, so it loads the schema with no pasted token.
+    """
 
     def __init__(
         self,
@@ -61,12 +75,14 @@ class GraphQLEndpoint:
         verifier: TokenVerifier,
         graphiql_assets: Path | None,
         max_authorization_bytes: int,
+        graphiql_callers: Sequence[Caller] = (),
     ) -> None:
         self._http = http
         self._websocket = websocket
         self._verifier = verifier
         self._graphiql_assets = graphiql_assets
         self._max_authorization_bytes = max_authorization_bytes
+        self._graphiql_callers = tuple(graphiql_callers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope["state"]
@@ -83,7 +99,11 @@ class GraphQLEndpoint:
             await self._websocket(scope, receive, send)
             return
         if self._graphiql_assets is not None and wants_ide(scope):
-            await HTMLResponse(graphiql_page(self._graphiql_assets))(scope, receive, send)
+            # Development tokens go only to a browser on this machine, and are never cached.
+            callers = self._graphiql_callers if from_this_machine(scope) else ()
+            page = graphiql_page(self._graphiql_assets, callers)
+            headers = {"Cache-Control": "no-store"} if callers else None
+            await HTMLResponse(page, headers=headers)(scope, receive, send)
             return
         try:
             principal: Principal = await self._verifier.principal(authorization)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from api.http.graphiql import missing_assets
+from api.http.graphiql_files import PACKAGED, missing_assets
 from api.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -49,13 +49,11 @@ def puppeteer() -> Path:
 
 @pytest.fixture(scope="session")
 def graphiql_assets() -> Path:
-    """Where ``make graphiql-assets`` puts GraphiQL's files; fetched here when missing."""
-    directory: Path = REPO / Settings.model_fields["graphiql_assets_dir"].default
-    if missing_assets(directory):
-        script = REPO / "scripts" / "fetch_graphiql_assets.sh"
-        run(["bash", str(script), str(directory)], timeout=600, env={"PYTHON": sys.executable})
-    assert missing_assets(directory) == []
-    return directory
+    """Where ``make graphiql-assets`` puts GraphiQL's files (in the package); fetched here when missing."""
+    if missing_assets(PACKAGED):
+        run([sys.executable, "-m", "api.http.graphiql_files"], timeout=600)
+    assert missing_assets(PACKAGED) == []
+    return PACKAGED
 
 
 @pytest.fixture

@@ -14,15 +14,19 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from graphql import parse, print_ast
 
+from api.cli.seeding import demo_callers
 from api.http.app import create_app
-from api.http.graphiql import ASSETS
-from api.settings import Settings
+from api.http.graphiql import ASSETS, Caller, integrities
+from api.settings import Environment, Settings
 from auth.principal import Role
 from domain.repositories import Repositories
 from tests import factories as f
+from tests.conftest import served
 
 HERE = Path(__file__).resolve().parent
+README = (HERE.parents[1] / "README.md").read_text()
 HTML = {"Accept": "text/html"}
 CHECK_TIMEOUT = 120.0
 _ASSET = re.compile(r'(?:src|href)="(/graphiql-assets/[^"]+)"\s+integrity="([^"]+)"')
@@ -107,12 +111,91 @@ def _local(url: str, origin: str) -> bool:
 
 
 async def _check(url: str, bearer: str, chromium: Path, screenshot: Path) -> dict[str, Any]:
+    return await run_node(["node", str(HERE / "graphiql_check.mjs"), url, bearer, str(screenshot)], chromium)
+
+
+def test_the_asset_list_carries_the_integrity_hashes_of_strawberrys_page() -> None:
+    assert {asset.key: asset.integrity for asset in ASSETS} == integrities()
+
+
+async def test_only_a_browser_on_this_machine_gets_the_development_tokens(settings: Settings) -> None:
+    callers = [Caller("frontline", "eyJ.signed.token", "{ viewer { role } }")]
+    app = create_app(settings, graphiql_callers=callers)
+    pages = {}
+    for client in (("127.0.0.1", 50000), ("192.0.2.7", 50000)):
+        transport = httpx.ASGITransport(app=app, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            pages[client[0]] = await http.get("/graphql", headers=HTML)
+
+    assert "eyJ.signed.token" in pages["127.0.0.1"].text
+    assert pages["127.0.0.1"].headers["cache-control"] == "no-store"
+    assert "eyJ" not in pages["192.0.2.7"].text
+    assert "customer360-role" not in pages["192.0.2.7"].text
+
+
+async def test_a_production_server_has_no_development_callers(settings: Settings) -> None:
+    production = settings.model_copy(update={"environment": Environment.PRODUCTION, "graphiql": True})
+    assert await demo_callers(production) == []
+    with pytest.raises(ValueError, match="never hands out development tokens"):
+        create_app(production, graphiql_callers=[Caller("frontline", "eyJ.t.t", "{ viewer { role } }")])
+
+
+@pytest.mark.browser
+async def test_graphiql_opens_signed_in_with_the_schema_and_a_query_that_answers(
+    settings: Settings, repos: Repositories, chromium: Path, puppeteer: Path, tmp_path: Path
+) -> None:
+    customers = [f.customer(region="north") for _ in range(3)]
+    await repos.customers.insert_many(customers)
+    callers = await demo_callers(settings)
+
+    shot = tmp_path / "graphiql.png"
+    with served(create_app(settings, graphiql_callers=callers)) as url:
+        report = await first_load(f"{url}/graphql", chromium, switch_to="customer", screenshot=shot)
+
+    first, switched = report["first"], report["switched"]
+    # The Docs pane lists the root types without a click: the schema loaded with the page's own token.
+    assert "query: Query" in first["docs"]
+    assert first["role"] == "frontline"
+    assert first["picker"] == [c.role for c in callers] == [r.value for r in Role]
+    # The editor opens on the README's first query, and it answers.
+    assert normalized(first["query"]) == normalized(readme_first_query())
+    answer = json.loads(first["result"])
+    assert "errors" not in answer, answer
+    assert {e["node"]["displayName"] for e in answer["data"]["customers"]["edges"]} == {
+        c.display_name for c in customers
+    }
+    # Switching role reloads GraphiQL signed in as that role, with a query that answers for it.
+    assert switched["role"] == "customer"
+    assert "query: Query" in switched["docs"]
+    me = json.loads(switched["result"])
+    assert "errors" not in me, me
+    assert me["data"]["me"]["displayName"] == customers[0].display_name
+    assert report["failures"] == []
+    assert report["errors"] == []
+
+
+def readme_first_query() -> str:
+    found = re.search(r"```graphql\n(.*?)```", README, re.S)
+    assert found is not None
+    return found.group(1)
+
+
+def normalized(document: str) -> str:
+    """A GraphQL document without its comments, in graphql-core's layout."""
+    return print_ast(parse(document, no_location=True))
+
+
+async def first_load(
+    url: str, chromium: Path, *, switch_to: str = "-", screenshot: Path | None = None
+) -> dict[str, Any]:
+    """What a newcomer sees in GraphiQL without touching anything (see first_load.mjs)."""
+    shot = [str(screenshot)] if screenshot else []
+    return await run_node(["node", str(HERE / "first_load.mjs"), url, switch_to, *shot], chromium)
+
+
+async def run_node(command: list[str], chromium: Path) -> dict[str, Any]:
     process = await asyncio.create_subprocess_exec(
-        "node",
-        str(HERE / "graphiql_check.mjs"),
-        url,
-        bearer,
-        str(screenshot),
+        *command,
         cwd=HERE,
         env={**os.environ, "CHROMIUM": str(chromium)},
         stdout=asyncio.subprocess.PIPE,
