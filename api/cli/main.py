@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="customer360", description="GraphQL customer-360 API server.")
+    parser.add_argument("--version", action="version", version=f"customer360 {_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the server (embedded database unless MONGODB_URI is set)")
@@ -123,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(run=_export_schema)
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("customer360")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _date(text: str) -> datetime:
@@ -300,18 +309,22 @@ def _serve(args: argparse.Namespace) -> int:
 async def _run_server(settings: Settings, *, demo: bool) -> None:
     import uvicorn
 
-    from api.cli.seeding import first_start, welcome
+    from api.cli.seeding import demo_callers, first_start, welcome
     from api.http.app import create_app
     from api.http.header_limits import bounded_head_protocol
     from api.http.observability import configure
 
-    configure()
+    # A person at a terminal in development reads lines; everywhere else log collectors read JSON.
+    readable = sys.stderr.isatty() and not settings.is_production
+    configure(readable=readable)
     if demo:
         await first_start(settings)
+    callers = await demo_callers(settings)
     # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period) and
-    # closes WebSockets with 1012 (service restart), which graphql-transport-ws clients retry.
+    # closes WebSockets with 1012 (service restart), which graphql-transport-ws clients retry. Ctrl-C (SIGINT)
+    # does the same; the embedded database runs in its own session, so it keeps serving until this is done.
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, graphiql_callers=callers),
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -321,14 +334,17 @@ async def _run_server(settings: Settings, *, demo: bool) -> None:
         http=bounded_head_protocol(settings.max_header_bytes),
     )
     server = uvicorn.Server(config)
-    # uvicorn handles SIGTERM gracefully and then re-raises it to the previous handler: by then the
-    # work is done, so that handler must let the embedded database stop and the process exit 0.
-    signal.signal(signal.SIGTERM, _already_handled)
+    # uvicorn handles SIGTERM and SIGINT gracefully and then re-raises them to the previous handlers: by then
+    # the work is done, so those must let the embedded database stop and the process exit 0.
+    for handled in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(handled, _already_handled)
     serving = asyncio.create_task(server.serve())
     # The banner promises a running server, so wait until uvicorn listens (or gave up); uvicorn
     # exposes that only as a flag.
     while not server.started and not serving.done():  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     if server.started:
-        print(await welcome(settings), flush=True)
+        print(welcome(settings, callers), flush=True)
     await serving
+    if readable and server.started:
+        print("Stopped serving.", flush=True)

@@ -1,14 +1,16 @@
-"""Loading synthetic data with a progress bar, and the demo data set on a first start."""
+"""Loading synthetic data with progress bars, the demo data set on a first start, and the banner after it."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from tqdm import tqdm
 
-from api.cli.progress import advance_to
+from api.cli.progress import advance_to, advance_within
 from api.cli.rollup_commands import rebuild
 from api.demo.loader import load
+from api.http.graphiql import Caller, first_query
 from api.settings import Settings
 from api.storage.client import MongoDatabase, create_client, prepare_database
 from auth.keys import NoSigningKey
@@ -25,16 +27,21 @@ def _today() -> datetime:
 async def load_with_progress(
     db: MongoDatabase, *, customers: int, seed: int, as_of: datetime | None, rollup_zones: list[str]
 ) -> None:
-    """Generate and store ``customers`` customers with all their records, showing progress."""
-    with tqdm(total=customers, unit="customer", desc="seeding", disable=None) as bar:
+    """Generate and store ``customers`` customers with all their records, showing progress, then a summary."""
+    started = time.monotonic()
+    with (
+        tqdm(total=customers, unit=" customers", desc="records", disable=None) as records,
+        tqdm(total=0, unit=" cells", desc="rollups", disable=None) as cells,
+    ):
         report = await load(
             Repositories.on(db, rollup_zones=rollup_zones),
             customers=customers,
             seed=seed,
             as_of=as_of or _today(),
-            progress=advance_to(bar),
+            progress=advance_to(records),
+            cell_progress=advance_within(cells),
         )
-    print(f"loaded {report}", flush=True)
+    print(f"Loaded in {time.monotonic() - started:.0f} s: {report.in_words()}.", flush=True)
 
 
 async def seed_database(
@@ -90,8 +97,58 @@ async def _feedback_without_rollups(settings: Settings) -> bool:
         await client.close()
 
 
-async def welcome(settings: Settings) -> str:
-    """What to do next: in development the URL and a ready token per role; in production how to get one."""
+async def demo_callers(settings: Settings) -> list[Caller]:
+    """In development, a token per role for people of the demo data, each with a first query for GraphiQL.
+
+    None in production, which never mints tokens, nor without a development signing key.
+    """
+    if settings.is_production:
+        return []
+    try:
+        key = settings.development_signing_key()
+    except NoSigningKey:
+        return []
+    subjects, external_id = await _demo_subjects(settings)
+    tokens = settings.token_settings()
+    today = datetime.now(UTC).date()
+    return [
+        Caller(
+            role.value,
+            issue_token(tokens, key, tokens.algorithms[0], role=role, subject=subject, regions=regions),
+            first_query(role, regions=regions, today=today, external_id=external_id),
+        )
+        for role, (subject, regions) in subjects.items()
+    ]
+
+
+async def _demo_subjects(
+    settings: Settings,
+) -> tuple[dict[Role, tuple[str, list[str]]], tuple[str, str] | None]:
+    """A subject (and regions) per role from the demo data where it has one, and a customer's external id."""
+    client = create_client(str(settings.mongodb_uri))
+    try:
+        db = client[settings.database_name]
+        frontline = await db["employees"].find_one({"role": EmployeeRole.FRONTLINE.value})
+        manager = await db["employees"].find_one({"role": EmployeeRole.MANAGER.value})
+        customer = await db["customers"].find_one({}, {"_id": 1, "externalIds": 1})
+    finally:
+        await client.close()
+    subjects: dict[Role, tuple[str, list[str]]] = {
+        Role.FRONTLINE: (frontline["_id"], frontline["regions"])
+        if frontline
+        else ("frontline-dev", ["north"]),
+        Role.MANAGER: (manager["_id"], manager["regions"]) if manager else ("manager-dev", ["north"]),
+        Role.BOARD: ("board-dev", []),
+        Role.CUSTOMER: (customer["_id"] if customer else "customer-dev", []),
+        Role.INTEGRATION: ("integration-dev", []),
+        Role.BI: ("bi-dev", []),
+    }
+    known = (customer or {}).get("externalIds") or [{}]
+    return subjects, ((known[0]["system"], known[0]["id"]) if known[0] else None)
+
+
+def welcome(settings: Settings, callers: list[Caller]) -> str:
+    """The banner: where the server is, in development its tokens, and what to do next."""
     url = f"http://{settings.host}:{settings.port}/graphql"
     if settings.is_production:
         algorithms = ", ".join(settings.jwt_algorithms)
@@ -107,39 +164,27 @@ async def welcome(settings: Settings) -> str:
                 "or --secret-file FILE (HS*)",
             ]
         )
-    lines = ["", f"customer360 is running: GraphiQL at {url}"]
-    try:
-        key = settings.development_signing_key()
-    except NoSigningKey as reason:
-        lines.append(f"No development tokens: {reason}.")
+    where = f"GraphiQL at {url}" if settings.graphiql_enabled else f"GraphQL at {url}"
+    lines = ["", f"customer360 is running: {where}"]
+    if not callers:
+        try:
+            settings.development_signing_key()
+        except NoSigningKey as reason:
+            lines.append(f"No development tokens: {reason}.")
+        lines.append("Ctrl-C stops the server and the database.")
         lines.append("Development mode: the embedded database is not for production.")
         return "\n".join(lines)
-    lines.append('Paste one of these into GraphiQL\'s Headers tab as {"Authorization": "Bearer <token>"}:')
-    tokens = settings.token_settings()
-    for role, (subject, regions) in (await _demo_subjects(settings)).items():
-        token = issue_token(tokens, key, tokens.algorithms[0], role=role, subject=subject, regions=regions)
-        lines.append(f"  {role.value:<12} {token}")
+    width = max(len(c.role) for c in callers) + 2
+    lines.append('Tokens, for any client as {"Authorization": "Bearer <token>"}:')
+    lines += [f"  {c.role:<{width}}{c.token}" for c in callers]
+    stop = "Ctrl-C stops the server and the database."
+    if settings.graphiql_enabled:
+        first = callers[0].role
+        lines.append(
+            f"Next: open GraphiQL, signed in as {first} (switch role at its top right), and run the query in"
+        )
+        lines.append(f"its editor; then try the README's examples with these tokens. {stop}")
+    else:
+        lines.append(f"Next: try the README's examples with these tokens. {stop}")
     lines.append("Development mode: the embedded database and these tokens are not for production.")
     return "\n".join(lines)
-
-
-async def _demo_subjects(settings: Settings) -> dict[Role, tuple[str, list[str]]]:
-    """A subject (and regions) per role, taken from the demo data where it has one."""
-    client = create_client(str(settings.mongodb_uri))
-    try:
-        db = client[settings.database_name]
-        frontline = await db["employees"].find_one({"role": EmployeeRole.FRONTLINE.value})
-        manager = await db["employees"].find_one({"role": EmployeeRole.MANAGER.value})
-        customer = await db["customers"].find_one({}, {"_id": 1})
-    finally:
-        await client.close()
-    return {
-        Role.FRONTLINE: (frontline["_id"], frontline["regions"])
-        if frontline
-        else ("frontline-dev", ["north"]),
-        Role.MANAGER: (manager["_id"], manager["regions"]) if manager else ("manager-dev", ["north"]),
-        Role.BOARD: ("board-dev", []),
-        Role.CUSTOMER: (customer["_id"] if customer else "customer-dev", []),
-        Role.INTEGRATION: ("integration-dev", []),
-        Role.BI: ("bi-dev", []),
-    }

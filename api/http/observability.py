@@ -31,13 +31,17 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure(level: str = "INFO") -> None:
-    """JSON logs on stderr with the request id on every line (see ``api.http.logs``)."""
-    configure_logging(level)
+def configure(level: str = "INFO", *, readable: bool = False) -> None:
+    """Logs on stderr with the request id on every record: JSON lines, or short lines for a terminal.
+
+    Readable logs leave out uvicorn's start and stop notes, which the banner and the command say better.
+    """
+    configure_logging(level, readable=readable)
     for handler in logging.getLogger().handlers:
         handler.addFilter(RequestIdFilter())
     # uvicorn's own access log would duplicate ours without the request id.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING if readable else logging.NOTSET)
 
 
 def route_of(path: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -21,15 +22,21 @@ class Server:
         clean = {
             k: v for k, v in os.environ.items() if k != "MONGODB_URI" and not k.startswith("CUSTOMER360_")
         }
-        clean |= {"CUSTOMER360_DATA_DIR": str(data_dir), "CUSTOMER360_GRAPHIQL": "false", **(env or {})}
+        clean |= {"CUSTOMER360_DATA_DIR": str(data_dir), **(env or {})}
         self.port = port
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("customer360")), "serve", "--port", str(port), *args],
-            env=clean,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        # Its logs (JSON lines: stderr is no terminal) go to a file; its own process group stands for the
+        # foreground job of a terminal, which Ctrl-C signals as a whole.
+        self.log = data_dir.with_name(f"{data_dir.name}-serve-{port}.log")
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).with_name("customer360")), "serve", "--port", str(port), *args],
+                env=clean,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                process_group=0,
+            )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -69,10 +76,18 @@ class Server:
                 found.append(int(stat.parent.name))
         return found
 
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
+    def stop(self, sent: signal.Signals = signal.SIGTERM) -> int:
+        """Sends ``sent`` (SIGINT: to the whole process group, as a terminal's Ctrl-C does); the exit code."""
+        if sent is signal.SIGINT:
+            os.killpg(self.process.pid, sent)
+        else:
+            self.process.send_signal(sent)
         code = self.process.wait(timeout=30)
         self._reader.join(timeout=5)
         assert self.process.stdout is not None
         self.process.stdout.close()
         return code
+
+    def log_lines(self) -> list[dict[str, object]]:
+        """What it logged, one JSON object per line."""
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")]
