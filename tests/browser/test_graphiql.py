@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -23,12 +21,12 @@ from api.settings import Environment, Settings
 from auth.principal import Role
 from domain.repositories import Repositories
 from tests import factories as f
+from tests.browser.driver import first_load, run_node
 from tests.conftest import served
 
 HERE = Path(__file__).resolve().parent
 README = (HERE.parents[1] / "README.md").read_text()
 HTML = {"Accept": "text/html"}
-CHECK_TIMEOUT = 120.0
 _ASSET = re.compile(r'(?:src|href)="(/graphiql-assets/[^"]+)"\s+integrity="([^"]+)"')
 
 
@@ -183,30 +181,3 @@ def readme_first_query() -> str:
 def normalized(document: str) -> str:
     """A GraphQL document without its comments, in graphql-core's layout."""
     return print_ast(parse(document, no_location=True))
-
-
-async def first_load(
-    url: str, chromium: Path, *, switch_to: str = "-", screenshot: Path | None = None
-) -> dict[str, Any]:
-    """What a newcomer sees in GraphiQL without touching anything (see first_load.mjs)."""
-    shot = [str(screenshot)] if screenshot else []
-    return await run_node(["node", str(HERE / "first_load.mjs"), url, switch_to, *shot], chromium)
-
-
-async def run_node(command: list[str], chromium: Path) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=HERE,
-        env={**os.environ, "CHROMIUM": str(chromium)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), CHECK_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode == 0, stderr.decode()
-    report: dict[str, Any] = json.loads(stdout)
-    return report
