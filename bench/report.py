@@ -128,6 +128,7 @@ def render(
     started: float,
     closed_loop: Sequence[str] = (),
     dashboard: Sequence[str] = (),
+    first_start: Sequence[str] = (),
 ) -> str:
     """The whole report."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
@@ -160,8 +161,8 @@ def render(
         "Scenarios:",
         "",
         *(f"- `{s.name}`: {s.title}" for s in SCENARIOS),
-        "- the closed loop (`submitFeedback` and its pushed alert) and the board dashboard at growing "
-        "feedback volumes: their own sections below.",
+        "- the first and second start of `customer360 serve`, the closed loop (`submitFeedback` and its "
+        "pushed alert) and the board dashboard at growing feedback volumes: their own sections below.",
     ]
     for data, load_seconds, measurements, same_json in results:
         loaded = f"loaded in {load_seconds:.0f} s" if load_seconds is not None else "reused"
@@ -177,6 +178,8 @@ def render(
             "",
             *_verdicts(measurements, same_json),
         ]
+    if first_start:
+        text += ["", *first_start]
     if closed_loop:
         text += ["", *closed_loop]
     if dashboard:

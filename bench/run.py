@@ -21,7 +21,7 @@ from api.settings import Settings
 from api.storage.embedded import EmbeddedDatabase
 from auth.principal import Role
 from auth.tokens import issue_dev_token
-from bench import closed_loop, dashboard, datasets, report
+from bench import closed_loop, dashboard, datasets, first_start, report
 from bench.closed_loop import measure_closed_loop
 from bench.measure import Measurement, measure
 from bench.process import ServerProcess
@@ -67,11 +67,29 @@ def _parser() -> argparse.ArgumentParser:
         "timed on the largest",
     )
     parser.add_argument("--dashboard-requests", type=int, default=30, help="measured dashboard requests")
+    parser.add_argument(
+        "--first-start-customers",
+        type=int,
+        default=400,
+        help="demo customers of the first-start scenario (0: skip it)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["first-start"],
+        help="run this scenario alone and replace its section of the report, keeping the others",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
+    if args.only == "first-start":
+        section = _first_start(args, command.strip())
+        previous = args.out.read_text() if args.out.exists() else ""
+        args.out.write_text(first_start.splice(previous, section))
+        print(f"wrote the first-start section of {args.out}", flush=True)
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     scenarios = by_name(args.scenarios.split(",") if args.scenarios else None)
     started = time.time()
@@ -98,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     log_path=args.log,
                 )
             )
-    command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
+    starts = _first_start(args, command.strip()) if args.first_start_customers > 0 else []
     text = report.render(
         results=[(r.data, r.load_seconds, r.measurements, r.same_json) for r in results],
         command=command.strip(),
@@ -109,10 +127,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         started=started,
         closed_loop=closed_loop.render(loop, concurrency=args.concurrency) if loop else [],
         dashboard=dashboard.render(board, requests=args.dashboard_requests) if board else [],
+        first_start=starts,
     )
     args.out.write_text(text)
     print(f"wrote {args.out}", flush=True)
     return 0
+
+
+def _first_start(args: argparse.Namespace, command: str) -> list[str]:
+    """Measures the first and second start of ``customer360 serve``; the report's section."""
+    load = os.getloadavg()[0]
+    print(f"first start: customer360 serve on an empty database ({args.first_start_customers} customers) ...")
+    first, second = first_start.measure(customers=args.first_start_customers)
+    for start in (first, second):
+        print(f"  {start.label}: first answer {start.answer:.1f} s, Ctrl-C {start.stop:.1f} s", flush=True)
+    return first_start.render(first, second, command=command, customers=args.first_start_customers, load=load)
 
 
 @contextlib.contextmanager
