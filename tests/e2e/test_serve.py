@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from api.storage.embedded import free_port
+from tests.e2e.readme import run_every_block, typed_errors
 from tests.e2e.servers import Server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,6 +81,14 @@ def test_serve_starts_the_embedded_database_loads_demo_data_and_stops_cleanly_on
             dashboard = http.post("/graphql", headers=board, json={"query": BOARD_DASHBOARD.group(1)}).json()
             assert "errors" not in dashboard, dashboard
             assert any(not bucket["suppressed"] for bucket in dashboard["data"]["experience"])
+
+            # Every GraphQL example of the README runs as written, each with the printed token it names.
+            for block, answer in run_every_block(http, server.token):
+                assert "errors" not in answer, (block, answer)
+                assert answer.get("data"), block
+                assert list(typed_errors(answer["data"])) == [], (block, answer)
+                if "search:" in block:
+                    assert answer["data"]["customers"]["edges"], f"the search example finds nobody: {block}"
         logged = len(server.log_lines())
         interrupted = time.monotonic()
     finally:
