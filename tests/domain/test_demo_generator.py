@@ -318,7 +318,7 @@ async def test_load_writes_every_record_and_reports_progress_per_batch(
 async def test_the_bulk_load_gives_the_figures_of_taking_each_response_in(
     repos: Repositories, db: MongoDatabase
 ) -> None:
-    await load(repos, customers=20, seed=4, as_of=AS_OF)
+    await load(repos, customers=12, seed=4, as_of=AS_OF)
     responses = [f async for f in repos.feedback.every()]
     one_by_one = db.client[f"{db.name}_one_by_one"]
     try:

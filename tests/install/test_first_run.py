@@ -178,11 +178,19 @@ def test_a_wheel_in_a_new_virtualenv_serves_graphiql_offline_from_another_direct
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "License-Expression: MIT" in metadata
 
+    # A new virtualenv; uv installs into it what pip would, in seconds instead of minutes.
     venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)], env)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile"]
-    run([*pip, "--require-hashes", "-r", str(source / "requirements" / "serve.txt")], env)
-    run([*pip, "--no-deps", str(wheel)], env)
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], env)
+    uv = [
+        str(Path(sys.executable).with_name("uv")),
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(venv / "bin" / "python"),
+    ]
+    run([*uv, "--require-hashes", "-r", str(source / "requirements" / "serve.txt")], env)
+    run([*uv, "--no-deps", str(wheel)], env)
     command = str(venv / "bin" / "customer360")
     assert run([command, "--version"], env).strip() == "customer360 0.1.0"
 
