@@ -36,8 +36,6 @@ def test_every_setting_is_in_the_configuration_table() -> None:
     # A row may name several variables, shortening the prefix: `CUSTOMER360_MAX_DEPTH`, `_MAX_TOKENS`.
     names = [name for row in rows for name in re.findall(r"`(\w+)`", row)]
     documented = {f"CUSTOMER360{name}" if name.startswith("_") else name for name in names}
-    # OTEL_* variables are the OpenTelemetry SDK's own, documented beside ours.
-    documented = {name for name in documented if not name.startswith("OTEL_")}
     variables = set()
     for name, field in Settings.model_fields.items():
         alias = field.validation_alias
