@@ -21,8 +21,9 @@ from api.settings import Environment, Settings
 from auth.principal import Role
 from domain.repositories import Repositories
 from tests import factories as f
-from tests.browser.driver import first_load, run_node
+from tests.browser.driver import first_load
 from tests.conftest import served
+from tests.node import run_in_chromium
 
 HERE = Path(__file__).resolve().parent
 README = (HERE.parents[1] / "README.md").read_text()
@@ -109,7 +110,7 @@ def _local(url: str, origin: str) -> bool:
 
 
 async def _check(url: str, bearer: str, chromium: Path, screenshot: Path) -> dict[str, Any]:
-    return await run_node(["node", str(HERE / "graphiql_check.mjs"), url, bearer, str(screenshot)], chromium)
+    return await run_in_chromium(HERE / "graphiql_check.mjs", url, bearer, str(screenshot), chromium=chromium)
 
 
 def test_the_asset_list_carries_the_integrity_hashes_of_strawberrys_page() -> None:

@@ -28,10 +28,10 @@ from api.storage.embedded import free_port
 from tests.browser.conftest import chromium  # noqa: F401
 from tests.conftest import TEST_SECRET
 from tests.e2e.servers import Server
+from tests.node import run_node
 
 HERE = Path(__file__).resolve().parent
 START_DEADLINE = 60.0
-CLIENT_TIMEOUT = 120.0
 NODE_PACKAGES = ("graphql-ws", "ws", "puppeteer-core")
 
 
@@ -155,21 +155,4 @@ async def graphql_ws(node_modules: Path, served: Served, plan: dict[str, Any]) -
     """Runs ``plan`` (see graphql_ws_run.mjs) with the stock graphql-ws client; returns its report."""
     await served.wait_for_subscriptions(0)
     plan = {"url": served.ws, "healthz": f"{served.url}/healthz", **plan}
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(HERE / "graphql_ws_run.mjs"),
-        json.dumps(plan),
-        cwd=HERE,
-        env={"PATH": os.environ["PATH"]},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), CLIENT_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode == 0, stderr.decode()
-    report: dict[str, Any] = json.loads(stdout)
-    return report
+    return await run_node(HERE / "graphql_ws_run.mjs", json.dumps(plan), env={"PATH": os.environ["PATH"]})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,8 +21,8 @@ from domain.repositories import Repositories
 from tests.clients.conftest import HERE, Served
 from tests.clients.documents import RAISED, SUBMIT, VIEWER, closed_loop
 from tests.conftest import client_for
+from tests.node import run_in_chromium
 
-CHECK_TIMEOUT = 120.0
 PAGE = b"""<!doctype html>
 <html><head><meta charset="utf-8"><title>another origin</title>
 <script src="/graphql-ws.min.js"></script></head><body>a page on another origin</body></html>
@@ -198,25 +196,7 @@ async def test_websocket_handshakes_are_checked_against_the_same_origins(
 
 
 async def browse(chromium: Path, page: str, plan: dict[str, Any]) -> dict[str, Any]:
-    process = await asyncio.create_subprocess_exec(
-        "node",
-        str(HERE / "cross_origin_check.mjs"),
-        page,
-        json.dumps(plan),
-        cwd=HERE,
-        env={**os.environ, "CHROMIUM": str(chromium)},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), CHECK_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode == 0, stderr.decode()
-    report: dict[str, Any] = json.loads(stdout)
-    return report
+    return await run_in_chromium(HERE / "cross_origin_check.mjs", page, json.dumps(plan), chromium=chromium)
 
 
 @pytest.mark.browser
