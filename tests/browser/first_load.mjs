@@ -2,22 +2,10 @@
 // the schema's root types, runs the query the editor opened with, then switches role with the picker (when
 // asked) and does the same. Prints a JSON report.
 // Usage: node first_load.mjs URL [ROLE_TO_SWITCH_TO|-] [SCREENSHOT.png]
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import puppeteer from "puppeteer-core";
+import { withPage } from "../chromium.mjs";
 
 const TIMEOUT_MS = 60_000;
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const EDITOR = ".graphiql-query-editor .CodeMirror";
 const RESULT = ".result-window .CodeMirror";
 
@@ -49,17 +37,7 @@ async function look(page) {
   return { docs, query, picker, role, result: await shown.jsonValue() };
 }
 
-const userDataDir = await mkdtemp(path.join(tmpdir(), "graphiql-first-load-"));
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  userDataDir,
-  args: FLAGS,
-  timeout: TIMEOUT_MS,
-});
-try {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(TIMEOUT_MS);
+await withPage(puppeteer, TIMEOUT_MS, async (page) => {
   await page.setViewport({ width: 1280, height: 800 });
   page.on("request", (request) => requests.push({ method: request.method(), url: brief(request.url()) }));
   page.on("requestfailed", (request) =>
@@ -82,7 +60,4 @@ try {
     switched = await look(page);
   }
   console.log(JSON.stringify({ first, switched, requests, failures, errors }));
-} finally {
-  await browser.close();
-  await rm(userDataDir, { recursive: true, force: true });
-}
+});

@@ -1,22 +1,10 @@
 // Opens GraphiQL in headless Chromium, runs one query with a bearer token and prints a JSON report.
 // Usage: node graphiql_check.mjs URL TOKEN [SCREENSHOT.png]
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import puppeteer from "puppeteer-core";
+import { withPage } from "../chromium.mjs";
 
 const QUERY = "{ customers(first: 1) { edges { node { displayName } } } }";
 const TIMEOUT_MS = 30_000;
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 const [url, token, screenshot] = process.argv.slice(2);
 if (!url || !token) {
@@ -30,17 +18,7 @@ const errors = [];
 // Inline fonts arrive as data: URLs of tens of kilobytes; their start says enough.
 const brief = (address) => (address.length > 120 ? `${address.slice(0, 120)}…` : address);
 
-const userDataDir = await mkdtemp(path.join(tmpdir(), "graphiql-check-"));
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  userDataDir,
-  args: FLAGS,
-  timeout: TIMEOUT_MS,
-});
-try {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(TIMEOUT_MS);
+await withPage(puppeteer, TIMEOUT_MS, async (page) => {
   await page.setViewport({ width: 1280, height: 800 });
   await page.setRequestInterception(true);
   page.on("request", (request) => {
@@ -77,7 +55,4 @@ try {
   const result = await shown.jsonValue();
   if (screenshot) await page.screenshot({ path: screenshot });
   console.log(JSON.stringify({ initialQuery, result, requests, failures, errors }));
-} finally {
-  await browser.close();
-  await rm(userDataDir, { recursive: true, force: true });
-}
+});

@@ -5,39 +5,17 @@
 // error lines, which say why it refused a response or a handshake).
 // Usage: node cross_origin_check.mjs PAGE_URL PLAN_JSON
 //   PLAN: {api, ws, healthz, agent, customer, viewer, raised, submit, variables}
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import puppeteer from "puppeteer-core";
+import { withPage } from "../chromium.mjs";
 
 const TIMEOUT_MS = 30_000;
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 const [pageUrl, planJson] = process.argv.slice(2);
 const plan = JSON.parse(planJson);
 const errors = [];
 const consoleErrors = [];
 
-const userDataDir = await mkdtemp(path.join(tmpdir(), "cross-origin-check-"));
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  userDataDir,
-  args: FLAGS,
-  timeout: TIMEOUT_MS,
-});
-try {
-  const page = await browser.newPage();
-  page.setDefaultTimeout(TIMEOUT_MS);
+await withPage(puppeteer, TIMEOUT_MS, async (page) => {
   page.on("pageerror", (error) => errors.push(String(error)));
   page.on("console", (message) => {
     if (message.type() === "error") consoleErrors.push(message.text());
@@ -106,7 +84,4 @@ try {
     return out;
   }, plan, TIMEOUT_MS);
   console.log(JSON.stringify({ ...report, errors, console: consoleErrors }));
-} finally {
-  await browser.close();
-  await rm(userDataDir, { recursive: true, force: true });
-}
+});
