@@ -34,3 +34,21 @@ export async function withPage(puppeteer, timeoutMs, use) {
     await rm(userDataDir, { recursive: true, force: true });
   }
 }
+
+// An address for a report: inline fonts arrive as data: URLs of tens of kilobytes; their start says enough.
+export const brief = (address) => (address.length > 120 ? `${address.slice(0, 120)}…` : address);
+
+// Collects what went wrong on `page`: failed requests and HTTP errors (into `failures`), page errors and the
+// console's error lines (into `errors`).
+export function recordTrouble(page, { failures, errors }) {
+  page.on("requestfailed", (request) =>
+    failures.push({ url: brief(request.url()), error: request.failure()?.errorText ?? "failed" }),
+  );
+  page.on("response", (response) => {
+    if (response.status() >= 400) failures.push({ url: brief(response.url()), error: `HTTP ${response.status()}` });
+  });
+  page.on("pageerror", (error) => errors.push(String(error)));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+}

@@ -3,7 +3,7 @@
 // asked) and does the same. Prints a JSON report.
 // Usage: node first_load.mjs URL [ROLE_TO_SWITCH_TO|-] [SCREENSHOT.png]
 import puppeteer from "puppeteer-core";
-import { withPage } from "../chromium.mjs";
+import { brief, recordTrouble, withPage } from "../chromium.mjs";
 
 const TIMEOUT_MS = 60_000;
 const EDITOR = ".graphiql-query-editor .CodeMirror";
@@ -17,7 +17,6 @@ if (!url) {
 const requests = [];
 const failures = [];
 const errors = [];
-const brief = (address) => (address.length > 120 ? `${address.slice(0, 120)}…` : address);
 
 // What the page shows once GraphiQL has loaded the schema by itself: the Docs pane's text, the editor's query
 // and the role picker; then the answer to running that query.
@@ -40,16 +39,7 @@ async function look(page) {
 await withPage(puppeteer, TIMEOUT_MS, async (page) => {
   await page.setViewport({ width: 1280, height: 800 });
   page.on("request", (request) => requests.push({ method: request.method(), url: brief(request.url()) }));
-  page.on("requestfailed", (request) =>
-    failures.push({ url: brief(request.url()), error: request.failure()?.errorText ?? "failed" }),
-  );
-  page.on("response", (response) => {
-    if (response.status() >= 400) failures.push({ url: brief(response.url()), error: `HTTP ${response.status()}` });
-  });
-  page.on("pageerror", (error) => errors.push(String(error)));
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
+  recordTrouble(page, { failures, errors });
 
   await page.goto(url, { waitUntil: "load" });
   const first = await look(page);

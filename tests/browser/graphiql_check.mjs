@@ -1,7 +1,7 @@
 // Opens GraphiQL in headless Chromium, runs one query with a bearer token and prints a JSON report.
 // Usage: node graphiql_check.mjs URL TOKEN [SCREENSHOT.png]
 import puppeteer from "puppeteer-core";
-import { withPage } from "../chromium.mjs";
+import { brief, recordTrouble, withPage } from "../chromium.mjs";
 
 const QUERY = "{ customers(first: 1) { edges { node { displayName } } } }";
 const TIMEOUT_MS = 30_000;
@@ -15,8 +15,6 @@ const endpoint = new URL(url);
 const requests = [];
 const failures = [];
 const errors = [];
-// Inline fonts arrive as data: URLs of tens of kilobytes; their start says enough.
-const brief = (address) => (address.length > 120 ? `${address.slice(0, 120)}…` : address);
 
 await withPage(puppeteer, TIMEOUT_MS, async (page) => {
   await page.setViewport({ width: 1280, height: 800 });
@@ -31,16 +29,7 @@ await withPage(puppeteer, TIMEOUT_MS, async (page) => {
       request.continue();
     }
   });
-  page.on("requestfailed", (request) =>
-    failures.push({ url: brief(request.url()), error: request.failure()?.errorText ?? "failed" }),
-  );
-  page.on("response", (response) => {
-    if (response.status() >= 400) failures.push({ url: brief(response.url()), error: `HTTP ${response.status()}` });
-  });
-  page.on("pageerror", (error) => errors.push(String(error)));
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
+  recordTrouble(page, { failures, errors });
 
   await page.goto(url, { waitUntil: "load" });
   const editor = ".graphiql-query-editor .CodeMirror";
