@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,10 +26,13 @@ class Shot:
 
 @dataclass
 class Load:
-    """``workers`` threads posting ``payload`` to ``url`` on a fresh connection each, until stopped."""
+    """``workers`` threads posting ``payload`` to ``url`` on a fresh connection each, until stopped.
+
+    ``payload`` is the same body every time, or a function of the request id making each one its own.
+    """
 
     url: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | Callable[[str], dict[str, Any]]
     headers: dict[str, str]
     workers: int = 6
     max_requests: int = 2000
@@ -60,9 +64,10 @@ class Load:
             started = time.monotonic()
             try:
                 # A new connection per request: a refused connection then means "not accepted".
+                payload = self.payload(request_id) if callable(self.payload) else self.payload
                 response = httpx.post(
                     self.url,
-                    json=self.payload,
+                    json=payload,
                     headers={**self.headers, "X-Request-Id": request_id},
                     timeout=60,
                 )

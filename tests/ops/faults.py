@@ -1,0 +1,170 @@
+"""Fault injection on real sockets: a TCP proxy in front of the database that can cut one connection.
+
+The proxy runs its own event loop in a thread, so the server under test (a child process or uvicorn in
+this process) reaches the database through it like through any network. It reads the MongoDB wire
+protocol just enough to know which command a message carries, so a test can drop the very connection a
+given command travels on: before the command reaches the database (nothing happened there) or after it
+did but before its reply comes back (it happened, the client cannot know).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import bson
+
+from api.embedded import free_port
+
+OP_MSG = 2013
+HEADER = struct.Struct("<iiii")
+
+
+@dataclass
+class _Cut:
+    commands: frozenset[str]
+    after_forwarding: bool
+    done: threading.Event = field(default_factory=threading.Event)
+    command: str | None = None
+
+
+def command_name(message: bytes) -> str | None:
+    """The command an OP_MSG carries (the first key of its body), None for anything else."""
+    _, _, _, opcode = HEADER.unpack_from(message)
+    if opcode != OP_MSG or len(message) < 21 or message[20] != 0:
+        return None
+    body = bson.decode(message[21 : 21 + int.from_bytes(message[21:25], "little")])
+    return next(iter(body), None)
+
+
+class Proxy:
+    """Forwards 127.0.0.1:``port`` to the database at ``target_port``; ``cut`` drops one connection."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.cuts: list[_Cut] = []
+        self._armed: _Cut | None = None
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._thread = threading.Thread(target=self._run, name="db-proxy", daemon=True)
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
+
+    def __enter__(self) -> Proxy:
+        self._thread.start()
+        assert self._ready.wait(10), "the proxy did not start"
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def cut(self, *commands: str, after_forwarding: bool = False) -> _Cut:
+        """Arms a cut: the next message carrying one of ``commands`` closes its connection at both ends.
+
+        With ``after_forwarding`` the database gets the command first and only its reply is lost.
+        """
+        cut = _Cut(frozenset(commands), after_forwarding)
+        with self._lock:
+            self._armed = cut
+            self.cuts.append(cut)
+        return cut
+
+    def _take(self, name: str | None) -> _Cut | None:
+        with self._lock:
+            cut = self._armed
+            if cut is None or name not in cut.commands:
+                return None
+            self._armed = None
+            cut.command = name
+            return cut
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._server = self._loop.run_until_complete(
+            asyncio.start_server(self._accept, "127.0.0.1", self.port)
+        )
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            self._loop.run_until_complete(asyncio.sleep(0))
+            self._loop.close()
+
+    async def _accept(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter) -> None:
+        try:
+            server_reader, server = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            client.close()
+            return
+        self._writers |= {client, server}
+        # A reply arriving after the cut must not reach the client: the cut closes the server side first.
+        upstream = asyncio.ensure_future(self._requests(client_reader, server, client))
+        downstream = asyncio.ensure_future(self._pipe(server_reader, client))
+        await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (upstream, downstream):
+            task.cancel()
+        for writer in (client, server):
+            writer.close()
+            self._writers.discard(writer)
+
+    async def _requests(
+        self, reader: asyncio.StreamReader, server: asyncio.StreamWriter, client: asyncio.StreamWriter
+    ) -> None:
+        """Client to database, one wire message at a time."""
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                header = await reader.readexactly(HEADER.size)
+                length = HEADER.unpack(header)[0]
+                message = header + await reader.readexactly(length - HEADER.size)
+                cut = self._take(command_name(message))
+                if cut is not None and not cut.after_forwarding:
+                    _abort(client, server)
+                    cut.done.set()
+                    return
+                server.write(message)
+                await server.drain()
+                if cut is not None:
+                    # Let the database take it; its reply then finds the connection gone.
+                    await asyncio.sleep(0.05)
+                    _abort(client, server)
+                    cut.done.set()
+                    return
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while chunk := await reader.read(65536):
+                writer.write(chunk)
+                await writer.drain()
+
+
+def _abort(*writers: asyncio.StreamWriter) -> None:
+    """Closes with a reset, as a dying peer or a middlebox does, rather than an orderly FIN."""
+    for writer in writers:
+        transport = writer.transport
+        with contextlib.suppress(OSError):
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+
+
+@contextlib.contextmanager
+def proxied(target_port: int) -> Iterator[Proxy]:
+    with Proxy(target_port) as proxy:
+        yield proxy
