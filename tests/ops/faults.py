@@ -14,7 +14,6 @@ import contextlib
 import socket
 import struct
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import bson
@@ -28,18 +27,19 @@ HEADER = struct.Struct("<iiii")
 @dataclass
 class _Cut:
     commands: frozenset[str]
+    collection: str | None
     after_forwarding: bool
     done: threading.Event = field(default_factory=threading.Event)
     command: str | None = None
 
 
-def command_name(message: bytes) -> str | None:
-    """The command an OP_MSG carries (the first key of its body), None for anything else."""
+def command_of(message: bytes) -> tuple[str | None, object]:
+    """The command an OP_MSG carries (the first key of its body) and its value (often a collection)."""
     _, _, _, opcode = HEADER.unpack_from(message)
     if opcode != OP_MSG or len(message) < 21 or message[20] != 0:
-        return None
+        return None, None
     body = bson.decode(message[21 : 21 + int.from_bytes(message[21:25], "little")])
-    return next(iter(body), None)
+    return next(iter(body.items()), (None, None))
 
 
 class Proxy:
@@ -70,21 +70,24 @@ class Proxy:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
 
-    def cut(self, *commands: str, after_forwarding: bool = False) -> _Cut:
+    def cut(self, *commands: str, collection: str | None = None, after_forwarding: bool = False) -> _Cut:
         """Arms a cut: the next message carrying one of ``commands`` closes its connection at both ends.
 
-        With ``after_forwarding`` the database gets the command first and only its reply is lost.
+        ``collection`` narrows it to commands on that collection. With ``after_forwarding`` the database
+        gets the command first and only its reply is lost.
         """
-        cut = _Cut(frozenset(commands), after_forwarding)
+        cut = _Cut(frozenset(commands), collection, after_forwarding)
         with self._lock:
             self._armed = cut
             self.cuts.append(cut)
         return cut
 
-    def _take(self, name: str | None) -> _Cut | None:
+    def _take(self, name: str | None, target: object) -> _Cut | None:
         with self._lock:
             cut = self._armed
             if cut is None or name not in cut.commands:
+                return None
+            if cut.collection is not None and target != cut.collection:
                 return None
             self._armed = None
             cut.command = name
@@ -112,9 +115,9 @@ class Proxy:
             client.close()
             return
         self._writers |= {client, server}
-        # A reply arriving after the cut must not reach the client: the cut closes the server side first.
-        upstream = asyncio.ensure_future(self._requests(client_reader, server, client))
-        downstream = asyncio.ensure_future(self._pipe(server_reader, client))
+        link = _Link(client, server)
+        upstream = asyncio.ensure_future(self._requests(client_reader, link))
+        downstream = asyncio.ensure_future(self._replies(server_reader, link))
         await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
         for task in (upstream, downstream):
             task.cancel()
@@ -122,35 +125,49 @@ class Proxy:
             writer.close()
             self._writers.discard(writer)
 
-    async def _requests(
-        self, reader: asyncio.StreamReader, server: asyncio.StreamWriter, client: asyncio.StreamWriter
-    ) -> None:
+    async def _requests(self, reader: asyncio.StreamReader, link: _Link) -> None:
         """Client to database, one wire message at a time."""
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while True:
-                header = await reader.readexactly(HEADER.size)
-                length = HEADER.unpack(header)[0]
-                message = header + await reader.readexactly(length - HEADER.size)
-                cut = self._take(command_name(message))
+                message = await _message(reader)
+                cut = self._take(*command_of(message))
                 if cut is not None and not cut.after_forwarding:
-                    _abort(client, server)
+                    _abort(link.client, link.server)
                     cut.done.set()
                     return
-                server.write(message)
-                await server.drain()
                 if cut is not None:
-                    # Let the database take it; its reply then finds the connection gone.
-                    await asyncio.sleep(0.05)
-                    _abort(client, server)
-                    cut.done.set()
-                    return
+                    # The database runs it; its reply is what gets lost (see _replies).
+                    link.lose_reply_to, link.cut = HEADER.unpack_from(message)[1], cut
+                link.server.write(message)
+                await link.server.drain()
 
     @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError):
-            while chunk := await reader.read(65536):
-                writer.write(chunk)
-                await writer.drain()
+    async def _replies(reader: asyncio.StreamReader, link: _Link) -> None:
+        """Database to client, one wire message at a time."""
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while True:
+                message = await _message(reader)
+                if link.cut is not None and HEADER.unpack_from(message)[2] == link.lose_reply_to:
+                    _abort(link.client, link.server)
+                    link.cut.done.set()
+                    return
+                link.client.write(message)
+                await link.client.drain()
+
+
+@dataclass
+class _Link:
+    """One proxied connection, and the request whose reply it is to lose, if any."""
+
+    client: asyncio.StreamWriter
+    server: asyncio.StreamWriter
+    lose_reply_to: int | None = None
+    cut: _Cut | None = None
+
+
+async def _message(reader: asyncio.StreamReader) -> bytes:
+    header = await reader.readexactly(HEADER.size)
+    return header + await reader.readexactly(HEADER.unpack(header)[0] - HEADER.size)
 
 
 def _abort(*writers: asyncio.StreamWriter) -> None:
@@ -162,9 +179,3 @@ def _abort(*writers: asyncio.StreamWriter) -> None:
             if sock is not None:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abort()
-
-
-@contextlib.contextmanager
-def proxied(target_port: int) -> Iterator[Proxy]:
-    with Proxy(target_port) as proxy:
-        yield proxy

@@ -91,47 +91,60 @@ def outage(loads: tuple[Load, ...], began: float) -> None:
     )
 
 
+def loads(url: str, token: Any, customer: Customer) -> tuple[Load, Load]:
+    reads = Load(
+        f"{url}/graphql", {"query": READ}, {"Authorization": f"Bearer {token(Role.FRONTLINE)}"}, workers=2
+    )
+    writes = Load(
+        f"{url}/graphql",
+        feedback,
+        {"Authorization": f"Bearer {token(Role.CUSTOMER, sub=customer.id)}"},
+        workers=3,
+    )
+    return reads, writes
+
+
 async def test_a_dropped_database_connection_is_retried_and_refuses_nothing(
     settings: Settings, token: Any, tmp_path: Path
 ) -> None:
     with EmbeddedDatabase(tmp_path / "db") as database, Proxy(database.port) as proxy:
-        await seed(database.uri, settings.database_name)
+        customers = await seed(database.uri, settings.database_name)
         settings = settings.model_copy(update={"mongodb_uri": proxy.uri})
         with server(settings, tmp_path) as url:
-            reads = Load(
-                f"{url}/graphql",
-                {"query": READ},
-                {"Authorization": f"Bearer {token(Role.FRONTLINE)}"},
-                workers=4,
-                max_requests=1500,
-            )
+            reads, writes = loads(url, token, customers[0])
             reads.start()
+            writes.start()
             try:
                 wait_until(
-                    lambda: reads.done() >= 20, deadline=time.monotonic() + DEADLINE, message="no load"
+                    lambda: writes.done() >= 10, deadline=time.monotonic() + DEADLINE, message="no load"
                 )
-                # A read lost before and after the database ran it, an audit write lost after it was stored.
-                for command, forwarded in (
-                    ("find", False),
-                    ("find", True),
-                    ("insert", True),
-                    ("find", False),
+                # Each command lost on its way to the database, or its reply lost after the database ran
+                # it: reads, the audit entries a read writes, feedback written in a transaction, its commit.
+                for command, collection, forwarded in (
+                    ("find", None, False),
+                    ("find", None, True),
+                    ("insert", "audit", True),
+                    ("insert", "audit", False),
+                    ("insert", "feedback", True),
+                    ("commitTransaction", None, True),
+                    ("commitTransaction", None, False),
                 ):
-                    cut = proxy.cut(command, after_forwarding=forwarded)
+                    cut = proxy.cut(command, collection=collection, after_forwarding=forwarded)
                     assert cut.done.wait(DEADLINE), f"no {command} went through the proxy"
                     moment = time.monotonic()
                     wait_until(
-                        lambda moment=moment: after(reads.shots, moment) >= 12,
+                        lambda moment=moment: after(reads.shots + writes.shots, moment) >= 12,
                         deadline=time.monotonic() + DEADLINE,
                         message="the load stalled after a dropped connection",
                     )
             finally:
                 reads.stop()
-
-    outcomes = Counter(outcome(s) for s in reads.shots)
-    # The database was up all along: every request succeeded, none was refused as UNAVAILABLE.
-    assert set(outcomes) == {(200, ())}, outcomes
-    assert len(proxy.cuts) == 4
+                writes.stop()
+        # The database was up all along: every request succeeded, none was refused as UNAVAILABLE.
+        outcomes = Counter(outcome(s) for s in reads.shots + writes.shots)
+        assert set(outcomes) == {(200, ())}, outcomes
+        await acknowledged_writes_stored(writes.shots, database.uri, settings.database_name, customers[0].id)
+    assert len(proxy.cuts) == 7
 
 
 def kill(database: EmbeddedDatabase) -> None:
@@ -175,19 +188,6 @@ async def acknowledged_writes_stored(shots: list[Shot], uri: str, database_name:
     finally:
         await client.close()
     assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged writes are missing"
-
-
-def loads(url: str, token: Any, customer: Customer) -> tuple[Load, Load]:
-    reads = Load(
-        f"{url}/graphql", {"query": READ}, {"Authorization": f"Bearer {token(Role.FRONTLINE)}"}, workers=2
-    )
-    writes = Load(
-        f"{url}/graphql",
-        feedback,
-        {"Authorization": f"Bearer {token(Role.CUSTOMER, sub=customer.id)}"},
-        workers=3,
-    )
-    return reads, writes
 
 
 async def test_requests_in_flight_when_the_database_dies_answer_within_seconds_and_lose_no_write(
