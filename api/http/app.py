@@ -32,7 +32,7 @@ from api.http.websocket import GraphQLWebSocket
 from api.settings import Settings
 from api.storage.availability import DatabaseWatch
 from api.storage.change_feed import ChangeFeed
-from api.storage.client import MongoUnitOfWork, create_client, is_reachable, prepare_database
+from api.storage.client import MongoUnitOfWork, create_client, prepare_database
 from api.storage.sweeper import sweep_forever
 from auth.tokens import TokenVerifier
 from domain.customers.repository import CustomerRepository
@@ -159,7 +159,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = create_client(uri, event_listeners=listeners)
-        watch = DatabaseWatch(client)
+        # The watch pings on a client of its own: its probes are no request's commands, and the pool it
+        # probes through is not the one a dropped connection just cleared.
+        probe_client = create_client(uri)
+        watch = DatabaseWatch(probe_client)
         watching = asyncio.create_task(watch.run(), name="database-watch")
         db = client[settings.database_name]
         await prepare_database(db)
@@ -199,6 +202,7 @@ def create_app(
             watching.cancel()
             await asyncio.gather(*background, watching, return_exceptions=True)
             await client.close()
+            await probe_client.close()
             if tracing.owned is not None:
                 tracing.owned.shutdown()  # exports the spans still queued
 
@@ -206,9 +210,9 @@ def create_app(
         return JSONResponse({"status": "ok", "subscriptions": runtime_of(request).feed.subscribers})
 
     async def readyz(request: Request) -> Response:
-        # The driver's view answers at once while the database is known to be down; else ask it.
+        # The last verdict answers at once while the database is known to be down; else ask it now.
         runtime = runtime_of(request)
-        ready = runtime.watch.available and await is_reachable(runtime.client)
+        ready = runtime.watch.available and await runtime.watch.probe()
         return JSONResponse(
             {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
         )

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import orjson
+import pymongo
 import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,9 +29,13 @@ from api.http.observability import record_operation
 from api.http.request_checks import Params, RequestRejected, params_of, read_body, request_payload
 from api.http.responses import Outcome, executed, request_error, unavailable
 from api.http.runtime import Runtime, runtime_of
+from api.storage.availability import DatabaseLost
 from domain.errors import DomainError, ErrorCode
 from resolvers.cost.extension import OPERATION_KEY
 from resolvers.errors import Refused, ServerErrorCode, classify
+
+# How long past the time limit the driver may still wait on the database for work nobody awaits any more.
+DRIVER_GRACE_SECONDS = 1.0
 
 
 class GraphQLHTTP:
@@ -147,14 +152,20 @@ class GraphQLHTTP:
         try:
             async with asyncio.timeout(settings.request_timeout_seconds) as limit:
                 context.deadline = limit.when()
-                result = await self._schema.execute(
-                    document,
-                    variable_values=params.variables,
-                    context_value=context,
-                    operation_name=params.operation_name,
-                    allowed_operation_types=allowed,
-                    operation_extensions=params.extensions,
-                )
+                # The driver's own deadline ends what an operation left behind when the database was lost.
+                with pymongo.timeout(settings.request_timeout_seconds + DRIVER_GRACE_SECONDS):
+                    execution = self._schema.execute(
+                        document,
+                        variable_values=params.variables,
+                        context_value=context,
+                        operation_name=params.operation_name,
+                        allowed_operation_types=allowed,
+                        operation_extensions=params.extensions,
+                    )
+                    # Losing the database mid-operation answers now, not when the driver gives up.
+                    result = await runtime.watch.unless_lost(execution)
+        except DatabaseLost:
+            return unavailable(request_id)
         except TimeoutError:
             message = f"the operation took longer than {settings.request_timeout_seconds:g} s and was stopped"
             return Outcome(request_error(ServerErrorCode.TIMEOUT.value, message, request_id), 504)

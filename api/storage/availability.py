@@ -1,52 +1,117 @@
-"""Whether the database can take commands right now, known without sending any while it can.
+"""Whether the database can take commands, as the last probe found it, and what that means for requests.
 
-The driver marks a server unknown as soon as a command to it fails on the network, so its topology tells
-at no cost that the database is gone: operations then fail at once with UNAVAILABLE instead of waiting for
-server selection. While it is gone, a probe pings it so the driver looks again soon and service comes back
-by itself when the database does.
+A probe pings the database on a client of its own every ``PROBE_INTERVAL_SECONDS``, and keeps pinging for
+up to ``PROBE_TIMEOUT_SECONDS`` until one answers: only a probe that got no answer in that time declares the
+database unavailable. A command that fails on a dropped connection declares nothing: the driver retries
+reads and retryable writes once its monitor finds the server again, which takes it well under a second.
+
+While the database is unavailable, operations are refused at once with UNAVAILABLE; those already running
+when it was declared so are answered the same way right then (``unless_lost``), instead of waiting on the
+driver's server selection, its retries or a frozen server's silence. Probing goes on, and service comes
+back by itself with the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import pymongo
+from pymongo.errors import PyMongoError
 
 from api.storage.client import Client
 
 logger = logging.getLogger("customer360.database")
 
+T = TypeVar("T")
+
 PROBE_INTERVAL_SECONDS = 0.5
 PROBE_TIMEOUT_SECONDS = 2.0
+# A ping that failed at once (a dropped connection) is tried again after this pause, within the timeout.
+RETRY_PAUSE_SECONDS = 0.05
+
+
+class DatabaseLost(Exception):
+    """The database was declared unavailable while an operation was waiting on it."""
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Takes note of how a task left behind ended, so an exception while unwinding is not reported."""
+    if not task.cancelled():
+        task.exception()
 
 
 class DatabaseWatch:
-    """Follows the driver's view of the database; ``run`` probes it while it is unavailable."""
+    """Probes the database (``run``); ``available`` is the last verdict, ``unless_lost`` acts on a loss."""
 
-    def __init__(self, client: Client, *, probe_interval: float = PROBE_INTERVAL_SECONDS) -> None:
-        self._client = client
-        self._probe_interval = probe_interval
-        self._was_available = False
-        self._lost = False
+    def __init__(
+        self,
+        probe_client: Client,
+        *,
+        interval: float = PROBE_INTERVAL_SECONDS,
+        timeout: float = PROBE_TIMEOUT_SECONDS,
+    ) -> None:
+        self._client = probe_client
+        self._interval = interval
+        self._timeout = timeout
+        self._available = True
+        # Resolved when the database is declared unavailable; a fresh one when it is back.
+        self._lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     @property
     def available(self) -> bool:
-        """True while the driver knows a server that takes writes (reads and writes go to the primary)."""
-        return bool(self._client.topology_description.has_writable_server())
+        """False from a failed probe until a probe gets an answer again."""
+        return self._available
+
+    async def probe(self) -> bool:
+        """Whether a ping gets an answer within the probe timeout, trying again while time is left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        while (remaining := deadline - loop.time()) > 0:
+            try:
+                # The driver's own deadline bounds server selection and a silent socket alike.
+                with pymongo.timeout(remaining):
+                    await self._client.admin.command("ping")
+            except PyMongoError:
+                await asyncio.sleep(min(RETRY_PAUSE_SECONDS, max(deadline - loop.time(), 0)))
+                continue
+            return True
+        return False
 
     async def run(self) -> None:
-        """Until cancelled: while the database is unavailable, ping it so the driver notices its return."""
+        """Until cancelled: probe, act on a change of verdict, wait the interval."""
         while True:
-            available = self.available
-            if available != self._was_available:
-                # Before the driver first finds the database there is nothing to report.
-                if self._was_available or self._lost:
-                    logger.warning("database %s", "available again" if available else "unavailable")
-                self._lost = self._lost or self._was_available
-                self._was_available = available
-            if not available:
-                with contextlib.suppress(Exception):
-                    # Server selection wakes the driver's monitor; success or failure are both fine here.
-                    async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-                        await self._client.admin.command("ping")
-            await asyncio.sleep(self._probe_interval)
+            self._settle(await self.probe())
+            await asyncio.sleep(self._interval)
+
+    def _settle(self, answered: bool) -> None:
+        if answered == self._available:
+            return
+        self._available = answered
+        if answered:
+            logger.warning("database available again")
+            self._lost = asyncio.get_running_loop().create_future()
+        else:
+            logger.warning("database unavailable: no answer to a ping within %g s", self._timeout)
+            self._lost.set_result(None)
+
+    async def unless_lost(self, work: Coroutine[Any, Any, T]) -> T:
+        """The result of ``work``, or DatabaseLost as soon as the database is declared unavailable.
+
+        Work left behind is not cancelled: by then it waits in the driver's server selection, whose
+        condition a cancellation can leave locked for good on Python 3.11 (its ``wait_for`` runs the wait
+        in a task of its own), wedging every later operation of the client. It ends by itself when the
+        driver gives up (the caller bounds that with a driver timeout) or the database answers again.
+        """
+        task = asyncio.ensure_future(work)
+        try:
+            await asyncio.wait((task, self._lost), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if task.done():
+            return task.result()
+        task.add_done_callback(_retrieve)
+        raise DatabaseLost

@@ -52,15 +52,6 @@ async def prepare_database(db: MongoDatabase, *, now: datetime | None = None) ->
     await ensure_default_lists(Repositories.on(db), uow, now=now or datetime.now(UTC))
 
 
-async def is_reachable(client: Client) -> bool:
-    """Whether the database answers a ping."""
-    try:
-        await client.admin.command("ping")
-    except Exception:  # any failure means "not ready"; the reason is logged by the driver
-        return False
-    return True
-
-
 class MongoUnitOfWork:
     """Transactions on a replica set or sharded cluster, retried on transient errors by the driver."""
 
