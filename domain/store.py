@@ -87,6 +87,25 @@ class DuplicateKey(Exception):
     """A write broke a unique index (the driver's error, translated by the unit of work)."""
 
 
+DUPLICATE_KEY_CODE = 11000
+
+
+def only_already_stored(error: Exception) -> bool:
+    """Whether an unordered insert failed on nothing but documents already there under their own ``_id``.
+
+    The driver retries a write whose reply was lost on a dropped connection; a server that does not
+    recognise the retry (SecantusDB) refuses the documents the first attempt stored as duplicate ``_id``s.
+    With ``_id``s made fresh for each document, that means the write is done.
+    """
+    details = getattr(error, "details", None)
+    if not isinstance(details, dict) or details.get("writeConcernErrors"):
+        return False
+    errors = details.get("writeErrors") or []
+    return bool(errors) and all(
+        e.get("code") == DUPLICATE_KEY_CODE and e.get("keyPattern") == {"_id": 1} for e in errors
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class IndexSpec:
     """An index a repository's queries rely on; created idempotently at start-up."""

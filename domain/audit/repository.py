@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from domain.audit.models import AuditEntry
 from domain.paging import Page, Position
-from domain.store import Database, Document, IndexSpec
+from domain.store import Database, Document, IndexSpec, only_already_stored
 
 
 class AuditRepository:
@@ -48,10 +48,15 @@ class AuditRepository:
         )
 
     async def append(self, entries: Iterable[AuditEntry]) -> None:
-        """Store entries in one write."""
+        """Store entries in one write, which is safe to retry: entries already stored count as stored."""
         documents = [self.to_document(e) for e in entries]
-        if documents:
+        if not documents:
+            return
+        try:
             await self._collection.insert_many(documents, ordered=False)
+        except Exception as error:
+            if not only_already_stored(error):
+                raise
 
     async def for_customer(self, customer_id: str, *, first: int, after: Position | None) -> Page[AuditEntry]:
         """A customer's entries, newest first."""
