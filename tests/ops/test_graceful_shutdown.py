@@ -29,7 +29,9 @@ QUERY = """{ customers(first: 40) { edges { node {
 } } } }"""
 
 
-def serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
+def serve(
+    settings: Settings, port: int, log: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """``customer360 serve`` on ``port`` against the test's database, its JSON logs going to ``log``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER360_")}
     env |= {
@@ -38,6 +40,7 @@ def serve(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
         "CUSTOMER360_JWT_SECRET": TEST_SECRET,
         "CUSTOMER360_GRAPHIQL": "false",
         "CUSTOMER360_DATA_DIR": str(log.parent),
+        **(extra_env or {}),
     }
     with log.open("wb") as sink:
         return subprocess.Popen(
