@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     automatic_persisted_queries: bool = True
     # How long SIGTERM waits for in-flight requests before cancelling them.
     shutdown_grace_seconds: int = Field(default=30, gt=0)
+    # A connection that sends nothing this long is closed (new or kept alive between requests), and a
+    # request's line and headers must arrive within the header timeout of its first byte (else 408).
+    idle_timeout_seconds: int = Field(default=5, gt=0)
+    header_timeout_seconds: int = Field(default=10, gt=0)
     # Aggregates: the IANA time zones rollups are kept in (local days and months; changing them needs
     # `customer360 rollups rebuild`), and the fewest distinct customers a shown bucket may have.
     rollup_time_zones: Annotated[list[str], NoDecode] = ["UTC"]

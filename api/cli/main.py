@@ -307,12 +307,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _run_server(settings: Settings, *, demo: bool) -> None:
-    import uvicorn
-
     from api.cli.seeding import demo_callers, first_start, welcome
     from api.http.app import create_app
-    from api.http.header_limits import bounded_head_protocol
     from api.http.observability import configure
+    from api.http.serving import server_for
 
     # A person at a terminal in development reads lines; everywhere else log collectors read JSON.
     readable = sys.stderr.isatty() and not settings.is_production
@@ -320,20 +318,9 @@ async def _run_server(settings: Settings, *, demo: bool) -> None:
     if demo:
         await first_start(settings)
     callers = await demo_callers(settings)
-    # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period) and
-    # closes WebSockets with 1012 (service restart), which graphql-transport-ws clients retry. Ctrl-C (SIGINT)
-    # does the same; the embedded database runs in its own session, so it keeps serving until this is done.
-    config = uvicorn.Config(
-        create_app(settings, graphiql_callers=callers),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        lifespan="on",
-        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-        # Request heads are bounded while they arrive; httptools alone reads headers of any size.
-        http=bounded_head_protocol(settings.max_header_bytes),
-    )
-    server = uvicorn.Server(config)
+    # Ctrl-C (SIGINT) is handled like SIGTERM (see api/http/serving.py); the embedded database runs in its own
+    # session, so it keeps serving until this is done.
+    server = server_for(create_app(settings, graphiql_callers=callers), settings)
     # uvicorn handles SIGTERM and SIGINT gracefully and then re-raises them to the previous handlers: by then
     # the work is done, so those must let the embedded database stop and the process exit 0.
     for handled in (signal.SIGTERM, signal.SIGINT):
