@@ -72,7 +72,8 @@ def test_introspection_costs_what_it_returns(settings: Settings, token: Any, tmp
 
     assert standard.status_code == 200, standard.text
     cost = standard.json()["extensions"]["cost"]
-    returned = objects(standard.json()["data"])
+    # The response's data object stands for the query root, which costs nothing.
+    returned = objects(standard.json()["data"]) - 1
     # Every object returned is priced before it runs, and charged.
     assert cost["requested"] == cost["actual"] == returned, (cost, returned)
     assert returned < cost["maximum"], "the standard introspection query (GraphiQL, codegen) must still run"
