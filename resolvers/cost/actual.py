@@ -1,4 +1,4 @@
-"""The actual cost of a response: connections count the nodes they hold, nulls nothing.
+"""The actual cost of a response: connections count the nodes they hold, introspection every object.
 
 What to count is worked out from the document once (``response_cost``), so a response is then walked by
 response key alone.
@@ -62,6 +62,7 @@ class _SelectionCost:
     objects: tuple[tuple[str, _SelectionCost], ...]  # 1 + its selection (the largest item's, for a list)
     connections: tuple[tuple[str, _ConnectionCost], ...]  # 2 + what the connection holds
     entity_lists: tuple[tuple[str, _SelectionCost], ...] = ()  # 2 + one per entity + what each costs
+    introspection: tuple[str, ...] = ()  # every object it holds
 
     def of(self, data: Any) -> int:
         # Executors build their data of plain dicts and lists: no abstract Mapping check per object.
@@ -84,7 +85,18 @@ class _SelectionCost:
             value = data.get(key)
             if isinstance(value, list):
                 cost += 2 + sum(1 + inner.of(item) for item in value if item is not None)
+        for key in self.introspection:
+            cost += _objects_in(data.get(key))
         return cost
+
+
+def _objects_in(value: Any) -> int:
+    """The objects a value holds, itself included; every item of a list counts."""
+    if isinstance(value, dict):
+        return 1 + sum(_objects_in(inner) for inner in value.values())
+    if isinstance(value, list):
+        return sum(_objects_in(item) for item in value)
+    return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,19 +137,22 @@ def _selection_cost(
     objects: list[tuple[str, _SelectionCost]] = []
     connections: list[tuple[str, _ConnectionCost]] = []
     entity_lists: list[tuple[str, _SelectionCost]] = []
+    introspection: list[str] = []
     for node, node_parent in walk.flatten(selection_set, parent):
         definition = w.field_definition(node_parent, node.name.value)
         if definition is None or is_leaf_type(get_named_type(definition.type)):
             continue
         key = node.alias.value if node.alias else node.name.value
         named = get_named_type(definition.type)
-        if w.is_entity_list(node, node_parent):
+        if node.name.value in w.META_FIELDS:
+            introspection.append(key)
+        elif w.is_entity_list(node, node_parent):
             entity_lists.append((key, _selection_cost(walk, node.selection_set, named)))
         elif w.is_connection(definition):
             connections.append((key, _connection_cost(walk, node, named)))
         else:
             objects.append((key, _selection_cost(walk, node.selection_set, named)))
-    return _SelectionCost(tuple(objects), tuple(connections), tuple(entity_lists))
+    return _SelectionCost(tuple(objects), tuple(connections), tuple(entity_lists), tuple(introspection))
 
 
 def _connection_cost(walk: w.DocumentWalk, node: FieldNode, connection: GraphQLNamedType) -> _ConnectionCost:

@@ -43,7 +43,12 @@ class OperationLimits(SchemaExtension):
 
     def _pricing(self, context: Context) -> Pricing:
         settings = context.settings
-        return Pricing(max_page_size=settings.max_page_size, mutation_cost=settings.mutation_cost)
+        return Pricing(
+            max_page_size=settings.max_page_size,
+            mutation_cost=settings.mutation_cost,
+            max_cost=settings.max_cost,
+            introspection=settings.introspection_enabled,
+        )
 
     def on_parse(self) -> Iterator[None]:
         context = self._context()
@@ -97,8 +102,9 @@ class OperationLimits(SchemaExtension):
             )
         if shape.cost > settings.max_cost:
             self._report = self._cost(context, actual=0, remaining=None)
+            costs = str(shape.cost) if shape.exact else f"more than {settings.max_cost}"
             return LimitExceeded(
-                f"the operation costs {shape.cost}; at most {settings.max_cost} is allowed per request",
+                f"the operation costs {costs}; at most {settings.max_cost} is allowed per request",
                 limit="cost",
             )
         return None

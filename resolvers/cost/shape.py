@@ -6,18 +6,25 @@ Cost: a field returning an object is 1 plus its selection; a connection (a field
 federation's ``_entities`` with as many nodes as representations; a root
 mutation or subscription field is a fixed cost plus its selection; scalars cost nothing. Fragments are
 counted where they are spread, so the cost is an upper bound whatever the runtime types turn out to be.
+
+Introspection (``__schema``, ``__type``) answers from the schema itself, so its cost is known exactly: one
+per object it returns, every item of every list counted (the standard introspection query returns about
+two thousand). It is counted on the schema, each object once per selection, and counting stops once it
+passes the maximum cost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from graphql import (
     DocumentNode,
     FieldNode,
     FragmentSpreadNode,
+    GraphQLField,
     GraphQLNamedType,
     GraphQLSchema,
     InlineFragmentNode,
@@ -25,12 +32,17 @@ from graphql import (
     ListValueNode,
     OperationType,
     SelectionSetNode,
+    Undefined,
     VariableNode,
     get_named_type,
+    get_nullable_type,
     is_leaf_type,
+    is_list_type,
+    value_from_ast,
 )
 
 from resolvers.cost.walk import (
+    META_FIELDS,
     DocumentWalk,
     TooComplex,
     field_definition,
@@ -51,6 +63,8 @@ class Shape:
     aliases: int
     cost: int
     too_complex: bool = False
+    # False when counting stopped past the maximum: the operation costs more than ``cost``.
+    exact: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +73,12 @@ class Pricing:
 
     max_page_size: int
     mutation_cost: int
+    max_cost: int | None = None  # where counting introspection stops; None: never
+    introspection: bool = True  # False: introspection is refused anyway, so it is not counted
+
+
+class _PastMaximum(Exception):
+    """Introspection returns more objects than the maximum cost: counting further tells nothing."""
 
 
 @dataclass(slots=True)
@@ -76,6 +96,15 @@ class _ShapeWalk(DocumentWalk):
     pricing: Pricing = field(default_factory=lambda: Pricing(max_page_size=0, mutation_cost=0))
     memo: dict[str, _Measure] = field(default_factory=dict)
     reads: set[str] = field(default_factory=set)  # the variables the measures depend on
+    # Introspection: the objects counted, by selection and object; the fields selected, by selection.
+    counted: dict[tuple[int, int], int] = field(default_factory=dict)
+    selected: dict[int, list[Any]] = field(default_factory=dict)
+    introspected: int = 0  # objects counted so far
+    past_maximum: bool = False
+
+    def __post_init__(self) -> None:
+        # Introspection resolvers read nothing of their info but the schema.
+        self._info: Any = SimpleNamespace(schema=self.schema)
 
     def selection(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None) -> _Measure:
         total = _Measure()
@@ -102,6 +131,11 @@ class _ShapeWalk(DocumentWalk):
             # Unknown fields fail validation later; leaves cost nothing.
             return _Measure(depth=1, aliases=aliases)
         named = get_named_type(definition.type)
+        if node.name.value in META_FIELDS:
+            inner = self.selection(node.selection_set, named)
+            return _Measure(
+                depth=1 + inner.depth, aliases=aliases + inner.aliases, cost=self._introspection(node)
+            )
         if is_entity_list(node, parent):
             entities = self._representations(node)
             inner = self.selection(node.selection_set, named)
@@ -163,6 +197,79 @@ class _ShapeWalk(DocumentWalk):
             self.active.discard(name)
         self.memo[name] = measure
         return measure
+
+    def _introspection(self, node: FieldNode) -> int:
+        """The objects a ``__schema`` or ``__type`` field returns, counted on the schema."""
+        if self.past_maximum or not self.pricing.introspection:
+            return 0  # over the maximum already, or refused by validation
+        definition = META_FIELDS[node.name.value]
+        source = definition.resolve(None, self._info, **self._arguments(definition, node))  # type: ignore[misc]
+        try:
+            return self._count(source, node.selection_set, get_named_type(definition.type))
+        except _PastMaximum:
+            self.past_maximum = True
+            return self.introspected
+
+    def _count(self, source: Any, selection_set: SelectionSetNode | None, object_type: Any) -> int:
+        """1 for ``source`` plus what its selection returns; each object is counted once per selection."""
+        if source is None:
+            return 0
+        # Fields, arguments and enum values come as (name, definition) pairs made afresh on each call.
+        key = (id(selection_set), id(source[1] if isinstance(source, tuple) else source))
+        counted = self.counted.get(key)
+        if counted is not None:
+            return counted
+        self.introspected += 1
+        if self.pricing.max_cost is not None and self.introspected > self.pricing.max_cost:
+            raise _PastMaximum
+        total = 1
+        info = self._info
+        for inner, resolve, arguments, named, listed in self._objects_selected(selection_set, object_type):
+            value = resolve(source, info, **arguments)
+            if not listed:
+                total += self._count(value, inner, named)
+                continue
+            for item in value or ():
+                total += self._count(item, inner, named)
+        self.counted[key] = total
+        return total
+
+    def _objects_selected(
+        self, selection_set: SelectionSetNode | None, object_type: Any
+    ) -> list[tuple[SelectionSetNode | None, Any, dict[str, Any], Any, bool]]:
+        """The object-valued fields a selection on an introspection type asks for, worked out once."""
+        key = id(selection_set)
+        found = self.selected.get(key)
+        if found is not None:
+            return found
+        found = []
+        for inner, parent in self.flatten(selection_set, object_type):
+            definition = field_definition(parent, inner.name.value)
+            if definition is None or definition.resolve is None:
+                continue  # unknown fields fail validation
+            named = get_named_type(definition.type)
+            if is_leaf_type(named):
+                continue
+            listed = is_list_type(get_nullable_type(definition.type))
+            arguments = self._arguments(definition, inner)
+            found.append((inner.selection_set, definition.resolve, arguments, named, listed))
+        self.selected[key] = found
+        return found
+
+    def _arguments(self, definition: GraphQLField, node: FieldNode) -> dict[str, Any]:
+        """An introspection field's arguments (``name``, ``includeDeprecated``) as the request gives them."""
+        given = {argument.name.value: argument.value for argument in node.arguments or ()}
+        values: dict[str, Any] = {}
+        for name, argument in definition.args.items():
+            literal = given.get(name)
+            if isinstance(literal, VariableNode):
+                self.reads.add(literal.name.value)
+            value = value_from_ast(literal, argument.type, dict(self.variables)) if literal else Undefined
+            if value is Undefined:
+                value = argument.default_value
+            if value is not Undefined:
+                values[name] = value
+        return values
 
     def _representations(self, node: FieldNode) -> int:
         """How many entities ``_entities`` is asked for (a page's worth when that is not known yet)."""
@@ -233,4 +340,7 @@ def shape_and_reads(
             measure.cost += pricing.mutation_cost * walk.root_field_count(operation.selection_set)
     except TooComplex:
         return Shape(depth=0, aliases=0, cost=0, too_complex=True), frozenset(walk.reads)
-    return Shape(depth=measure.depth, aliases=measure.aliases, cost=measure.cost), frozenset(walk.reads)
+    shape = Shape(
+        depth=measure.depth, aliases=measure.aliases, cost=measure.cost, exact=not walk.past_maximum
+    )
+    return shape, frozenset(walk.reads)
