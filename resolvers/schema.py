@@ -42,6 +42,7 @@ from resolvers.guards import (
     role_view,
     unenforced_selectors,
 )
+from resolvers.introspection import IntrospectionOffLoop
 from resolvers.lists.mutations import ListMutations
 from resolvers.lists.queries import ListQueries
 from resolvers.lookup import NODE_TYPES, load_node
@@ -114,7 +115,7 @@ def build_schema(
     ``compiled`` runs queries through cached plans (``resolvers/fastpath``) instead of the stock executor;
     ``federation`` builds it as an Apollo Federation subgraph, with ``_service`` and ``_entities``.
     """
-    executor = compiled_executor() if compiled else None
+    executor = compiled_executor() if compiled else IntrospectionOffLoop
     root = _federated(query) if federation else query
     options: dict[str, Any] = {
         "query": root,

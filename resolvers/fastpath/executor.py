@@ -18,12 +18,12 @@ from graphql import (
 )
 from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from domain.audit.models import AuditCollector
 from resolvers.context import Context
 from resolvers.fastpath.execution import Run
 from resolvers.fastpath.plan import Compiled, Compiler, Strawberry, Unsupported
+from resolvers.introspection import IntrospectionOffLoop
 from resolvers.loaders import Loaders
 
 logger = logging.getLogger("customer360.fastpath")
@@ -72,7 +72,7 @@ def _depends_on_variables(nodes: Sequence[Node]) -> bool:
     return finder.found
 
 
-class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
+class CompiledExecutor(IntrospectionOffLoop):
     """Runs a query's root fields through its cached plan; mutations, subscriptions and @defer run stock.
 
     When the plan's run fails anywhere (a resolver raised, a non-null field was null, a value could not be
