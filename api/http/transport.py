@@ -149,12 +149,15 @@ class GraphQLHTTP:
             else {OperationType.QUERY, OperationType.MUTATION}
         )
         context = context_for(request, Response(), request.scope["state"]["principal"], runtime)
-        try:
-            async with asyncio.timeout(settings.request_timeout_seconds) as limit:
-                context.deadline = limit.when()
-                # The driver's own deadline ends what an operation left behind when the database was lost.
-                with pymongo.timeout(settings.request_timeout_seconds + DRIVER_GRACE_SECONDS):
-                    execution = self._schema.execute(
+        limit = settings.request_timeout_seconds
+
+        async def execution() -> ExecutionResult:
+            # The time limit cancels the operation at its first wait past the deadline, as it runs.
+            async with asyncio.timeout(limit) as deadline:
+                context.deadline = deadline.when()
+                # The driver's own deadline ends what is left behind when the database is lost.
+                with pymongo.timeout(limit + DRIVER_GRACE_SECONDS):
+                    return await self._schema.execute(
                         document,
                         variable_values=params.variables,
                         context_value=context,
@@ -162,8 +165,10 @@ class GraphQLHTTP:
                         allowed_operation_types=allowed,
                         operation_extensions=params.extensions,
                     )
-                    # Losing the database mid-operation answers now, not when the driver gives up.
-                    result = await runtime.watch.unless_lost(execution)
+
+        try:
+            # Losing the database mid-operation answers now, not when the driver gives up.
+            result = await runtime.watch.unless_lost(execution())
         except DatabaseLost:
             return unavailable(request_id)
         except TimeoutError:

@@ -14,6 +14,7 @@ back by itself with the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -109,7 +110,10 @@ class DatabaseWatch:
         try:
             await asyncio.wait((task, self._lost), return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
+            # The caller itself is cancelled (the shutdown grace ran out): the work stops with it.
             task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
             raise
         if task.done():
             return task.result()
