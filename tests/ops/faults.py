@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import bson
 
-from api.embedded import free_port
+from api.storage.embedded import free_port
 
 OP_MSG = 2013
 HEADER = struct.Struct("<iiii")

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from api.database import create_client, ensure_indexes
-from api.embedded import EmbeddedDatabase, free_port
 from api.settings import Settings
+from api.storage.client import create_client, ensure_indexes
+from api.storage.embedded import EmbeddedDatabase, free_port
 from auth.principal import Role
 from domain.customers.models import Customer
 from domain.repositories import Repositories, all_indexes

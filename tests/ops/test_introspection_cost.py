@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from graphql import get_introspection_query
 
-from api.embedded import free_port
 from api.settings import Settings
+from api.storage.embedded import free_port
 from auth.principal import Role
 from tests.ops.load import wait_until
 from tests.ops.test_graceful_shutdown import serve, served

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from api.embedded import free_port
 from api.settings import Settings
+from api.storage.embedded import free_port
 from auth.principal import Role
 from tests.ops.load import wait_until
 from tests.ops.test_graceful_shutdown import serve, served
