@@ -1,22 +1,31 @@
 """Connections as a real server sees them: half-received requests at SIGTERM, idle and trickling clients.
 
 On SIGTERM the server finishes every request it has begun to receive (on a new connection or a
-keep-alive one) before closing it; a connection that sends nothing, or sends its headers too slowly,
+keep-alive one), and every request sent on a connection it has not accepted or read yet, before closing
+it; a connection that sends nothing, or sends its headers too slowly,
 is closed after its timeout instead of being held for good.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from api.http.serving import server_for
 from api.settings import Settings
 from api.storage.embedded import free_port
 from auth.principal import Role
@@ -134,6 +143,92 @@ def test_sigterm_finishes_the_requests_it_has_begun_to_receive(
     assert answers == [(200, "close", {"__typename": "Query"})] * 20
     # Each connection is closed once its request is answered.
     assert all(closed)
+
+
+class HeldServer:
+    """``serve``'s HTTP server in this process, on a loop of its own whose turns a test can hold.
+
+    Holding the loop lets requests arrive at a chosen moment of the shutdown: sent on connections the kernel
+    has completed but the server has not accepted yet, or accepted but not read yet, when shutdown begins.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        async def ok(_: Request) -> Response:
+            return PlainTextResponse("ok")
+
+        app = Starlette(routes=[Route("/", ok)])
+        self.port = free_port()
+        self.server = server_for(app, settings.model_copy(update={"host": "127.0.0.1", "port": self.port}))
+        self.loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._stop = asyncio.Event()
+        self._thread = threading.Thread(target=self.loop.run_until_complete, args=(self._serve(),))
+
+    async def _serve(self) -> None:
+        # What uvicorn's Server.serve does, with the shutdown started by the test instead of a signal.
+        self.server.config.load()
+        self.server.lifespan = self.server.config.lifespan_class(self.server.config)
+        await self.server.startup()
+        self._started.set()
+        await self._stop.wait()
+        await self.server.shutdown()
+
+    def __enter__(self) -> HeldServer:
+        self._thread.start()
+        assert self._started.wait(DEADLINE), "the server did not start"
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._thread.join(timeout=DEADLINE)
+        assert not self._thread.is_alive(), "the server did not shut down"
+        self.loop.close()
+
+    def connections(self) -> int:
+        return len(self.server.server_state.connections)
+
+    @contextlib.contextmanager
+    def held_then_shut_down(self) -> Iterator[None]:
+        """Holds the server's loop for the block; shutdown then begins before the loop reads any socket."""
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            holding.set()
+            release.wait(DEADLINE)
+            # Wakes the shutdown on the loop's next turn, ahead of what its sockets received meanwhile.
+            self._stop.set()
+
+        self.loop.call_soon_threadsafe(hold)
+        assert holding.wait(DEADLINE)
+        try:
+            yield
+        finally:
+            release.set()
+
+
+def test_shutdown_answers_requests_sent_on_connections_not_yet_accepted_or_read(settings: Settings) -> None:
+    whole = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with HeldServer(settings) as held:
+        accepted = [connect(held.port) for _ in range(10)]
+        wait_until(
+            lambda: held.connections() == 10, deadline=time.monotonic() + DEADLINE, message="not accepted"
+        )
+        with held.held_then_shut_down():
+            # Completed by the kernel, waiting in the listen backlog.
+            backlog = [connect(held.port) for _ in range(10)]
+            for sock in accepted + backlog:
+                sock.sendall(whole)
+        answers = []
+        try:
+            for sock in accepted + backlog:
+                try:
+                    status, headers, body = read_response(sock)
+                    answers.append((status, headers.get("connection"), body))
+                except OSError as error:
+                    answers.append((0, type(error).__name__, b""))
+        finally:
+            for sock in accepted + backlog:
+                sock.close()
+    assert answers == [(200, "close", b"ok")] * 20
 
 
 def test_connections_that_send_nothing_are_closed_after_the_idle_timeout(
