@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.aggregates.repository import RollupRepository
+from domain.aggregates.repository import LifecycleRollupRepository, RollupRepository
 from domain.alerts.repository import AlertRepository
 from domain.audit.repository import AuditRepository
 from domain.crm.repository import (
@@ -38,6 +38,7 @@ class Repositories:
     alerts: AlertRepository
     standards: StandardRepository
     rollups: RollupRepository
+    lifecycles: LifecycleRollupRepository  # the cells churn is counted from
     lists: ListRepository
 
     @classmethod
@@ -49,7 +50,7 @@ class Repositories:
         ``rollup_zones`` are the reporting time zones rollups are kept in (configuration, not per caller).
         """
         return cls(
-            customers=CustomerRepository(db, scope),
+            customers=CustomerRepository(db, scope, rollup_zones=rollup_zones),
             employees=EmployeeRepository(db),
             transactions=TransactionRepository(db, scope),
             interactions=InteractionRepository(db, scope),
@@ -60,6 +61,7 @@ class Repositories:
             alerts=AlertRepository(db, scope),
             standards=StandardRepository(db),
             rollups=RollupRepository(db, scope, zones=rollup_zones),
+            lifecycles=LifecycleRollupRepository(db, scope, zones=rollup_zones),
             lists=ListRepository(db),
         )
 
@@ -78,5 +80,6 @@ def all_indexes() -> list[IndexSpec]:
         *AlertRepository.indexes(),
         *StandardRepository.indexes(),
         *RollupRepository.indexes(),
+        *LifecycleRollupRepository.indexes(),
         *ListRepository.indexes(),
     ]

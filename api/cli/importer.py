@@ -15,6 +15,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from api.storage.client import MongoDatabase, MongoUnitOfWork
 from domain.customers.models import ExternalId
 from domain.errors import Conflict
 from domain.ids import new_id
@@ -30,7 +31,7 @@ from domain.imports.rows import (
     transaction_from_row,
 )
 from domain.repositories import Repositories
-from domain.store import Database
+from domain.store import DuplicateKey
 
 BATCH_ROWS = 500
 
@@ -71,8 +72,17 @@ class _Batch:
 class Importer:
     """Imports one file of one kind into ``db``."""
 
-    def __init__(self, db: Database, *, kind: ImportKind, source: str, now: datetime | None = None) -> None:
-        self._repos = Repositories.on(db)
+    def __init__(
+        self,
+        db: MongoDatabase,
+        *,
+        kind: ImportKind,
+        source: str,
+        now: datetime | None = None,
+        rollup_zones: Sequence[str] = ("UTC",),
+    ) -> None:
+        self._repos = Repositories.on(db, rollup_zones=rollup_zones)
+        self._uow = MongoUnitOfWork(db.client)
         self._kind = kind
         self._source = source
         self._now = now or datetime.now(UTC)
@@ -130,7 +140,7 @@ class Importer:
             return
         try:
             upserted, rejected = await self._write(batch)
-        except (Conflict, PyMongoError) as error:
+        except (Conflict, DuplicateKey, PyMongoError) as error:
             if isinstance(error, PyMongoError) and not _is_duplicate(error):
                 raise
             # Another import wrote some of these meanwhile: the retry finds them and updates instead.
@@ -140,7 +150,9 @@ class Importer:
 
     async def _write(self, batch: _Batch) -> tuple[Upserted, list[tuple[int, str]]]:
         if self._kind is ImportKind.CUSTOMERS:
-            return await self._repos.customers.upsert_by_external_id(batch.items, now=self._now), []
+            return await self._repos.customers.upsert_by_external_id(
+                batch.items, now=self._now, uow=self._uow
+            ), []
         pending: Sequence[Pending[Any]] = batch.items
         customers = await self._repos.customers.by_external_keys({p.customer for p in pending})
         records: list[Any] = []

@@ -259,7 +259,9 @@ async def _run_import(settings: Settings, args: argparse.Namespace) -> ImportRep
     try:
         db = client[settings.database_name]
         await prepare_database(db)
-        importer = Importer(db, kind=ImportKind(args.kind), source=args.source)
+        importer = Importer(
+            db, kind=ImportKind(args.kind), source=args.source, rollup_zones=settings.rollup_time_zones
+        )
         with tqdm(unit="row", desc=f"importing {args.kind}", disable=None) as bar:
             path_format = format_of(args.path, args.format)
             return await importer.run(args.path, path_format, progress=advance_to(bar))

@@ -36,7 +36,10 @@ async def rebuild(settings: Settings) -> Rebuilt:
         ):
             rebuilt = await rebuild_rollups(repos, reading=advance_to(reading), writing=advance_to(writing))
     zones = ", ".join(settings.rollup_time_zones)
-    print(f"rebuilt {rebuilt.cells} rollup cells from {rebuilt.responses} responses (time zones: {zones})")
+    print(
+        f"rebuilt {rebuilt.cells} rollup cells from {rebuilt.responses} responses and "
+        f"{rebuilt.lifecycle_cells} lifecycle cells from {rebuilt.customers} customers (time zones: {zones})"
+    )
     return rebuilt
 
 
@@ -49,5 +52,9 @@ async def verify(settings: Settings) -> bool:
         print(difference.describe())
     if len(differences) > SHOWN_DIFFERENCES:
         print(f"... and {len(differences) - SHOWN_DIFFERENCES} more")
-    print(f"{len(differences)} cells differ" if differences else "rollups agree with the raw feedback")
+    print(
+        f"{len(differences)} cells differ"
+        if differences
+        else "rollups agree with the raw feedback and customers"
+    )
     return not differences

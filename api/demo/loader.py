@@ -9,8 +9,10 @@ from datetime import datetime
 from itertools import chain
 
 from api.demo.generator import Batch, generate
+from domain.aggregates.churn import LifecycleCounts, LifecycleKey, count_lifecycle
 from domain.aggregates.rollups import CellKey, count_in
 from domain.aggregates.tally import Tally
+from domain.customers.repository import lifecycle_of
 from domain.repositories import Repositories
 
 # Batches small enough that the next one is generated while the database stores the last, and progress
@@ -80,9 +82,11 @@ async def load(
     for the database. The feedback is counted into rollup cells in memory as batches go, with the code
     ``customer360 rollups rebuild`` uses, and the cells are written whole, in bulk, at the end: the same
     figures as counting each response in as it is taken (``rollups verify`` agrees), in far fewer writes.
+    The customers' lifecycle cells are counted and written the same way.
     """
     report = LoadReport()
     cells: dict[CellKey, Tally] = {}
+    lifecycles: dict[LifecycleKey, LifecycleCounts] = {}
     writing: asyncio.Future[Batch] | None = None
     try:
         batches = generate(customers=customers, seed=seed, as_of=as_of, batch_size=batch_size)
@@ -94,6 +98,8 @@ async def load(
             if batch is not None:
                 for feedback in batch.feedback:
                     count_in(cells, feedback, repos.rollups.zones)
+                for customer in batch.customers:
+                    count_lifecycle(lifecycles, lifecycle_of(customer), repos.lifecycles.zones)
             writing = None if batch is None else asyncio.ensure_future(_write(repos, batch))
             await asyncio.sleep(0)  # let the inserts start before the next batch is generated
     finally:
@@ -106,13 +112,14 @@ async def load(
 
     cells_written(0)
     await repos.rollups.insert_cells(cells, progress=cells_written)
+    await repos.lifecycles.insert_cells(lifecycles)
     return replace(report, rollup_cells=len(cells))
 
 
 async def _write(repos: Repositories, batch: Batch) -> Batch:
     await asyncio.gather(
         repos.employees.insert_many(batch.employees),
-        repos.customers.insert_many(batch.customers),
+        repos.customers.insert_many(batch.customers, count_lifecycles=False),
         repos.transactions.insert_many(batch.transactions),
         repos.interactions.insert_many(batch.interactions),
         repos.cases.insert_many(batch.cases),

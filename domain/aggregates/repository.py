@@ -1,5 +1,7 @@
 """Persistence of rollup cells: counted up with each response, read per cube and time span.
 
+Also the lifecycle cells churn is counted from, changed with each customer (``LifecycleRollupRepository``).
+
 A cell's counts are increments, so concurrent responses add up without reading first; the cell's
 distinct customers are kept up to CUSTOMERS_KEPT by a second, conditional update in the same command.
 """
@@ -11,7 +13,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from domain.aggregates.periods import Grain, Slot
+from domain.aggregates.churn import Lifecycle, LifecycleCounts, LifecycleKey, lifecycle_changes
+from domain.aggregates.periods import Grain, Slot, add_months
 from domain.aggregates.rollups import CUBES, Axis, CellKey, Cube, cells_of
 from domain.aggregates.tally import CUSTOMERS_KEPT, DimensionTally, Tally
 from domain.feedback.models import Feedback
@@ -237,3 +240,112 @@ class RollupRepository:
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
     return (items[n : n + size] for n in range(0, len(items), size))
+
+
+LIFECYCLE_COLLECTION = "lifecycleRollups"
+
+
+def _lifecycle_id(key: LifecycleKey) -> str:
+    return json.dumps([key.zone, key.slot.grain.value, key.slot.start.isoformat(), key.region, key.segment])
+
+
+def lifecycle_document(key: LifecycleKey, counts: LifecycleCounts) -> Document:
+    """A whole lifecycle cell."""
+    return {
+        "_id": _lifecycle_id(key),
+        "zone": key.zone,
+        "grain": key.slot.grain.value,
+        "start": key.slot.start.isoformat(),
+        "region": key.region,
+        "segment": key.segment,
+        "joined": counts.joined,
+        "churned": counts.churned,
+    }
+
+
+def lifecycle_from_document(document: Document) -> tuple[LifecycleKey, LifecycleCounts]:
+    slot = Slot(Grain(document["grain"]), date.fromisoformat(document["start"]))
+    key = LifecycleKey(document["zone"], slot, document["region"], document["segment"])
+    return key, LifecycleCounts(int(document.get("joined", 0)), int(document.get("churned", 0)))
+
+
+class LifecycleRollupRepository:
+    """Lifecycle cells (customers joined and churned) in the reporting time zones, read within the scope.
+
+    A change adds to cells with ``$inc`` (a cell missing is created by the same upsert), so writers never
+    read cells first, and a change retried with its transaction is counted once.
+    """
+
+    def __init__(
+        self, db: Database, scope: RowScope | None = None, *, zones: Sequence[str] = ("UTC",)
+    ) -> None:
+        self._collection = db[LIFECYCLE_COLLECTION]
+        self._scope = scope or RowScope.everything()
+        self.zones = tuple(zones)
+
+    @classmethod
+    def indexes(cls) -> list[IndexSpec]:
+        return [IndexSpec(LIFECYCLE_COLLECTION, (("zone", 1), ("grain", 1), ("start", 1)))]
+
+    async def change(
+        self, before: Sequence[Lifecycle], after: Sequence[Lifecycle], *, session: Session | None = None
+    ) -> None:
+        """Count customers changing from ``before`` to ``after`` (new ones: in ``after`` only)."""
+        for key, counts in sorted(lifecycle_changes(before, after, self.zones).items(), key=_by_id):
+            identity = lifecycle_document(key, LifecycleCounts())
+            del identity["joined"], identity["churned"]
+            await self._collection.update_one(
+                {"_id": identity.pop("_id")},
+                {"$inc": {"joined": counts.joined, "churned": counts.churned}, "$setOnInsert": identity},
+                upsert=True,
+                session=session,
+            )
+
+    async def lifecycle_cells(
+        self,
+        zone: str,
+        *,
+        months_before: date,
+        days_in: Sequence[date],
+        regions: Sequence[str],
+        segments: Sequence[str],
+    ) -> list[tuple[LifecycleKey, LifecycleCounts]] | None:
+        """Month cells before ``months_before`` and the day cells of the months ``days_in``, in scope."""
+        if self._scope.nothing:
+            return []
+        if self._scope.customer_id is not None:
+            return None
+        narrow = any_of(region=regions, segment=segments)
+        if self._scope.regions is not None:
+            allowed = set(self._scope.regions)
+            narrow["region"] = {"$in": [r for r in regions if r in allowed] if regions else sorted(allowed)}
+        spans: list[Document] = [{"grain": Grain.MONTH.value, "start": {"$lt": months_before.isoformat()}}]
+        spans += [
+            {
+                "grain": Grain.DAY.value,
+                "start": {"$gte": month.isoformat(), "$lt": add_months(month, 1).isoformat()},
+            }
+            for month in days_in
+        ]
+        query = {"$and": [{"zone": zone}, {"$or": spans}, *([narrow] if narrow else [])]}
+        return [lifecycle_from_document(d) async for d in self._collection.find(query)]
+
+    async def everything(self) -> AsyncIterator[tuple[LifecycleKey, LifecycleCounts]]:
+        """Every stored cell (for verifying them)."""
+        async for document in self._collection.find({}):
+            yield lifecycle_from_document(document)
+
+    async def replace_all(self, cells: Mapping[LifecycleKey, LifecycleCounts]) -> None:
+        """Drop every cell and store ``cells`` instead."""
+        await self._collection.delete_many({})
+        await self.insert_cells(cells)
+
+    async def insert_cells(self, cells: Mapping[LifecycleKey, LifecycleCounts], *, batch: int = 5000) -> None:
+        """Store whole new cells in bulk (where none of them exist yet, as in a new database)."""
+        for chunk in _chunks([lifecycle_document(k, c) for k, c in cells.items() if c], batch):
+            await self._collection.insert_many(chunk, ordered=False)
+
+
+def _by_id(item: tuple[LifecycleKey, LifecycleCounts]) -> str:
+    """Cells are written in one order, so that concurrent writers meet on the first cell they share."""
+    return _lifecycle_id(item[0])

@@ -1,10 +1,11 @@
-"""Rebuilding rollups from raw feedback, and verifying them against a recomputation."""
+"""Rebuilding rollups from raw feedback (and lifecycle cells from the customers), and verifying them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from domain.aggregates.churn import LifecycleCounts, LifecycleKey, count_lifecycle
 from domain.aggregates.rollups import CellKey, count_in
 from domain.aggregates.tally import Tally
 from domain.repositories import Repositories
@@ -12,10 +13,12 @@ from domain.repositories import Repositories
 
 @dataclass(frozen=True, slots=True)
 class Rebuilt:
-    """How many responses were read and how many cells were written."""
+    """How many responses were read and cells written; how many customers were read and lifecycle cells."""
 
     responses: int
     cells: int
+    customers: int = 0
+    lifecycle_cells: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,35 @@ class Difference:
         if self.expected is None:
             return f"unexpected cell {where}: {self.stored.responses} responses"
         return f"cell {where}: stored {self.stored.responses} responses, raw {self.expected.responses}"
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleDifference:
+    """A lifecycle cell whose stored counts are not those of the customers (a missing cell counts none)."""
+
+    cell: LifecycleKey
+    stored: LifecycleCounts
+    expected: LifecycleCounts
+
+    def describe(self) -> str:
+        key = self.cell
+        where = (
+            f"{key.zone} lifecycle {key.slot.grain.value} {key.slot.start} "
+            f"(region={key.region}, segment={key.segment})"
+        )
+        return (
+            f"{where}: stored {self.stored.joined} joined and {self.stored.churned} churned, "
+            f"customers {self.expected.joined} joined and {self.expected.churned} churned"
+        )
+
+
+async def recompute_lifecycles(repos: Repositories) -> tuple[int, dict[LifecycleKey, LifecycleCounts]]:
+    """Every lifecycle cell counted from the customers (non-empty cells only), and how many were read."""
+    customers = await repos.customers.lifecycles(regions=(), segments=())
+    cells: dict[LifecycleKey, LifecycleCounts] = {}
+    for customer in customers:
+        count_lifecycle(cells, customer, repos.lifecycles.zones)
+    return len(customers), cells
 
 
 async def recompute_rollups(
@@ -66,13 +98,16 @@ async def rebuild_rollups(
     """
     read, cells = await recompute_rollups(repos, progress=reading)
     await repos.rollups.replace_all(cells, progress=writing)
-    return Rebuilt(read, len(cells))
+    customers, lifecycles = await recompute_lifecycles(repos)
+    await repos.lifecycles.replace_all(lifecycles)
+    return Rebuilt(read, len(cells), customers, len(lifecycles))
 
 
 async def verify_rollups(
     repos: Repositories, *, progress: Callable[[int], None] | None = None
-) -> list[Difference]:
-    """Every whole cell whose stored counts differ from the raw responses' (none when rollups are exact).
+) -> list[Difference | LifecycleDifference]:
+    """Every whole cell whose stored counts differ from the raw responses' (none when rollups are exact),
+    then every lifecycle cell whose counts differ from the customers'.
 
     A cell's shards are added up first, as reads do: how its responses are spread over them changes nothing.
     """
@@ -86,7 +121,17 @@ async def verify_rollups(
         if key not in expected or _comparable(tally) != _comparable(expected[key])
     ]
     differences.extend(Difference(key, None, tally) for key, tally in expected.items() if key not in stored)
-    return differences
+    return [*differences, *await _lifecycle_differences(repos)]
+
+
+async def _lifecycle_differences(repos: Repositories) -> list[Difference | LifecycleDifference]:
+    _, expected = await recompute_lifecycles(repos)
+    stored = {key: counts async for key, counts in repos.lifecycles.everything()}
+    return [
+        LifecycleDifference(key, stored.get(key, LifecycleCounts()), expected.get(key, LifecycleCounts()))
+        for key in sorted({*stored, *expected}, key=str)
+        if stored.get(key, LifecycleCounts()) != expected.get(key, LifecycleCounts())
+    ]
 
 
 def _comparable(tally: Tally) -> tuple[object, ...]:

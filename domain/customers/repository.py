@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from domain.aggregates.churn import Lifecycle
+from domain.aggregates.repository import LifecycleRollupRepository
 from domain.customers import search
 from domain.customers.models import (
     Address,
@@ -26,7 +28,7 @@ from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.imports.rows import Upserted
 from domain.paging import Page, decode_cursor, encode_cursor
 from domain.scope import RowScope, any_of, narrowed
-from domain.store import Database, Document, IndexSpec
+from domain.store import Database, Document, IndexSpec, Session, UnitOfWork
 
 CURSOR_KIND = "customer"
 # Lookups by many external ids are split: some servers (SecantusDB) slow down sharply on long $in lists.
@@ -44,9 +46,13 @@ class CustomerRepository:
 
     collection_name = "customers"
 
-    def __init__(self, db: Database, scope: RowScope | None = None) -> None:
+    def __init__(
+        self, db: Database, scope: RowScope | None = None, *, rollup_zones: Sequence[str] = ("UTC",)
+    ) -> None:
         self._collection = db[self.collection_name]
         self._scope = (scope or RowScope.everything()).customer_filter()
+        # Every write counts its customers into the lifecycle cells churn is read from (whatever the scope).
+        self._lifecycles = LifecycleRollupRepository(db, zones=rollup_zones)
 
     @classmethod
     def indexes(cls) -> list[IndexSpec]:
@@ -144,11 +150,19 @@ class CustomerRepository:
             version=int(document.get("version", 1)),
         )
 
-    async def insert_many(self, customers: Iterable[Customer]) -> None:
-        """Store new customers in one bulk write."""
-        documents = [self.to_document(c) for c in customers]
-        if documents:
-            await self._collection.insert_many(documents, ordered=False)
+    async def insert_many(
+        self, customers: Iterable[Customer], *, session: Session | None = None, count_lifecycles: bool = True
+    ) -> None:
+        """Store new customers in one bulk write, and count them into the lifecycle cells (in ``session``'s
+        transaction when given). ``count_lifecycles`` False: the caller writes the cells whole itself, as
+        bulk loads do."""
+        stored = list(customers)
+        if stored:
+            await self._collection.insert_many(
+                [self.to_document(c) for c in stored], ordered=False, session=session
+            )
+            if count_lifecycles:
+                await self._lifecycles.change([], [lifecycle_of(c) for c in stored], session=session)
 
     async def refresh_search_tokens(self, *, batch: int = 200) -> int:
         """Rebuilds the search tokens of customers stored with an older ``search.TOKENS_VERSION``.
@@ -218,11 +232,15 @@ class CustomerRepository:
                         found[wanted[key]] = self.from_document(document)
         return found
 
-    async def upsert_by_external_id(self, customers: Sequence[Customer], *, now: datetime) -> Upserted:
+    async def upsert_by_external_id(
+        self, customers: Sequence[Customer], *, now: datetime, uow: UnitOfWork | None = None
+    ) -> Upserted:
         """Creates the customers no one knows by their (first) external id and updates the changed ones.
 
         An update keeps the stored id, creation time and other external ids, and bumps the version only
-        when something changed, so importing the same rows again changes nothing.
+        when something changed, so importing the same rows again changes nothing. Each update, and the
+        creations together, are one transaction of ``uow`` with their lifecycle cells: a batch retried
+        after a conflict counts every customer once.
         """
         existing = await self.by_external_keys(c.external_ids[0] for c in customers)
         created: list[Customer] = []
@@ -244,14 +262,22 @@ class CustomerRepository:
                 unchanged += 1
                 continue
             changed = replace(merged, updated_at=now, version=old.version + 1)
-            result = await self._collection.replace_one(
-                {"_id": old.id, "version": old.version}, self.to_document(changed)
-            )
-            if result.matched_count != 1:
-                raise Conflict(f"customer {old.id} changed while it was being imported")
+            await _atomically(uow, functools.partial(self._replace, old, changed))
             updated += 1
-        await self.insert_many(created)
+        if created:
+            await _atomically(uow, functools.partial(self._insert_created, created))
         return Upserted(created=len(created), updated=updated, unchanged=unchanged)
+
+    async def _replace(self, old: Customer, changed: Customer, session: Session | None) -> None:
+        result = await self._collection.replace_one(
+            {"_id": old.id, "version": old.version}, self.to_document(changed), session=session
+        )
+        if result.matched_count != 1:
+            raise Conflict(f"customer {old.id} changed while it was being imported")
+        await self._lifecycles.change([lifecycle_of(old)], [lifecycle_of(changed)], session=session)
+
+    async def _insert_created(self, created: list[Customer], session: Session | None) -> None:
+        await self.insert_many(created, session=session)
 
     async def list(self, where: CustomerFilter, *, first: int, after: str | None = None) -> Page[Customer]:
         """A page of customers in scope matching ``where``, in name order, after the position ``after``."""
@@ -292,6 +318,34 @@ class CustomerRepository:
         documents = await self._collection.find(query).sort(backward).limit(last + 1).to_list()
         items = [self.from_document(d) for d in reversed(documents[:last])]
         return Page(items, has_next=len(documents) > last)
+
+
+def lifecycle_of(customer: Customer) -> Lifecycle:
+    """When a customer joined and churned, and its region and segment: what its lifecycle cells count."""
+    return Lifecycle(
+        customer.id,
+        customer.region,
+        customer.segment.value,
+        _stored(customer.created_at),
+        _stored(customer.churned_at),
+    )
+
+
+@overload
+def _stored(instant: datetime) -> datetime: ...
+@overload
+def _stored(instant: None) -> None: ...
+def _stored(instant: datetime | None) -> datetime | None:
+    """An instant as the database keeps it (to the millisecond, truncated), as the raw count reads it."""
+    return instant if instant is None else instant.replace(microsecond=instant.microsecond // 1000 * 1000)
+
+
+async def _atomically(uow: UnitOfWork | None, work: Callable[[Session | None], Awaitable[None]]) -> None:
+    """``work`` in one transaction of ``uow`` (without one: its writes one by one)."""
+    if uow is None:
+        await work(None)
+    else:
+        await uow.run(work)
 
 
 def cursor_of(customer: Customer) -> str:

@@ -94,5 +94,6 @@ class ChurnQueries:
             disclosure=disclosure_for(info),
             now=info.context.now,
             reporting_zone=reporting_zone(info),
+            cells=info.context.aggregate_repos.lifecycles,
         )
         return [ChurnRow.of(row) for row in rows]
