@@ -21,7 +21,7 @@ from api.settings import Settings
 from api.storage.embedded import EmbeddedDatabase
 from auth.principal import Role
 from auth.tokens import issue_dev_token
-from bench import closed_loop, dashboard, datasets, first_start, report
+from bench import aggregates, closed_loop, dashboard, datasets, first_start, report
 from bench.closed_loop import measure_closed_loop
 from bench.measure import Measurement, measure
 from bench.process import ServerProcess
@@ -74,8 +74,16 @@ def _parser() -> argparse.ArgumentParser:
         help="demo customers of the first-start scenario (0: skip it)",
     )
     parser.add_argument(
+        "--aggregates-sizes",
+        default="1000,10000",
+        help="customers per data set of the aggregates at BI sizes, comma-separated (empty: skip)",
+    )
+    parser.add_argument(
+        "--aggregates-requests", type=int, default=15, help="measured requests per aggregate query and size"
+    )
+    parser.add_argument(
         "--only",
-        choices=["first-start"],
+        choices=["first-start", "aggregates"],
         help="run this scenario alone and replace its section of the report, keeping the others",
     )
     return parser
@@ -89,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         previous = args.out.read_text() if args.out.exists() else ""
         args.out.write_text(first_start.splice(previous, section))
         print(f"wrote the first-start section of {args.out}", flush=True)
+        return 0
+    if args.only == "aggregates":
+        with _database(args.storage, args.log) as (uri, _):
+            section = _aggregates(args, uri, command.strip())
+        previous = args.out.read_text() if args.out.exists() else ""
+        args.out.write_text(aggregates.splice(previous, section))
+        print(f"wrote the aggregates section of {args.out}", flush=True)
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     scenarios = by_name(args.scenarios.split(",") if args.scenarios else None)
@@ -116,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     log_path=args.log,
                 )
             )
+        bi_sizes = _aggregates(args, uri, command.strip()) if args.aggregates_sizes.strip() else []
     starts = _first_start(args, command.strip()) if args.first_start_customers > 0 else []
     text = report.render(
         results=[(r.data, r.load_seconds, r.measurements, r.same_json) for r in results],
@@ -129,9 +145,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         dashboard=dashboard.render(board, requests=args.dashboard_requests) if board else [],
         first_start=starts,
     )
-    args.out.write_text(text)
+    args.out.write_text(aggregates.splice(text, bi_sizes) if bi_sizes else text)
     print(f"wrote {args.out}", flush=True)
     return 0
+
+
+def _aggregates(args: argparse.Namespace, uri: str, command: str) -> list[str]:
+    """Measures churn and experience at BI sizes; the report's section."""
+    sizes = [int(s) for s in args.aggregates_sizes.split(",") if s.strip()]
+    timed, loads = asyncio.run(
+        aggregates.measure_aggregates(
+            uri, sizes=sizes, requests=args.aggregates_requests, seed=args.seed, log_path=args.log
+        )
+    )
+    return aggregates.render(timed, loads, requests=args.aggregates_requests, command=command)
 
 
 def _first_start(args: argparse.Namespace, command: str) -> list[str]:

@@ -92,7 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     imports.set_defaults(run=_import)
 
-    rollups = commands.add_parser("rollups", help="rebuild or verify the feedback rollups aggregates read")
+    rollups = commands.add_parser(
+        "rollups", help="rebuild or verify the rollups aggregates read (feedback, customer lifecycles)"
+    )
     rollups.add_argument(
         "action",
         choices=["rebuild", "verify"],

@@ -1,4 +1,4 @@
-"""``customer360 rollups rebuild|verify``: recompute the feedback rollups, or check them, with progress."""
+"""``customer360 rollups rebuild|verify``: recompute the rollups (feedback, lifecycles), or check them."""
 
 from __future__ import annotations
 

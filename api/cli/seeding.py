@@ -83,16 +83,19 @@ async def first_start(settings: Settings) -> None:
         await seed_database(settings, customers=count, seed=1, as_of=None, announce=announce)
     if not settings.is_production and await _feedback_without_rollups(settings):
         # A development database from before aggregates existed: production runs `rollups rebuild` itself.
-        print("The database has feedback but no rollups: building them for the aggregates ...", flush=True)
+        print("The database has records but no rollups: building them for the aggregates ...", flush=True)
         await rebuild(settings)
 
 
 async def _feedback_without_rollups(settings: Settings) -> bool:
+    """Whether feedback has no rollup cells, or customers no lifecycle cells (a database from before them)."""
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
-        has_feedback = await db["feedback"].find_one({}, {"_id": 1}) is not None
-        return has_feedback and await db["rollups"].find_one({}, {"_id": 1}) is None
+        for records, cells in (("feedback", "rollups"), ("customers", "lifecycleRollups")):
+            if await db[records].find_one({}, {"_id": 1}) and not await db[cells].find_one({}, {"_id": 1}):
+                return True
+        return False
     finally:
         await client.close()
 

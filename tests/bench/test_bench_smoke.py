@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pymongo
 
-from bench import dashboard
+from bench import aggregates, dashboard
 from bench.datasets import database_name
 from bench.scenarios import SCENARIOS
 from bench.server import EXECUTORS
@@ -21,6 +21,7 @@ from bench.server import EXECUTORS
 ROOT = Path(__file__).resolve().parents[2]
 ROW = re.compile(r"^\| (?P<scenario>[\w-]+) \| (?P<target>\w+) \| (?P<figures>.*) \|$")
 CUSTOMERS = 110
+AGGREGATES = (30, 60)  # customers of the aggregates' data sets
 
 
 def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str, tmp_path: Path) -> None:
@@ -29,6 +30,7 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     command += ["--concurrency", "2", "--out", str(report), "--log", str(tmp_path / "bench.log")]
     command += ["--closed-loop-requests", "5", "--dashboard-feedback", "300,600", "--dashboard-requests", "3"]
     command += ["--first-start-customers", "0"]  # tests/bench/test_first_start.py runs that one
+    command += ["--aggregates-sizes", ",".join(map(str, AGGREGATES)), "--aggregates-requests", "2"]
     try:
         finished = subprocess.run(
             command,
@@ -45,6 +47,8 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
             client.drop_database(database_name(CUSTOMERS, 1))
             for feedback in (300, 600):
                 client.drop_database(dashboard.database_name(feedback, 1))
+            for customers in AGGREGATES:
+                client.drop_database(aggregates.database_name(customers, 1))
     assert finished.returncode == 0, finished.stdout + finished.stderr
 
     text = report.read_text()
@@ -78,3 +82,12 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
         assert failures == "0"
     assert board[0].split(" | ")[-1] == "- |"
     assert board[1].split(" | ")[-1] != "- |"  # the raw $group is timed on the largest
+
+    section = text[text.index(aggregates.TITLE) :].split("\n## ")[0]
+    measured = [line for line in section.splitlines() if line.startswith(("| churn", "| experience"))]
+    assert len(measured) == len(aggregates.QUERIES)
+    for line in measured:
+        *_, small, large, ratio, commands = line.strip("| ").split(" | ")
+        assert min(float(f) for f in (*small.split(", "), *large.split(", "))) > 0
+        assert float(ratio.strip("*x")) > 0
+        assert min(float(c) for c in commands.split(" / ")) >= 1

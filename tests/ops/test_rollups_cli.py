@@ -61,3 +61,15 @@ async def test_a_development_start_builds_rollups_a_database_lacks(
 
     assert await verify_rollups(repos) == []
     assert [cell async for cell in repos.rollups.everything()]
+
+
+async def test_a_development_start_builds_lifecycle_cells_a_database_lacks(
+    settings: Settings, repos: Repositories
+) -> None:
+    # Customers written before lifecycle cells existed: churn would read none of them.
+    await repos.customers.insert_many([f.customer() for _ in range(2)], count_lifecycles=False)
+
+    await first_start(settings.model_copy(update={"demo_customers": 0}))
+
+    assert await verify_rollups(repos) == []
+    assert [cell async for cell in repos.lifecycles.everything()]
