@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pymongo.errors import BulkWriteError
 
 from api.demo.generator import generate
 from api.settings import Settings
@@ -34,6 +35,9 @@ from domain.aggregates.tally import Tally
 from domain.customers.repository import CustomerRepository, lifecycle_of
 from domain.feedback.repository import FeedbackRepository
 from domain.repositories import Repositories, all_indexes
+from domain.store import Document
+
+DUPLICATE_KEY = 11000
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 TITLE = "## Aggregates at BI sizes"
@@ -105,10 +109,9 @@ async def prepare(db: MongoDatabase, customers: int, seed: int) -> float | None:
     repos = Repositories.on(db)
     cells: dict[CellKey, Tally] = {}
     lifecycles: dict[LifecycleKey, LifecycleCounts] = {}
-    for batch in generate(customers=customers, seed=seed, as_of=AS_OF, batch_size=500):
-        await db["customers"].insert_many([CustomerRepository.to_document(c) for c in batch.customers])
-        if batch.feedback:
-            await db["feedback"].insert_many([FeedbackRepository.to_document(f) for f in batch.feedback])
+    for batch in generate(customers=customers, seed=seed, as_of=AS_OF):
+        await _insert(db, "customers", [CustomerRepository.to_document(c) for c in batch.customers])
+        await _insert(db, "feedback", [FeedbackRepository.to_document(f) for f in batch.feedback])
         for customer in batch.customers:
             count_lifecycle(lifecycles, lifecycle_of(customer), repos.lifecycles.zones)
         for feedback in batch.feedback:
@@ -117,6 +120,17 @@ async def prepare(db: MongoDatabase, customers: int, seed: int) -> float | None:
     await repos.lifecycles.insert_cells(lifecycles)
     await db["benchMeta"].insert_one({"_id": "aggregates", "complete": True})
     return time.perf_counter() - began
+
+
+async def _insert(db: MongoDatabase, name: str, documents: list[Document]) -> None:
+    """Insert in bulk; a document already there is the same one (a write the driver retried on a timeout)."""
+    if not documents:
+        return
+    try:
+        await db[name].insert_many(documents, ordered=False)
+    except BulkWriteError as error:
+        if any(e.get("code") != DUPLICATE_KEY for e in error.details.get("writeErrors", ())):
+            raise
 
 
 async def measure_aggregates(
