@@ -95,8 +95,10 @@ class Settings(BaseSettings):
     compiled_execution: bool = True
     # Serve the schema as an Apollo Federation subgraph (``_service``, ``_entities``, ``@key`` on entities).
     federation: bool = False
-    # How often each server process looks for overdue alerts to escalate.
+    # How often each server process looks for overdue alerts to escalate and checks every touchpoint's window.
     escalation_sweep_seconds: float = Field(default=30.0, gt=0)
+    # How long after a response arrives its touchpoint's window is checked (responses meanwhile share it).
+    tactical_debounce_seconds: float = Field(default=5.0, gt=0)
 
     # Limits checked before anything executes (resolvers/cost/); over a limit: LIMIT_EXCEEDED, HTTP 4xx.
     max_depth: int = Field(default=20, ge=1)

@@ -90,6 +90,8 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "auditTrail": frozenset({MANAGER}),
     "alerts": frozenset({FRONTLINE, MANAGER}),
     "serviceStandards": frozenset({MANAGER}),
+    "serviceStandardHistory": frozenset({MANAGER}),
+    "serviceStandardWindows": frozenset({MANAGER}),
     **dict.fromkeys(
         ("experience", "complaints", "serviceStandardCompliance", "revenueAtRisk", "churn"),
         frozenset({MANAGER, BOARD, BI}),
@@ -98,8 +100,10 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "submitFeedbackBatch": frozenset({CUSTOMER, FRONTLINE}),
     "openCase": frozenset({FRONTLINE}),
     "updateCase": frozenset({FRONTLINE}),
-    "acknowledgeAlert": frozenset({FRONTLINE}),
-    "resolveAlert": frozenset({FRONTLINE}),
+    # Managers handle the tactical alerts of their regions (and may close operational ones themselves).
+    "acknowledgeAlert": frozenset({FRONTLINE, MANAGER}),
+    "resolveAlert": frozenset({FRONTLINE, MANAGER}),
+    "setAlertActionPlan": frozenset({FRONTLINE, MANAGER}),
     "reassignAlert": frozenset({MANAGER}),
     "reopenAlert": frozenset({FRONTLINE, MANAGER}),
     "setServiceStandard": frozenset({MANAGER}),
@@ -266,7 +270,27 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "assignee",
         "overdue",
         "escalatedTo",
+        "kind",
+        "tactical",
+        "actionPlan",
     ),
+    "TacticalBreach": rules(
+        ALERT_READERS,
+        "metric",
+        "figure",
+        "target",
+        "windowDays",
+        "windowFrom",
+        "windowTo",
+        "responses",
+        "standardVersion",
+        "worstCells",
+        "clearedAt",
+    ),
+    "BreachContribution": rules(ALERT_READERS, "dimension", "value", "responses", "figure", "change"),
+    "ActionPlan": rules(ALERT_READERS, "text", "dueAt", "at", "by"),
+    "WindowDay": rules(allow(MANAGER), "day", "windowFrom", "responses", "standardVersion", "targets"),
+    "WindowTarget": rules(allow(MANAGER), "metric", "target", "figure", "responses", "verdict"),
     "AlertStep": rules(ALERT_READERS, "action", "at", "by", "note", "assignee"),
     "AlertConnection": rules(ALERT_READERS, "edges", "nodes", "pageInfo"),
     "AlertEdge": rules(ALERT_READERS, *_EDGE),
@@ -282,9 +306,21 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "resolveWithinMinutes",
         "targetCsat",
         "targetNps",
+        "window",
         "isDefault",
+        "version",
         "updatedAt",
+        "updatedBy",
     ),
+    "StandardWindow": rules(
+        allow(MANAGER),
+        "windowDays",
+        "minResponses",
+        "npsAtLeast",
+        "csatBottomBoxShareAtMost",
+        "satisfactionIndexAtLeast",
+    ),
+    "ServiceStandardChange": rules(allow(MANAGER), "version", "at", "by", "before", "after"),
     "ServiceStandardSaved": rules(allow(MANAGER), "standard"),
     "FeedbackSubmitted": {"feedback": allow(CUSTOMER, FRONTLINE), "alert": allow(FRONTLINE)},
     "BatchItemResult": rules(allow(CUSTOMER, FRONTLINE), "index", "idempotencyKey", "status", "result"),
@@ -568,7 +604,10 @@ def aggregate_scope(principal: Principal) -> RowScope:
 
 def row_scope(principal: Principal) -> RowScope:
     """The rows a principal may read at all."""
-    if principal.role in (FRONTLINE, MANAGER):
+    if principal.role is FRONTLINE:
+        # Tactical alerts go to managers; frontline sees those of its regions only when assigned one.
+        return RowScope.of_regions(principal.regions, employee_id=principal.subject, tactical_alerts=False)
+    if principal.role is MANAGER:
         return RowScope.of_regions(principal.regions, employee_id=principal.subject)
     if principal.role is CUSTOMER:
         return RowScope.of_customer(principal.subject)

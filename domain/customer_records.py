@@ -102,10 +102,10 @@ class CustomerRecords(ABC, Generic[R]):
         """Store one new record, inside ``session``'s transaction when given."""
         await self._collection.insert_one(self.to_document(record), session=session)
 
-    async def save_version(self, record: R, *, read_version: int) -> None:
+    async def save_version(self, record: R, *, read_version: int, session: Session | None = None) -> None:
         """Store a changed record unless someone changed it since it was read at ``read_version``."""
         query = self._in_scope({"_id": self.to_document(record)["_id"], "version": read_version})
-        result = await self._collection.replace_one(query, self.to_document(record))
+        result = await self._collection.replace_one(query, self.to_document(record), session=session)
         if result.matched_count == 0:
             raise Conflict("the record changed since it was read; reload it and try again")
 

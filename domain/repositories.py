@@ -21,6 +21,7 @@ from domain.lists.repository import ListRepository
 from domain.scope import RowScope
 from domain.standards.repository import StandardRepository
 from domain.store import Database, IndexSpec
+from domain.tactical.repository import BreachRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Repositories:
     rollups: RollupRepository
     lifecycles: LifecycleRollupRepository  # the cells churn is counted from
     lists: ListRepository
+    breaches: BreachRepository
 
     @classmethod
     def on(
@@ -63,6 +65,7 @@ class Repositories:
             rollups=RollupRepository(db, scope, zones=rollup_zones),
             lifecycles=LifecycleRollupRepository(db, scope, zones=rollup_zones),
             lists=ListRepository(db),
+            breaches=BreachRepository(db),
         )
 
 
@@ -82,4 +85,5 @@ def all_indexes() -> list[IndexSpec]:
         *RollupRepository.indexes(),
         *LifecycleRollupRepository.indexes(),
         *ListRepository.indexes(),
+        *BreachRepository.indexes(),
     ]

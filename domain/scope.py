@@ -9,6 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# The stored kind of a tactical alert (``domain.alerts.models.AlertKind.TACTICAL``).
+TACTICAL = "TACTICAL"
+
 
 @dataclass(frozen=True, slots=True)
 class RowScope:
@@ -19,6 +22,8 @@ class RowScope:
     nothing: bool = False
     # An employee also sees the alerts assigned to them, whatever their region.
     employee_id: str | None = None
+    # Whether the tactical alerts of the regions are in scope (they go to managers), besides assigned ones.
+    tactical_alerts: bool = True
 
     @classmethod
     def everything(cls) -> RowScope:
@@ -29,8 +34,10 @@ class RowScope:
         return cls(nothing=True)
 
     @classmethod
-    def of_regions(cls, regions: tuple[str, ...], *, employee_id: str | None = None) -> RowScope:
-        return cls(regions=regions, employee_id=employee_id)
+    def of_regions(
+        cls, regions: tuple[str, ...], *, employee_id: str | None = None, tactical_alerts: bool = True
+    ) -> RowScope:
+        return cls(regions=regions, employee_id=employee_id, tactical_alerts=tactical_alerts)
 
     @classmethod
     def of_customer(cls, customer_id: str) -> RowScope:
@@ -47,16 +54,22 @@ class RowScope:
     def alert_filter(self) -> dict[str, Any]:
         """The filter that keeps the alerts in scope: the records' scope, or assigned to the employee."""
         records = self.record_filter()
+        if not self.tactical_alerts and not self.nothing:
+            records = {**records, "kind": {"$ne": TACTICAL}}
         if self.employee_id is None or not records or self.nothing:
             return records
         return {"$or": [records, {"assigneeId": self.employee_id}]}
 
-    def admits(self, *, region: str, customer_id: str | None, assignee_id: str | None = None) -> bool:
+    def admits(
+        self, *, region: str, customer_id: str | None, assignee_id: str | None = None, tactical: bool = False
+    ) -> bool:
         """Whether a record with these keys is in scope (the same rule as the filters, for pushed events)."""
         if self.nothing:
             return False
         if self.employee_id is not None and assignee_id == self.employee_id:
             return True
+        if tactical and not self.tactical_alerts:
+            return False
         if self.regions is not None and region not in self.regions:
             return False
         return self.customer_id is None or customer_id == self.customer_id

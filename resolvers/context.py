@@ -17,6 +17,7 @@ from domain.events import EventSource
 from domain.repositories import Repositories
 from domain.scope import RowScope
 from domain.store import UnitOfWork
+from domain.tactical.service import NoWindowChecks, WindowChecks
 from resolvers.cost.budget import CostBudget
 from resolvers.loaders import Loaders
 
@@ -59,6 +60,8 @@ class Context:
     events: EventSource
     row_scope: RowScope
     cost_budget: CostBudget
+    # Where intake reports stored responses, so their touchpoint's window is checked soon.
+    window_checks: WindowChecks = field(default_factory=NoWindowChecks)
     audit: AuditCollector = field(default_factory=AuditCollector)
     connection_params: dict[str, object] | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -20,7 +20,7 @@ from domain.aggregates.complaints import ComplaintAxis
 from domain.aggregates.groups import CustomerAxis
 from domain.aggregates.periods import Interval
 from domain.aggregates.rollups import Axis
-from domain.alerts.models import AlertAction, AlertReason, AlertState
+from domain.alerts.models import AlertAction, AlertKind, AlertReason, AlertState
 from domain.crm.models import (
     CaseChannel,
     CaseKind,
@@ -36,6 +36,8 @@ from domain.employees.models import EmployeeRole
 from domain.errors import ErrorCode
 from domain.feedback.models import FeedbackChannel, FeedbackStatus, Touchpoint
 from domain.lists.models import ListKind
+from domain.standards.models import TargetMetric
+from domain.tactical.models import Verdict
 from domain.timeline import TimelineKind
 
 E = TypeVar("E", bound=type[Enum])
@@ -257,6 +259,40 @@ describe_enum(
         AlertReason.LOW_CSAT: "The CSAT answer was at or below the touchpoint's standard.",
         AlertReason.LOW_SATISFACTION_INDEX: "The satisfaction index was below the touchpoint's standard.",
         AlertReason.COMPLAINT: "A complaint case was opened.",
+        AlertReason.NPS_BELOW_TARGET: "Tactical: the NPS over the standard's window fell below its target.",
+        AlertReason.CSAT_BOTTOM_BOX_ABOVE_TARGET: "Tactical: the share of CSAT answers of 1 over the window "
+        "rose above its target.",
+        AlertReason.SATISFACTION_INDEX_BELOW_TARGET: "Tactical: the satisfaction index over the window fell "
+        "below its target.",
+    },
+)
+describe_enum(
+    AlertKind,
+    "Which level of the loop an alert belongs to.",
+    {
+        AlertKind.OPERATIONAL: "One bad experience (a response or a complaint), for its handler.",
+        AlertKind.TACTICAL: "A touchpoint below its standard over a window of days, for the region's "
+        "manager.",
+    },
+)
+describe_enum(
+    TargetMetric,
+    "A figure over a window of days that a service standard sets a target for.",
+    {
+        TargetMetric.NPS: "Net promoter score of the window's NPS answers; the target is a minimum.",
+        TargetMetric.CSAT_BOTTOM_BOX_SHARE: "Share of the window's CSAT answers that are 1; the target is a "
+        "maximum.",
+        TargetMetric.SATISFACTION_INDEX: "Mean satisfaction index of the window's rated responses; the "
+        "target is a minimum.",
+    },
+)
+describe_enum(
+    Verdict,
+    "How a window fares against a target.",
+    {
+        Verdict.MET: "The figure keeps its target.",
+        Verdict.BROKEN: "The figure is past its target.",
+        Verdict.NOT_JUDGED: "Fewer answers than the standard's minimum: not judged.",
     },
 )
 describe_enum(
@@ -268,7 +304,10 @@ describe_enum(
         AlertAction.RESOLVED: "Resolved, with the reply sent to the customer.",
         AlertAction.REASSIGNED: "A manager gave it to another employee.",
         AlertAction.REOPENED: "Opened again after it was resolved.",
-        AlertAction.ESCALATED: "Past a due time: handed to the region's manager.",
+        AlertAction.ESCALATED: "Past a due time: handed to the region's manager (a tactical alert: to the "
+        "manager's own manager).",
+        AlertAction.PLANNED: "An action plan was set or changed on a tactical alert.",
+        AlertAction.CLEARED: "A tactical alert's window was back within target for a full window.",
     },
 )
 describe_enum(
@@ -347,6 +386,7 @@ describe_enum(
 __all__ = [
     "Access",
     "AlertAction",
+    "AlertKind",
     "AlertReason",
     "AlertState",
     "Axis",
@@ -369,8 +409,10 @@ __all__ = [
     "SalesChannel",
     "Segment",
     "Severity",
+    "TargetMetric",
     "Tier",
     "TimelineKind",
     "Touchpoint",
+    "Verdict",
     "describe_enum",
 ]

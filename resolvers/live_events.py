@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
+from domain.alerts.models import AlertKind
 from domain.events import Event, EventKind
 from resolvers.context import Info
 from resolvers.guards import require_operation
@@ -20,8 +21,9 @@ async def events_for(info: Info, kind: EventKind) -> AsyncGenerator[Event, None]
         if event.kind is not kind or record is None or record.region is None:
             continue
         assignee = event.alert.assignee_id if event.alert else None
+        tactical = event.alert is not None and event.alert.kind is AlertKind.TACTICAL
         if context.row_scope.admits(
-            region=record.region, customer_id=record.customer_id, assignee_id=assignee
+            region=record.region, customer_id=record.customer_id, assignee_id=assignee, tactical=tactical
         ):
             context.loaders = Loaders.create(context.repos)
             context.now = datetime.now(UTC)

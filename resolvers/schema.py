@@ -49,6 +49,7 @@ from resolvers.lookup import NODE_TYPES, load_node
 from resolvers.node import Node, decode_global_id
 from resolvers.standards.mutations import StandardMutations
 from resolvers.standards.queries import StandardQueries
+from resolvers.tactical.queries import TacticalQueries
 from resolvers.viewer.queries import ViewerQueries
 
 NodeIdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the object.")]
@@ -61,6 +62,7 @@ class Query(
     AuditQueries,
     AlertQueries,
     StandardQueries,
+    TacticalQueries,
     ExperienceQueries,
     ComplaintQueries,
     ComplianceQueries,

@@ -33,6 +33,7 @@ from api.settings import Settings
 from api.storage.availability import DatabaseWatch
 from api.storage.change_feed import ChangeFeed
 from api.storage.client import MongoUnitOfWork, create_client, prepare_database
+from api.storage.intake_checks import IntakeChecks
 from api.storage.sweeper import sweep_forever
 from auth.tokens import TokenVerifier
 from domain.customers.repository import CustomerRepository
@@ -170,6 +171,15 @@ def create_app(
             logger.info("rebuilt the search tokens of %d customers", rebuilt)
         stopping = asyncio.Event()
         feed = ChangeFeed(db, stopping=stopping)
+        uow = MongoUnitOfWork(client)
+        zones = settings.rollup_time_zones
+        checks = IntakeChecks(
+            db,
+            uow,
+            debounce_seconds=settings.tactical_debounce_seconds,
+            stopping=stopping,
+            rollup_zones=zones,
+        )
         app.state.runtime = Runtime(
             settings=settings,
             graphql=settings.graphql_settings(),
@@ -179,17 +189,25 @@ def create_app(
             persisted=persisted,
             client=client,
             db=db,
-            uow=MongoUnitOfWork(client),
+            uow=uow,
             feed=feed,
+            window_checks=checks,
             watch=watch,
             tracing=tracing.operations,
         )
         background = [
             asyncio.create_task(feed.run(), name="change-feed"),
             asyncio.create_task(
-                sweep_forever(db, every_seconds=settings.escalation_sweep_seconds, stopping=stopping),
+                sweep_forever(
+                    db,
+                    uow,
+                    every_seconds=settings.escalation_sweep_seconds,
+                    stopping=stopping,
+                    rollup_zones=zones,
+                ),
                 name="sweeper",
             ),
+            asyncio.create_task(checks.run(), name="intake-checks"),
         ]
         # The feed knows how many subscriptions this process serves; the gauge reads it when scraped.
         metrics.active_subscriptions.set_function(lambda: feed.subscribers)

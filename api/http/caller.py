@@ -36,6 +36,7 @@ def context_for(
         events=runtime.feed,
         row_scope=rows,
         cost_budget=runtime.cost_budget,
+        window_checks=runtime.window_checks,
     )
 
 

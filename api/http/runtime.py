@@ -13,6 +13,7 @@ from api.settings import Settings
 from api.storage.availability import DatabaseWatch
 from api.storage.change_feed import ChangeFeed
 from api.storage.client import Client, MongoUnitOfWork
+from api.storage.intake_checks import IntakeChecks
 from auth.tokens import TokenVerifier
 from domain.store import Database
 from resolvers.context import GraphQLSettings
@@ -37,6 +38,7 @@ class Runtime:
     uow: MongoUnitOfWork
     feed: ChangeFeed
     watch: DatabaseWatch
+    window_checks: IntakeChecks
     # A span per GraphQL operation; None (and nothing imported) unless tracing is configured.
     tracing: OperationTracing | None = None
 

@@ -1,28 +1,50 @@
-"""The escalation sweep every server process runs; concurrent sweeps escalate each alert once."""
+"""The sweep every server process runs: escalation of overdue alerts and the tactical check of every window.
+
+Concurrent sweeps escalate each alert once and raise (or clear) each breach's tactical alert once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from api.storage.client import MongoDatabase
 from domain.alerts.service import escalate_overdue
 from domain.repositories import Repositories
+from domain.store import UnitOfWork
+from domain.tactical.service import check_windows
 
 logger = logging.getLogger("customer360.sweeper")
 
 
-async def sweep_forever(db: MongoDatabase, *, every_seconds: float, stopping: asyncio.Event) -> None:
-    """Escalate overdue alerts now and then every ``every_seconds``, until ``stopping`` is set."""
-    repos = Repositories.on(db)
+async def sweep_once(repos: Repositories, uow: UnitOfWork) -> None:
+    """One round: escalate what is overdue, then judge every touchpoint's window."""
+    now = datetime.now(UTC)
+    escalated = await escalate_overdue(repos, now=now)
+    if escalated:
+        logger.info("escalated %d overdue alerts", escalated)
+    checked = await check_windows(repos, uow, now=now)
+    if checked.raised or checked.cleared:
+        logger.info("tactical alerts: %d raised, %d cleared", len(checked.raised), len(checked.cleared))
+
+
+async def sweep_forever(
+    db: MongoDatabase,
+    uow: UnitOfWork,
+    *,
+    every_seconds: float,
+    stopping: asyncio.Event,
+    rollup_zones: Sequence[str] = ("UTC",),
+) -> None:
+    """Sweep now and then every ``every_seconds``, until ``stopping`` is set."""
+    repos = Repositories.on(db, rollup_zones=rollup_zones)
     while not stopping.is_set():
         try:
-            escalated = await escalate_overdue(repos, now=datetime.now(UTC))
-            if escalated:
-                logger.info("escalated %d overdue alerts", escalated)
+            await sweep_once(repos, uow)
         except Exception:  # a failed sweep is retried on the next round; the loop must not die
-            logger.exception("escalation sweep failed")
+            logger.exception("sweep failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), timeout=every_seconds)

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+
+from domain.standards.models import TargetMetric
+
+# How long after an alert's resolution the customer's next response counts as telling whether they recovered.
+RECOVERY_WINDOW = timedelta(days=30)
+
+
+class AlertKind(StrEnum):
+    """Which level of the loop an alert belongs to."""
+
+    OPERATIONAL = "OPERATIONAL"  # one bad experience: a response or a complaint, to its handler
+    TACTICAL = "TACTICAL"  # a touchpoint below its standard over a window of days, to the region's manager
 
 
 class AlertState(StrEnum):
@@ -22,6 +34,17 @@ class AlertReason(StrEnum):
     LOW_CSAT = "LOW_CSAT"
     LOW_SATISFACTION_INDEX = "LOW_SATISFACTION_INDEX"
     COMPLAINT = "COMPLAINT"
+    NPS_BELOW_TARGET = "NPS_BELOW_TARGET"
+    CSAT_BOTTOM_BOX_ABOVE_TARGET = "CSAT_BOTTOM_BOX_ABOVE_TARGET"
+    SATISFACTION_INDEX_BELOW_TARGET = "SATISFACTION_INDEX_BELOW_TARGET"
+
+
+# The reason a tactical alert gives for each metric whose window target broke.
+BREACH_REASONS = {
+    TargetMetric.NPS: AlertReason.NPS_BELOW_TARGET,
+    TargetMetric.CSAT_BOTTOM_BOX_SHARE: AlertReason.CSAT_BOTTOM_BOX_ABOVE_TARGET,
+    TargetMetric.SATISFACTION_INDEX: AlertReason.SATISFACTION_INDEX_BELOW_TARGET,
+}
 
 
 class AlertAction(StrEnum):
@@ -33,6 +56,8 @@ class AlertAction(StrEnum):
     REASSIGNED = "REASSIGNED"
     REOPENED = "REOPENED"
     ESCALATED = "ESCALATED"
+    PLANNED = "PLANNED"  # an action plan was set or changed
+    CLEARED = "CLEARED"  # a tactical alert's window was back within target for a full window
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +77,56 @@ class Reply:
 
     message: str
     channel: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ActionPlan:
+    """What will be done about a tactical alert, and by when."""
+
+    text: str
+    due_at: datetime
+    at: datetime
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """How much one channel's or segment's cell moved a window's figure against the window before.
+
+    The window's figure is the sum over a dimension's cells of each cell's share of the answers times its
+    figure, so the cells' ``change`` values add up to the figure's change (in the metric's unit).
+    """
+
+    axis: str  # an aggregate axis: "channel" or "segment"
+    value: str
+    responses: int  # answers to the metric in the cell, in the window
+    figure: float | None  # the cell's own figure in the window
+    change: float
+
+
+@dataclass(frozen=True, slots=True)
+class TacticalBreach:
+    """What a tactical alert is about: one metric's figure over a window against its target, when raised."""
+
+    metric: TargetMetric
+    figure: float
+    target: float
+    window_days: int
+    window_first: date  # local days of the reporting time zone, both included
+    window_last: date
+    responses: int  # answers to the metric in the window
+    standard_version: int  # of the region's standard (0: the company's or the default applied)
+    worst: tuple[Contribution, ...]  # the cells that moved the figure most the wrong way, worst first
+    cleared_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """The customer's next response after the alert was resolved (within ``RECOVERY_WINDOW``)."""
+
+    feedback_id: str
+    nps: int | None
     at: datetime
 
 
@@ -77,6 +152,11 @@ class Alert:
     reply: Reply | None
     history: tuple[AlertStep, ...]
     version: int
+    kind: AlertKind = AlertKind.OPERATIONAL
+    tactical: TacticalBreach | None = None
+    action_plan: ActionPlan | None = None
+    nps: int | None = None  # the NPS of the response that raised it
+    recovery: Recovery | None = None
 
     @property
     def due_at(self) -> datetime:

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
-from domain.alerts.models import Alert, AlertAction, AlertReason, AlertState, AlertStep, Reply
-from domain.alerts.rules import escalation_step
+from domain.alerts.models import (
+    RECOVERY_WINDOW,
+    ActionPlan,
+    Alert,
+    AlertAction,
+    AlertKind,
+    AlertReason,
+    AlertState,
+    AlertStep,
+    Contribution,
+    Recovery,
+    Reply,
+    TacticalBreach,
+)
+from domain.alerts.rules import escalation_step, resolved_at
 from domain.customer_records import CustomerRecords
+from domain.feedback.models import Feedback
 from domain.paging import Page, Position
 from domain.scope import RowScope, any_of, narrowed
-from domain.store import Document
+from domain.standards.models import TargetMetric
+from domain.store import Document, Session
 
 OPEN_STATES = [AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value]
 
@@ -24,6 +39,7 @@ class AlertQueue:
     states: tuple[AlertState, ...] = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
     overdue_at: datetime | None = None  # only alerts whose next deadline passed before this moment
     assignee_id: str | None = None
+    kinds: tuple[AlertKind, ...] = ()  # only these kinds (every kind when empty)
 
 
 def _step_doc(step: AlertStep) -> Document:
@@ -36,6 +52,52 @@ def _step_doc(step: AlertStep) -> Document:
     }
 
 
+def _tactical_doc(breach: TacticalBreach | None) -> Document | None:
+    if breach is None:
+        return None
+    return {
+        "metric": breach.metric.value,
+        "figure": breach.figure,
+        "target": breach.target,
+        "windowDays": breach.window_days,
+        "windowFirst": breach.window_first.isoformat(),
+        "windowLast": breach.window_last.isoformat(),
+        "responses": breach.responses,
+        "standardVersion": breach.standard_version,
+        "worst": [
+            {
+                "axis": c.axis,
+                "value": c.value,
+                "responses": c.responses,
+                "figure": c.figure,
+                "change": c.change,
+            }
+            for c in breach.worst
+        ],
+        "clearedAt": breach.cleared_at,
+    }
+
+
+def _tactical(document: Document | None) -> TacticalBreach | None:
+    if document is None:
+        return None
+    return TacticalBreach(
+        metric=TargetMetric(document["metric"]),
+        figure=float(document["figure"]),
+        target=float(document["target"]),
+        window_days=int(document["windowDays"]),
+        window_first=date.fromisoformat(document["windowFirst"]),
+        window_last=date.fromisoformat(document["windowLast"]),
+        responses=int(document["responses"]),
+        standard_version=int(document["standardVersion"]),
+        worst=tuple(
+            Contribution(c["axis"], c["value"], int(c["responses"]), c.get("figure"), float(c["change"]))
+            for c in document.get("worst", ())
+        ),
+        cleared_at=document.get("clearedAt"),
+    )
+
+
 class AlertRepository(CustomerRecords[Alert]):
     """Alerts; ``occurredAt`` is when the alert was raised and ``dueAt`` its next deadline."""
 
@@ -46,6 +108,7 @@ class AlertRepository(CustomerRecords[Alert]):
         (("state", 1), ("escalatedAt", 1), ("dueAt", 1)),
         (("feedbackId", 1),),
         (("occurredAt", 1),),
+        (("customerId", 1), ("resolvedAt", 1)),
     )
 
     async def raised_between(
@@ -94,6 +157,18 @@ class AlertRepository(CustomerRecords[Alert]):
             "reply": {"message": reply.message, "channel": reply.channel, "at": reply.at} if reply else None,
             "history": [_step_doc(step) for step in record.history],
             "version": record.version,
+            "kind": record.kind.value,
+            "tactical": _tactical_doc(record.tactical),
+            "actionPlan": (
+                {"text": plan.text, "dueAt": plan.due_at, "at": plan.at, "by": plan.by}
+                if (plan := record.action_plan)
+                else None
+            ),
+            "nps": record.nps,
+            "resolvedAt": resolved_at(record),
+            "recovery": (
+                {"feedbackId": r.feedback_id, "nps": r.nps, "at": r.at} if (r := record.recovery) else None
+            ),
         }
 
     @staticmethod
@@ -121,11 +196,40 @@ class AlertRepository(CustomerRecords[Alert]):
                 for h in document.get("history", ())
             ),
             version=int(document["version"]),
+            kind=AlertKind(document.get("kind", AlertKind.OPERATIONAL.value)),
+            tactical=_tactical(document.get("tactical")),
+            action_plan=(
+                ActionPlan(plan["text"], plan["dueAt"], plan["at"], plan["by"])
+                if (plan := document.get("actionPlan"))
+                else None
+            ),
+            nps=document.get("nps"),
+            recovery=(
+                Recovery(r["feedbackId"], r.get("nps"), r["at"]) if (r := document.get("recovery")) else None
+            ),
         )
 
-    async def save(self, alert: Alert) -> None:
+    async def save(self, alert: Alert, *, session: Session | None = None) -> None:
         """Store a changed alert, unless someone changed it since it was read (version - 1)."""
-        await self.save_version(alert, read_version=alert.version - 1)
+        await self.save_version(alert, read_version=alert.version - 1, session=session)
+
+    async def record_recovery(self, feedback: Feedback, *, session: Session | None = None) -> None:
+        """Note ``feedback`` as its customer's next response on their alerts resolved shortly before it.
+
+        Each alert keeps the earliest response after its (latest) resolution within ``RECOVERY_WINDOW``.
+        """
+        if feedback.customer_id is None:
+            return
+        at = feedback.occurred_at
+        await self._collection.update_many(
+            {
+                "customerId": feedback.customer_id,
+                "resolvedAt": {"$gte": at - RECOVERY_WINDOW, "$lt": at},
+                "$or": [{"recovery": None}, {"recovery.at": {"$gt": at}}],
+            },
+            {"$set": {"recovery": {"feedbackId": feedback.id, "nps": feedback.nps, "at": at}}},
+            session=session,
+        )
 
     async def by_feedback(self, feedback_ids: Sequence[str]) -> dict[str, Alert]:
         """The alert raised by each of these responses, if any."""
@@ -139,6 +243,8 @@ class AlertRepository(CustomerRecords[Alert]):
             query["assigneeId"] = which.assignee_id
         if which.overdue_at is not None:
             query["dueAt"] = {"$lt": which.overdue_at}
+        if which.kinds:
+            query["kind"] = {"$in": [k.value for k in which.kinds]}
         if after is not None:
             query = {
                 "$and": [

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from domain.alerts.models import Alert, AlertAction, AlertReason, AlertState, AlertStep, Reply
-from domain.errors import Conflict
+from domain.alerts.models import (
+    BREACH_REASONS,
+    ActionPlan,
+    Alert,
+    AlertAction,
+    AlertKind,
+    AlertReason,
+    AlertState,
+    AlertStep,
+    Reply,
+    TacticalBreach,
+)
+from domain.errors import Conflict, InvalidInput
 from domain.feedback.models import Feedback, FeedbackStatus
 from domain.standards.models import AlertRule, ServiceStandard
 
@@ -46,8 +57,9 @@ def raise_alert(
     by: str,
     feedback_id: str | None = None,
     case_id: str | None = None,
+    nps: int | None = None,
 ) -> Alert:
-    """A new open alert with its deadlines from the standard."""
+    """A new open operational alert with its deadlines from the standard."""
     return Alert(
         id=alert_id,
         customer_id=customer_id,
@@ -67,6 +79,49 @@ def raise_alert(
         reply=None,
         history=(AlertStep(AlertAction.RAISED, now, by, ", ".join(reasons), assignee_id),),
         version=1,
+        nps=nps,
+    )
+
+
+def raise_tactical(
+    *,
+    alert_id: str,
+    region: str,
+    standard: ServiceStandard,
+    breach: TacticalBreach,
+    assignee_id: str | None,
+    now: datetime,
+) -> Alert:
+    """A new open tactical alert to the region's manager: a full window to resolve it, unless a plan says."""
+    return Alert(
+        id=alert_id,
+        customer_id=None,
+        region=region,
+        touchpoint=standard.touchpoint.value,
+        feedback_id=None,
+        case_id=None,
+        reasons=(BREACH_REASONS[breach.metric],),
+        state=AlertState.OPEN,
+        assignee_id=assignee_id,
+        raised_at=now,
+        acknowledge_due_at=now + standard.acknowledge_within,
+        resolve_due_at=now + timedelta(days=breach.window_days),
+        escalated_at=None,
+        escalated_to=None,
+        resolution=None,
+        reply=None,
+        history=(AlertStep(AlertAction.RAISED, now, "system", _breach_note(breach), assignee_id),),
+        version=1,
+        kind=AlertKind.TACTICAL,
+        tactical=breach,
+    )
+
+
+def _breach_note(breach: TacticalBreach) -> str:
+    side = "above" if breach.metric.at_most else "below"
+    return (
+        f"{breach.metric.value} {breach.figure:g} {side} its target {breach.target:g} over the "
+        f"{breach.window_days} days to {breach.window_last.isoformat()}"
     )
 
 
@@ -81,10 +136,12 @@ def acknowledge(alert: Alert, *, by: str, now: datetime) -> Alert:
     return _step(alert, AlertStep(AlertAction.ACKNOWLEDGED, now, by), state=AlertState.ACKNOWLEDGED)
 
 
-def resolve(alert: Alert, *, by: str, now: datetime, resolution: str, reply: Reply) -> Alert:
-    """Done: what was done, and what the customer was told."""
+def resolve(alert: Alert, *, by: str, now: datetime, resolution: str, reply: Reply | None) -> Alert:
+    """Done: what was done, and what the customer was told (a tactical alert has no customer to tell)."""
     if alert.state is AlertState.RESOLVED:
         raise Conflict("the alert is already resolved")
+    if reply is None and alert.kind is AlertKind.OPERATIONAL:
+        raise InvalidInput("say what the customer was told", field="reply")
     step = AlertStep(AlertAction.RESOLVED, now, by, resolution)
     return _step(alert, step, state=AlertState.RESOLVED, resolution=resolution, reply=reply)
 
@@ -113,7 +170,50 @@ def reopen(alert: Alert, *, by: str, now: datetime, note: str | None, standard: 
         reply=None,
         escalated_at=None,
         escalated_to=None,
+        recovery=None,
     )
+
+
+# An action plan's due date may lie at most this far ahead.
+LONGEST_PLAN = timedelta(days=180)
+
+
+def plan(alert: Alert, *, by: str, now: datetime, text: str, due_at: datetime) -> Alert:
+    """What will be done about a tactical alert and by when: the plan's due date is its new resolve date."""
+    if alert.kind is not AlertKind.TACTICAL:
+        raise InvalidInput("action plans are for tactical alerts", field="id")
+    if alert.state is AlertState.RESOLVED:
+        raise Conflict("a resolved alert needs no plan; reopen it first")
+    if not text.strip():
+        raise InvalidInput("say what will be done", field="text")
+    if not now < due_at <= now + LONGEST_PLAN:
+        raise InvalidInput("the due date must be after now and at most 180 days ahead", field="dueAt")
+    action_plan = ActionPlan(text.strip(), due_at, now, by)
+    note = f"{action_plan.text} (due {due_at.isoformat()})"
+    return _step(
+        alert,
+        AlertStep(AlertAction.PLANNED, now, by, note),
+        action_plan=action_plan,
+        resolve_due_at=due_at,
+    )
+
+
+def clear(alert: Alert, *, now: datetime, note: str) -> Alert:
+    """A tactical alert whose window is back within target: resolved by the system, unless it was already."""
+    assert alert.tactical is not None
+    step = AlertStep(AlertAction.CLEARED, now, "system", note)
+    cleared = replace(alert.tactical, cleared_at=now)
+    if alert.state is AlertState.RESOLVED:
+        return _step(alert, step, tactical=cleared)
+    return _step(alert, step, tactical=cleared, state=AlertState.RESOLVED, resolution=note)
+
+
+def resolved_at(alert: Alert) -> datetime | None:
+    """When a resolved alert was (last) resolved or cleared; None while it is not resolved."""
+    if alert.state is not AlertState.RESOLVED:
+        return None
+    done = (AlertAction.RESOLVED, AlertAction.CLEARED)
+    return next((step.at for step in reversed(alert.history) if step.action in done), None)
 
 
 def escalation_step(*, manager_id: str | None, now: datetime) -> AlertStep:

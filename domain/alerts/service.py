@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.alerts import rules
-from domain.alerts.models import Alert, Reply
+from domain.alerts.models import Alert, AlertKind, Reply
 from domain.customer_records import read_version
 from domain.employees.models import EmployeeRole
 from domain.errors import InvalidInput
@@ -37,20 +37,24 @@ async def acknowledge(repos: Repositories, *, alert_id: str, version: int, by: s
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """What was done, and the reply sent to the customer with its channel."""
+    """What was done, and the reply sent to the customer with its channel (none for a tactical alert)."""
 
     summary: str
-    reply: str
-    reply_channel: str
+    reply: str | None = None
+    reply_channel: str | None = None
 
 
 async def resolve(
     repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime, resolution: Resolution
 ) -> Alert:
     """Resolve an alert, recording the reply the customer got."""
-    if not resolution.summary.strip() or not resolution.reply.strip():
-        raise InvalidInput("say what was done and what the customer was told", field="resolution")
-    reply = Reply(resolution.reply.strip(), resolution.reply_channel, now)
+    if not resolution.summary.strip():
+        raise InvalidInput("say what was done", field="resolution")
+    reply = None
+    if resolution.reply is not None and resolution.reply.strip():
+        if not resolution.reply_channel:
+            raise InvalidInput("say how the reply was sent", field="replyChannel")
+        reply = Reply(resolution.reply.strip(), resolution.reply_channel, now)
     changed = rules.resolve(
         await _load(repos, alert_id, version),
         by=by,
@@ -82,6 +86,23 @@ async def reassign(
     return changed
 
 
+async def plan(
+    repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime, text: str, due_at: datetime
+) -> Alert:
+    """Set or change a tactical alert's action plan; its due date becomes the alert's resolve date.
+
+    Setting the plan the alert has already (a retry of a change that went through) changes nothing and
+    answers the alert as it is, whatever version it names.
+    """
+    current = (await repos.alerts.get_many([alert_id])).get(alert_id)
+    plan_now = current.action_plan if current is not None else None
+    if current is not None and plan_now and (plan_now.text, plan_now.due_at) == (text.strip(), due_at):
+        return current
+    changed = rules.plan(await _load(repos, alert_id, version), by=by, now=now, text=text, due_at=due_at)
+    await repos.alerts.save(changed)
+    return changed
+
+
 async def reopen(
     repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime, note: str | None
 ) -> Alert:
@@ -96,7 +117,8 @@ async def reopen(
 async def escalate_overdue(
     repos: Repositories, *, now: datetime, on_escalated: Callable[[Alert], None] | None = None
 ) -> int:
-    """Escalate every overdue alert to its region's manager; safe to run in many processes at once.
+    """Escalate every overdue alert to its region's manager (a tactical alert, which is the manager's own,
+    to the manager's manager); safe to run in many processes at once.
 
     Each alert is escalated by a conditional update, so whichever sweep gets there first does it and
     the others skip it: exactly once per alert.
@@ -107,7 +129,11 @@ async def escalate_overdue(
         if alert.region not in managers:
             found = await repos.employees.in_region(alert.region, EmployeeRole.MANAGER)
             managers[alert.region] = found[0].id if found else None
-        if await repos.alerts.escalate(alert, manager_id=managers[alert.region], now=now):
+        target = managers[alert.region]
+        if alert.kind is AlertKind.TACTICAL and alert.assignee_id is not None:
+            assignee = (await repos.employees.get_many([alert.assignee_id])).get(alert.assignee_id)
+            target = (assignee.manager_id if assignee else None) or target
+        if await repos.alerts.escalate(alert, manager_id=target, now=now):
             escalated += 1
             if on_escalated is not None:
                 on_escalated(alert)

@@ -73,6 +73,7 @@ async def submit_feedback(
             now=now,
             by=submitter.subject,
             feedback_id=feedback.id,
+            nps=feedback.nps,
         )
 
     try:
@@ -87,10 +88,14 @@ async def submit_feedback(
 
 
 async def _store(repos: Repositories, uow: UnitOfWork, feedback: Feedback, alert: Alert | None) -> None:
-    """The response, the alert it raised and its rollup counts in one transaction: all of them, or none."""
+    """The response, the alert it raised and its rollup counts in one transaction: all of them, or none.
+
+    The response is also noted on its customer's alerts resolved shortly before, as their recovery.
+    """
 
     async def write(session: Session) -> None:
         await repos.feedback.insert(feedback, session=session)
+        await repos.alerts.record_recovery(feedback, session=session)
         if alert is not None:
             await repos.alerts.insert(alert, session=session)
         # Counted in the same transaction, so aggregates never miss or double a response.

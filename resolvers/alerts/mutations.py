@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -41,8 +42,20 @@ NoteArg = Annotated[str | None, strawberry.argument(description="Why, for the hi
 @strawberry.input(description="How an alert was resolved and what the customer was told.")
 class ResolveAlertInput:
     resolution: str = strawberry.field(description="What was done.")
-    reply: str = strawberry.field(description="The reply sent to the customer.")
-    reply_channel: str = strawberry.field(description="How the reply was sent, e.g. EMAIL, SMS, PHONE.")
+    reply: str | None = strawberry.field(
+        default=None, description="The reply sent to the customer (required for an operational alert)."
+    )
+    reply_channel: str | None = strawberry.field(
+        default=None, description="How the reply was sent, e.g. EMAIL, SMS, PHONE."
+    )
+
+
+@strawberry.input(description="What will be done about a tactical alert, and by when.")
+class ActionPlanInput:
+    text: str = strawberry.field(description="The plan.")
+    due_at: datetime = strawberry.field(
+        description="When it will be done (after now, at most 180 days ahead): the alert's new resolve date."
+    )
 
 
 async def _changed(work: Awaitable[DomainAlert]) -> AlertResult:
@@ -52,7 +65,7 @@ async def _changed(work: Awaitable[DomainAlert]) -> AlertResult:
 
 @strawberry.type
 class AlertMutations:
-    @strawberry.mutation(description="Acknowledge an open alert assigned to you or your regions.")
+    @strawberry.mutation(description="Acknowledge an open alert of your regions or assigned to you.")
     async def acknowledge_alert(self, info: Info, id: AlertIdArg, version: VersionArg) -> AlertResult:
         ctx = info.context
         return await _changed(
@@ -105,6 +118,29 @@ class AlertMutations:
                 now=ctx.now,
                 assignee_id=expect_global_id(assignee_id, "Employee"),
                 note=note,
+            )
+        )
+
+    @strawberry.mutation(
+        description="Set or change a tactical alert's action plan; its due date becomes the resolve date."
+    )
+    async def set_alert_action_plan(
+        self,
+        info: Info,
+        id: AlertIdArg,
+        version: VersionArg,
+        input: Annotated[ActionPlanInput, strawberry.argument(description="The plan.")],
+    ) -> AlertResult:
+        ctx = info.context
+        return await _changed(
+            service.plan(
+                ctx.repos,
+                alert_id=expect_global_id(id, "Alert"),
+                version=version,
+                by=ctx.principal.subject,
+                now=ctx.now,
+                text=input.text,
+                due_at=input.due_at,
             )
         )
 

@@ -10,7 +10,7 @@ from domain.alerts.repository import AlertQueue
 from domain.paging import Position
 from resolvers.alerts.types import Alert, AlertConnection
 from resolvers.context import Info
-from resolvers.enums import AlertState
+from resolvers.enums import AlertKind, AlertState
 from resolvers.pagination import AfterArg, FirstArg, build_edges, page_size
 
 QUEUE_CURSOR = "AlertQueue"
@@ -21,6 +21,9 @@ class AlertFilter:
     states: list[AlertState] | None = strawberry.field(default=None, description="Only these states.")
     overdue: bool = strawberry.field(default=False, description="Only alerts past their next deadline.")
     mine: bool = strawberry.field(default=False, description="Only alerts assigned to the caller.")
+    kinds: list[AlertKind] | None = strawberry.field(
+        default=None, description="Only these kinds (operational, tactical)."
+    )
 
 
 @strawberry.type
@@ -41,6 +44,7 @@ class AlertQueries:
             states=tuple(chosen.states) if chosen.states else AlertQueue().states,
             overdue_at=ctx.now if chosen.overdue else None,
             assignee_id=ctx.principal.subject if chosen.mine else None,
+            kinds=tuple(chosen.kinds or ()),
         )
         position = Position.from_cursor(QUEUE_CURSOR, after) if after is not None else None
         page = await ctx.repos.alerts.queue(

@@ -10,9 +10,10 @@ from domain.alerts import models
 from resolvers import references
 from resolvers.context import Info
 from resolvers.employees.types import Employee
-from resolvers.enums import AlertAction, AlertReason, AlertState
+from resolvers.enums import AlertAction, AlertKind, AlertReason, AlertState
 from resolvers.pagination import Connection
 from resolvers.references import CustomerRecord
+from resolvers.tactical.types import ActionPlan, TacticalBreach
 
 
 @strawberry.type(description="What the customer was told, and how.")
@@ -40,10 +41,13 @@ class AlertStep:
 
 
 @strawberry.type(
-    description="A bad experience the accountable employee must acknowledge and resolve in time."
+    description="A bad experience the accountable employee must acknowledge and resolve in time "
+    "(operational), or a touchpoint below its standard over a window of days, for the region's manager "
+    "(tactical)."
 )
 class Alert(CustomerRecord):
-    region: str = strawberry.field(description="Region of the customer.")
+    kind: AlertKind = strawberry.field(description="Operational or tactical.")
+    region: str = strawberry.field(description="Region of the customer (of the touchpoint, when tactical).")
     touchpoint: str = strawberry.field(description="Touchpoint whose standard applies.")
     reasons: list[AlertReason] = strawberry.field(description="Which thresholds were broken.")
     state: AlertState = strawberry.field(description="Open, acknowledged or resolved.")
@@ -56,6 +60,12 @@ class Alert(CustomerRecord):
     reply: Reply | None = strawberry.field(description="What the customer was told, once resolved.")
     history: list[AlertStep] = strawberry.field(description="Every step, oldest first.")
     version: int = strawberry.field(description="Pass it back with a change; a stale one is a conflict.")
+    tactical: TacticalBreach | None = strawberry.field(
+        description="The breach a tactical alert is about; null for an operational one."
+    )
+    action_plan: ActionPlan | None = strawberry.field(
+        description="What will be done about a tactical alert, and by when."
+    )
     assignee_id: strawberry.Private[str | None]
     escalated_to_id: strawberry.Private[str | None]
     domain: strawberry.Private[models.Alert]
@@ -77,6 +87,7 @@ class Alert(CustomerRecord):
         return cls(
             record_id=alert.id,
             customer_id=alert.customer_id,
+            kind=alert.kind,
             region=alert.region,
             touchpoint=alert.touchpoint,
             reasons=list(alert.reasons),
@@ -93,6 +104,8 @@ class Alert(CustomerRecord):
                 for s in alert.history
             ],
             version=alert.version,
+            tactical=TacticalBreach.of(alert.tactical),
+            action_plan=ActionPlan.of(alert.action_plan),
             assignee_id=alert.assignee_id,
             escalated_to_id=alert.escalated_to,
             domain=alert,

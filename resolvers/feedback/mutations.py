@@ -172,13 +172,16 @@ ItemsArg = Annotated[
 
 async def _submit(info: Info, submission: SubmitFeedbackInput) -> Intake:
     principal = info.context.principal
-    return await submit_feedback(
+    intake = await submit_feedback(
         info.context.repos,
         info.context.uow,
         submitter=feedback_submitter(principal),
         submission=submission.to_domain(own_customer_id(principal)),
         now=info.context.now,
     )
+    if not intake.duplicate:
+        info.context.window_checks.noticed(intake.feedback)
+    return intake
 
 
 @strawberry.type

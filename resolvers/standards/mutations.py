@@ -27,7 +27,10 @@ ServiceStandardResult = Annotated[
 
 @strawberry.type
 class StandardMutations:
-    @strawberry.mutation(description="Set the service standard of a touchpoint in one of your regions.")
+    @strawberry.mutation(
+        description="Set the service standard of a touchpoint in one of your regions: a new version, in "
+        "force from now on. Sending what is in force already (a retry) stores nothing."
+    )
     async def set_service_standard(
         self,
         info: Info,
@@ -36,7 +39,11 @@ class StandardMutations:
         own_region(info, input.region)
         context = info.context
         standard = input.to_domain(by=context.principal.subject, at=context.now)
-        outcome = await attempt(set_standard(context.repos, standard=standard))
+        outcome = await attempt(
+            set_standard(
+                context.repos, context.uow, standard=standard, expected_version=input.expected_version
+            )
+        )
         return (
             ServiceStandardSaved(standard=ServiceStandard.of(outcome))
             if isinstance(outcome, DomainStandard)

@@ -1,0 +1,1 @@
+"""GraphQL view of the tactical level: breaches of window targets and each day's window."""

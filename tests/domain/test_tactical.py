@@ -1,0 +1,150 @@
+"""The tactical check: windows of days against their standard's targets, from rollup cells."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+
+from api.storage.client import MongoDatabase, MongoUnitOfWork
+from domain.aggregates.periods import Period
+from domain.aggregates.rollups import Axis
+from domain.aggregates.tally import Tally
+from domain.alerts.models import AlertAction, AlertKind, AlertReason, AlertState
+from domain.employees.models import EmployeeRole
+from domain.feedback.models import Feedback, FeedbackChannel, Touchpoint
+from domain.repositories import Repositories
+from domain.standards.models import Target, TargetMetric, WindowTargets, default_standard
+from domain.standards.service import set_standard
+from domain.tactical.models import Verdict
+from domain.tactical.rules import contributions
+from domain.tactical.service import check_windows, window_days
+from tests import factories as f
+
+DAY = timedelta(days=1)
+START = datetime(2026, 9, 1, 12, tzinfo=UTC)
+WINDOW = WindowTargets(window_days=7, min_responses=5, nps_at_least=0)
+
+
+def responses(
+    day: datetime, nps: int, count: int, channel: FeedbackChannel = FeedbackChannel.APP
+) -> list[Feedback]:
+    return [
+        f.feedback(None, occurred_at=day, received_at=day, nps=nps, channel=channel, region="north", items=())
+        for _ in range(count)
+    ]
+
+
+async def standard(repos: Repositories, uow: MongoUnitOfWork, window: WindowTargets, at: datetime) -> None:
+    base = default_standard("north", Touchpoint.DELIVERY)
+    await set_standard(repos, uow, standard=replace(base, window=window, updated_at=at, updated_by="boss"))
+
+
+async def test_a_window_sliding_below_target_raises_one_alert_with_three_concurrent_sweeps_and_clears(
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
+) -> None:
+    manager = f.employee(role=EmployeeRole.MANAGER, regions=("north",))
+    await repos.employees.insert_many([manager])
+    await standard(repos, uow, WINDOW, START - DAY)
+    # A good week, then the app slides: by day 9 the last seven days hold more detractors than promoters.
+    for n in range(7):
+        await f.store_feedback(repos, responses(START + n * DAY, 10, 2))
+    for n in range(7, 10):
+        await f.store_feedback(repos, responses(START + n * DAY, 0, 4))
+        await f.store_feedback(repos, responses(START + n * DAY, 9, 1, FeedbackChannel.WEB))
+
+    quiet = await check_windows(repos, uow, now=START + 6 * DAY)
+    assert quiet.raised == []
+    now = START + 9 * DAY
+    outcomes = await asyncio.gather(*(check_windows(repos, uow, now=now) for _ in range(3)))
+    raised = [alert for outcome in outcomes for alert in outcome.raised]
+    assert len(raised) == 1
+    assert await db["alerts"].count_documents({}) == 1
+    (alert,) = raised
+    assert (alert.kind, alert.region, alert.touchpoint) == (AlertKind.TACTICAL, "north", "DELIVERY")
+    assert alert.reasons == (AlertReason.NPS_BELOW_TARGET,)
+    assert alert.assignee_id == manager.id
+    breach = alert.tactical
+    assert breach is not None
+    # Days 3-9: four promoters on days 3-6 (8), then days 7-9: 12 detractors and 3 promoters: 23 answers.
+    assert breach.responses == 23
+    assert breach.figure == round(100 * (11 - 12) / 23, 4)
+    assert (breach.window_first, breach.window_last) == ((START + 3 * DAY).date(), (START + 9 * DAY).date())
+    assert (breach.target, breach.window_days, breach.standard_version) == (0, 7, 1)
+    assert breach.worst[0].axis == Axis.CHANNEL.value and breach.worst[0].value == "APP"
+    assert (await check_windows(repos, uow, now=now + timedelta(hours=1))).raised == []
+
+    # Back within target from day 11 on, every day: cleared once the window has been fine for a full window.
+    for n in range(11, 19):
+        await f.store_feedback(repos, responses(START + n * DAY, 10, 5))
+    recovered = START + 11 * DAY
+    assert (await check_windows(repos, uow, now=recovered)).cleared == []
+    assert (await check_windows(repos, uow, now=recovered + 6 * DAY)).cleared == []
+    outcomes = await asyncio.gather(*(check_windows(repos, uow, now=recovered + 7 * DAY) for _ in range(3)))
+    cleared = [alert for outcome in outcomes for alert in outcome.cleared]
+    assert len(cleared) == 1
+    stored = (await repos.alerts.get_many([alert.id]))[alert.id]
+    assert stored.state is AlertState.RESOLVED
+    assert [s.action for s in stored.history] == [AlertAction.RAISED, AlertAction.CLEARED]
+    assert stored.tactical is not None and stored.tactical.cleared_at == recovered + 7 * DAY
+
+
+async def test_a_window_broken_again_while_recovering_starts_its_recovery_over(
+    repos: Repositories, uow: MongoUnitOfWork
+) -> None:
+    await standard(repos, uow, replace(WINDOW, window_days=2, min_responses=2), START - DAY)
+    for n, nps in enumerate((0, 0, 10, 10, 0, 0, 10, 10, 10)):
+        await f.store_feedback(repos, responses(START + n * DAY, nps, 2))
+    assert len((await check_windows(repos, uow, now=START + DAY)).raised) == 1
+    assert (await check_windows(repos, uow, now=START + 3 * DAY)).cleared == []  # within since day 3
+    assert (await check_windows(repos, uow, now=START + 5 * DAY)).cleared == []  # broken again on day 5
+    assert (await check_windows(repos, uow, now=START + 7 * DAY)).cleared == []  # within again since day 7
+    assert len((await check_windows(repos, uow, now=START + 9 * DAY)).cleared) == 1
+
+
+async def test_a_standard_changed_mid_period_applies_from_its_time_on(
+    repos: Repositories, uow: MongoUnitOfWork
+) -> None:
+    for n in range(20):
+        # Every day a promoter, a passive and two detractors: NPS -25.
+        day = START + n * DAY
+        await f.store_feedback(repos, responses(day, 10, 1) + responses(day, 7, 1) + responses(day, 2, 2))
+    lenient = replace(WINDOW, nps_at_least=-50)
+    await standard(repos, uow, lenient, START)
+    changed_at = START + 10 * DAY + timedelta(hours=3)
+    await standard(repos, uow, WINDOW, changed_at)
+    assert (
+        await repos.standards.in_force_at("north", Touchpoint.DELIVERY, changed_at - DAY)
+    ).window == lenient
+
+    period = Period((START + 7 * DAY).date(), (START + 14 * DAY).date())
+    days = await window_days(
+        repos, region="north", touchpoint=Touchpoint.DELIVERY, period=period, now=START + 30 * DAY
+    )
+    # The change at 15:00 on day 10 judges day 10's window (at its end) and every later one.
+    assert [(d.standard_version, d.targets[0].verdict) for d in days] == [
+        *[(1, Verdict.MET)] * 3,
+        *[(2, Verdict.BROKEN)] * 5,
+    ]
+    assert {d.targets[0].figure for d in days} == {-25.0}
+    (alert,) = (await check_windows(repos, uow, now=START + 19 * DAY)).raised
+    assert alert.tactical is not None and alert.tactical.standard_version == 2
+
+
+def test_the_cells_that_moved_the_figure_add_up_to_its_change() -> None:
+    def tally(*scores: int) -> Tally:
+        total = Tally()
+        for score in scores:
+            total.add(Tally.of(responses(START, score, 1)[0]))
+        return total
+
+    app, web = (Axis.CHANNEL, "APP"), (Axis.CHANNEL, "WEB")
+    before = {app: tally(10, 10), web: tally(10, 0)}
+    now = {app: tally(0, 0, 10), web: tally(10)}
+    target = Target(TargetMetric.NPS, 0)
+    moved = contributions(target, now, before)
+    # NPS 50 -> -25; APP's term 50 -> -25 (-75), WEB's 0 -> 25 (+25): only APP moved it the wrong way.
+    assert [(c.value, c.change, c.figure, c.responses) for c in moved] == [
+        ("APP", -75.0, float(Fraction(-100, 3).__round__(4)), 3)
+    ]
