@@ -114,9 +114,15 @@ class AlertRepository(CustomerRecords[Alert]):
     async def raised_between(
         self, start: datetime, end: datetime, *, regions: Sequence[str], touchpoints: Sequence[str]
     ) -> list[Alert]:
-        """Alerts in scope raised from ``start`` up to ``end``, of these regions and touchpoints if given."""
+        """Operational alerts in scope raised from ``start`` up to ``end``, of these regions and touchpoints
+        if given (tactical alerts are about windows, not experiences, and have no customer)."""
         pipeline = [
-            {"$match": {"occurredAt": {"$gte": start, "$lt": end}}},
+            {
+                "$match": {
+                    "occurredAt": {"$gte": start, "$lt": end},
+                    "kind": {"$ne": AlertKind.TACTICAL.value},
+                }
+            },
             {"$match": self._in_scope(any_of(region=regions, touchpoint=touchpoints))},
         ]
         return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]

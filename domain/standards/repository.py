@@ -183,7 +183,9 @@ class StandardRepository:
             for n, after in enumerate(found[:first])
         ]
 
-    async def save(self, standard: ServiceStandard, *, read_version: int, session: Session) -> bool:
+    async def save(
+        self, standard: ServiceStandard, *, read_version: int, session: Session | None = None
+    ) -> bool:
         """Store ``standard`` as the new version of its region's standard, read at ``read_version`` (0: never
         set); False when it changed since. Inside ``session``'s transaction: both writes, or neither."""
         document = self.to_document(standard)

@@ -27,6 +27,15 @@ OPERATIONS: dict[str, tuple[str, set[Role]]] = {
     ),
     "alerts": ("{ alerts(first: 5) { edges { node { id } } } }", {F, M}),
     "serviceStandards": ('{ serviceStandards(region: "north") { touchpoint } }', {M}),
+    "serviceStandardHistory": (
+        '{ serviceStandardHistory(region: "north", touchpoint: STORE_VISIT) { version } }',
+        {M},
+    ),
+    "serviceStandardWindows": (
+        """{ serviceStandardWindows(region: "north", touchpoint: STORE_VISIT, from: "2026-10-25",
+           to: "2026-10-31") { day } }""",
+        {M},
+    ),
     "experience": ('{ experience(filter: {from: "2026-10-01", to: "2026-10-31"}) { nps } }', {M, B, BI}),
     "complaints": (
         '{ complaints(filter: {from: "2026-10-01", to: "2026-10-31"}) { complaints } }',
@@ -51,11 +60,19 @@ OPERATIONS: dict[str, tuple[str, set[Role]]] = {
         {F},
     ),
     "updateCase": ("mutation($id: ID!) { updateCase(input: {id: $id, version: 9}) { __typename } }", {F}),
-    "acknowledgeAlert": ("mutation($id: ID!) { acknowledgeAlert(id: $id, version: 9) { __typename } }", {F}),
+    "acknowledgeAlert": (
+        "mutation($id: ID!) { acknowledgeAlert(id: $id, version: 9) { __typename } }",
+        {F, M},
+    ),
     "resolveAlert": (
         """mutation($id: ID!) { resolveAlert(id: $id, version: 9,
            input: {resolution: "x", reply: "y", replyChannel: "EMAIL"}) { __typename } }""",
-        {F},
+        {F, M},
+    ),
+    "setAlertActionPlan": (
+        """mutation($id: ID!) { setAlertActionPlan(id: $id, version: 9,
+           input: {text: "x", dueAt: "2030-01-01T00:00:00Z"}) { __typename } }""",
+        {F, M},
     ),
     "reassignAlert": (
         "mutation($id: ID!) { reassignAlert(id: $id, version: 9, assigneeId: $id) { __typename } }",

@@ -54,6 +54,13 @@ def root_steps(world: World, role: Role) -> dict[str, Step]:
         "auditTrail": Step(f'auditTrail(customerId: "{north.customer_id}", first: 1)', "auditTrail"),
         "alerts": Step("alerts(first: 1, filter: {states: [RESOLVED]})", "alerts"),
         "serviceStandards": Step('serviceStandards(region: "north")', "serviceStandards"),
+        "serviceStandardHistory": Step(
+            'serviceStandardHistory(region: "north", touchpoint: STORE_VISIT)', "serviceStandardHistory"
+        ),
+        "serviceStandardWindows": Step(
+            f'serviceStandardWindows(region: "north", touchpoint: STORE_VISIT, {PERIOD})',
+            "serviceStandardWindows",
+        ),
         **{
             name: Step(f"{name}(filter: {{{PERIOD}}})", name)
             for name in ("experience", "complaints", "serviceStandardCompliance", "churn")
@@ -137,12 +144,20 @@ QUERY_REACHABLE_SAMPLE = {
         "Employee",
         "Viewer",
         *LISTS,
+        "TacticalBreach",
+        "BreachContribution",
+        "ActionPlan",
     },
     Role.MANAGER: {
         "Customer",
         "Alert",
         "AuditEntry",
         "ServiceStandard",
+        "StandardWindow",
+        "ServiceStandardChange",
+        "WindowDay",
+        "WindowTarget",
+        "TacticalBreach",
         "Feedback",
         "Viewer",
         "ExperienceBucket",

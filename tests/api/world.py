@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from auth.principal import Role
-from domain.alerts.models import AlertReason, Reply
-from domain.alerts.rules import raise_alert, resolve
+from domain.alerts.models import AlertReason, Contribution, Reply, TacticalBreach
+from domain.alerts.rules import plan, raise_alert, raise_tactical, resolve
 from domain.crm.models import CaseStatus, CustomerNotice
 from domain.customers.models import Customer
 from domain.feedback.models import Touchpoint
 from domain.repositories import Repositories
-from domain.standards.models import default_standard
+from domain.standards.models import TargetMetric, WindowTargets, default_standard
 from resolvers.node import encode_global_id
 from tests import factories as f
 
@@ -98,6 +98,7 @@ async def build_world(repos: Repositories, token: Any) -> World:
         ids["Employee"] = encode_global_id("Employee", staff.id)
         regions.append(Region(customer, ids))
     north, south = regions
+    await _tactical(repos)
     tokens = {
         Role.FRONTLINE: token(Role.FRONTLINE, sub="agent-north", regions=["north"]),
         Role.MANAGER: token(Role.MANAGER, sub="manager-north", regions=["north"]),
@@ -107,3 +108,45 @@ async def build_world(repos: Repositories, token: Any) -> World:
         Role.BI: token(Role.BI, sub="dashboard"),
     }
     return World(north, south, tokens)
+
+
+async def _tactical(repos: Repositories) -> None:
+    """North's store visits have window targets, and north's deliveries a resolved tactical alert with a plan.
+
+    The alert is assigned to the north frontline token's subject, so frontline sees it too, and it is the
+    first resolved alert of north's queue (its plan's due date comes first).
+    """
+    standard = replace(
+        default_standard("north", Touchpoint.STORE_VISIT),
+        window=WindowTargets(window_days=7, min_responses=1, nps_at_least=20),
+        updated_at=f.NOW - timedelta(days=60),
+        updated_by="manager-north",
+        version=1,
+    )
+    await repos.standards.save(standard, read_version=0)
+    raised = f.NOW - timedelta(days=3)
+    breach = TacticalBreach(
+        metric=TargetMetric.NPS,
+        figure=-12.5,
+        target=20,
+        window_days=7,
+        window_first=(raised - timedelta(days=6)).date(),
+        window_last=raised.date(),
+        responses=40,
+        standard_version=1,
+        worst=(Contribution("channel", "APP", 30, -40.0, -18.25),),
+    )
+    alert = raise_tactical(
+        alert_id=f.next_id(),
+        region="north",
+        standard=default_standard("north", Touchpoint.DELIVERY),
+        breach=breach,
+        assignee_id="agent-north",
+        now=raised,
+    )
+    alert = plan(
+        alert, by="manager-north", now=raised, text="Retrain the couriers", due_at=raised + timedelta(days=1)
+    )
+    reply = Reply("Couriers retrained.", "EMAIL", raised + timedelta(hours=5))
+    alert = resolve(alert, by="manager-north", now=reply.at, resolution="Retrained", reply=reply)
+    await repos.alerts.insert(alert)

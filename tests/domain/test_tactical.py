@@ -72,7 +72,8 @@ async def test_a_window_sliding_below_target_raises_one_alert_with_three_concurr
     assert breach.figure == round(100 * (11 - 12) / 23, 4)
     assert (breach.window_first, breach.window_last) == ((START + 3 * DAY).date(), (START + 9 * DAY).date())
     assert (breach.target, breach.window_days, breach.standard_version) == (0, 7, 1)
-    assert breach.worst[0].axis == Axis.CHANNEL.value and breach.worst[0].value == "APP"
+    assert breach.worst[0].axis == Axis.CHANNEL.value
+    assert breach.worst[0].value == "APP"
     assert (await check_windows(repos, uow, now=now + timedelta(hours=1))).raised == []
 
     # Back within target from day 11 on, every day: cleared once the window has been fine for a full window.
@@ -87,7 +88,8 @@ async def test_a_window_sliding_below_target_raises_one_alert_with_three_concurr
     stored = (await repos.alerts.get_many([alert.id]))[alert.id]
     assert stored.state is AlertState.RESOLVED
     assert [s.action for s in stored.history] == [AlertAction.RAISED, AlertAction.CLEARED]
-    assert stored.tactical is not None and stored.tactical.cleared_at == recovered + 7 * DAY
+    assert stored.tactical is not None
+    assert stored.tactical.cleared_at == recovered + 7 * DAY
 
 
 async def test_a_window_broken_again_while_recovering_starts_its_recovery_over(
@@ -129,7 +131,8 @@ async def test_a_standard_changed_mid_period_applies_from_its_time_on(
     ]
     assert {d.targets[0].figure for d in days} == {-25.0}
     (alert,) = (await check_windows(repos, uow, now=START + 19 * DAY)).raised
-    assert alert.tactical is not None and alert.tactical.standard_version == 2
+    assert alert.tactical is not None
+    assert alert.tactical.standard_version == 2
 
 
 def test_the_cells_that_moved_the_figure_add_up_to_its_change() -> None:
