@@ -16,6 +16,7 @@ from auth.masks import mask_emails, mask_phones, without_street
 from auth.principal import Principal, Role
 from domain.aggregates.disclosure import Guarantee
 from domain.customers.search import WordKind
+from domain.aggregates.loop_performance import LoopGroup
 from domain.feedback.service import Submitter
 from domain.scope import RowScope
 from domain.timeline import TimelineKind
@@ -96,6 +97,7 @@ OPERATIONS: dict[str, frozenset[Role]] = {
         ("experience", "complaints", "serviceStandardCompliance", "revenueAtRisk", "churn"),
         frozenset({MANAGER, BOARD, BI}),
     ),
+    "loopPerformance": frozenset({FRONTLINE, MANAGER, BOARD, BI}),
     "submitFeedback": frozenset({CUSTOMER, FRONTLINE}),
     "submitFeedbackBatch": frozenset({CUSTOMER, FRONTLINE}),
     "openCase": frozenset({FRONTLINE}),
@@ -122,14 +124,26 @@ OPERATIONS: dict[str, frozenset[Role]] = {
 
 # What each role's aggregates promise (domain/aggregates/disclosure.py). Managers may read every record of
 # their regions, so exact figures give nothing away; the board and BI tools read no record, so small groups
-# must not be recoverable from any set of answers. Roles not named call no aggregate at all.
+# must not be recoverable from any set of answers. Frontline's only aggregates are its own loop-performance
+# row and its daily digest, over records it reads anyway. Roles not named call no aggregate at all.
 AGGREGATE_GUARANTEES: Mapping[Role, Guarantee] = {
+    FRONTLINE: Guarantee.EXACT,
     MANAGER: Guarantee.EXACT,
     BOARD: Guarantee.PROTECTED,
     BI: Guarantee.PROTECTED,
 }
 
+# What each role may group loop performance by: company-wide callers never see a named employee, and a
+# frontline employee sees its own row only. Roles not named do not call it.
+LOOP_GROUPS: Mapping[Role, frozenset[LoopGroup]] = {
+    FRONTLINE: frozenset({LoopGroup.EMPLOYEE}),
+    MANAGER: frozenset(LoopGroup),
+    BOARD: frozenset({LoopGroup.TEAM, LoopGroup.REGION}),
+    BI: frozenset({LoopGroup.TEAM, LoopGroup.REGION}),
+}
+
 # Root fields whose GET responses a caller's own cache may keep briefly: aggregates, no personal data.
+# (Loop performance is not among them: its backlog ages move with every minute.)
 CACHEABLE_OPERATIONS = frozenset(
     {"experience", "complaints", "serviceStandardCompliance", "revenueAtRisk", "churn"}
 )
@@ -391,6 +405,38 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "medianMinutesToAcknowledge",
         "medianMinutesToResolve",
     ),
+    "LoopPerformanceRow": {
+        **rules(
+            allow(FRONTLINE, MANAGER, BOARD, BI),
+            "periodStart",
+            "periodEnd",
+            "team",
+            "region",
+            "suppressed",
+            "alerts",
+            "acknowledgedInTime",
+            "acknowledgedInTimeShare",
+            "resolvedInTime",
+            "resolvedInTimeShare",
+            "medianMinutesToAcknowledge",
+            "p90MinutesToAcknowledge",
+            "medianMinutesToResolve",
+            "p90MinutesToResolve",
+            "escalations",
+            "reopened",
+            "reopenRate",
+            "open",
+            "openMedianAgeHours",
+            "openOldestAgeHours",
+            "resolved",
+            "recoveryResponses",
+            "recovered",
+            "recoveryShare",
+            "meanNpsChange",
+        ),
+        # A named employee: never to the board or BI tools.
+        "employee": allow(FRONTLINE, MANAGER),
+    },
     "RiskRow": rules(ANALYSTS, "region", "segment", "currency", "suppressed", "customers", "lifetimeValue"),
     "ChurnRow": rules(
         ANALYSTS,
@@ -591,6 +637,11 @@ def field_rule(type_name: str, field_name: str) -> FieldRule | None:
 def aggregate_guarantee(principal: Principal) -> Guarantee:
     """What the principal's aggregates promise; anyone not in the table gets the protected lattice."""
     return AGGREGATE_GUARANTEES.get(principal.role, Guarantee.PROTECTED)
+
+
+def loop_groups(principal: Principal) -> frozenset[LoopGroup]:
+    """What the principal may group loop performance by."""
+    return LOOP_GROUPS.get(principal.role, frozenset())
 
 
 def aggregate_scope(principal: Principal) -> RowScope:

@@ -18,6 +18,7 @@ from auth.policy import Access
 from auth.principal import Role
 from domain.aggregates.complaints import ComplaintAxis
 from domain.aggregates.groups import CustomerAxis
+from domain.aggregates.loop_performance import LoopGroup
 from domain.aggregates.periods import Interval
 from domain.aggregates.rollups import Axis
 from domain.alerts.models import AlertAction, AlertKind, AlertReason, AlertState
@@ -365,6 +366,15 @@ describe_enum(
     name="CustomerDimension",
 )
 describe_enum(
+    LoopGroup,
+    "Whose handling a loop-performance row is: the assignee, the assignee's team, or the region.",
+    {
+        LoopGroup.EMPLOYEE: "The employee the alert is assigned to (managers and frontline only).",
+        LoopGroup.TEAM: "The assignee's team.",
+        LoopGroup.REGION: "The alert's region.",
+    },
+)
+describe_enum(
     Interval,
     "The length of a time bucket (weeks are ISO weeks, Monday to Sunday).",
     {
@@ -404,6 +414,7 @@ __all__ = [
     "InteractionKind",
     "Interval",
     "ListKind",
+    "LoopGroup",
     "OpportunityStage",
     "Role",
     "SalesChannel",

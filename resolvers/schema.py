@@ -18,6 +18,7 @@ from resolvers.aggregates.churn import ChurnQueries
 from resolvers.aggregates.complaints import ComplaintQueries
 from resolvers.aggregates.compliance import ComplianceQueries
 from resolvers.aggregates.experience import ExperienceQueries
+from resolvers.aggregates.loop_performance import LoopPerformanceQueries
 from resolvers.aggregates.risk import RiskQueries
 from resolvers.alerts.mutations import AlertMutations
 from resolvers.alerts.queries import AlertQueries
@@ -69,6 +70,7 @@ class Query(
     RiskQueries,
     ChurnQueries,
     ListQueries,
+    LoopPerformanceQueries,
 ):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")
     async def node(self, info: Info, id: NodeIdArg) -> Node | None:

@@ -165,3 +165,23 @@ class Alert:
 
     def is_overdue(self, now: datetime) -> bool:
         return self.state is not AlertState.RESOLVED and self.due_at < now
+
+
+@dataclass(frozen=True, slots=True)
+class Handling:
+    """What an operational alert's handling came to: what loop-performance figures are computed from."""
+
+    alert_id: str
+    customer_id: str | None
+    region: str
+    assignee_id: str | None
+    raised_at: datetime
+    acknowledge_due_at: datetime
+    resolve_due_at: datetime
+    acknowledged_at: datetime | None  # the first acknowledgement (or resolution, which acknowledges too)
+    resolved_at: datetime | None  # the latest resolution, while it is resolved
+    reopened: bool
+    escalated: bool
+    nps: int | None  # of the response that raised it
+    recovery_nps: int | None  # of the customer's next response after its resolution, if any
+    recovered_at: datetime | None = None  # when that next response was given

@@ -17,6 +17,7 @@ from domain.alerts.models import (
     AlertState,
     AlertStep,
     Contribution,
+    Handling,
     Recovery,
     Reply,
     TacticalBreach,
@@ -98,6 +99,47 @@ def _tactical(document: Document | None) -> TacticalBreach | None:
     )
 
 
+HANDLING_FIELDS = (
+    "customerId",
+    "region",
+    "assigneeId",
+    "occurredAt",
+    "acknowledgeDueAt",
+    "resolveDueAt",
+    "state",
+    "history",
+    "nps",
+    "recovery",
+)
+
+
+def _handling(document: Document) -> Handling:
+    steps = [(AlertAction(h["action"]), h["at"]) for h in document.get("history", ())]
+    resolved = None
+    if document["state"] == AlertState.RESOLVED.value:
+        done = (AlertAction.RESOLVED, AlertAction.CLEARED)
+        resolved = next((at for action, at in reversed(steps) if action in done), None)
+    recovery = document.get("recovery")
+    return Handling(
+        alert_id=document["_id"],
+        customer_id=document.get("customerId"),
+        region=document["region"],
+        assignee_id=document.get("assigneeId"),
+        raised_at=document["occurredAt"],
+        acknowledge_due_at=document["acknowledgeDueAt"],
+        resolve_due_at=document["resolveDueAt"],
+        acknowledged_at=next(
+            (at for action, at in steps if action in (AlertAction.ACKNOWLEDGED, AlertAction.RESOLVED)), None
+        ),
+        resolved_at=resolved,
+        reopened=any(action is AlertAction.REOPENED for action, _ in steps),
+        escalated=any(action is AlertAction.ESCALATED for action, _ in steps),
+        nps=document.get("nps"),
+        recovery_nps=recovery.get("nps") if recovery else None,
+        recovered_at=recovery["at"] if recovery else None,
+    )
+
+
 class AlertRepository(CustomerRecords[Alert]):
     """Alerts; ``occurredAt`` is when the alert was raised and ``dueAt`` its next deadline."""
 
@@ -126,6 +168,24 @@ class AlertRepository(CustomerRecords[Alert]):
             {"$match": self._in_scope(any_of(region=regions, touchpoint=touchpoints))},
         ]
         return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
+
+    async def handled_between(
+        self, start: datetime, end: datetime, *, regions: Sequence[str], assignee_id: str | None = None
+    ) -> list[Handling]:
+        """The handling of the operational alerts in scope raised from ``start`` up to ``end``, of these
+        regions if given (and of one assignee when named): only the fields it needs are read."""
+        query: dict[str, Any] = {
+            "occurredAt": {"$gte": start, "$lt": end},
+            "kind": {"$ne": AlertKind.TACTICAL.value},
+        }
+        if assignee_id is not None:
+            query["assigneeId"] = assignee_id
+        pipeline = [
+            {"$match": query},
+            {"$match": self._in_scope(any_of(region=regions))},
+            {"$project": dict.fromkeys(HANDLING_FIELDS, 1)},
+        ]
+        return [_handling(d) async for d in await self._collection.aggregate(pipeline)]
 
     async def customers_with_open_alerts(self) -> set[str]:
         """The customers in scope with an alert not yet resolved."""

@@ -15,6 +15,7 @@ from domain.alerts.models import (
     AlertReason,
     AlertState,
     AlertStep,
+    Handling,
     Reply,
     TacticalBreach,
 )
@@ -214,6 +215,29 @@ def resolved_at(alert: Alert) -> datetime | None:
         return None
     done = (AlertAction.RESOLVED, AlertAction.CLEARED)
     return next((step.at for step in reversed(alert.history) if step.action in done), None)
+
+
+def handling_of(alert: Alert) -> Handling:
+    """The alert's handling, from its history."""
+    acknowledged = next(
+        (s.at for s in alert.history if s.action in (AlertAction.ACKNOWLEDGED, AlertAction.RESOLVED)), None
+    )
+    return Handling(
+        alert_id=alert.id,
+        customer_id=alert.customer_id,
+        region=alert.region,
+        assignee_id=alert.assignee_id,
+        raised_at=alert.raised_at,
+        acknowledge_due_at=alert.acknowledge_due_at,
+        resolve_due_at=alert.resolve_due_at,
+        acknowledged_at=acknowledged,
+        resolved_at=resolved_at(alert),
+        reopened=any(s.action is AlertAction.REOPENED for s in alert.history),
+        escalated=any(s.action is AlertAction.ESCALATED for s in alert.history),
+        nps=alert.nps,
+        recovery_nps=alert.recovery.nps if alert.recovery else None,
+        recovered_at=alert.recovery.at if alert.recovery else None,
+    )
 
 
 def escalation_step(*, manager_id: str | None, now: datetime) -> AlertStep:

@@ -227,3 +227,52 @@ async def test_a_filter_selects_whole_shown_cells_whatever_it_leaves_out(
         matching = [r for r in grouped_churn["data"]["churn"] if r["segment"] in kept and not r["suppressed"]]
         (row,) = filtered_churn["data"]["churn"]
         assert (row["activeAtStart"] or 0) == sum(r["activeAtStart"] for r in matching), kept
+
+
+LOOP = """
+query($groupBy: [LoopGroup!], $teams: [String!]) {
+  loopPerformance(filter: {from: "2026-10-01", to: "2026-10-31", teams: $teams}, groupBy: $groupBy) {
+    team region suppressed alerts resolved
+  }
+}
+"""
+
+
+async def test_loop_performance_of_a_region_minus_its_shown_teams_is_not_one_employee(
+    http: httpx.AsyncClient, repos: Repositories, token: Any
+) -> None:
+    """A one-person team (the solo employee) beside two teams of three: no answer isolates the solo one."""
+    from domain.alerts.models import AlertReason
+    from domain.alerts.rules import raise_alert
+    from domain.feedback.models import Touchpoint
+    from domain.standards.models import default_standard
+
+    teams = {"big": (3, 10), "mid": (3, 6), "solo": (1, 2)}
+    raised = datetime(2026, 10, 7, 10, tzinfo=UTC)
+    for team, (employees, customers) in teams.items():
+        staff = [f.employee(team=team) for _ in range(employees)]
+        await repos.employees.insert_many(staff)
+        for n in range(customers):
+            await repos.alerts.insert(
+                raise_alert(
+                    alert_id=f.next_id(),
+                    customer_id=f.next_id(),
+                    region="north",
+                    standard=default_standard("north", Touchpoint.DELIVERY),
+                    reasons=(AlertReason.LOW_NPS,),
+                    assignee_id=staff[n % employees].id,
+                    now=raised,
+                    by="test",
+                )
+            )
+    by_team = await board(http, token).execute(LOOP, {"groupBy": ["TEAM"]})
+    shown = {r["team"]: r["alerts"] for r in by_team["data"]["loopPerformance"] if not r["suppressed"]}
+    assert shown == {"big": 10}
+    (north,) = (await board(http, token).execute(LOOP, {"groupBy": ["REGION"]}))["data"]["loopPerformance"]
+    # What the region holds beyond the shown team is the solo employee together with a team of three.
+    assert north["alerts"] - sum(shown.values()) == 8
+    every = await board(http, token).execute(LOOP, {})
+    but_solo = await board(http, token).execute(LOOP, {"teams": ["big", "mid"]})
+    with_solo = await board(http, token).execute(LOOP, {"teams": ["big", "mid", "solo"]})
+    assert every["data"]["loopPerformance"][0]["alerts"] == 18
+    assert but_solo["data"]["loopPerformance"] == with_solo["data"]["loopPerformance"]

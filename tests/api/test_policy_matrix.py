@@ -46,6 +46,10 @@ OPERATIONS: dict[str, tuple[str, set[Role]]] = {
         {M, B, BI},
     ),
     "revenueAtRisk": ("{ revenueAtRisk { customers } }", {M, B, BI}),
+    "loopPerformance": (
+        '{ loopPerformance(filter: {from: "2026-10-01", to: "2026-10-31"}) { alerts } }',
+        {F, M, B, BI},
+    ),
     "churn": ('{ churn(filter: {from: "2026-10-01", to: "2026-10-31"}) { churned } }', {M, B, BI}),
     "submitFeedback": (
         """mutation($id: ID!) { submitFeedback(input: {idempotencyKey: "m1", channel: PHONE,

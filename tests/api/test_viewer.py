@@ -63,7 +63,7 @@ def root_steps(world: World, role: Role) -> dict[str, Step]:
         ),
         **{
             name: Step(f"{name}(filter: {{{PERIOD}}})", name)
-            for name in ("experience", "complaints", "serviceStandardCompliance", "churn")
+            for name in ("experience", "complaints", "serviceStandardCompliance", "churn", "loopPerformance")
         },
         "revenueAtRisk": Step('revenueAtRisk(filter: {asOf: "2026-10-31"})', "revenueAtRisk"),
         "managedList": Step("managedList(kind: SERVICE_DIMENSION)", "managedList"),
@@ -147,6 +147,7 @@ QUERY_REACHABLE_SAMPLE = {
         "TacticalBreach",
         "BreachContribution",
         "ActionPlan",
+        "LoopPerformanceRow",
     },
     Role.MANAGER: {
         "Customer",
@@ -181,6 +182,7 @@ QUERY_REACHABLE_SAMPLE = {
         "RiskRow",
         "ChurnRow",
         *LISTS,
+        "LoopPerformanceRow",
     },
     Role.CUSTOMER: {"Customer", "Feedback", "Reply", "Viewer", *LISTS},
     Role.INTEGRATION: {"Customer", "Transaction", "Viewer", *LISTS},

@@ -99,6 +99,7 @@ async def build_world(repos: Repositories, token: Any) -> World:
         regions.append(Region(customer, ids))
     north, south = regions
     await _tactical(repos)
+    await _frontline_own(repos, north.customer)
     tokens = {
         Role.FRONTLINE: token(Role.FRONTLINE, sub="agent-north", regions=["north"]),
         Role.MANAGER: token(Role.MANAGER, sub="manager-north", regions=["north"]),
@@ -150,3 +151,21 @@ async def _tactical(repos: Repositories) -> None:
     reply = Reply("Couriers retrained.", "EMAIL", raised + timedelta(hours=5))
     alert = resolve(alert, by="manager-north", now=reply.at, resolution="Retrained", reply=reply)
     await repos.alerts.insert(alert)
+
+
+async def _frontline_own(repos: Repositories, customer: Customer) -> None:
+    """An operational alert the north frontline token's subject handled in October (its own loop row)."""
+    raised = f.NOW - timedelta(days=2)
+    alert = raise_alert(
+        alert_id=f.next_id(),
+        customer_id=customer.id,
+        region="north",
+        standard=default_standard("north", Touchpoint.DELIVERY),
+        reasons=(AlertReason.LOW_NPS,),
+        assignee_id="agent-north",
+        now=raised,
+        by=customer.id,
+    )
+    done = raised + timedelta(hours=3)
+    reply = Reply("Sorry, it is on its way.", "SMS", done)
+    await repos.alerts.insert(resolve(alert, by="agent-north", now=done, resolution="Chased", reply=reply))
