@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from bench.measure import Measurement
 from bench.scenarios import SCENARIOS
 
 CUTS = Path(__file__).with_name("CUTS.md")
+CUT_HEADING = "## The cuts, step by step"
 PACKAGES = ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "pymongo", "orjson")
 Result = tuple[DataSet, float | None, Sequence[Measurement], dict[str, bool]]
 
@@ -129,6 +130,7 @@ def render(
     closed_loop: Sequence[str] = (),
     dashboard: Sequence[str] = (),
     first_start: Sequence[str] = (),
+    more: Sequence[str] = (),
 ) -> str:
     """The whole report."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
@@ -184,6 +186,28 @@ def render(
         text += ["", *closed_loop]
     if dashboard:
         text += ["", *dashboard]
+    text += more
     if CUTS.exists():
         text += ["", CUTS.read_text().strip()]
     return "\n".join(text) + "\n"
+
+
+def splice(report: str, sections: Mapping[str, Sequence[str]]) -> str:
+    """``report`` with each of ``sections`` (keyed by its ``## `` heading) in place of the section of that
+    heading, or inserted before the cuts (at the end when there are none); the rest is kept as it is."""
+    lines = report.rstrip("\n").split("\n")
+    for heading, section in sections.items():
+        starts = [n for n, line in enumerate(lines) if line.startswith("## ")]
+        if heading in lines:
+            first = lines.index(heading)
+            last = next((n for n in starts if n > first), len(lines))
+            lines[first:last] = [*section, ""] if last < len(lines) else list(section)
+        else:
+            cuts = next((n for n in starts if lines[n] == CUT_HEADING), None)
+            where = cuts if cuts is not None else len(lines)
+            lines[where:where] = [
+                *([""] if where == len(lines) else []),
+                *section,
+                *([""] if cuts is not None else []),
+            ]
+    return "\n".join(lines) + "\n"

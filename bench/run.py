@@ -21,7 +21,16 @@ from api.settings import Settings
 from api.storage.embedded import EmbeddedDatabase
 from auth.principal import Role
 from auth.tokens import issue_dev_token
-from bench import aggregates, closed_loop, dashboard, datasets, first_start, report
+from bench import (
+    aggregates,
+    closed_loop,
+    dashboard,
+    datasets,
+    first_start,
+    report,
+    tactical_check,
+    team_table,
+)
 from bench.closed_loop import measure_closed_loop
 from bench.measure import Measurement, measure
 from bench.process import ServerProcess
@@ -82,28 +91,57 @@ def _parser() -> argparse.ArgumentParser:
         "--aggregates-requests", type=int, default=15, help="measured requests per aggregate query and size"
     )
     parser.add_argument(
+        "--tactical-feedback",
+        default="10000,1000000",
+        help="responses per tactical-check data set (the dashboard's), comma-separated (empty: skip)",
+    )
+    parser.add_argument(
+        "--tactical-rounds", type=int, default=20, help="measured rounds of the tactical check"
+    )
+    parser.add_argument(
+        "--loop-alerts",
+        default="1000,100000",
+        help="alerts per loop-performance data set, comma-separated (empty: skip)",
+    )
+    parser.add_argument("--loop-requests", type=int, default=20, help="measured loopPerformance requests")
+    parser.add_argument(
         "--only",
-        choices=["first-start", "aggregates"],
-        help="run this scenario alone and replace its section of the report, keeping the others",
+        help="comma-separated scenarios to run on their own (first-start, aggregates, tactical, loop); their "
+        "sections of --out are replaced and the rest of it is kept",
     )
     return parser
+
+
+FIRST_START = "first-start"
+AGGREGATES = "aggregates"
+SECTIONS = {"tactical": "## Tactical check", "loop": "## Loop performance"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-    if args.only == "first-start":
-        section = _first_start(args, command.strip())
-        previous = args.out.read_text() if args.out.exists() else ""
-        args.out.write_text(first_start.splice(previous, section))
-        print(f"wrote the first-start section of {args.out}", flush=True)
-        return 0
-    if args.only == "aggregates":
-        with _database(args.storage, args.log) as (uri, _):
-            section = _aggregates(args, uri, command.strip())
-        previous = args.out.read_text() if args.out.exists() else ""
-        args.out.write_text(aggregates.splice(previous, section))
-        print(f"wrote the aggregates section of {args.out}", flush=True)
+    if args.only:
+        only = [name.strip() for name in args.only.split(",") if name.strip()]
+        if unknown := [name for name in only if name not in (FIRST_START, AGGREGATES, *SECTIONS)]:
+            choices = ", ".join([FIRST_START, AGGREGATES, *SECTIONS])
+            raise SystemExit(f"--only: unknown scenario {unknown[0]!r}; choose from {choices}")
+        if FIRST_START in only:
+            section = _first_start(args, command.strip())
+            previous = args.out.read_text() if args.out.exists() else ""
+            args.out.write_text(first_start.splice(previous, section))
+            print(f"wrote the first-start section of {args.out}", flush=True)
+        if AGGREGATES in only:
+            with _database(args.storage, args.log) as (uri, _):
+                section = _aggregates(args, uri, command.strip())
+            previous = args.out.read_text() if args.out.exists() else ""
+            args.out.write_text(aggregates.splice(previous, section))
+            print(f"wrote the aggregates section of {args.out}", flush=True)
+        if rest := [name for name in only if name in SECTIONS]:
+            with _database(args.storage, args.log) as (uri, _):
+                sections = _sections(uri, args, rest, command.strip())
+            existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
+            args.out.write_text(report.splice(existing, sections))
+            print(f"wrote {', '.join(rest)} to {args.out}", flush=True)
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     scenarios = by_name(args.scenarios.split(",") if args.scenarios else None)
@@ -132,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         bi_sizes = _aggregates(args, uri, command.strip()) if args.aggregates_sizes.strip() else []
+        sections = _sections(uri, args, list(SECTIONS), command.strip())
     starts = _first_start(args, command.strip()) if args.first_start_customers > 0 else []
     text = report.render(
         results=[(r.data, r.load_seconds, r.measurements, r.same_json) for r in results],
@@ -144,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         closed_loop=closed_loop.render(loop, concurrency=args.concurrency) if loop else [],
         dashboard=dashboard.render(board, requests=args.dashboard_requests) if board else [],
         first_start=starts,
+        more=[line for lines in sections.values() for line in ["", *lines]],
     )
     args.out.write_text(aggregates.splice(text, bi_sizes) if bi_sizes else text)
     print(f"wrote {args.out}", flush=True)
@@ -169,6 +209,31 @@ def _first_start(args: argparse.Namespace, command: str) -> list[str]:
     for start in (first, second):
         print(f"  {start.label}: first answer {start.answer:.1f} s, Ctrl-C {start.stop:.1f} s", flush=True)
     return first_start.render(first, second, command=command, customers=args.first_start_customers, load=load)
+
+
+def _sections(uri: str, args: argparse.Namespace, only: Sequence[str], command: str) -> dict[str, list[str]]:
+    """The sections of ``only`` (tactical, loop), measured; one whose sizes are empty is left out."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    sections: dict[str, list[str]] = {}
+    tactical_sizes = [int(s) for s in args.tactical_feedback.split(",") if s.strip()]
+    if "tactical" in only and tactical_sizes:
+        checks = asyncio.run(
+            tactical_check.measure_checks(
+                uri, sizes=tactical_sizes, rounds=args.tactical_rounds, seed=args.seed
+            )
+        )
+        sections[SECTIONS["tactical"]] = tactical_check.render(checks, command=command, when=when)
+    loop_sizes = [int(s) for s in args.loop_alerts.split(",") if s.strip()]
+    if "loop" in only and loop_sizes:
+        tables = asyncio.run(
+            team_table.measure_tables(
+                uri, sizes=loop_sizes, requests=args.loop_requests, seed=args.seed, log_path=args.log
+            )
+        )
+        sections[SECTIONS["loop"]] = team_table.render(
+            tables, requests=args.loop_requests, command=command, when=when
+        )
+    return sections
 
 
 @contextlib.contextmanager

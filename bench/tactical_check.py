@@ -1,0 +1,184 @@
+"""The tactical check at growing feedback volumes: every touchpoint's window judged from rollup cells.
+
+It runs on the board dashboard's data sets (feedback only, 22 months, 5 regions, every channel, touchpoint and
+segment, with their rollup cells), with a standard of window targets for every region and touchpoint. The
+check is called in the bench process against the database, as a server's sweep calls it: the whole round
+(every window) and one touchpoint's window (as a response's intake triggers it). Its cost should not grow
+with the responses: it reads the cells of the windows' days, never the responses.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from api.storage.client import MongoUnitOfWork, create_client
+from bench import dashboard
+from domain.aggregates.periods import Slot
+from domain.aggregates.repository import RollupRepository
+from domain.aggregates.rollups import Axis, CellKey, Cube
+from domain.aggregates.tally import Tally
+from domain.feedback.models import Touchpoint
+from domain.repositories import Repositories
+from domain.standards.models import WindowTargets, default_standard
+from domain.store import Database
+from domain.tactical.service import check_windows
+
+# The data sets end on 2026-10-31: the check runs as of that day's noon.
+NOW = datetime(2026, 10, 31, 12, tzinfo=UTC)
+WINDOW = WindowTargets(
+    window_days=28,
+    min_responses=30,
+    nps_at_least=0,
+    csat_bottom_box_share_at_most=0.2,
+    satisfaction_index_at_least=0.9,
+)
+
+
+class CountingRollups(RollupRepository):
+    """The rollup repository, counting the cells it reads."""
+
+    def __init__(self, db: Database, zones: Sequence[str]) -> None:
+        super().__init__(db, zones=zones)
+        self.read = 0
+
+    async def cells(
+        self, zone: str, cube: Cube, slots: Sequence[Slot], where: Mapping[Axis, Sequence[str]]
+    ) -> list[tuple[CellKey, Tally]]:
+        found = await super().cells(zone, cube, slots, where)
+        self.read += len(found)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSize:
+    """One data set's figures."""
+
+    feedback: int
+    raised: int  # tactical alerts the first round raised
+    first_ms: float  # the first round, which raised them (and read their worst cells)
+    rounds: int
+    all_p50_ms: float
+    all_p99_ms: float
+    all_cells: float  # cells read per round
+    one_p50_ms: float
+    one_cells: float
+
+
+async def measure_checks(uri: str, *, sizes: list[int], rounds: int, seed: int) -> list[CheckSize]:
+    """The check measured on each data set (the dashboard's, created when missing), left as it was found."""
+    results = []
+    client = create_client(uri, server_selection_timeout_ms=30_000)
+    try:
+        for size in sizes:
+            db = client[dashboard.database_name(size, seed)]
+            print(f"tactical check: {size} responses ...", flush=True)
+            await dashboard.prepare(db, size, seed)
+            repos = Repositories.on(db)
+            counting = CountingRollups(db, repos.rollups.zones)
+            repos = replace(repos, rollups=counting)
+            uow = MongoUnitOfWork(client)
+            await _clean(db)
+            try:
+                for region in dashboard.REGIONS:
+                    for touchpoint in Touchpoint:
+                        standard = replace(
+                            default_standard(region, touchpoint),
+                            window=WINDOW,
+                            updated_at=NOW - timedelta(days=400),
+                            version=1,
+                        )
+                        await repos.standards.save(standard, read_version=0)
+                began = time.perf_counter()
+                first = await check_windows(repos, uow, now=NOW)
+                first_ms = (time.perf_counter() - began) * 1000
+                every, every_cells = await _rounds(repos, uow, rounds, None, counting)
+                pair = {(dashboard.REGIONS[0], Touchpoint.DELIVERY.value)}
+                one, one_cells = await _rounds(repos, uow, rounds, pair, counting)
+            finally:
+                await _clean(db)
+            results.append(
+                CheckSize(
+                    feedback=size,
+                    raised=len(first.raised),
+                    first_ms=first_ms,
+                    rounds=rounds,
+                    all_p50_ms=statistics.median(every),
+                    all_p99_ms=_p99(every),
+                    all_cells=every_cells,
+                    one_p50_ms=statistics.median(one),
+                    one_cells=one_cells,
+                )
+            )
+    finally:
+        await client.close()
+    return results
+
+
+async def _rounds(
+    repos: Repositories,
+    uow: MongoUnitOfWork,
+    rounds: int,
+    only: set[tuple[str, str]] | None,
+    counting: CountingRollups,
+) -> tuple[list[float], float]:
+    """Milliseconds of each of ``rounds`` checks (after one warm-up), and the cells one read."""
+    await check_windows(repos, uow, now=NOW, only=only)
+    counting.read = 0
+    times = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        await check_windows(repos, uow, now=NOW, only=only)
+        times.append((time.perf_counter() - began) * 1000)
+    return times, counting.read / max(1, rounds)
+
+
+async def _clean(db: Database) -> None:
+    """Leave the data set as the dashboard made it: no standards, breaches or alerts."""
+    for name in ("serviceStandards", "serviceStandardVersions", "tacticalBreaches", "alerts"):
+        await db[name].delete_many({})
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, round(0.99 * len(ordered)) - 1)]
+
+
+def render(results: list[CheckSize], *, command: str, when: str) -> list[str]:
+    """The report section."""
+    lines = [
+        "## Tactical check",
+        "",
+        f"`{command}` on {when}. On the board dashboard's data sets (see below), with a standard for each of "
+        f"the 5 regions x {len(Touchpoint)} touchpoints: targets NPS ≥ {WINDOW.nps_at_least:g}, CSAT "
+        f"bottom-box share ≤ {WINDOW.csat_bottom_box_share_at_most:g} and satisfaction index ≥ "
+        f"{WINDOW.satisfaction_index_at_least:g} over {WINDOW.window_days} days, at least "
+        f"{WINDOW.min_responses} answers. The check (`domain/tactical/service.py` `check_windows`) is called "
+        "in the bench process against the database as of 2026-10-31 12:00 UTC: first the round that raises "
+        "the breaches (and reads their worst cells), then "
+        f"{results[0].rounds if results else 0} rounds of every window (the sweep's) and of one touchpoint's "
+        "window (intake's), each after one warm-up round (`bench/tactical_check.py`).",
+        "",
+        "| feedback | breaches raised | first round ms | every window p50 ms | p99 ms | cells read "
+        "| one window p50 ms | cells read |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.feedback} | {r.raised} | {r.first_ms:.1f} | {r.all_p50_ms:.1f} | {r.all_p99_ms:.1f} "
+            f"| {r.all_cells:.0f} | {r.one_p50_ms:.1f} | {r.one_cells:.0f} |"
+        )
+    if len(results) >= 2:
+        small, large = results[0], results[-1]
+        ratio = large.all_p50_ms / small.all_p50_ms if small.all_p50_ms else 0.0
+        one = large.one_p50_ms / small.one_p50_ms if small.one_p50_ms else 0.0
+        lines += [
+            "",
+            f"- Every window, p50 at {large.feedback} against {small.feedback} responses: **{ratio:.2f}x** "
+            f"({'meets' if ratio <= 1.2 else 'misses'} ≤ 1.2); one window: **{one:.2f}x**; for "
+            f"{large.feedback // max(1, small.feedback)}x the feedback.",
+        ]
+    return lines
