@@ -12,7 +12,7 @@ from api.cli.rollup_commands import rebuild
 from api.demo.loader import load
 from api.http.graphiql import Caller, first_query
 from api.settings import Settings
-from api.storage.client import MongoDatabase, create_client, prepare_database
+from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, prepare_database
 from auth.keys import NoSigningKey
 from auth.principal import Role
 from auth.tokens import issue_token
@@ -40,6 +40,7 @@ async def load_with_progress(
             as_of=as_of or _today(),
             progress=advance_to(records),
             cell_progress=advance_within(cells),
+            uow=MongoUnitOfWork(db.client),
         )
     print(f"Loaded in {time.monotonic() - started:.0f} s: {report.in_words()}.", flush=True)
 

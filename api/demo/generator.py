@@ -15,7 +15,7 @@ from itertools import permutations
 from statistics import NormalDist
 
 from api.demo import vocabulary as vocab
-from api.demo.loop import alerts_for
+from api.demo.loop import alerts_for, slide
 from domain.alerts.models import Alert
 from domain.crm.models import (
     Case,
@@ -394,6 +394,7 @@ class Life:
         else:
             touchpoint, at = vocab.TOUCHPOINTS.pick(rng), self.when()
         channel = rng.choice(vocab.FEEDBACK_CHANNELS[touchpoint])
+        shift += slide(self.region, touchpoint, moment(at), moment(self.end))
         score = (7.8 if anonymous else self.mood) + shift + self.noise(1.5)
         nps, csat, effort = self.scores(score, quick=channel in vocab.QUICK_CHANNELS)
         low, high = vocab.DELAYS[channel]

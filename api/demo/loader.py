@@ -9,11 +9,14 @@ from datetime import datetime
 from itertools import chain
 
 from api.demo.generator import Batch, generate
+from api.demo.loop import demo_standards
 from domain.aggregates.churn import LifecycleCounts, LifecycleKey, count_lifecycle
 from domain.aggregates.rollups import CellKey, count_in
 from domain.aggregates.tally import Tally
 from domain.customers.repository import lifecycle_of
 from domain.repositories import Repositories
+from domain.store import UnitOfWork
+from domain.tactical.service import check_windows
 
 # Batches small enough that the next one is generated while the database stores the last, and progress
 # moves steadily; large enough that each is a handful of bulk inserts.
@@ -73,8 +76,11 @@ async def load(
     progress: Callable[[int], None] | None = None,
     cell_progress: Callable[[int, int], None] | None = None,
     batch_size: int = LOAD_BATCH,
+    uow: UnitOfWork | None = None,
 ) -> LoadReport:
-    """Generate and insert ``customers`` customers with their records into an empty database.
+    """Generate and insert ``customers`` customers with their records into an empty database. With ``uow``,
+    the demo's service standards are stored too and the tactical check runs once as of ``as_of``, as a
+    server's first sweep would.
 
     ``progress`` hears how many customers are written after each batch, ``cell_progress`` how many rollup
     cells of how many. A batch's collections are written concurrently, each in one unordered bulk insert,
@@ -113,6 +119,12 @@ async def load(
     cells_written(0)
     await repos.rollups.insert_cells(cells, progress=cells_written)
     await repos.lifecycles.insert_cells(lifecycles)
+    if uow is not None:
+        previous = 0
+        for standard in demo_standards(as_of):
+            await repos.standards.save(standard, read_version=previous)
+            previous = standard.version
+        await check_windows(repos, uow, now=as_of)
     return replace(report, rollup_cells=len(cells))
 
 

@@ -1,19 +1,25 @@
-"""The closed loop in the demo data: the alerts recent bad responses raised, at every stage of handling.
+"""The loop in the demo data: the alerts recent bad responses raised, at every stage of handling, and the
+standards that judge the touchpoints over windows of days.
 
-They come from the same rules as live ones (default standards, routing to the owner or a regional colleague),
-so the demo shows open, acknowledged, overdue and answered alerts.
+Alerts come from the same rules as live ones (default standards, routing to the owner or a colleague),
+so the demo shows open, acknowledged, overdue and answered alerts. Each employee handles alerts at their own
+pace, so a manager's team table has differences worth looking at, and a customer's next response after a
+resolution is kept on the alert, as intake keeps it. North's deliveries have window targets and a carrier
+problem in the last three weeks: the first check raises a tactical alert for it.
 """
 
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
-from domain.alerts.models import Alert, Reply
+from domain.alerts.models import RECOVERY_WINDOW, Alert, Recovery, Reply
 from domain.alerts.rules import acknowledge, raise_alert, reasons_for, resolve
-from domain.feedback.models import Feedback
-from domain.standards.models import default_standard
+from domain.feedback.models import Feedback, Touchpoint
+from domain.standards.models import ServiceStandard, WindowTargets, default_standard
 
 RECENT = timedelta(days=45)
 REPLIES = (
@@ -25,12 +31,53 @@ REPLIES = (
     ),
     ("Called the customer back", "As discussed on the phone, we have fixed the issue with your account."),
 )
+# How an employee works, by a stable draw from their id: how much slower than the quickest they acknowledge
+# and answer, and the share of the alerts they have resolved by now.
+PACES = ((1.0, 0.75), (1.4, 0.65), (2.2, 0.5), (4.0, 0.3))
+
+# The touchpoint whose window the demo breaks: north's deliveries, worse by this much on the NPS scale over
+# the last three weeks (a carrier problem).
+SLIDE_REGION = "north"
+SLIDE_TOUCHPOINT = Touchpoint.DELIVERY
+SLIDE = timedelta(days=21)
+SLIDE_SHIFT = -4.0
+
+
+def pace(employee_id: str) -> tuple[float, float]:
+    """How slow an employee is (1: the quickest) and the share of their alerts they resolved."""
+    return PACES[zlib.crc32(employee_id.encode()) % len(PACES)]
+
+
+def slide(region: str, touchpoint: Touchpoint, at: datetime, end: datetime) -> float:
+    """The shift of a response's latent score from the demo's carrier problem (0 for most responses)."""
+    hit = region == SLIDE_REGION and touchpoint is SLIDE_TOUCHPOINT and end - at <= SLIDE
+    return SLIDE_SHIFT if hit else 0.0
+
+
+def demo_standards(as_of: datetime) -> list[ServiceStandard]:
+    """North's delivery standard, set twice: window targets four months ago, a stricter NPS target since."""
+    base = replace(default_standard(SLIDE_REGION, SLIDE_TOUCHPOINT), updated_by="demo")
+    first = replace(
+        base,
+        window=WindowTargets(
+            window_days=28, min_responses=10, nps_at_least=0, csat_bottom_box_share_at_most=0.25
+        ),
+        updated_at=as_of - timedelta(days=120),
+        version=1,
+    )
+    second = replace(
+        first,
+        window=replace(first.window or WindowTargets(), nps_at_least=10),
+        updated_at=as_of - timedelta(days=45),
+        version=2,
+    )
+    return [first, second]
 
 
 def alerts_for(
     rng: random.Random, responses: Sequence[Feedback], *, owner: str | None, frontline: Sequence[str]
 ) -> list[Alert]:
-    """The alerts the customer's recent responses raised, each moved along as staff would have."""
+    """The alerts the customer's recent responses raised, each moved along as its handler would have."""
     if not responses:
         return []
     newest = max(r.received_at for r in responses)
@@ -43,6 +90,7 @@ def alerts_for(
             continue
         raised = response.received_at
         handler = owner or rng.choice(frontline)
+        slowness, resolves = pace(handler)
         alert = raise_alert(
             alert_id=f"{int(raised.timestamp()):08x}{rng.getrandbits(64):016x}",
             customer_id=response.customer_id,
@@ -53,14 +101,24 @@ def alerts_for(
             now=raised,
             by=response.customer_id,
             feedback_id=response.id,
+            nps=response.nps,
         )
         stage = rng.random()
         if stage < 0.75:
-            alert = acknowledge(alert, by=handler, now=raised + timedelta(minutes=rng.randint(5, 200)))
-        if stage < 0.6:
+            late = timedelta(minutes=round(rng.randint(5, 200) * slowness))
+            alert = acknowledge(alert, by=handler, now=raised + late)
+        if stage < resolves:
             summary, message = rng.choice(REPLIES)
-            answered = raised + timedelta(hours=rng.randint(3, 40))
+            answered = raised + timedelta(hours=round(rng.randint(3, 40) * slowness))
             reply = Reply(message, rng.choice(("EMAIL", "SMS", "PHONE")), answered)
             alert = resolve(alert, by=handler, now=answered, resolution=summary, reply=reply)
+            alert = replace(alert, recovery=_next_response(responses, answered))
         alerts.append(alert)
     return alerts
+
+
+def _next_response(responses: Sequence[Feedback], resolved: datetime) -> Recovery | None:
+    """The customer's first response after ``resolved``, within the recovery window."""
+    later = [r for r in responses if resolved < r.occurred_at <= resolved + RECOVERY_WINDOW]
+    first = min(later, key=lambda r: (r.occurred_at, r.id), default=None)
+    return Recovery(first.id, first.nps, first.occurred_at) if first else None

@@ -163,15 +163,16 @@ async def loop_performance(
     if where.teams:
         shown = [a for a in shown if a.team in where.teams]
         hidden = [a for a in hidden if a.team in where.teams]
-    minimum = 1 if disclosure.protected else disclosure.min_customers
+    # Exact callers see every row, however few customers: the figures are about their staff's work, which
+    # they see record by record anyway (the company-wide lattice applied its minimum to the cells above).
     groups: dict[tuple[date, tuple[str, ...]], list[_Alert]] = {}
     for alert in shown:
         groups.setdefault(_key(alert, group_by, interval, period, zone_name), []).append(alert)
     rows = []
     for (when, values), members in groups.items():
-        customers = {a.handling.customer_id for a in members if a.handling.customer_id}
-        figures = _figures([a.handling for a in members], now) if len(customers) >= minimum else None
-        rows.append(_row(when, values, group_by, interval, period, figures))
+        rows.append(
+            _row(when, values, group_by, interval, period, _figures([a.handling for a in members], now))
+        )
     for when, values in {_key(a, group_by, interval, period, zone_name) for a in hidden} - set(groups):
         rows.append(_row(when, values, group_by, interval, period, None))
     return sorted(rows, key=lambda r: (r.period.first, r.employee_id or "", r.team or "", r.region or ""))

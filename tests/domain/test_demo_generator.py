@@ -13,14 +13,15 @@ import pytest
 
 from api.demo import Batch, LoadReport, generate, load
 from api.demo.generator import BATCH_SIZE
-from api.storage.client import MongoDatabase, ensure_indexes
+from api.storage.client import MongoDatabase, MongoUnitOfWork, ensure_indexes
 from domain.aggregates.disclosure import Disclosure, Guarantee
 from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, Interval, experience
 from domain.aggregates.periods import Period
 from domain.aggregates.rollups import Axis, CellKey
 from domain.aggregates.service import verify_rollups
 from domain.aggregates.tally import Tally
-from domain.alerts.models import AlertState
+from domain.alerts.models import AlertKind, AlertState
+from domain.alerts.repository import AlertQueue
 from domain.alerts.rules import reasons_for
 from domain.crm.models import (
     CaseChannel,
@@ -39,7 +40,7 @@ from domain.ids import is_valid_id
 from domain.lists.defaults import default_codes
 from domain.lists.models import ListKind
 from domain.repositories import Repositories, all_indexes
-from domain.standards.models import AlertRule
+from domain.standards.models import AlertRule, TargetMetric
 from tests.factories import store_feedback
 
 AS_OF = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
@@ -289,7 +290,7 @@ def test_profiles_look_real(data: Batch) -> None:
 
 
 async def test_load_writes_every_record_and_reports_progress_per_batch(
-    repos: Repositories, db: MongoDatabase
+    repos: Repositories, db: MongoDatabase, uow: MongoUnitOfWork
 ) -> None:
     progress: list[int] = []
     cell_progress: list[tuple[int, int]] = []
@@ -302,12 +303,15 @@ async def test_load_writes_every_record_and_reports_progress_per_batch(
         progress=progress.append,
         cell_progress=lambda done, total: cell_progress.append((done, total)),
         batch_size=batch,
+        uow=uow,
     )
     expected = merged(list(generate(customers=size, seed=2, as_of=AS_OF)))
     counts = {f.name: len(getattr(expected, f.name)) for f in fields(Batch)}
     cells = await db["rollups"].count_documents({})
     assert report == LoadReport(**counts, rollup_cells=cells)
-    assert {name: await db[name].count_documents({}) for name in counts} == counts
+    # Besides the generated records, the first tactical check raised one alert (north's deliveries, below).
+    generated = {"kind": {"$ne": AlertKind.TACTICAL.value}}
+    assert {name: await db[name].count_documents(generated) for name in counts} == counts
     assert progress == [batch, 2 * batch, size]
     assert cell_progress[0] == (0, cells)
     assert cell_progress[-1] == (cells, cells)
@@ -315,6 +319,23 @@ async def test_load_writes_every_record_and_reports_progress_per_batch(
     assert (await repos.feedback.get_many([first.id]))[first.id] == first
     # The load counts every response into the rollups as it goes, as intake would.
     assert await verify_rollups(repos) == []
+    # North's deliveries slid below their standard in the last three weeks: the first check raised the breach.
+    standard = await repos.standards.for_touchpoint("north", Touchpoint.DELIVERY)
+    assert standard.version == 2
+    tactical = await repos.alerts.queue(AlertQueue(kinds=(AlertKind.TACTICAL,)), first=10, after=None)
+    assert {(a.region, a.touchpoint) for a in tactical.items} == {("north", "DELIVERY")}
+    assert TargetMetric.NPS in {a.tactical.metric for a in tactical.items if a.tactical}
+
+
+def test_employees_handle_alerts_at_their_own_pace_and_customers_answer_again(data: Batch) -> None:
+    resolved: dict[str, list[bool]] = defaultdict(list)
+    for alert in data.alerts:
+        resolved[alert.assignee_id or ""].append(alert.state is AlertState.RESOLVED)
+    shares = [sum(done) / len(done) for done in resolved.values() if len(done) >= 5]
+    assert max(shares) - min(shares) > 0.3
+    recovered = [a.recovery for a in data.alerts if a.recovery is not None]
+    assert recovered
+    assert all(a.state is AlertState.RESOLVED for a in data.alerts if a.recovery is not None)
 
 
 async def test_the_bulk_load_gives_the_figures_of_taking_each_response_in(

@@ -22,7 +22,8 @@ from domain.feedback.submission import FeedbackSubmission
 from domain.repositories import Repositories
 from tests import factories as f
 
-EXACT = Disclosure(Guarantee.EXACT, 1)
+# Managers see every row: four customers, fewer than the minimum of five, are shown.
+EXACT = Disclosure(Guarantee.EXACT, 5)
 PROTECTED = Disclosure(Guarantee.PROTECTED, 3)
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
 START = datetime(2026, 10, 5, 9, tzinfo=UTC)
