@@ -98,6 +98,7 @@ OPERATIONS: dict[str, frozenset[Role]] = {
         frozenset({MANAGER, BOARD, BI}),
     ),
     "loopPerformance": frozenset({FRONTLINE, MANAGER, BOARD, BI}),
+    "digest": frozenset({FRONTLINE, MANAGER}),
     "submitFeedback": frozenset({CUSTOMER, FRONTLINE}),
     "submitFeedbackBatch": frozenset({CUSTOMER, FRONTLINE}),
     "openCase": frozenset({FRONTLINE}),
@@ -120,6 +121,7 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     # exactly as ``node`` would for that role.
     "_service": frozenset(Role),
     "_entities": frozenset({FRONTLINE, MANAGER}),
+    "digestPublished": frozenset({FRONTLINE, MANAGER}),
 }
 
 # What each role's aggregates promise (domain/aggregates/disclosure.py). Managers may read every record of
@@ -437,6 +439,28 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         # A named employee: never to the board or BI tools.
         "employee": allow(FRONTLINE, MANAGER),
     },
+    "Digest": rules(
+        ALERT_READERS,
+        "date",
+        "regions",
+        "newAlertCount",
+        "newAlerts",
+        "breaches",
+        "resolvedCount",
+        "resolved",
+    ),
+    "DigestBreach": rules(
+        ALERT_READERS,
+        "region",
+        "touchpoint",
+        "metric",
+        "figure",
+        "target",
+        "windowDays",
+        "raisedAt",
+        "clearedAt",
+    ),
+    "DigestResolution": rules(ALERT_READERS, "cause", "category", "resolved", "notes"),
     "RiskRow": rules(ANALYSTS, "region", "segment", "currency", "suppressed", "customers", "lifetimeValue"),
     "ChurnRow": rules(
         ANALYSTS,

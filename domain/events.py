@@ -1,4 +1,4 @@
-"""Closed-loop events pushed to subscribers: an alert raised or updated, a response received."""
+"""Loop events pushed to subscribers: an alert raised or updated, a response received, a digest published."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from domain.alerts.models import Alert
+from domain.digest.models import Digest
 from domain.feedback.models import Feedback
 
 
@@ -17,6 +18,7 @@ class EventKind(StrEnum):
     ALERT_RAISED = "ALERT_RAISED"
     ALERT_UPDATED = "ALERT_UPDATED"
     FEEDBACK_RECEIVED = "FEEDBACK_RECEIVED"
+    DIGEST_PUBLISHED = "DIGEST_PUBLISHED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ class Event:
     kind: EventKind
     alert: Alert | None = None
     feedback: Feedback | None = None
+    digest: Digest | None = None
 
 
 class EventSource(Protocol):

@@ -15,6 +15,7 @@ from domain.crm.repository import (
     TransactionRepository,
 )
 from domain.customers.repository import CustomerRepository
+from domain.digest.repository import DigestRepository
 from domain.employees.repository import EmployeeRepository
 from domain.feedback.repository import FeedbackRepository
 from domain.lists.repository import ListRepository
@@ -42,6 +43,7 @@ class Repositories:
     lifecycles: LifecycleRollupRepository  # the cells churn is counted from
     lists: ListRepository
     breaches: BreachRepository
+    digests: DigestRepository
 
     @classmethod
     def on(
@@ -66,6 +68,7 @@ class Repositories:
             lifecycles=LifecycleRollupRepository(db, scope, zones=rollup_zones),
             lists=ListRepository(db),
             breaches=BreachRepository(db),
+            digests=DigestRepository(db),
         )
 
 
@@ -86,4 +89,5 @@ def all_indexes() -> list[IndexSpec]:
         *LifecycleRollupRepository.indexes(),
         *ListRepository.indexes(),
         *BreachRepository.indexes(),
+        *DigestRepository.indexes(),
     ]

@@ -30,6 +30,8 @@ from resolvers.context import Info
 from resolvers.cost.extension import OperationLimits
 from resolvers.crm.mutations import CaseMutations
 from resolvers.customers.queries import CustomerQueries
+from resolvers.digest.queries import DigestQueries
+from resolvers.digest.subscriptions import DigestSubscriptions
 from resolvers.errors import StreamedErrorCodes
 from resolvers.fastpath import compiled_executor
 from resolvers.federation import FEDERATION_VERSION, FederationQueries, entity_keys
@@ -71,6 +73,7 @@ class Query(
     ChurnQueries,
     ListQueries,
     LoopPerformanceQueries,
+    DigestQueries,
 ):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")
     async def node(self, info: Info, id: NodeIdArg) -> Node | None:
@@ -99,7 +102,7 @@ class FederatedSchema(strawberry.federation.Schema, Customer360Schema):
 @strawberry.type(
     description="Live events over WebSocket (graphql-transport-ws), filtered by your role and rows."
 )
-class Subscription(AlertSubscriptions, FeedbackSubscriptions):
+class Subscription(AlertSubscriptions, FeedbackSubscriptions, DigestSubscriptions):
     pass
 
 

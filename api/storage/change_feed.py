@@ -16,12 +16,17 @@ from pymongo.errors import PyMongoError
 
 from api.storage.client import MongoDatabase
 from domain.alerts.repository import AlertRepository
+from domain.digest.repository import DigestRepository
 from domain.events import Event, EventKind
 from domain.feedback.repository import FeedbackRepository
 
 logger = logging.getLogger("customer360.events")
 
-WATCHED = [AlertRepository.collection_name, FeedbackRepository.collection_name]
+WATCHED = [
+    AlertRepository.collection_name,
+    FeedbackRepository.collection_name,
+    DigestRepository.collection_name,
+]
 PIPELINE = [
     {
         "$match": {
@@ -45,6 +50,10 @@ def to_event(change: dict[str, Any]) -> Event | None:
     if change["ns"]["coll"] == AlertRepository.collection_name:
         kind = EventKind.ALERT_RAISED if change["operationType"] == "insert" else EventKind.ALERT_UPDATED
         return Event(kind, alert=AlertRepository.from_document(document))
+    if change["ns"]["coll"] == DigestRepository.collection_name:
+        if change["operationType"] != "insert":
+            return None
+        return Event(EventKind.DIGEST_PUBLISHED, digest=DigestRepository.from_document(document))
     if change["operationType"] == "insert":
         return Event(EventKind.FEEDBACK_RECEIVED, feedback=FeedbackRepository.from_document(document))
     return None

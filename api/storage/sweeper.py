@@ -1,6 +1,8 @@
-"""The sweep every server process runs: escalation of overdue alerts and the tactical check of every window.
+"""The sweep every server process runs: escalation of overdue alerts, the tactical check of every window,
+and the daily digests.
 
-Concurrent sweeps escalate each alert once and raise (or clear) each breach's tactical alert once.
+Concurrent sweeps escalate each alert once, raise (or clear) each breach's tactical alert once and publish
+each region's digest of a day once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import UTC, datetime
 
 from api.storage.client import MongoDatabase
 from domain.alerts.service import escalate_overdue
+from domain.digest.service import publish_digests
 from domain.repositories import Repositories
 from domain.store import UnitOfWork
 from domain.tactical.service import check_windows
@@ -21,7 +24,7 @@ logger = logging.getLogger("customer360.sweeper")
 
 
 async def sweep_once(repos: Repositories, uow: UnitOfWork) -> None:
-    """One round: escalate what is overdue, then judge every touchpoint's window."""
+    """One round: escalate what is overdue, judge every touchpoint's window, publish yesterday's digests."""
     now = datetime.now(UTC)
     escalated = await escalate_overdue(repos, now=now)
     if escalated:
@@ -29,6 +32,8 @@ async def sweep_once(repos: Repositories, uow: UnitOfWork) -> None:
     checked = await check_windows(repos, uow, now=now)
     if checked.raised or checked.cleared:
         logger.info("tactical alerts: %d raised, %d cleared", len(checked.raised), len(checked.cleared))
+    if published := await publish_digests(repos, uow, now=now):
+        logger.info("published %d regions' digests of %s", len(published), published[0].day)
 
 
 async def sweep_forever(

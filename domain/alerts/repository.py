@@ -151,6 +151,8 @@ class AlertRepository(CustomerRecords[Alert]):
         (("feedbackId", 1),),
         (("occurredAt", 1),),
         (("customerId", 1), ("resolvedAt", 1)),
+        (("resolvedAt", 1),),
+        (("kind", 1), ("occurredAt", 1)),
     )
 
     async def raised_between(
@@ -186,6 +188,31 @@ class AlertRepository(CustomerRecords[Alert]):
             {"$project": dict.fromkeys(HANDLING_FIELDS, 1)},
         ]
         return [_handling(d) async for d in await self._collection.aggregate(pipeline)]
+
+    async def tactical_during(self, start: datetime, end: datetime, *, regions: Sequence[str]) -> list[Alert]:
+        """Tactical alerts in scope open at some moment from ``start`` up to ``end``: raised before ``end``,
+        not cleared before ``start``."""
+        pipeline = [
+            {"$match": {"kind": AlertKind.TACTICAL.value, "occurredAt": {"$lt": end}}},
+            {"$match": {"$or": [{"tactical.clearedAt": None}, {"tactical.clearedAt": {"$gte": start}}]}},
+            {"$match": self._in_scope(any_of(region=regions))},
+        ]
+        return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
+
+    async def resolved_between(
+        self, start: datetime, end: datetime, *, regions: Sequence[str]
+    ) -> list[Alert]:
+        """Operational alerts in scope (last) resolved from ``start`` up to ``end``."""
+        pipeline = [
+            {
+                "$match": {
+                    "resolvedAt": {"$gte": start, "$lt": end},
+                    "kind": {"$ne": AlertKind.TACTICAL.value},
+                }
+            },
+            {"$match": self._in_scope(any_of(region=regions))},
+        ]
+        return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
 
     async def customers_with_open_alerts(self) -> set[str]:
         """The customers in scope with an alert not yet resolved."""

@@ -59,3 +59,10 @@ class EmployeeRepository:
         """The employees of ``role`` working in ``region``, by id."""
         query = {"regions": region, "role": role.value}
         return sorted([self.from_document(d) async for d in self._collection.find(query)], key=lambda e: e.id)
+
+    async def regions(self) -> list[str]:
+        """Every region some employee works in, in order."""
+        found: set[str] = set()
+        async for document in self._collection.find({}, {"regions": 1}):
+            found.update(document.get("regions", ()))
+        return sorted(found)

@@ -67,6 +67,8 @@ def root_steps(world: World, role: Role) -> dict[str, Step]:
         },
         "revenueAtRisk": Step('revenueAtRisk(filter: {asOf: "2026-10-31"})', "revenueAtRisk"),
         "managedList": Step("managedList(kind: SERVICE_DIMENSION)", "managedList"),
+        # The day the world's north agent raised, handled and resolved an alert during a tactical breach.
+        "digest": Step('digest(date: "2026-10-30")', "digest"),
     }
     return {name: step for name, step in steps.items() if role in OPERATIONS[name]}
 
@@ -148,6 +150,9 @@ QUERY_REACHABLE_SAMPLE = {
         "BreachContribution",
         "ActionPlan",
         "LoopPerformanceRow",
+        "Digest",
+        "DigestBreach",
+        "DigestResolution",
     },
     Role.MANAGER: {
         "Customer",
@@ -159,6 +164,9 @@ QUERY_REACHABLE_SAMPLE = {
         "WindowDay",
         "WindowTarget",
         "TacticalBreach",
+        "Digest",
+        "DigestBreach",
+        "DigestResolution",
         "Feedback",
         "Viewer",
         "ExperienceBucket",

@@ -1,0 +1,1 @@
+"""The daily digest: a day's new alerts, breaches, rising root causes and what was resolved, and how."""
