@@ -23,6 +23,7 @@ from api.settings import Settings
 from api.storage.client import MongoDatabase, create_client, ensure_indexes
 from auth.principal import Role
 from auth.tokens import issue_dev_token
+from bench.dashboard import tolerating_duplicates
 from bench.load import percentile, run
 from bench.measure import commands_so_far
 from bench.process import ServerProcess, cpu_seconds
@@ -154,7 +155,8 @@ async def prepare(db: MongoDatabase, count: int, seed: int) -> float | None:
     await repos.employees.insert_many(people)
     made = alerts(count, seed, people)
     for start in range(0, len(made), BATCH):
-        await repos.alerts.insert_many(made[start : start + BATCH])
+        with tolerating_duplicates():
+            await repos.alerts.insert_many(made[start : start + BATCH])
     await db["benchMeta"].insert_one({"_id": "loop", "alerts": count})
     return time.perf_counter() - began
 
