@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pymongo
 
-from bench import aggregates, dashboard
+from bench import aggregates, dashboard, team_table
 from bench.datasets import database_name
 from bench.scenarios import SCENARIOS
 from bench.server import EXECUTORS
@@ -31,6 +31,7 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     command += ["--closed-loop-requests", "5", "--dashboard-feedback", "300,600", "--dashboard-requests", "3"]
     command += ["--first-start-customers", "0"]  # tests/bench/test_first_start.py runs that one
     command += ["--aggregates-sizes", ",".join(map(str, AGGREGATES)), "--aggregates-requests", "2"]
+    command += ["--tactical-feedback", "", "--loop-alerts", ""]  # their own run below
     try:
         finished = subprocess.run(
             command,
@@ -91,3 +92,59 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
         assert min(float(f) for f in (*small.split(", "), *large.split(", "))) > 0
         assert float(ratio.strip("*x")) > 0
         assert min(float(c) for c in commands.split(" / ")) >= 1
+
+
+def test_only_the_tactical_check_and_loop_performance_replace_their_own_sections(
+    mongodb_uri: str, tmp_path: Path
+) -> None:
+    report = tmp_path / "BENCHMARKS.md"
+    earlier = (
+        "# Benchmarks",
+        "## 10 customers",
+        "kept",
+        "## Loop performance",
+        "old",
+        "## The cuts, step by step",
+    )
+    report.write_text("\n\n".join([*earlier, "kept too"]) + "\n")
+    command = [sys.executable, "-m", "bench", "--only", "tactical,loop", "--tactical-feedback", "200,400"]
+    command += ["--tactical-rounds", "2", "--loop-alerts", "30,60", "--loop-requests", "2"]
+    command += ["--out", str(report), "--log", str(tmp_path / "bench.log")]
+    try:
+        finished = subprocess.run(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "MONGODB_URI": mongodb_uri},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        client: pymongo.MongoClient[dict[str, object]]
+        with pymongo.MongoClient(mongodb_uri) as client:
+            for feedback in (200, 400):
+                client.drop_database(dashboard.database_name(feedback, 1))
+            for alerts in (30, 60):
+                client.drop_database(team_table.database_name(alerts, 1))
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+
+    text = report.read_text()
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == [
+        "## 10 customers",
+        "## Loop performance",
+        "## Tactical check",
+        "## The cuts, step by step",
+    ]
+    assert "kept\n" in text
+    assert "kept too" in text
+    assert "\nold\n" not in text
+    checks = [line for line in text.splitlines() if line.startswith(("| 200 |", "| 400 |"))]
+    assert len(checks) == 2
+    tables = [line for line in text.splitlines() if line.startswith(("| 30 |", "| 60 |"))]
+    assert len(tables) == 4  # a manager's and the board's table per size
+    for line in tables:
+        figures = line.strip("| ").split(" | ")
+        assert int(figures[2]) > 0  # rows
+        assert figures[-1] == "0"  # failures
