@@ -242,7 +242,7 @@ async def _clear(
 MAX_HISTORY_DAYS = 92
 
 
-async def window_days(
+async def windows_by_day(
     repos: Repositories, *, region: str, touchpoint: Touchpoint, period: Period, now: datetime
 ) -> list[WindowDay]:
     """Each day's window in ``period`` judged by the standard in force at that day's end (now, for today).

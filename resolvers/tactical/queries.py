@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates.periods import Period, local_day, time_zone
-from domain.tactical.service import window_days
+from domain.tactical.service import windows_by_day
 from resolvers.context import Info
 from resolvers.enums import Touchpoint
 from resolvers.standards.queries import RegionArg, own_region
@@ -42,5 +42,7 @@ class TacticalQueries:
         repos = context.aggregate_repos
         last = to or local_day(context.now, time_zone(repos.rollups.zones[0]))
         period = Period(from_ or last - timedelta(days=DEFAULT_DAYS - 1), last)
-        days = await window_days(repos, region=region, touchpoint=touchpoint, period=period, now=context.now)
+        days = await windows_by_day(
+            repos, region=region, touchpoint=touchpoint, period=period, now=context.now
+        )
         return [WindowDay.of(day) for day in days]

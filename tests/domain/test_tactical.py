@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 
 from api.storage.client import MongoDatabase, MongoUnitOfWork
 from domain.aggregates.periods import Period
@@ -19,7 +18,7 @@ from domain.standards.models import Target, TargetMetric, WindowTargets, default
 from domain.standards.service import set_standard
 from domain.tactical.models import Verdict
 from domain.tactical.rules import contributions
-from domain.tactical.service import check_windows, window_days
+from domain.tactical.service import check_windows, windows_by_day
 from tests import factories as f
 
 DAY = timedelta(days=1)
@@ -121,7 +120,7 @@ async def test_a_standard_changed_mid_period_applies_from_its_time_on(
     ).window == lenient
 
     period = Period((START + 7 * DAY).date(), (START + 14 * DAY).date())
-    days = await window_days(
+    days = await windows_by_day(
         repos, region="north", touchpoint=Touchpoint.DELIVERY, period=period, now=START + 30 * DAY
     )
     # The change at 15:00 on day 10 judges day 10's window (at its end) and every later one.
@@ -147,7 +146,6 @@ def test_the_cells_that_moved_the_figure_add_up_to_its_change() -> None:
     now = {app: tally(0, 0, 10), web: tally(10)}
     target = Target(TargetMetric.NPS, 0)
     moved = contributions(target, now, before)
-    # NPS 50 -> -25; APP's term 50 -> -25 (-75), WEB's 0 -> 25 (+25): only APP moved it the wrong way.
-    assert [(c.value, c.change, c.figure, c.responses) for c in moved] == [
-        ("APP", -75.0, float(Fraction(-100, 3).__round__(4)), 3)
-    ]
+    # NPS 50 -> -25; APP's term (share x NPS) 50 -> -25 (-75), WEB's 0 -> 25 (+25): they add up to the
+    # change, and only APP moved it the wrong way (its own NPS now: -100 / 3).
+    assert [(c.value, c.change, c.figure, c.responses) for c in moved] == [("APP", -75.0, -33.3333, 3)]
