@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from domain.root_cause import RootCause
 from domain.standards.models import TargetMetric
 
 # How long after an alert's resolution the customer's next response counts as telling whether they recovered.
@@ -157,6 +158,7 @@ class Alert:
     action_plan: ActionPlan | None = None
     nps: int | None = None  # the NPS of the response that raised it
     recovery: Recovery | None = None
+    root_cause: RootCause | None = None  # recorded with its (latest) resolution
 
     @property
     def due_at(self) -> datetime:

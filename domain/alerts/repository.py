@@ -26,6 +26,7 @@ from domain.alerts.rules import escalation_step, resolved_at
 from domain.customer_records import CustomerRecords
 from domain.feedback.models import Feedback
 from domain.paging import Page, Position
+from domain.root_cause import Caused, CauseSource, cause_document, cause_from
 from domain.scope import RowScope, any_of, narrowed
 from domain.standards.models import TargetMetric
 from domain.store import Document, Session
@@ -153,6 +154,7 @@ class AlertRepository(CustomerRecords[Alert]):
         (("customerId", 1), ("resolvedAt", 1)),
         (("resolvedAt", 1),),
         (("kind", 1), ("occurredAt", 1)),
+        (("rootCause.at", 1),),
     )
 
     async def raised_between(
@@ -214,6 +216,19 @@ class AlertRepository(CustomerRecords[Alert]):
         ]
         return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
 
+    async def caused_between(self, start: datetime, end: datetime, *, regions: Sequence[str]) -> list[Caused]:
+        """The root causes recorded on alerts in scope from ``start`` up to ``end`` (at the resolution)."""
+        pipeline = [
+            {"$match": {"rootCause.at": {"$gte": start, "$lt": end}}},
+            {"$match": self._in_scope(any_of(region=regions))},
+            {"$project": {"customerId": 1, "region": 1, "rootCause": 1}},
+        ]
+        return [
+            Caused(CauseSource.ALERT, d["_id"], d.get("customerId"), d["region"], cause)
+            async for d in await self._collection.aggregate(pipeline)
+            if (cause := cause_from(d.get("rootCause"))) is not None
+        ]
+
     async def customers_with_open_alerts(self) -> set[str]:
         """The customers in scope with an alert not yet resolved."""
         pipeline = [
@@ -262,6 +277,7 @@ class AlertRepository(CustomerRecords[Alert]):
             "recovery": (
                 {"feedbackId": r.feedback_id, "nps": r.nps, "at": r.at} if (r := record.recovery) else None
             ),
+            "rootCause": cause_document(record.root_cause),
         }
 
     @staticmethod
@@ -300,6 +316,7 @@ class AlertRepository(CustomerRecords[Alert]):
             recovery=(
                 Recovery(r["feedbackId"], r.get("nps"), r["at"]) if (r := document.get("recovery")) else None
             ),
+            root_cause=cause_from(document.get("rootCause")),
         )
 
     async def save(self, alert: Alert, *, session: Session | None = None) -> None:

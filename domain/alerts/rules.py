@@ -21,6 +21,7 @@ from domain.alerts.models import (
 )
 from domain.errors import Conflict, InvalidInput
 from domain.feedback.models import Feedback, FeedbackStatus
+from domain.root_cause import RootCause
 from domain.standards.models import AlertRule, ServiceStandard
 
 
@@ -137,14 +138,25 @@ def acknowledge(alert: Alert, *, by: str, now: datetime) -> Alert:
     return _step(alert, AlertStep(AlertAction.ACKNOWLEDGED, now, by), state=AlertState.ACKNOWLEDGED)
 
 
-def resolve(alert: Alert, *, by: str, now: datetime, resolution: str, reply: Reply | None) -> Alert:
-    """Done: what was done, and what the customer was told (a tactical alert has no customer to tell)."""
+def resolve(
+    alert: Alert,
+    *,
+    by: str,
+    now: datetime,
+    resolution: str,
+    reply: Reply | None,
+    root_cause: RootCause | None = None,
+) -> Alert:
+    """Done: what was done, what the customer was told and why it happened (a tactical alert has no customer
+    to tell, and its cause is the manager's to give or not)."""
     if alert.state is AlertState.RESOLVED:
         raise Conflict("the alert is already resolved")
     if reply is None and alert.kind is AlertKind.OPERATIONAL:
         raise InvalidInput("say what the customer was told", field="reply")
     step = AlertStep(AlertAction.RESOLVED, now, by, resolution)
-    return _step(alert, step, state=AlertState.RESOLVED, resolution=resolution, reply=reply)
+    return _step(
+        alert, step, state=AlertState.RESOLVED, resolution=resolution, reply=reply, root_cause=root_cause
+    )
 
 
 def reassign(alert: Alert, *, by: str, now: datetime, assignee_id: str, note: str | None) -> Alert:
@@ -172,6 +184,7 @@ def reopen(alert: Alert, *, by: str, now: datetime, note: str | None, standard: 
         escalated_at=None,
         escalated_to=None,
         recovery=None,
+        root_cause=None,
     )
 
 
