@@ -15,8 +15,8 @@ from typing import Any
 from auth.masks import mask_emails, mask_phones, without_street
 from auth.principal import Principal, Role
 from domain.aggregates.disclosure import Guarantee
-from domain.customers.search import WordKind
 from domain.aggregates.loop_performance import LoopGroup
+from domain.customers.search import WordKind
 from domain.feedback.service import Submitter
 from domain.scope import RowScope
 from domain.timeline import TimelineKind
