@@ -135,10 +135,10 @@ AGGREGATE_GUARANTEES: Mapping[Role, Guarantee] = {
     BI: Guarantee.PROTECTED,
 }
 
-# What each role may group loop performance by: company-wide callers never see a named employee, and a
-# frontline employee sees its own row only. Roles not named do not call it.
+# What each role may group loop performance by: company-wide callers never see a named employee. A frontline
+# employee's rows hold its own alerts only, however grouped. Roles not named do not call it.
 LOOP_GROUPS: Mapping[Role, frozenset[LoopGroup]] = {
-    FRONTLINE: frozenset({LoopGroup.EMPLOYEE}),
+    FRONTLINE: frozenset(LoopGroup),
     MANAGER: frozenset(LoopGroup),
     BOARD: frozenset({LoopGroup.TEAM, LoopGroup.REGION}),
     BI: frozenset({LoopGroup.TEAM, LoopGroup.REGION}),
@@ -217,6 +217,7 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "customerNotified",
         "assignee",
         "version",
+        "rootCause",
     ),
     "CaseStatusChange": rules(STAFF, "status", "at", "note"),
     "CustomerNotice": rules(STAFF, "at", "channel"),
@@ -289,7 +290,9 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "kind",
         "tactical",
         "actionPlan",
+        "rootCause",
     ),
+    "RootCause": rules(STAFF, "code", "category", "note", "at", "by"),
     "TacticalBreach": rules(
         ALERT_READERS,
         "metric",
@@ -568,8 +571,30 @@ SELECTORS: dict[str, dict[str, Compared]] = {
         "filter.states": ("Alert.state",),
         "filter.overdue": ("Alert.overdue",),
         "filter.mine": ("Alert.assignee",),
+        "filter.kinds": ("Alert.kind",),
     },
     "Query.serviceStandards": {"region": ("ServiceStandard.region",)},
+    "Query.serviceStandardHistory": {
+        **_PAGE,
+        "region": ("ServiceStandard.region",),
+        "touchpoint": ("ServiceStandard.touchpoint",),
+    },
+    "Query.serviceStandardWindows": {
+        "region": ("ServiceStandard.region",),
+        "touchpoint": ("ServiceStandard.touchpoint",),
+        "from": (),
+        "to": (),
+    },
+    # Grouping by employee is for the roles of ``LOOP_GROUPS`` only, refused to the others by value.
+    "Query.loopPerformance": {
+        **_PERIOD,
+        "filter.regions": ("LoopPerformanceRow.region",),
+        "filter.teams": ("LoopPerformanceRow.team",),
+        "groupBy": ("LoopPerformanceRow.team", "LoopPerformanceRow.region"),
+        "interval": (),
+    },
+    "Query.digest": {"date": ()},
+    "Digest.newAlerts": {"first": (), ORDER: ("Alert.raisedAt",)},
     "Query.experience": {
         **_PERIOD,
         "filter.regions": _REGION,

@@ -10,7 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domain.store import Document
+from domain.errors import FieldError, ValidationFailed
+from domain.lists.models import ListKind, ManagedList
+from domain.store import Collection, Document
+
+MAX_NOTE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,12 @@ def cause_document(cause: RootCause | None) -> Document | None:
     }
 
 
+async def cause_counts(collection: Collection, where: Document) -> dict[str, int]:
+    """How many documents matching ``where`` carry each root cause code."""
+    pipeline = [{"$match": where}, {"$group": {"_id": "$rootCause.code", "n": {"$sum": 1}}}]
+    return {row["_id"]: int(row["n"]) async for row in await collection.aggregate(pipeline)}
+
+
 def cause_from(document: Document | None) -> RootCause | None:
     if not document:
         return None
@@ -58,3 +68,33 @@ class Caused:
     customer_id: str | None
     region: str
     cause: RootCause
+
+
+def record_cause(
+    causes: ManagedList,
+    *,
+    code: str | None,
+    note: str | None,
+    at: datetime,
+    by: str,
+    field: str = "rootCause",
+) -> RootCause:
+    """The root cause ``code`` (an active entry of the ``ROOT_CAUSE`` list) with its free text, or
+    ``ValidationFailed`` naming the fields: a missing, unknown or retired code, or no text."""
+    assert causes.kind is ListKind.ROOT_CAUSE
+    errors = []
+    if not code:
+        errors.append(FieldError(field, "REQUIRED", "name the root cause (a ROOT_CAUSE code)"))
+    elif refusal := causes.refusal(field, code):
+        errors.append(refusal)
+    text = (note or "").strip()
+    if not 1 <= len(text) <= MAX_NOTE:
+        errors.append(
+            FieldError(f"{field}Note", "REQUIRED", f"say what happened, 1 to {MAX_NOTE} characters")
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    assert code is not None
+    entry = causes.entry(code)
+    assert entry is not None
+    return RootCause(code, entry.parent or "", text, at, by)

@@ -386,10 +386,11 @@ describe_enum(
 )
 describe_enum(
     ListKind,
-    "Which managed list: service dimensions of feedback items, or case categories.",
+    "Which managed list: service dimensions of feedback items, case categories, or root causes.",
     {
         ListKind.SERVICE_DIMENSION: "What feedback items rate, expectation against perception.",
         ListKind.CASE_CATEGORY: "What a case is about; complaints are counted by it.",
+        ListKind.ROOT_CAUSE: "Why an alert or a complaint happened; each cause's parent is a case category.",
     },
 )
 

@@ -26,7 +26,7 @@ from domain.alerts.rules import escalation_step, resolved_at
 from domain.customer_records import CustomerRecords
 from domain.feedback.models import Feedback
 from domain.paging import Page, Position
-from domain.root_cause import Caused, CauseSource, cause_document, cause_from
+from domain.root_cause import Caused, CauseSource, cause_counts, cause_document, cause_from
 from domain.scope import RowScope, any_of, narrowed
 from domain.standards.models import TargetMetric
 from domain.store import Document, Session
@@ -217,9 +217,12 @@ class AlertRepository(CustomerRecords[Alert]):
         return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
 
     async def caused_between(self, start: datetime, end: datetime, *, regions: Sequence[str]) -> list[Caused]:
-        """The root causes recorded on alerts in scope from ``start`` up to ``end`` (at the resolution)."""
+        """The root causes recorded on alerts in scope from ``start`` up to ``end`` (at the resolution).
+
+        A complaint's alert is left out: the complaint case carries the same cause, and counts it once.
+        """
         pipeline = [
-            {"$match": {"rootCause.at": {"$gte": start, "$lt": end}}},
+            {"$match": {"rootCause.at": {"$gte": start, "$lt": end}, "caseId": None}},
             {"$match": self._in_scope(any_of(region=regions))},
             {"$project": {"customerId": 1, "region": 1, "rootCause": 1}},
         ]
@@ -228,6 +231,17 @@ class AlertRepository(CustomerRecords[Alert]):
             async for d in await self._collection.aggregate(pipeline)
             if (cause := cause_from(d.get("rootCause"))) is not None
         ]
+
+    async def cause_counts(self) -> dict[str, int]:
+        """How many alerts in scope carry each root cause, in one command (a scan: for audits)."""
+        return await cause_counts(self._collection, self._in_scope({"rootCause": {"$ne": None}}))
+
+    async def rename_cause(self, old: str, new: str) -> int:
+        """Give every alert in scope with root cause ``old`` the cause ``new`` (a new version); how many."""
+        result = await self._collection.update_many(
+            self._in_scope({"rootCause.code": old}), {"$set": {"rootCause.code": new}, "$inc": {"version": 1}}
+        )
+        return result.matched_count
 
     async def customers_with_open_alerts(self) -> set[str]:
         """The customers in scope with an alert not yet resolved."""

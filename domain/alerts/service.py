@@ -12,7 +12,10 @@ from domain.customer_records import read_version
 from domain.employees.models import EmployeeRole
 from domain.errors import InvalidInput
 from domain.feedback.models import Touchpoint
+from domain.lists.models import ListKind
+from domain.lists.service import stored_time
 from domain.repositories import Repositories
+from domain.root_cause import record_cause
 
 
 async def accountable_employee(repos: Repositories, *, owner_id: str | None, region: str) -> str | None:
@@ -37,17 +40,21 @@ async def acknowledge(repos: Repositories, *, alert_id: str, version: int, by: s
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """What was done, and the reply sent to the customer with its channel (none for a tactical alert)."""
+    """What was done, the reply sent to the customer with its channel (none for a tactical alert), and the
+    root cause (a ``ROOT_CAUSE`` code) with what happened (required for an operational alert)."""
 
     summary: str
     reply: str | None = None
     reply_channel: str | None = None
+    root_cause: str | None = None
+    root_cause_note: str | None = None
 
 
 async def resolve(
     repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime, resolution: Resolution
 ) -> Alert:
-    """Resolve an alert, recording the reply the customer got."""
+    """Resolve an alert, recording the reply the customer got and why it happened (``VALIDATION`` for a
+    missing, unknown or retired root cause of an operational alert)."""
     if not resolution.summary.strip():
         raise InvalidInput("say what was done", field="resolution")
     reply = None
@@ -55,12 +62,15 @@ async def resolve(
         if not resolution.reply_channel:
             raise InvalidInput("say how the reply was sent", field="replyChannel")
         reply = Reply(resolution.reply.strip(), resolution.reply_channel, now)
+    alert = await _load(repos, alert_id, version)
+    cause = None
+    if alert.kind is AlertKind.OPERATIONAL or resolution.root_cause:
+        causes = await repos.lists.get(ListKind.ROOT_CAUSE)
+        cause = record_cause(
+            causes, code=resolution.root_cause, note=resolution.root_cause_note, at=stored_time(now), by=by
+        )
     changed = rules.resolve(
-        await _load(repos, alert_id, version),
-        by=by,
-        now=now,
-        resolution=resolution.summary.strip(),
-        reply=reply,
+        alert, by=by, now=now, resolution=resolution.summary.strip(), reply=reply, root_cause=cause
     )
     await repos.alerts.save(changed)
     return changed

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from domain.customers.models import ExternalId
 from domain.money import Money
+from domain.root_cause import RootCause
 
 
 class SalesChannel(StrEnum):
@@ -162,6 +163,7 @@ class Case:
     resolution: str | None
     customer_notified: CustomerNotice | None
     version: int
+    root_cause: RootCause | None = None  # a complaint's, recorded when it is resolved (or closed)
 
 
 class OpportunityStage(StrEnum):

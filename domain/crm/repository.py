@@ -29,6 +29,7 @@ from domain.customers.models import ExternalId
 from domain.customers.repository import LOOKUP_CHUNK, external_key
 from domain.documents import date_doc, date_from, money_doc, money_from
 from domain.imports.rows import Upserted
+from domain.root_cause import Caused, CauseSource, cause_counts, cause_document, cause_from
 from domain.scope import any_of
 from domain.store import Document, IndexSpec
 
@@ -181,6 +182,7 @@ class CaseRepository(CustomerRecords[Case]):
         (("region", 1), ("status", 1), ("dueAt", 1)),
         (("assigneeId", 1), ("status", 1), ("dueAt", 1)),
         (("kind", 1), ("occurredAt", 1)),
+        (("rootCause.at", 1),),
     )
 
     async def complaints(
@@ -214,6 +216,7 @@ class CaseRepository(CustomerRecords[Case]):
                 {"status": h.status.value, "at": h.at, "by": h.by, "note": h.note} for h in record.history
             ],
             "resolution": record.resolution,
+            "rootCause": cause_document(record.root_cause),
             "customerNotified": {"at": notice.at, "channel": notice.channel} if notice else None,
             "version": record.version,
         }
@@ -241,12 +244,37 @@ class CaseRepository(CustomerRecords[Case]):
             resolution=document.get("resolution"),
             customer_notified=CustomerNotice(notice["at"], notice["channel"]) if notice else None,
             version=int(document.get("version", 1)),
+            root_cause=cause_from(document.get("rootCause")),
         )
 
     async def open_counts(self, customer_ids: Sequence[str]) -> dict[str, int]:
         """How many open or in-progress cases each customer has, in one command."""
         open_cases = self._in_scope({"status": {"$in": OPEN_CASE_STATUSES}})
         return await self._count_by("customerId", customer_ids, open_cases)
+
+    async def caused_between(self, start: datetime, end: datetime, *, regions: Sequence[str]) -> list[Caused]:
+        """The root causes recorded on complaints in scope from ``start`` up to ``end``."""
+        pipeline = [
+            {"$match": {"rootCause.at": {"$gte": start, "$lt": end}}},
+            {"$match": self._in_scope(any_of(region=regions))},
+            {"$project": {"customerId": 1, "region": 1, "rootCause": 1}},
+        ]
+        return [
+            Caused(CauseSource.COMPLAINT, d["_id"], d.get("customerId"), d["region"], cause)
+            async for d in await self._collection.aggregate(pipeline)
+            if (cause := cause_from(d.get("rootCause"))) is not None
+        ]
+
+    async def cause_counts(self) -> dict[str, int]:
+        """How many cases in scope carry each root cause, in one command (a scan: for audits)."""
+        return await cause_counts(self._collection, self._in_scope({"rootCause": {"$ne": None}}))
+
+    async def rename_cause(self, old: str, new: str) -> int:
+        """Give every case in scope with root cause ``old`` the cause ``new`` (a new version); how many."""
+        result = await self._collection.update_many(
+            self._in_scope({"rootCause.code": old}), {"$set": {"rootCause.code": new}, "$inc": {"version": 1}}
+        )
+        return result.matched_count
 
     async def category_counts(self) -> dict[str, int]:
         """How many cases in scope carry each category, in one command (a scan: for audits, not requests)."""

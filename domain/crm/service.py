@@ -15,7 +15,9 @@ from domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from domain.feedback.models import Touchpoint
 from domain.ids import new_id
 from domain.lists.models import ListKind, ManagedList
+from domain.lists.service import stored_time
 from domain.repositories import Repositories
+from domain.root_cause import record_cause
 from domain.store import Session, UnitOfWork
 
 NEXT_STATUSES: dict[CaseStatus, frozenset[CaseStatus]] = {
@@ -51,6 +53,8 @@ class CaseChange:
     resolution: str | None = None
     customer_notified_by: str | None = None
     category: str | None = None
+    root_cause: str | None = None  # a ROOT_CAUSE code: required when a complaint is resolved or closed
+    root_cause_note: str | None = None
 
 
 def _check_new(case: NewCase, categories: ManagedList) -> list[FieldError]:
@@ -122,7 +126,8 @@ async def open_case(
 
 
 async def update_case(repos: Repositories, *, change: CaseChange, by: str, now: datetime) -> Case:
-    """Move a case along: status (with history), assignee, resolution, how the customer was told, category."""
+    """Move a case along: status (with history), assignee, resolution, how the customer was told, category,
+    root cause (which a complaint needs when it is resolved or closed)."""
     case = await read_version(repos.cases, change.case_id, change.version, noun="case")
     updated = case
     if change.category is not None and change.category != case.category:
@@ -137,6 +142,13 @@ async def update_case(repos: Repositories, *, change: CaseChange, by: str, now: 
             raise ValidationFailed([FieldError("resolution", "REQUIRED", "say how the case was resolved")])
         step = StatusChange(change.status, now, by, change.note)
         updated = replace(updated, status=change.status, history=(*updated.history, step))
+    ending = change.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and change.status is not case.status
+    if change.root_cause or (ending and case.kind is CaseKind.COMPLAINT and case.root_cause is None):
+        causes = await repos.lists.get(ListKind.ROOT_CAUSE)
+        cause = record_cause(
+            causes, code=change.root_cause, note=change.root_cause_note, at=stored_time(now), by=by
+        )
+        updated = replace(updated, root_cause=cause)
     if change.assignee_id is not None:
         updated = replace(updated, assignee_id=change.assignee_id)
     if change.resolution is not None:

@@ -1,10 +1,11 @@
-"""The vocabulary every list starts with, so that a fresh database accepts feedback and cases at once."""
+"""The vocabulary every list starts with, so that a fresh database accepts feedback, cases and their root
+causes at once."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from domain.lists.models import ListEntry, ListKind, ManagedList
+from domain.lists.models import PARENT_KINDS, ListEntry, ListKind, ManagedList
 
 DEFAULT_ENTRIES: dict[ListKind, tuple[tuple[str, str], ...]] = {
     ListKind.SERVICE_DIMENSION: (
@@ -25,6 +26,37 @@ DEFAULT_ENTRIES: dict[ListKind, tuple[tuple[str, str], ...]] = {
         ("returns", "Returns"),
         ("account", "Account"),
     ),
+    ListKind.ROOT_CAUSE: (
+        ("carrier-delay", "Carrier delay"),
+        ("wrong-address", "Wrong delivery address"),
+        ("damaged-in-transit", "Damaged in transit"),
+        ("wrong-charge", "Wrong charge"),
+        ("unclear-invoice", "Unclear invoice"),
+        ("faulty-product", "Faulty product"),
+        ("not-as-described", "Not as described"),
+        ("unfriendly-staff", "Unfriendly staff"),
+        ("untrained-staff", "Staff lacked training"),
+        ("website-outage", "Website outage"),
+        ("confusing-website", "Confusing website"),
+        ("slow-refund", "Slow refund"),
+        ("account-access", "Account access problem"),
+    ),
+}
+# The category (a ``CASE_CATEGORY`` code) each default root cause belongs to.
+DEFAULT_PARENTS: dict[str, str] = {
+    "carrier-delay": "delivery",
+    "wrong-address": "delivery",
+    "damaged-in-transit": "delivery",
+    "wrong-charge": "billing",
+    "unclear-invoice": "billing",
+    "faulty-product": "product-quality",
+    "not-as-described": "product-quality",
+    "unfriendly-staff": "staff",
+    "untrained-staff": "staff",
+    "website-outage": "website",
+    "confusing-website": "website",
+    "slow-refund": "returns",
+    "account-access": "account",
 }
 
 
@@ -35,7 +67,12 @@ def default_codes(kind: ListKind) -> tuple[str, ...]:
 
 def default_entries(kind: ListKind, *, at: datetime | None = None) -> tuple[ListEntry, ...]:
     """The entries a list of ``kind`` starts with, stamped ``at`` (no one changed them)."""
-    return tuple(ListEntry(code, label, updated_at=at) for code, label in DEFAULT_ENTRIES.get(kind, ()))
+    return tuple(
+        ListEntry(
+            code, label, parent=DEFAULT_PARENTS.get(code) if kind in PARENT_KINDS else None, updated_at=at
+        )
+        for code, label in DEFAULT_ENTRIES.get(kind, ())
+    )
 
 
 def default_list(kind: ListKind) -> ManagedList:

@@ -1,4 +1,5 @@
-"""Managed lists: the company's vocabularies (service dimensions, case categories) that managers maintain.
+"""Managed lists: the company's vocabularies (service dimensions, case categories, root causes) that managers
+maintain.
 
 A value that reaches records and aggregates from such a list is a stable code, never free text: intake
 refuses any code that is not an active entry, and a retired entry stays in its list so that old records
@@ -26,11 +27,12 @@ class ListKind(StrEnum):
 
     SERVICE_DIMENSION = "SERVICE_DIMENSION"  # the expectation-perception items of feedback
     CASE_CATEGORY = "CASE_CATEGORY"  # what a case is about; complaints are grouped by it
+    ROOT_CAUSE = "ROOT_CAUSE"  # why an alert or a complaint happened: a cause under a case category
 
 
 # The kind an entry's ``parent`` must be an active entry of, for kinds shaped as a tree; every other kind's
-# entries have no parent.
-PARENT_KINDS: Mapping[ListKind, ListKind] = {}
+# entries have no parent. Root causes are a short tree: category (delivery) -> cause (carrier-delay).
+PARENT_KINDS: Mapping[ListKind, ListKind] = {ListKind.ROOT_CAUSE: ListKind.CASE_CATEGORY}
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,27 @@ def usages(repos: Repositories) -> dict[ListKind, Usage]:
         ListKind.CASE_CATEGORY: Usage(
             "case categories", "cases", repos.cases.category_counts, repos.cases.recategorize
         ),
+        ListKind.ROOT_CAUSE: Usage(
+            "root causes", "alerts and cases", _cause_counts(repos), _rename_cause(repos)
+        ),
     }
+
+
+def _cause_counts(repos: Repositories) -> Callable[[], Awaitable[dict[str, int]]]:
+    async def count() -> dict[str, int]:
+        counts = await repos.alerts.cause_counts()
+        for code, n in (await repos.cases.cause_counts()).items():
+            counts[code] = counts.get(code, 0) + n
+        return counts
+
+    return count
+
+
+def _rename_cause(repos: Repositories) -> Callable[[str, str], Awaitable[int]]:
+    async def rename(old: str, new: str) -> int:
+        return await repos.alerts.rename_cause(old, new) + await repos.cases.rename_cause(old, new)
+
+    return rename
 
 
 @dataclass(frozen=True, slots=True)

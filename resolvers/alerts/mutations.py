@@ -48,6 +48,14 @@ class ResolveAlertInput:
     reply_channel: str | None = strawberry.field(
         default=None, description="How the reply was sent, e.g. EMAIL, SMS, PHONE."
     )
+    root_cause: str | None = strawberry.field(
+        default=None,
+        description="Why it happened: an active ROOT_CAUSE code of managedList (required for an operational "
+        "alert).",
+    )
+    root_cause_note: str | None = strawberry.field(
+        default=None, description="What happened, with the root cause (1 to 1000 characters)."
+    )
 
 
 @strawberry.input(description="What will be done about a tactical alert, and by when.")
@@ -87,7 +95,9 @@ class AlertMutations:
         input: Annotated[ResolveAlertInput, strawberry.argument(description="The resolution.")],
     ) -> AlertResult:
         ctx = info.context
-        resolution = service.Resolution(input.resolution, input.reply, input.reply_channel)
+        resolution = service.Resolution(
+            input.resolution, input.reply, input.reply_channel, input.root_cause, input.root_cause_note
+        )
         return await _changed(
             service.resolve(
                 ctx.repos,

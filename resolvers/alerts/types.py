@@ -13,6 +13,7 @@ from resolvers.employees.types import Employee
 from resolvers.enums import AlertAction, AlertKind, AlertReason, AlertState
 from resolvers.pagination import Connection
 from resolvers.references import CustomerRecord
+from resolvers.root_cause import RootCause
 from resolvers.tactical.types import ActionPlan, TacticalBreach
 
 
@@ -66,6 +67,9 @@ class Alert(CustomerRecord):
     action_plan: ActionPlan | None = strawberry.field(
         description="What will be done about a tactical alert, and by when."
     )
+    root_cause: RootCause | None = strawberry.field(
+        description="Why it happened, recorded with the resolution."
+    )
     assignee_id: strawberry.Private[str | None]
     escalated_to_id: strawberry.Private[str | None]
     domain: strawberry.Private[models.Alert]
@@ -106,6 +110,7 @@ class Alert(CustomerRecord):
             version=alert.version,
             tactical=TacticalBreach.of(alert.tactical),
             action_plan=ActionPlan.of(alert.action_plan),
+            root_cause=RootCause.of(alert.root_cause),
             assignee_id=alert.assignee_id,
             escalated_to_id=alert.escalated_to,
             domain=alert,

@@ -57,6 +57,14 @@ class UpdateCaseInput:
     category: str | None = strawberry.field(
         default=None, description="New category: an active CASE_CATEGORY code of managedList."
     )
+    root_cause: str | None = strawberry.field(
+        default=None,
+        description="Why it happened: an active ROOT_CAUSE code of managedList; required when a complaint is "
+        "resolved or closed.",
+    )
+    root_cause_note: str | None = strawberry.field(
+        default=None, description="What happened, with the root cause (1 to 1000 characters)."
+    )
 
 
 @strawberry.type(description="The case as stored, with the alert a complaint raised.")
@@ -114,5 +122,7 @@ async def _update(info: Info, input: UpdateCaseInput) -> DomainCase:
         resolution=input.resolution,
         customer_notified_by=input.customer_notified_by,
         category=input.category,
+        root_cause=input.root_cause,
+        root_cause_note=input.root_cause_note,
     )
     return await update_case(ctx.repos, change=change, by=ctx.principal.subject, now=ctx.now)

@@ -22,6 +22,7 @@ from resolvers.enums import (
 )
 from resolvers.money import Money
 from resolvers.references import CustomerRecord
+from resolvers.root_cause import RootCause
 
 
 @strawberry.type(description="One product line of a transaction.")
@@ -118,6 +119,9 @@ class Case(CustomerRecord):
         description="Whether and how the customer was told about the outcome."
     )
     version: int = strawberry.field(description="Pass it back with a change; a stale one is a conflict.")
+    root_cause: RootCause | None = strawberry.field(
+        description="Why it happened: recorded when a complaint is resolved or closed."
+    )
     assignee_id: strawberry.Private[str | None]
 
     @strawberry.field(description="The employee handling the case.")
@@ -142,6 +146,7 @@ class Case(CustomerRecord):
             resolution=record.resolution,
             customer_notified=CustomerNotice(at=notice.at, channel=notice.channel) if notice else None,
             version=record.version,
+            root_cause=RootCause.of(record.root_cause),
             assignee_id=record.assignee_id,
         )
 

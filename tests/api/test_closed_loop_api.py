@@ -44,7 +44,8 @@ query Queue($filter: AlertFilter) {
 RESOLVE = """
 mutation Resolve($id: ID!, $version: Int!) {
   resolveAlert(id: $id, version: $version,
-               input: {resolution: "Refunded", reply: "Sorry, refunded.", replyChannel: "EMAIL"}) {
+               input: {resolution: "Refunded", reply: "Sorry, refunded.", replyChannel: "EMAIL",
+                       rootCause: "carrier-delay", rootCauseNote: "The parcel sat at the depot"}) {
     __typename ... on AlertChanged { alert { state version } } ... on Error { code }
   }
 }
@@ -289,6 +290,8 @@ async def test_a_complaint_case_raises_an_alert_at_once(
                 "status": "RESOLVED",
                 "resolution": "Refunded",
                 "customerNotifiedBy": "EMAIL",
+                "rootCause": "wrong-charge",
+                "rootCauseNote": "The card was charged twice by the payment provider",
             }
         },
     )

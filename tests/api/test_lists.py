@@ -109,7 +109,11 @@ async def test_the_server_starts_with_the_default_lists_stored(
     http: httpx.AsyncClient, token: Any, db: MongoDatabase
 ) -> None:
     stored = {d["_id"]: d async for d in db["lists"].find({})}
-    assert {kind: d["version"] for kind, d in stored.items()} == {"SERVICE_DIMENSION": 1, "CASE_CATEGORY": 1}
+    assert {kind: d["version"] for kind, d in stored.items()} == {
+        "SERVICE_DIMENSION": 1,
+        "CASE_CATEGORY": 1,
+        "ROOT_CAUSE": 1,
+    }
     for role in Role:
         body = await GraphQLClient(http, token(role)).execute(LIST, {"kind": "CASE_CATEGORY"})
         categories = body["data"]["managedList"]

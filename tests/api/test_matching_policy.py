@@ -120,6 +120,36 @@ ROOT_SAMPLES: dict[tuple[str, str], tuple[str, Variables]] = {
         '{ serviceStandards(region: "north") { touchpoint } }',
         lambda w: {},
     ),
+    ("Query.alerts", "filter.kinds"): (
+        "{ alerts(first: 1, filter: {kinds: [TACTICAL]}) { edges { cursor } } }",
+        lambda w: {},
+    ),
+    **{
+        (field, argument): (query, lambda w: {})
+        for field, query in (
+            (
+                "Query.serviceStandardHistory",
+                '{ serviceStandardHistory(region: "north", touchpoint: DELIVERY) { version } }',
+            ),
+            (
+                "Query.serviceStandardWindows",
+                '{ serviceStandardWindows(region: "north", touchpoint: DELIVERY) { day } }',
+            ),
+        )
+        for argument in ("region", "touchpoint")
+    },
+    ("Query.loopPerformance", "filter.regions"): (
+        f"{{ loopPerformance(filter: {PERIOD}}}) {{ alerts }} }}",
+        lambda w: {},
+    ),
+    ("Query.loopPerformance", "filter.teams"): (
+        '{ loopPerformance(filter: {from: "2026-10-01", to: "2026-10-31", teams: ["north-1"]}) { alerts } }',
+        lambda w: {},
+    ),
+    ("Query.loopPerformance", "groupBy"): (
+        '{ loopPerformance(filter: {from: "2026-10-01", to: "2026-10-31"}, groupBy: [REGION]) { alerts } }',
+        lambda w: {},
+    ),
     ("Query.experience", "filter.regions"): (f"{{ experience(filter: {PERIOD}}}) {{ nps }} }}", lambda w: {}),
     ("Query.experience", "filter.channels"): (
         '{ experience(filter: {from: "2026-10-01", to: "2026-10-31", channels: [APP]}) { nps } }',

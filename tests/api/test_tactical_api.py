@@ -153,8 +153,17 @@ async def test_managers_plan_and_resolve_tactical_alerts_that_frontline_does_not
         "__typename": "AlertChanged",
         "alert": {"state": "RESOLVED", "reply": None},
     }
+    operational_id = encode_global_id("Alert", operational.id)
+    unexplained = await manager.execute(RESOLVE, {"id": operational_id, "version": 1})
+    assert unexplained["data"]["resolveAlert"] == {
+        "__typename": "ValidationError",
+        "fields": [{"field": "rootCause"}, {"field": "rootCauseNote"}],
+    }
     unanswered = await manager.execute(
-        RESOLVE, {"id": encode_global_id("Alert", operational.id), "version": 1}
+        RESOLVE.replace(
+            '"Couriers retrained"', '"Couriers retrained", rootCause: "carrier-delay", rootCauseNote: "x"'
+        ),
+        {"id": operational_id, "version": 1},
     )
     assert unanswered["data"]["resolveAlert"] == {
         "__typename": "ValidationError",

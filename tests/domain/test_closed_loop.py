@@ -227,7 +227,13 @@ async def test_lifecycle_keeps_every_step_with_who_and_when(
     alert = await service.reassign(
         repos, alert_id=alert.id, version=2, by="boss", now=later, assignee_id=other.id, note="cover"
     )
-    resolution = service.Resolution("Refunded delivery fee", "Sorry, we refunded the fee.", "EMAIL")
+    resolution = service.Resolution(
+        "Refunded delivery fee",
+        "Sorry, we refunded the fee.",
+        "EMAIL",
+        "carrier-delay",
+        "Parcel sat at the depot",
+    )
     alert = await service.resolve(
         repos, alert_id=alert.id, version=3, by=other.id, now=later, resolution=resolution
     )

@@ -11,14 +11,14 @@ import pytest
 
 from api.storage.client import MongoDatabase, MongoUnitOfWork
 from domain.errors import Conflict, ValidationFailed
-from domain.lists.defaults import DEFAULT_ENTRIES, default_codes
+from domain.lists.defaults import DEFAULT_ENTRIES, default_codes, default_entries
 from domain.lists.models import ListEntry, ListKind, ManagedList, check_entry, code_for
 from domain.lists.service import EntryChange, ensure_default_lists, save_entry
 from domain.repositories import Repositories
 from tests import factories as f
 
 NOW = f.NOW
-DIMENSION, CATEGORY = ListKind.SERVICE_DIMENSION, ListKind.CASE_CATEGORY
+DIMENSION, CATEGORY, CAUSE = ListKind.SERVICE_DIMENSION, ListKind.CASE_CATEGORY, ListKind.ROOT_CAUSE
 
 
 def change(**overrides: Any) -> EntryChange:
@@ -58,11 +58,15 @@ async def test_a_fresh_database_reads_the_default_vocabulary_at_version_0(repos:
 
 
 def test_the_default_vocabulary_keeps_the_rules_of_entries() -> None:
-    assert set(DEFAULT_ENTRIES) == {DIMENSION, CATEGORY}
-    for entries in DEFAULT_ENTRIES.values():
+    assert set(DEFAULT_ENTRIES) == {DIMENSION, CATEGORY, CAUSE}
+    categories = ManagedList(CATEGORY, default_entries(CATEGORY))
+    for kind, entries in DEFAULT_ENTRIES.items():
         assert len({code for code, _ in entries}) == len(entries)
-        for code, label in entries:
-            assert check_entry(ListEntry(code, label), parents=None) == [], code
+        for entry in default_entries(kind):
+            parents = categories if kind is CAUSE else None
+            assert check_entry(entry, parents=parents) == [], entry.code
+    # Every category has a cause or more beneath it: the root-cause tree covers what cases are about.
+    assert {e.parent for e in default_entries(CAUSE)} == set(default_codes(CATEGORY))
 
 
 async def test_defaults_are_stored_once_and_never_reactivate_a_retired_entry(
@@ -70,7 +74,7 @@ async def test_defaults_are_stored_once_and_never_reactivate_a_retired_entry(
 ) -> None:
     await ensure_default_lists(repos, uow, now=NOW)
     first = await stored(db)
-    assert set(first) == {"SERVICE_DIMENSION", "CASE_CATEGORY"}
+    assert set(first) == {"SERVICE_DIMENSION", "CASE_CATEGORY", "ROOT_CAUSE"}
     assert all(d["version"] == 1 for d in first.values())
 
     retired = change(kind=DIMENSION, code="clarity", label="Clarity", active=False)
@@ -105,7 +109,11 @@ async def test_defaults_stored_by_several_processes_at_once_are_stored_once(
 ) -> None:
     await asyncio.gather(*(ensure_default_lists(repos, uow, now=NOW) for _ in range(4)))
     lists = await stored(db)
-    assert {kind: d["version"] for kind, d in lists.items()} == {"SERVICE_DIMENSION": 1, "CASE_CATEGORY": 1}
+    assert {kind: d["version"] for kind, d in lists.items()} == {
+        "SERVICE_DIMENSION": 1,
+        "CASE_CATEGORY": 1,
+        "ROOT_CAUSE": 1,
+    }
     assert len(lists["CASE_CATEGORY"]["entries"]) == len(default_codes(CATEGORY))
 
 

@@ -52,7 +52,7 @@ async def resolve(repos: Repositories, alert: Any, at: datetime) -> None:
         version=alert.version,
         by=alert.assignee_id,
         now=at,
-        resolution=service.Resolution("Called back", "Sorry", "PHONE"),
+        resolution=service.Resolution("Called back", "Sorry", "PHONE", "carrier-delay", "Late again"),
     )
 
 
