@@ -98,6 +98,7 @@ OPERATIONS: dict[str, frozenset[Role]] = {
         frozenset({MANAGER, BOARD, BI}),
     ),
     "loopPerformance": frozenset({FRONTLINE, MANAGER, BOARD, BI}),
+    "recurringIssues": frozenset({MANAGER, BOARD, BI}),
     "digest": frozenset({FRONTLINE, MANAGER}),
     "submitFeedback": frozenset({CUSTOMER, FRONTLINE}),
     "submitFeedbackBatch": frozenset({CUSTOMER, FRONTLINE}),
@@ -147,7 +148,7 @@ LOOP_GROUPS: Mapping[Role, frozenset[LoopGroup]] = {
 # Root fields whose GET responses a caller's own cache may keep briefly: aggregates, no personal data.
 # (Loop performance is not among them: its backlog ages move with every minute.)
 CACHEABLE_OPERATIONS = frozenset(
-    {"experience", "complaints", "serviceStandardCompliance", "revenueAtRisk", "churn"}
+    {"experience", "complaints", "serviceStandardCompliance", "revenueAtRisk", "churn", "recurringIssues"}
 )
 
 _CONNECTION = ("edges", "nodes", "pageInfo", "totalCount")
@@ -442,6 +443,22 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         # A named employee: never to the board or BI tools.
         "employee": allow(FRONTLINE, MANAGER),
     },
+    "RecurringIssue": rules(
+        ANALYSTS,
+        "periodStart",
+        "periodEnd",
+        "cause",
+        "category",
+        "region",
+        "suppressed",
+        "count",
+        "share",
+        "baselineCount",
+        "expected",
+        "change",
+        "pValue",
+        "rising",
+    ),
     "Digest": rules(
         ALERT_READERS,
         "date",
@@ -591,6 +608,13 @@ SELECTORS: dict[str, dict[str, Compared]] = {
         "filter.regions": ("LoopPerformanceRow.region",),
         "filter.teams": ("LoopPerformanceRow.team",),
         "groupBy": ("LoopPerformanceRow.team", "LoopPerformanceRow.region"),
+        "interval": (),
+    },
+    "Query.recurringIssues": {
+        **_PERIOD,
+        "filter.regions": ("RecurringIssue.region",),
+        "filter.categories": ("RecurringIssue.category",),
+        "groupBy": ("RecurringIssue.cause", "RecurringIssue.category", "RecurringIssue.region"),
         "interval": (),
     },
     "Query.digest": {"date": ()},

@@ -20,6 +20,7 @@ from domain.aggregates.complaints import ComplaintAxis
 from domain.aggregates.groups import CustomerAxis
 from domain.aggregates.loop_performance import LoopGroup
 from domain.aggregates.periods import Interval
+from domain.aggregates.recurring import IssueAxis
 from domain.aggregates.rollups import Axis
 from domain.alerts.models import AlertAction, AlertKind, AlertReason, AlertState
 from domain.crm.models import (
@@ -375,6 +376,16 @@ describe_enum(
     },
 )
 describe_enum(
+    IssueAxis,
+    "What recurring issues are grouped by.",
+    {
+        IssueAxis.CAUSE: "The root cause (each with its category).",
+        IssueAxis.CATEGORY: "The root cause's category.",
+        IssueAxis.REGION: "The region of the alert or complaint.",
+    },
+    name="IssueDimension",
+)
+describe_enum(
     Interval,
     "The length of a time bucket (weeks are ISO weeks, Monday to Sunday).",
     {
@@ -414,6 +425,7 @@ __all__ = [
     "FeedbackStatus",
     "InteractionKind",
     "Interval",
+    "IssueAxis",
     "ListKind",
     "LoopGroup",
     "OpportunityStage",

@@ -19,6 +19,7 @@ from resolvers.aggregates.complaints import ComplaintQueries
 from resolvers.aggregates.compliance import ComplianceQueries
 from resolvers.aggregates.experience import ExperienceQueries
 from resolvers.aggregates.loop_performance import LoopPerformanceQueries
+from resolvers.aggregates.recurring import RecurringQueries
 from resolvers.aggregates.risk import RiskQueries
 from resolvers.alerts.mutations import AlertMutations
 from resolvers.alerts.queries import AlertQueries
@@ -73,6 +74,7 @@ class Query(
     ChurnQueries,
     ListQueries,
     LoopPerformanceQueries,
+    RecurringQueries,
     DigestQueries,
 ):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")

@@ -220,9 +220,16 @@ class AlertRepository(CustomerRecords[Alert]):
         """The root causes recorded on alerts in scope from ``start`` up to ``end`` (at the resolution).
 
         A complaint's alert is left out: the complaint case carries the same cause, and counts it once.
+        Tactical alerts are left out too: recurring issues are about experiences.
         """
         pipeline = [
-            {"$match": {"rootCause.at": {"$gte": start, "$lt": end}, "caseId": None}},
+            {
+                "$match": {
+                    "rootCause.at": {"$gte": start, "$lt": end},
+                    "caseId": None,
+                    "kind": {"$ne": AlertKind.TACTICAL.value},
+                }
+            },
             {"$match": self._in_scope(any_of(region=regions))},
             {"$project": {"customerId": 1, "region": 1, "rootCause": 1}},
         ]

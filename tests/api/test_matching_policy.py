@@ -138,6 +138,19 @@ ROOT_SAMPLES: dict[tuple[str, str], tuple[str, Variables]] = {
         )
         for argument in ("region", "touchpoint")
     },
+    ("Query.recurringIssues", "filter.regions"): (
+        f"{{ recurringIssues(filter: {PERIOD}}}) {{ count }} }}",
+        lambda w: {},
+    ),
+    ("Query.recurringIssues", "filter.categories"): (
+        '{ recurringIssues(filter: {from: "2026-10-01", to: "2026-10-31", categories: ["delivery"]})'
+        " { count } }",
+        lambda w: {},
+    ),
+    ("Query.recurringIssues", "groupBy"): (
+        '{ recurringIssues(filter: {from: "2026-10-01", to: "2026-10-31"}, groupBy: [CATEGORY]) { count } }',
+        lambda w: {},
+    ),
     ("Query.loopPerformance", "filter.regions"): (
         f"{{ loopPerformance(filter: {PERIOD}}}) {{ alerts }} }}",
         lambda w: {},

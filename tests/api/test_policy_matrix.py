@@ -46,6 +46,10 @@ OPERATIONS: dict[str, tuple[str, set[Role]]] = {
         {M, B, BI},
     ),
     "revenueAtRisk": ("{ revenueAtRisk { customers } }", {M, B, BI}),
+    "recurringIssues": (
+        '{ recurringIssues(filter: {from: "2026-10-01", to: "2026-10-31"}) { count } }',
+        {M, B, BI},
+    ),
     "digest": ('{ digest(date: "2026-10-30") { newAlertCount } }', {F, M}),
     "loopPerformance": (
         '{ loopPerformance(filter: {from: "2026-10-01", to: "2026-10-31"}) { alerts } }',

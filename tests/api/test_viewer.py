@@ -63,7 +63,14 @@ def root_steps(world: World, role: Role) -> dict[str, Step]:
         ),
         **{
             name: Step(f"{name}(filter: {{{PERIOD}}})", name)
-            for name in ("experience", "complaints", "serviceStandardCompliance", "churn", "loopPerformance")
+            for name in (
+                "experience",
+                "complaints",
+                "serviceStandardCompliance",
+                "churn",
+                "loopPerformance",
+                "recurringIssues",
+            )
         },
         "revenueAtRisk": Step('revenueAtRisk(filter: {asOf: "2026-10-31"})', "revenueAtRisk"),
         "managedList": Step("managedList(kind: SERVICE_DIMENSION)", "managedList"),
@@ -191,6 +198,7 @@ QUERY_REACHABLE_SAMPLE = {
         "ChurnRow",
         *LISTS,
         "LoopPerformanceRow",
+        "RecurringIssue",
     },
     Role.CUSTOMER: {"Customer", "Feedback", "Reply", "Viewer", *LISTS},
     Role.INTEGRATION: {"Customer", "Transaction", "Viewer", *LISTS},

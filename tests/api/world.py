@@ -13,6 +13,7 @@ from domain.crm.models import CaseStatus, CustomerNotice
 from domain.customers.models import Customer
 from domain.feedback.models import Touchpoint
 from domain.repositories import Repositories
+from domain.root_cause import RootCause
 from domain.standards.models import TargetMetric, WindowTargets, default_standard
 from resolvers.node import encode_global_id
 from tests import factories as f
@@ -168,4 +169,6 @@ async def _frontline_own(repos: Repositories, customer: Customer) -> None:
     )
     done = raised + timedelta(hours=3)
     reply = Reply("Sorry, it is on its way.", "SMS", done)
-    await repos.alerts.insert(resolve(alert, by="agent-north", now=done, resolution="Chased", reply=reply))
+    cause = RootCause("carrier-delay", "delivery", "The parcel sat at the depot", done, "agent-north")
+    resolved = resolve(alert, by="agent-north", now=done, resolution="Chased", reply=reply, root_cause=cause)
+    await repos.alerts.insert(resolved)
