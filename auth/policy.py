@@ -468,6 +468,10 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         "breaches",
         "resolvedCount",
         "resolved",
+        "risingCauses",
+    ),
+    "DigestRisingCause": rules(
+        ALERT_READERS, "cause", "category", "count", "baselineCount", "expected", "pValue"
     ),
     "DigestBreach": rules(
         ALERT_READERS,

@@ -152,7 +152,6 @@ class AlertRepository(CustomerRecords[Alert]):
         (("feedbackId", 1),),
         (("occurredAt", 1),),
         (("customerId", 1), ("resolvedAt", 1)),
-        (("resolvedAt", 1),),
         (("kind", 1), ("occurredAt", 1)),
         (("rootCause.at", 1),),
     )
@@ -197,21 +196,6 @@ class AlertRepository(CustomerRecords[Alert]):
         pipeline = [
             {"$match": {"kind": AlertKind.TACTICAL.value, "occurredAt": {"$lt": end}}},
             {"$match": {"$or": [{"tactical.clearedAt": None}, {"tactical.clearedAt": {"$gte": start}}]}},
-            {"$match": self._in_scope(any_of(region=regions))},
-        ]
-        return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
-
-    async def resolved_between(
-        self, start: datetime, end: datetime, *, regions: Sequence[str]
-    ) -> list[Alert]:
-        """Operational alerts in scope (last) resolved from ``start`` up to ``end``."""
-        pipeline = [
-            {
-                "$match": {
-                    "resolvedAt": {"$gte": start, "$lt": end},
-                    "kind": {"$ne": AlertKind.TACTICAL.value},
-                }
-            },
             {"$match": self._in_scope(any_of(region=regions))},
         ]
         return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]

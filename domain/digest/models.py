@@ -25,12 +25,24 @@ class DigestBreach:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedCause:
-    """What was resolved during the day with one root cause (``None``: with none recorded)."""
+    """What was resolved during the day with one root cause."""
 
-    cause: str | None
-    category: str | None
+    cause: str
+    category: str
     resolved: int
     notes: tuple[str, ...]  # the first few free texts given with the cause
+
+
+@dataclass(frozen=True, slots=True)
+class RisingCause:
+    """A root cause that rose significantly over the week ending on the day, against the four weeks before."""
+
+    cause: str
+    category: str
+    count: int
+    baseline_count: int
+    expected: float
+    p_value: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +54,4 @@ class Digest:
     new_alerts: tuple[str, ...]  # ids of the operational alerts raised during the day, oldest first
     breaches: tuple[DigestBreach, ...]
     resolved: tuple[ResolvedCause, ...]  # most resolved first
+    rising: tuple[RisingCause, ...] = ()  # most first

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.digest.models import Digest, DigestBreach, ResolvedCause
+from domain.digest.models import Digest, DigestBreach, ResolvedCause, RisingCause
 from domain.standards.models import TargetMetric
 from domain.store import Database, Document, IndexSpec, Session
 
@@ -53,6 +53,17 @@ class DigestRepository:
                 {"cause": r.cause, "category": r.category, "resolved": r.resolved, "notes": list(r.notes)}
                 for r in digest.resolved
             ],
+            "rising": [
+                {
+                    "cause": r.cause,
+                    "category": r.category,
+                    "count": r.count,
+                    "baselineCount": r.baseline_count,
+                    "expected": r.expected,
+                    "pValue": r.p_value,
+                }
+                for r in digest.rising
+            ],
         }
 
     @staticmethod
@@ -80,6 +91,17 @@ class DigestRepository:
                     r.get("cause"), r.get("category"), int(r["resolved"]), tuple(r.get("notes", ()))
                 )
                 for r in document.get("resolved", ())
+            ),
+            rising=tuple(
+                RisingCause(
+                    r["cause"],
+                    r["category"],
+                    int(r["count"]),
+                    int(r["baselineCount"]),
+                    float(r["expected"]),
+                    float(r["pValue"]),
+                )
+                for r in document.get("rising", ())
             ),
         )
 

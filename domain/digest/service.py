@@ -8,17 +8,22 @@ then pushes to the region's subscribers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from domain.aggregates.disclosure import Disclosure, Guarantee
 from domain.aggregates.periods import Period, local_day, time_zone
+from domain.aggregates.recurring import IssueAxis, RecurringFilter, recurring_issues
 from domain.alerts.models import Alert
-from domain.digest.models import Digest, DigestBreach, ResolvedCause
+from domain.digest.models import Digest, DigestBreach, ResolvedCause, RisingCause
 from domain.errors import InvalidInput
 from domain.repositories import Repositories
+from domain.root_cause import Caused
 from domain.store import DuplicateKey, Session, UnitOfWork
 
 # How many free texts a cause of the digest quotes.
 NOTES = 3
+# Rising causes: the week ending on the digest's day, against the four weeks before.
+RISING_DAYS = 7
 
 
 def yesterday(now: datetime, zone: str) -> date:
@@ -38,16 +43,42 @@ async def digest(repos: Repositories, *, day: date | None, now: datetime) -> Dig
 
 async def digest_of(repos: Repositories, *, day: date, regions: Sequence[str]) -> Digest:
     """The digest of one local day of the reporting time zone, of ``regions`` (all in scope when empty)."""
-    start, end = Period(day, day).bounds(time_zone(repos.rollups.zones[0]))
+    zone = repos.rollups.zones[0]
+    start, end = Period(day, day).bounds(time_zone(zone))
     raised = await repos.alerts.raised_between(start, end, regions=regions, touchpoints=())
     tactical = await repos.alerts.tactical_during(start, end, regions=regions)
-    resolved = await repos.alerts.resolved_between(start, end, regions=regions)
+    caused = [
+        *await repos.alerts.caused_between(start, end, regions=regions),
+        *await repos.cases.caused_between(start, end, regions=regions),
+    ]
     return Digest(
         day=day,
         regions=tuple(regions),
         new_alerts=tuple(a.id for a in sorted(raised, key=lambda a: (a.raised_at, a.id))),
         breaches=tuple(_breach(a) for a in sorted(tactical, key=lambda a: (a.raised_at, a.id)) if a.tactical),
-        resolved=_causes(resolved),
+        resolved=_causes(caused),
+        rising=await _rising(repos, day, regions, zone),
+    )
+
+
+async def _rising(
+    repos: Repositories, day: date, regions: Sequence[str], zone: str
+) -> tuple[RisingCause, ...]:
+    """The causes that rose significantly over the week ending on ``day`` against the four weeks before."""
+    week = Period(day - timedelta(days=RISING_DAYS - 1), day)
+    rows = await recurring_issues(
+        [repos.alerts, repos.cases],
+        RecurringFilter(week, zone, tuple(regions)),
+        (IssueAxis.CAUSE,),
+        None,
+        disclosure=Disclosure(Guarantee.EXACT, 1),
+        now=datetime.combine(day + timedelta(days=1), time(), UTC),
+        reporting_zone=zone,
+    )
+    return tuple(
+        RisingCause(r.cause or "", r.category or "", f.count, f.baseline_count, f.expected, f.p_value)
+        for r in rows
+        if (f := r.figures) is not None and f.rising
     )
 
 
@@ -67,15 +98,16 @@ def _breach(alert: Alert) -> DigestBreach:
     )
 
 
-def _causes(resolved: Sequence[Alert]) -> tuple[ResolvedCause, ...]:
-    """What was resolved, by root cause, most first."""
-    by_cause: dict[tuple[str | None, str | None], list[Alert]] = {}
-    for alert in resolved:
-        by_cause.setdefault((None, None), []).append(alert)
+def _causes(caused: Sequence[Caused]) -> tuple[ResolvedCause, ...]:
+    """What was resolved during the day, by root cause, most first, with the first few notes."""
+    by_cause: dict[tuple[str, str], list[Caused]] = {}
+    for item in sorted(caused, key=lambda c: (c.cause.at, c.record_id)):
+        by_cause.setdefault((item.cause.code, item.cause.category), []).append(item)
     causes = [
-        ResolvedCause(cause, category, len(alerts), ()) for (cause, category), alerts in by_cause.items()
+        ResolvedCause(code, category, len(items), tuple(c.cause.note for c in items[:NOTES]))
+        for (code, category), items in by_cause.items()
     ]
-    return tuple(sorted(causes, key=lambda c: (-c.resolved, c.cause or "")))
+    return tuple(sorted(causes, key=lambda c: (-c.resolved, c.cause)))
 
 
 async def publish_digests(repos: Repositories, uow: UnitOfWork, *, now: datetime) -> list[Digest]:

@@ -42,8 +42,8 @@ class DigestBreach:
 
 @strawberry.type(description="What was resolved during the day with one root cause.")
 class DigestResolution:
-    cause: str | None = strawberry.field(description="The root cause's code; null: none recorded.")
-    category: str | None = strawberry.field(description="The cause's category code.")
+    cause: str = strawberry.field(description="The ROOT_CAUSE code.")
+    category: str = strawberry.field(description="Its CASE_CATEGORY code when it was recorded.")
     resolved: int = strawberry.field(description="Alerts and complaint cases resolved with it.")
     notes: list[str] = strawberry.field(description="The first few free texts given with the cause.")
 
@@ -57,8 +57,30 @@ class DigestResolution:
         )
 
 
+@strawberry.type(description="A root cause that rose significantly over the week ending on the digest's day.")
+class DigestRisingCause:
+    cause: str = strawberry.field(description="The ROOT_CAUSE code.")
+    category: str = strawberry.field(description="Its CASE_CATEGORY code.")
+    count: int = strawberry.field(description="Times recorded in the week ending on the day.")
+    baseline_count: int = strawberry.field(description="Times recorded in the four weeks before.")
+    expected: float = strawberry.field(description="What the four weeks' rate predicts for one week.")
+    p_value: float = strawberry.field(description="Chance of at least this count at that rate.")
+
+    @classmethod
+    def of(cls, rising: models.RisingCause) -> DigestRisingCause:
+        return cls(
+            cause=rising.cause,
+            category=rising.category,
+            count=rising.count,
+            baseline_count=rising.baseline_count,
+            expected=rising.expected,
+            p_value=rising.p_value,
+        )
+
+
 @strawberry.type(
-    description="A day of the loop in your regions: new alerts, breaches, what was resolved and how."
+    description="A day of the loop in your regions: new alerts, breaches, rising causes, what was resolved "
+    "and why."
 )
 class Digest:
     date: date = strawberry.field(description="The local day (reporting time zone).")
@@ -70,6 +92,10 @@ class Digest:
     resolved_count: int = strawberry.field(description="Alerts and complaint cases resolved during the day.")
     resolved: list[DigestResolution] = strawberry.field(
         description="What was resolved, by root cause, most first."
+    )
+    rising_causes: list[DigestRisingCause] = strawberry.field(
+        description="Root causes that rose significantly over the week ending on the day against the four "
+        "weeks before (exact conditional test at 1 %, 5 or more), most first."
     )
     alert_ids: strawberry.Private[tuple[str, ...]]
 
@@ -92,5 +118,6 @@ class Digest:
             breaches=[DigestBreach.of(b) for b in digest.breaches],
             resolved_count=sum(r.resolved for r in digest.resolved),
             resolved=[DigestResolution.of(r) for r in digest.resolved],
+            rising_causes=[DigestRisingCause.of(r) for r in digest.rising],
             alert_ids=digest.new_alerts,
         )

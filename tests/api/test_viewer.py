@@ -160,6 +160,8 @@ QUERY_REACHABLE_SAMPLE = {
         "Digest",
         "DigestBreach",
         "DigestResolution",
+        "DigestRisingCause",
+        "RootCause",
     },
     Role.MANAGER: {
         "Customer",

@@ -155,20 +155,26 @@ async def _tactical(repos: Repositories) -> None:
 
 
 async def _frontline_own(repos: Repositories, customer: Customer) -> None:
-    """An operational alert the north frontline token's subject handled in October (its own loop row)."""
-    raised = f.NOW - timedelta(days=2)
-    alert = raise_alert(
-        alert_id=f.next_id(),
-        customer_id=customer.id,
-        region="north",
-        standard=default_standard("north", Touchpoint.DELIVERY),
-        reasons=(AlertReason.LOW_NPS,),
-        assignee_id="agent-north",
-        now=raised,
-        by=customer.id,
-    )
-    done = raised + timedelta(hours=3)
-    reply = Reply("Sorry, it is on its way.", "SMS", done)
-    cause = RootCause("carrier-delay", "delivery", "The parcel sat at the depot", done, "agent-north")
-    resolved = resolve(alert, by="agent-north", now=done, resolution="Chased", reply=reply, root_cause=cause)
-    await repos.alerts.insert(resolved)
+    """Operational alerts the north frontline token's subject handled in October (its own loop row): one
+    raised on the 30th and five the day before (their deadlines after the tactical alert's), each resolved on
+    the 30th with a carrier delay: a cause that rose that week, so the digest of the 30th shows it rising."""
+    october_30 = f.NOW - timedelta(days=2)
+    handled = [(october_30, october_30 + timedelta(hours=3))]
+    handled += [(october_30 - timedelta(hours=23 - n), october_30 - timedelta(hours=4 - n)) for n in range(5)]
+    for raised, done in handled:
+        alert = raise_alert(
+            alert_id=f.next_id(),
+            customer_id=customer.id,
+            region="north",
+            standard=default_standard("north", Touchpoint.DELIVERY),
+            reasons=(AlertReason.LOW_NPS,),
+            assignee_id="agent-north",
+            now=raised,
+            by=customer.id,
+        )
+        reply = Reply("Sorry, it is on its way.", "SMS", done)
+        cause = RootCause("carrier-delay", "delivery", "The parcel sat at the depot", done, "agent-north")
+        resolved = resolve(
+            alert, by="agent-north", now=done, resolution="Chased", reply=reply, root_cause=cause
+        )
+        await repos.alerts.insert(resolved)
