@@ -44,11 +44,16 @@ class IssueAxis(StrEnum):
     REGION = "region"
 
 
+# Without a period, managers get the last four weeks up to yesterday.
+DEFAULT_DAYS = 28
+
+
 @dataclass(frozen=True, slots=True)
 class RecurringFilter:
-    """Causes recorded in the period (local days), of some regions and categories."""
+    """Causes recorded in the period (local days; None: the ``DEFAULT_DAYS`` up to yesterday), of some
+    regions and categories."""
 
-    period: Period
+    period: Period | None
     time_zone: str = "UTC"
     regions: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
@@ -110,11 +115,14 @@ async def recurring_issues(
     if disclosure.protected:
         if where.time_zone != reporting_zone:
             raise InvalidInput(f"company-wide aggregates are kept in {reporting_zone} only", field="timeZone")
+        if where.period is None:
+            raise InvalidInput("company-wide recurring issues need a period of whole months", field="from")
         zone_name = reporting_zone
         period = publishable_period(where.period, interval, today=local_day(now, time_zone(zone_name)))
     else:
         zone_name = where.time_zone
-        period = where.period.checked(interval)
+        last = local_day(now, time_zone(zone_name)) - timedelta(days=1)
+        period = (where.period or Period(last - timedelta(days=DEFAULT_DAYS - 1), last)).checked(interval)
     zone = time_zone(zone_name)
     spans = buckets(period, interval)
     earliest = min(_baseline(span, interval)[0].first for span in spans)

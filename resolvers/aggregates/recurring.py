@@ -8,8 +8,10 @@ from typing import Annotated
 import strawberry
 
 from domain.aggregates import recurring as domain
+from domain.aggregates.periods import Period
+from domain.errors import InvalidInput
 from domain.lists.models import ListKind
-from resolvers.aggregates.filters import PeriodFilter, bounded, disclosure_for, reporting_zone
+from resolvers.aggregates.filters import bounded, disclosure_for, reporting_zone
 from resolvers.context import Info
 from resolvers.enums import Interval, IssueAxis
 
@@ -17,18 +19,30 @@ from resolvers.enums import Interval, IssueAxis
 @strawberry.input(
     description="Root causes recorded in a period of local days, of some regions and categories."
 )
-class RecurringFilter(PeriodFilter):
+class RecurringFilter:
+    from_: date | None = strawberry.field(
+        default=None,
+        name="from",
+        description="First day of the period (local to timeZone); without from and to, managers get the 28 "
+        "days up to yesterday.",
+    )
+    to: date | None = strawberry.field(default=None, description="Last day of the period, included.")
+    time_zone: str = strawberry.field(
+        default="UTC", description="IANA time zone of the days and buckets, e.g. Europe/Berlin."
+    )
     regions: list[str] | None = strawberry.field(default=None, description="Only these regions.")
     categories: list[str] | None = strawberry.field(
         default=None, description="Only causes of these categories (CASE_CATEGORY codes)."
     )
 
     def to_domain(self) -> domain.RecurringFilter:
+        if (self.from_ is None) != (self.to is None):
+            raise InvalidInput(
+                "give both from and to, or neither", field="from" if self.from_ is None else "to"
+            )
+        period = Period(self.from_, self.to) if self.from_ is not None and self.to is not None else None
         return domain.RecurringFilter(
-            self.period,
-            self.time_zone,
-            bounded(self.regions, "regions"),
-            bounded(self.categories, "categories"),
+            period, self.time_zone, bounded(self.regions, "regions"), bounded(self.categories, "categories")
         )
 
 
@@ -97,7 +111,13 @@ class RecurringQueries:
     async def recurring_issues(
         self,
         info: Info,
-        filter: Annotated[RecurringFilter, strawberry.argument(description="Period, regions, categories.")],
+        filter_: Annotated[
+            RecurringFilter | None,
+            strawberry.argument(
+                name="filter",
+                description="Period, regions, categories; by default the last 28 days (managers).",
+            ),
+        ] = None,
         group_by: Annotated[
             list[IssueAxis] | None,
             strawberry.argument(description="By cause (the default), category, region."),
@@ -110,7 +130,7 @@ class RecurringQueries:
         causes = await repos.lists.get(ListKind.ROOT_CAUSE)
         rows = await domain.recurring_issues(
             [repos.alerts, repos.cases],
-            filter.to_domain(),
+            (filter_ or RecurringFilter()).to_domain(),
             tuple(group_by or ()),
             interval,
             disclosure=disclosure_for(info),

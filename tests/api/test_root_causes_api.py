@@ -33,10 +33,10 @@ CASE = """mutation($input: UpdateCaseInput!) { updateCase(input: $input) {
   ... on ValidationError { fields { field code } } } }"""
 
 
-async def alert_in(repos: Repositories) -> str:
+async def alert_in(repos: Repositories, customer_id: str | None = None) -> str:
     alert = raise_alert(
         alert_id=f.next_id(),
-        customer_id=None,
+        customer_id=customer_id,
         region="north",
         standard=default_standard("north", Touchpoint.DELIVERY),
         reasons=(AlertReason.LOW_NPS,),
@@ -105,3 +105,24 @@ async def test_a_complaint_is_resolved_or_closed_with_its_root_cause(
     }
     # A question needs no cause.
     assert (await move(question, "CLOSED"))["case"] == {"status": "CLOSED", "rootCause": None}
+
+
+async def test_recurring_issues_of_the_last_four_weeks_for_managers_and_whole_months_company_wide(
+    http: httpx.AsyncClient, token: Any, repos: Repositories
+) -> None:
+    frontline = GraphQLClient(http, token(Role.FRONTLINE, sub="agent", regions=["north"]))
+    # Five customers: as many as a manager's aggregates need behind a figure.
+    for n in range(5):
+        alert = await alert_in(repos, customer_id=f"c{n}")
+        await frontline.execute(RESOLVE, {"id": alert, "cause": "carrier-delay"})
+    manager = GraphQLClient(http, token(Role.MANAGER, regions=["north"]))
+    query = "{ recurringIssues { cause category count baselineCount rising } }"
+    # Resolved today: the default period is the 28 days up to yesterday.
+    assert (await manager.execute(query))["data"]["recurringIssues"] == []
+    today = datetime.now(UTC).date().isoformat()
+    dated = f'{{ recurringIssues(filter: {{from: "{today}", to: "{today}"}}) {{ cause count }} }}'
+    assert (await manager.execute(dated))["data"]["recurringIssues"] == [
+        {"cause": "carrier-delay", "count": 5}
+    ]
+    board = await GraphQLClient(http, token(Role.BOARD)).result(query)
+    assert board["errors"][0]["extensions"] == {"code": "VALIDATION", "field": "from"}
