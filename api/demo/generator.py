@@ -15,7 +15,7 @@ from itertools import permutations
 from statistics import NormalDist
 
 from api.demo import vocabulary as vocab
-from api.demo.loop import alerts_for, slide
+from api.demo.loop import alerts_for, complaint_cause, slide
 from domain.alerts.models import Alert
 from domain.crm.models import (
     Case,
@@ -239,7 +239,9 @@ class Life:
         records.opportunities.extend(opportunities)
         records.feedback.extend(responses)
         # Drawn last, from the customer's own generator, so the records above stay as they were.
-        records.alerts.extend(alerts_for(self.rng, responses, owner=self.owner, frontline=self.frontline))
+        records.alerts.extend(
+            alerts_for(self.rng, responses, owner=self.owner, frontline=self.frontline, end=moment(self.end))
+        )
 
     def transaction(self) -> Transaction:
         rng, at = self.rng, self.when()
@@ -315,8 +317,9 @@ class Life:
         )
         done = not history[-1].status.is_open
         notified = done and rng.random() < 0.9
+        case_id = record_id(rng, opened)  # drawn first of the case's fields, as it always was
         return Case(
-            id=record_id(rng, opened),
+            id=case_id,
             customer_id=self.id,
             region=self.region,
             kind=kind,
@@ -338,6 +341,11 @@ class Life:
                 else None
             ),
             version=len(history),
+            root_cause=(
+                complaint_cause(category, case_id, history[-1].at, assignee)
+                if done and kind is CaseKind.COMPLAINT
+                else None
+            ),
         )
 
     def note(self, status: CaseStatus) -> str | None:

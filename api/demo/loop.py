@@ -19,8 +19,11 @@ from datetime import datetime, timedelta
 from domain.alerts.models import RECOVERY_WINDOW, Alert, Recovery, Reply
 from domain.alerts.rules import acknowledge, raise_alert, reasons_for, resolve
 from domain.feedback.models import Feedback, Touchpoint
+from domain.lists.defaults import DEFAULT_PARENTS
+from domain.root_cause import RootCause
 from domain.standards.models import ServiceStandard, WindowTargets, default_standard
 
+# Alerts older than this before the demo's end were all handled; more recent ones are at every stage.
 RECENT = timedelta(days=45)
 REPLIES = (
     ("Refunded the delivery fee", "We are sorry for the delay and have refunded your delivery fee."),
@@ -41,6 +44,53 @@ SLIDE_REGION = "north"
 SLIDE_TOUCHPOINT = Touchpoint.DELIVERY
 SLIDE = timedelta(days=21)
 SLIDE_SHIFT = -4.0
+
+
+# The root causes a bad experience at each touchpoint is put down to (codes of the default ROOT_CAUSE list),
+# with what handlers write about them.
+CAUSES: dict[Touchpoint, tuple[str, ...]] = {
+    Touchpoint.DELIVERY: ("carrier-delay", "wrong-address", "damaged-in-transit"),
+    Touchpoint.BILLING: ("wrong-charge", "unclear-invoice"),
+    Touchpoint.STORE_VISIT: ("unfriendly-staff", "untrained-staff", "faulty-product"),
+    Touchpoint.ONLINE_ORDER: ("website-outage", "confusing-website", "not-as-described"),
+    Touchpoint.SUPPORT_CALL: ("untrained-staff", "account-access"),
+    Touchpoint.ONBOARDING: ("account-access", "confusing-website"),
+}
+NOTES = {
+    "carrier-delay": "The parcel waited at the carrier's depot.",
+    "wrong-address": "The address on the order was incomplete.",
+    "damaged-in-transit": "The box was crushed on the way.",
+    "wrong-charge": "A payment was taken twice.",
+    "unclear-invoice": "The invoice did not show the discount.",
+    "unfriendly-staff": "The customer felt rushed at the counter.",
+    "untrained-staff": "The colleague did not know the new process.",
+    "faulty-product": "The item stopped working within a week.",
+    "website-outage": "Checkout failed during an outage.",
+    "confusing-website": "The customer could not find the delivery options.",
+    "not-as-described": "The item differed from its photos.",
+    "account-access": "The password reset e-mail never arrived.",
+    "slow-refund": "The refund took two weeks.",
+}
+
+
+def cause_for(
+    touchpoint: Touchpoint, record_id: str, region: str, at: datetime, end: datetime, by: str
+) -> RootCause:
+    """The root cause a handler records for a bad experience: the carrier problem for north's late
+    deliveries, else one of the touchpoint's usual causes (by a stable draw from the record's id)."""
+    if slide(region, touchpoint, at, end):
+        code = "carrier-delay"
+    else:
+        choices = CAUSES[touchpoint]
+        code = choices[zlib.crc32(record_id.encode()) % len(choices)]
+    return RootCause(code, DEFAULT_PARENTS[code], NOTES[code], at, by)
+
+
+def complaint_cause(category: str, case_id: str, at: datetime, by: str) -> RootCause:
+    """The root cause of a demo complaint: one of its category's causes, by a stable draw from its id."""
+    choices = sorted(code for code, parent in DEFAULT_PARENTS.items() if parent == category)
+    code = choices[zlib.crc32(case_id.encode()) % len(choices)]
+    return RootCause(code, category, NOTES[code], at, by)
 
 
 def pace(employee_id: str) -> tuple[float, float]:
@@ -75,15 +125,18 @@ def demo_standards(as_of: datetime) -> list[ServiceStandard]:
 
 
 def alerts_for(
-    rng: random.Random, responses: Sequence[Feedback], *, owner: str | None, frontline: Sequence[str]
+    rng: random.Random,
+    responses: Sequence[Feedback],
+    *,
+    owner: str | None,
+    frontline: Sequence[str],
+    end: datetime,
 ) -> list[Alert]:
-    """The alerts the customer's recent responses raised, each moved along as its handler would have."""
-    if not responses:
-        return []
-    newest = max(r.received_at for r in responses)
+    """The alerts the customer's bad responses raised, each moved along as its handler would have: recent
+    ones at every stage, older ones (past ``RECENT`` before ``end``) all resolved, with their root causes."""
     alerts = []
     for response in responses:
-        if response.customer_id is None or response.region is None or newest - response.received_at > RECENT:
+        if response.customer_id is None or response.region is None:
             continue
         standard = default_standard(response.region, response.touchpoint)
         if not (reasons := reasons_for(response, standard.rule)):
@@ -103,15 +156,24 @@ def alerts_for(
             feedback_id=response.id,
             nps=response.nps,
         )
-        stage = rng.random()
+        old = end - raised > RECENT
+        stage = 0.0 if old else rng.random()
         if stage < 0.75:
             late = timedelta(minutes=round(rng.randint(5, 200) * slowness))
             alert = acknowledge(alert, by=handler, now=raised + late)
-        if stage < resolves:
+        answered = raised + timedelta(hours=round(rng.randint(3, 40) * slowness))
+        if stage < resolves and answered <= end:
             summary, message = rng.choice(REPLIES)
-            answered = raised + timedelta(hours=round(rng.randint(3, 40) * slowness))
             reply = Reply(message, rng.choice(("EMAIL", "SMS", "PHONE")), answered)
-            alert = resolve(alert, by=handler, now=answered, resolution=summary, reply=reply)
+            cause = cause_for(response.touchpoint, alert.id, response.region, raised, end, handler)
+            alert = resolve(
+                alert,
+                by=handler,
+                now=answered,
+                resolution=summary,
+                reply=reply,
+                root_cause=replace(cause, at=answered),
+            )
             alert = replace(alert, recovery=_next_response(responses, answered))
         alerts.append(alert)
     return alerts

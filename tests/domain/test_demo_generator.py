@@ -13,10 +13,12 @@ import pytest
 
 from api.demo import Batch, LoadReport, generate, load
 from api.demo.generator import BATCH_SIZE
+from api.demo.loop import RECENT
 from api.storage.client import MongoDatabase, MongoUnitOfWork, ensure_indexes
 from domain.aggregates.disclosure import Disclosure, Guarantee
 from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, Interval, experience
 from domain.aggregates.periods import Period
+from domain.aggregates.rising import is_rising
 from domain.aggregates.rollups import Axis, CellKey
 from domain.aggregates.service import verify_rollups
 from domain.aggregates.tally import Tally
@@ -330,7 +332,8 @@ async def test_load_writes_every_record_and_reports_progress_per_batch(
 def test_employees_handle_alerts_at_their_own_pace_and_customers_answer_again(data: Batch) -> None:
     resolved: dict[str, list[bool]] = defaultdict(list)
     for alert in data.alerts:
-        resolved[alert.assignee_id or ""].append(alert.state is AlertState.RESOLVED)
+        if AS_OF - alert.raised_at <= RECENT:  # older ones were all handled
+            resolved[alert.assignee_id or ""].append(alert.state is AlertState.RESOLVED)
     shares = [sum(done) / len(done) for done in resolved.values() if len(done) >= 5]
     assert max(shares) - min(shares) > 0.3
     recovered = [a.recovery for a in data.alerts if a.recovery is not None]
@@ -382,3 +385,24 @@ def test_recent_bad_responses_raised_alerts_at_every_stage_of_handling(data: Bat
         assert alert.reasons == reasons_for(response, AlertRule())
         assert alert.raised_at == response.received_at
         assert (alert.reply is not None) == (alert.state is AlertState.RESOLVED)
+
+
+def test_handled_bad_experiences_carry_root_causes_and_the_carrier_delay_rises(data: Batch) -> None:
+    causes = default_codes(ListKind.ROOT_CAUSE)
+    resolved = [a for a in data.alerts if a.state is AlertState.RESOLVED]
+    assert resolved
+    assert all(a.root_cause is not None and a.root_cause.code in causes for a in resolved)
+    assert all(a.root_cause is None for a in data.alerts if a.state is not AlertState.RESOLVED)
+    complaints = [c for c in data.cases if c.kind is CaseKind.COMPLAINT and not c.status.is_open]
+    assert complaints
+    assert all(c.root_cause is not None and c.root_cause.code in causes for c in complaints)
+    # North's carrier delays of the last three weeks rise against the twelve weeks before.
+    recent, before = AS_OF - timedelta(days=21), AS_OF - timedelta(days=21 + 84)
+    delays = [
+        a.root_cause.at
+        for a in resolved
+        if a.root_cause and a.root_cause.code == "carrier-delay" and a.region == "north"
+    ]
+    current = sum(1 for at in delays if at > recent)
+    baseline = sum(1 for at in delays if before < at <= recent)
+    assert is_rising(current, baseline, 21, 84), (current, baseline)
