@@ -1,12 +1,12 @@
 """The loop in the demo data: the alerts bad responses raised, recent ones at every stage of handling, the
 root causes they were resolved with, and the standards that judge the touchpoints over windows of days.
 
-Alerts come from the same rules as live ones (default standards, routing to the owner or a colleague),
-so the demo shows open, acknowledged, overdue and answered alerts; older ones were all resolved, each with a
-root cause, so recurring issues have a baseline (and north's carrier delays rise against it). Each employee handles alerts at their own
-pace, so a manager's team table has differences worth looking at, and a customer's next response after a
-resolution is kept on the alert, as intake keeps it. North's deliveries have window targets and a carrier
-problem in the last three weeks: the first check raises a tactical alert for it.
+Alerts come from the same rules as live ones (default standards, routing to the owner or a colleague), so the
+demo shows open, acknowledged, overdue and answered alerts; older ones were all resolved, each with a root
+cause, so recurring issues have a baseline (and north's carrier delays rise against it). Each employee handles
+alerts at their own pace, so a manager's team table has differences worth looking at, and a customer's next
+response after a resolution is kept on the alert, as intake keeps it. North's deliveries have window targets
+and a carrier problem in the last three weeks: the first check raises a tactical alert for it.
 """
 
 from __future__ import annotations
