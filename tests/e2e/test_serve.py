@@ -6,12 +6,13 @@ import re
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from api.storage.embedded import free_port
-from tests.e2e.readme import run_every_block, typed_errors
+from tests.e2e.readme import run_every_block, section, typed_errors
 from tests.e2e.servers import Server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +35,31 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def the_demo_shows_the_managers_loop(answers: list[tuple[str, dict[str, Any]]]) -> None:
+    """The README's examples of the manager's loop show what the demo data is made to hold."""
+    data: dict[str, Any] = {}
+    for block, answer in answers:
+        if block in section(
+            "The manager's loop: standards over time, tactical alerts, who is doing what, and why"
+        ):
+            data |= answer["data"]
+    for root in ("serviceStandardWindows", "alerts", "loopPerformance", "recurringIssues", "digest"):
+        assert root in data, f"no README example of {root} in the manager's loop"
+    # North's deliveries: a standard set twice, a window broken, its tactical alert with the cells that moved.
+    assert len(data["serviceStandardHistory"]) == 2
+    assert "BROKEN" in {t["verdict"] for day in data["serviceStandardWindows"] for t in day["targets"]}
+    tactical = [edge["node"]["tactical"] for edge in data["alerts"]["edges"]]
+    assert tactical
+    assert all(t is not None and t["worstCells"] for t in tactical)
+    # A team table with differences worth looking at.
+    rows = data["loopPerformance"]
+    assert len(rows) > 2
+    assert len({row["resolvedInTimeShare"] for row in rows}) > 1
+    # Root causes with one rising, and yesterday's digest of the manager's region.
+    assert "carrier-delay" in [row["cause"] for row in data["recurringIssues"] if row["rising"]]
+    assert data["digest"]["regions"] == ["north"]
 
 
 def test_serve_starts_the_embedded_database_loads_demo_data_and_stops_cleanly_on_ctrl_c(
@@ -84,12 +110,14 @@ def test_serve_starts_the_embedded_database_loads_demo_data_and_stops_cleanly_on
             assert any(not bucket["suppressed"] for bucket in dashboard["data"]["experience"])
 
             # Every GraphQL example of the README runs as written, each with the printed token it names.
-            for block, answer in run_every_block(http, server.token):
+            answers = run_every_block(http, server.token)
+            for block, answer in answers:
                 assert "errors" not in answer, (block, answer)
                 assert answer.get("data"), block
                 assert list(typed_errors(answer["data"])) == [], (block, answer)
                 if "search:" in block:
                     assert answer["data"]["customers"]["edges"], f"the search example finds nobody: {block}"
+            the_demo_shows_the_managers_loop(answers)
         logged = len(server.log_lines())
         interrupted = time.monotonic()
     finally:
