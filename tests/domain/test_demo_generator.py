@@ -42,7 +42,7 @@ from domain.ids import is_valid_id
 from domain.lists.defaults import default_codes
 from domain.lists.models import ListKind
 from domain.repositories import Repositories, all_indexes
-from domain.standards.models import AlertRule, TargetMetric
+from domain.standards.models import AlertRule
 from tests.factories import store_feedback
 
 AS_OF = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
@@ -321,12 +321,14 @@ async def test_load_writes_every_record_and_reports_progress_per_batch(
     assert (await repos.feedback.get_many([first.id]))[first.id] == first
     # The load counts every response into the rollups as it goes, as intake would.
     assert await verify_rollups(repos) == []
-    # North's deliveries slid below their standard in the last three weeks: the first check raised the breach.
+    # North's delivery standard was set twice. Its window holds too few responses of 30 customers to be
+    # judged, so the first check raised nothing; on serve's 400 customers it raises the breach (test_serve).
     standard = await repos.standards.for_touchpoint("north", Touchpoint.DELIVERY)
     assert standard.version == 2
+    assert standard.window is not None
+    assert standard.window.nps_at_least == 10
     tactical = await repos.alerts.queue(AlertQueue(kinds=(AlertKind.TACTICAL,)), first=10, after=None)
-    assert {(a.region, a.touchpoint) for a in tactical.items} == {("north", "DELIVERY")}
-    assert TargetMetric.NPS in {a.tactical.metric for a in tactical.items if a.tactical}
+    assert tactical.items == []
 
 
 def test_employees_handle_alerts_at_their_own_pace_and_customers_answer_again(data: Batch) -> None:
