@@ -62,6 +62,7 @@ async def build_world(repos: Repositories, token: Any) -> World:
                 status=CaseStatus.RESOLVED,
                 resolution="Refunded",
                 customer_notified=CustomerNotice(f.NOW, "email"),
+                root_cause=RootCause("damaged-in-transit", "delivery", "Crushed box", f.NOW, staff.id),
             ),
             "Feedback": f.feedback(customer, nps=2, comment="Too slow."),
             "Opportunity": f.opportunity(customer, owner_id=staff.id),
@@ -150,7 +151,13 @@ async def _tactical(repos: Repositories) -> None:
         alert, by="manager-north", now=raised, text="Retrain the couriers", due_at=raised + timedelta(days=1)
     )
     reply = Reply("Couriers retrained.", "EMAIL", raised + timedelta(hours=5))
-    alert = resolve(alert, by="manager-north", now=reply.at, resolution="Retrained", reply=reply)
+    # A tactical alert may carry a root cause too (recurring issues leave it out); the viewer walk reads it.
+    cause = RootCause(
+        "untrained-staff", "staff", "Couriers missed the new process", reply.at, "manager-north"
+    )
+    alert = resolve(
+        alert, by="manager-north", now=reply.at, resolution="Retrained", reply=reply, root_cause=cause
+    )
     await repos.alerts.insert(alert)
 
 
