@@ -201,7 +201,10 @@ async def _serve_and_measure(
                 body: dict[str, Any] = {"query": query, "variables": PERIOD}
                 path = "/stock/graphql"
                 first = await http.post(path, json=body, headers=headers)
-                rows = len(first.json()["data"]["loopPerformance"])
+                answer = first.json()
+                if not answer.get("data"):
+                    raise RuntimeError(f"loopPerformance failed for the {caller}: {first.text[:2000]}")
+                rows = len(answer["data"]["loopPerformance"])
                 before, sent = cpu_seconds(server.pid), sum((await commands_so_far(http)).values())
                 result = await run(http, path, _same(body), headers=headers, requests=requests, concurrency=1)
                 cpu = (cpu_seconds(server.pid) - before) / max(1, requests)
