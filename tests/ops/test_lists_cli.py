@@ -11,6 +11,7 @@ from api.settings import Settings
 from api.storage.client import MongoDatabase
 from domain.aggregates.service import verify_rollups
 from domain.feedback.models import ScoreItem
+from domain.lists.models import ListKind
 from domain.repositories import Repositories
 from tests import factories as f
 
@@ -45,6 +46,7 @@ async def test_a_clean_database_passes_the_audit(settings: Settings, repos: Repo
     assert clean.stdout.splitlines() == [
         "SERVICE_DIMENSION (feedback items): every value is listed",
         "CASE_CATEGORY (case categories): every value is listed",
+        "ROOT_CAUSE (root causes): every value is listed",
     ]
 
 
@@ -62,14 +64,15 @@ async def test_the_audit_reports_free_text_and_adopts_it_only_when_asked(
 
     assert found.returncode == 1, found.stderr
     lines = found.stdout.splitlines()
-    assert lines[:5] == [
+    assert lines[:6] == [
         "SERVICE_DIMENSION (feedback items): 2 unlisted values, responses: 4",
         "  'Speed': responses 2, code 'speed'",
         "  'price.$plan': responses 2, code 'price-plan'",
         "CASE_CATEGORY (case categories): 1 unlisted value, cases: 1",
         "  'late': cases 1, code 'late'",
+        "ROOT_CAUSE (root causes): every value is listed",
     ]
-    assert "--adopt" in lines[5]
+    assert "--adopt" in lines[6]
     assert await snapshot(db) == before
 
     adopted = lists_audit(settings, "--adopt")
@@ -82,6 +85,6 @@ async def test_the_audit_reports_free_text_and_adopts_it_only_when_asked(
     assert "rebuilt" in adopted.stdout
     assert await verify_rollups(repos) == []
 
-    assert await db["lists"].count_documents({}) == 2
+    assert await db["lists"].count_documents({}) == len(ListKind)  # each kind is one stored list
     again = lists_audit(settings)
     assert again.returncode == 0, again.stdout
