@@ -6,6 +6,7 @@ The cause is a code of the company's ``ROOT_CAUSE`` managed list, under a case c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -68,6 +69,27 @@ class Caused:
     customer_id: str | None
     region: str
     cause: RootCause
+
+
+async def causes_recorded(
+    collection: Collection, source: CauseSource, matches: Sequence[Document]
+) -> list[Caused]:
+    """The root causes on the documents that pass every stage of ``matches``, in one command."""
+    pipeline = [
+        *({"$match": match} for match in matches),
+        {"$project": {"customerId": 1, "region": 1, "rootCause": 1}},
+    ]
+    return [
+        Caused(source, d["_id"], d.get("customerId"), d["region"], cause)
+        async for d in await collection.aggregate(pipeline)
+        if (cause := cause_from(d.get("rootCause"))) is not None
+    ]
+
+
+async def rename_cause(collection: Collection, where: Document, new: str) -> int:
+    """Give every document matching ``where`` the root cause code ``new`` (a new version); how many."""
+    result = await collection.update_many(where, {"$set": {"rootCause.code": new}, "$inc": {"version": 1}})
+    return result.matched_count
 
 
 def record_cause(

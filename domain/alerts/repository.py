@@ -26,7 +26,15 @@ from domain.alerts.rules import escalation_step, resolved_at
 from domain.customer_records import CustomerRecords
 from domain.feedback.models import Feedback
 from domain.paging import Page, Position
-from domain.root_cause import Caused, CauseSource, cause_counts, cause_document, cause_from
+from domain.root_cause import (
+    Caused,
+    CauseSource,
+    cause_counts,
+    cause_document,
+    cause_from,
+    causes_recorded,
+    rename_cause,
+)
 from domain.scope import RowScope, any_of, narrowed
 from domain.standards.models import TargetMetric
 from domain.store import Document, Session
@@ -206,22 +214,14 @@ class AlertRepository(CustomerRecords[Alert]):
         A complaint's alert is left out: the complaint case carries the same cause, and counts it once.
         Tactical alerts are left out too: recurring issues are about experiences.
         """
-        pipeline = [
-            {
-                "$match": {
-                    "rootCause.at": {"$gte": start, "$lt": end},
-                    "caseId": None,
-                    "kind": {"$ne": AlertKind.TACTICAL.value},
-                }
-            },
-            {"$match": self._in_scope(any_of(region=regions))},
-            {"$project": {"customerId": 1, "region": 1, "rootCause": 1}},
-        ]
-        return [
-            Caused(CauseSource.ALERT, d["_id"], d.get("customerId"), d["region"], cause)
-            async for d in await self._collection.aggregate(pipeline)
-            if (cause := cause_from(d.get("rootCause"))) is not None
-        ]
+        experiences = {
+            "rootCause.at": {"$gte": start, "$lt": end},
+            "caseId": None,
+            "kind": {"$ne": AlertKind.TACTICAL.value},
+        }
+        return await causes_recorded(
+            self._collection, CauseSource.ALERT, [experiences, self._in_scope(any_of(region=regions))]
+        )
 
     async def cause_counts(self) -> dict[str, int]:
         """How many alerts in scope carry each root cause, in one command (a scan: for audits)."""
@@ -229,10 +229,7 @@ class AlertRepository(CustomerRecords[Alert]):
 
     async def rename_cause(self, old: str, new: str) -> int:
         """Give every alert in scope with root cause ``old`` the cause ``new`` (a new version); how many."""
-        result = await self._collection.update_many(
-            self._in_scope({"rootCause.code": old}), {"$set": {"rootCause.code": new}, "$inc": {"version": 1}}
-        )
-        return result.matched_count
+        return await rename_cause(self._collection, self._in_scope({"rootCause.code": old}), new)
 
     async def customers_with_open_alerts(self) -> set[str]:
         """The customers in scope with an alert not yet resolved."""

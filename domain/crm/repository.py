@@ -29,7 +29,15 @@ from domain.customers.models import ExternalId
 from domain.customers.repository import LOOKUP_CHUNK, external_key
 from domain.documents import date_doc, date_from, money_doc, money_from
 from domain.imports.rows import Upserted
-from domain.root_cause import Caused, CauseSource, cause_counts, cause_document, cause_from
+from domain.root_cause import (
+    Caused,
+    CauseSource,
+    cause_counts,
+    cause_document,
+    cause_from,
+    causes_recorded,
+    rename_cause,
+)
 from domain.scope import any_of
 from domain.store import Document, IndexSpec
 
@@ -254,16 +262,10 @@ class CaseRepository(CustomerRecords[Case]):
 
     async def caused_between(self, start: datetime, end: datetime, *, regions: Sequence[str]) -> list[Caused]:
         """The root causes recorded on complaints in scope from ``start`` up to ``end``."""
-        pipeline = [
-            {"$match": {"rootCause.at": {"$gte": start, "$lt": end}}},
-            {"$match": self._in_scope(any_of(region=regions))},
-            {"$project": {"customerId": 1, "region": 1, "rootCause": 1}},
-        ]
-        return [
-            Caused(CauseSource.COMPLAINT, d["_id"], d.get("customerId"), d["region"], cause)
-            async for d in await self._collection.aggregate(pipeline)
-            if (cause := cause_from(d.get("rootCause"))) is not None
-        ]
+        recorded = {"rootCause.at": {"$gte": start, "$lt": end}}
+        return await causes_recorded(
+            self._collection, CauseSource.COMPLAINT, [recorded, self._in_scope(any_of(region=regions))]
+        )
 
     async def cause_counts(self) -> dict[str, int]:
         """How many cases in scope carry each root cause, in one command (a scan: for audits)."""
@@ -271,10 +273,7 @@ class CaseRepository(CustomerRecords[Case]):
 
     async def rename_cause(self, old: str, new: str) -> int:
         """Give every case in scope with root cause ``old`` the cause ``new`` (a new version); how many."""
-        result = await self._collection.update_many(
-            self._in_scope({"rootCause.code": old}), {"$set": {"rootCause.code": new}, "$inc": {"version": 1}}
-        )
-        return result.matched_count
+        return await rename_cause(self._collection, self._in_scope({"rootCause.code": old}), new)
 
     async def category_counts(self) -> dict[str, int]:
         """How many cases in scope carry each category, in one command (a scan: for audits, not requests)."""
