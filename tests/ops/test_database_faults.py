@@ -12,7 +12,7 @@ import contextlib
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -190,9 +190,32 @@ async def acknowledged_writes_stored(shots: list[Shot], uri: str, database_name:
     assert not missing, f"{len(missing)} of {len(acknowledged)} acknowledged writes are missing"
 
 
-async def test_requests_in_flight_when_the_database_dies_answer_within_seconds_and_lose_no_write(
-    settings: Settings, token: Any, tmp_path: Path
+@contextlib.contextmanager
+def killed(database: EmbeddedDatabase) -> Iterator[None]:
+    """The database killed, then started again on the same storage and port: the server finds it by itself."""
+    kill(database)
+    yield
+    database.start()
+
+
+@contextlib.contextmanager
+def frozen(database: EmbeddedDatabase) -> Iterator[None]:
+    """The database frozen with its connections open, then resumed."""
+    pause(database, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        pause(database, signal.SIGCONT)
+
+
+async def fault_under_load(
+    settings: Settings,
+    token: Any,
+    tmp_path: Path,
+    fault: Callable[[EmbeddedDatabase], contextlib.AbstractContextManager[None]],
 ) -> None:
+    """Reads and writes run while ``fault`` takes the database away; every answer is checked, and every
+    acknowledged write must be stored once the database is back."""
     database = EmbeddedDatabase(tmp_path / "db")
     database.start()
     try:
@@ -202,63 +225,36 @@ async def test_requests_in_flight_when_the_database_dies_answer_within_seconds_a
             reads, writes = loads(url, token, customers[0])
             reads.start()
             writes.start()
+            began = 0.0
             try:
                 wait_until(
                     lambda: writes.done() >= 10, deadline=time.monotonic() + DEADLINE, message="no load"
                 )
-                killed = time.monotonic()
-                kill(database)
-                outage((reads, writes), killed)
-                # The same storage, the same port: the server finds it again by itself.
-                database.start()
-                restarted = time.monotonic()
+                began = time.monotonic()
+                with fault(database):
+                    outage((reads, writes), began)
+                back = time.monotonic()
                 wait_until(
-                    lambda: sum(1 for s in writes.shots if s.started > restarted and s.status == 200) >= 5,
+                    lambda: sum(1 for s in writes.shots if s.started > back and s.status == 200) >= 5,
                     deadline=time.monotonic() + DEADLINE,
                     message="service did not come back after the database did",
                 )
             finally:
                 reads.stop()
                 writes.stop()
-        check_answers(reads.shots + writes.shots, killed)
+        check_answers(reads.shots + writes.shots, began)
         await acknowledged_writes_stored(writes.shots, database.uri, settings.database_name, customers[0].id)
     finally:
         database.stop()
+
+
+async def test_requests_in_flight_when_the_database_dies_answer_within_seconds_and_lose_no_write(
+    settings: Settings, token: Any, tmp_path: Path
+) -> None:
+    await fault_under_load(settings, token, tmp_path, killed)
 
 
 async def test_requests_in_flight_when_the_database_freezes_answer_within_seconds(
     settings: Settings, token: Any, tmp_path: Path
 ) -> None:
-    database = EmbeddedDatabase(tmp_path / "db")
-    database.start()
-    try:
-        customers = await seed(database.uri, settings.database_name)
-        settings = settings.model_copy(update={"mongodb_uri": database.uri})
-        with server(settings, tmp_path) as url:
-            reads, writes = loads(url, token, customers[0])
-            reads.start()
-            writes.start()
-            frozen = 0.0
-            try:
-                wait_until(
-                    lambda: writes.done() >= 10, deadline=time.monotonic() + DEADLINE, message="no load"
-                )
-                frozen = time.monotonic()
-                pause(database, signal.SIGSTOP)
-                try:
-                    outage((reads, writes), frozen)
-                finally:
-                    pause(database, signal.SIGCONT)
-                resumed = time.monotonic()
-                wait_until(
-                    lambda: sum(1 for s in writes.shots if s.started > resumed and s.status == 200) >= 5,
-                    deadline=time.monotonic() + DEADLINE,
-                    message="service did not come back after the database did",
-                )
-            finally:
-                reads.stop()
-                writes.stop()
-        check_answers(reads.shots + writes.shots, frozen)
-        await acknowledged_writes_stored(writes.shots, database.uri, settings.database_name, customers[0].id)
-    finally:
-        database.stop()
+    await fault_under_load(settings, token, tmp_path, frozen)
