@@ -250,17 +250,3 @@ def render(timed: list[Timed], loads: dict[int, float | None], *, requests: int,
     if loaded:
         lines += ["", f"- Data sets loaded: {', '.join(loaded)}."]
     return lines
-
-
-def splice(report: str, section: list[str]) -> str:
-    """``report`` with its aggregates section replaced by ``section`` (added before the closed loop's)."""
-    text = "\n".join(section).strip() + "\n"
-    if TITLE in report:
-        start = report.index(TITLE)
-        end = report.find("\n## ", start + len(TITLE))
-        return report[:start] + text + (report[end:] if end >= 0 else "")
-    for anchor in ("## Closed loop", "## Board dashboard", "## The cuts"):
-        if anchor in report:
-            at = report.index(anchor)
-            return report[:at] + text + "\n" + report[at:]
-    return report.rstrip("\n") + "\n\n" + text

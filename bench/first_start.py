@@ -208,17 +208,3 @@ def render(first: Start, second: Start, *, command: str, customers: int, load: f
         f"- First start to the first answer: {verdict(first, FIRST_TARGET)}; second start: "
         f"{verdict(second, SECOND_TARGET)}.",
     ]
-
-
-def splice(report: str, section: list[str]) -> str:
-    """``report`` with its first-start section replaced by ``section`` (added before the closed loop's)."""
-    text = "\n".join(section).strip() + "\n"
-    if TITLE in report:
-        start = report.index(TITLE)
-        end = report.find("\n## ", start + len(TITLE))
-        return report[:start] + text + (report[end:] if end >= 0 else "")
-    for anchor in ("## Closed loop", "## Board dashboard", "## The cuts"):
-        if anchor in report:
-            at = report.index(anchor)
-            return report[:at] + text + "\n" + report[at:]
-    return report.rstrip("\n") + "\n\n" + text

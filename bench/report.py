@@ -192,6 +192,21 @@ def render(
     return "\n".join(text) + "\n"
 
 
+def replace_section(report: str, title: str, section: list[str]) -> str:
+    """``report`` with its ``title`` section replaced by ``section``, or added before the closed loop's
+    (or the dashboard's, or the cuts', else at the end)."""
+    text = "\n".join(section).strip() + "\n"
+    if title in report:
+        start = report.index(title)
+        end = report.find("\n## ", start + len(title))
+        return report[:start] + text + (report[end:] if end >= 0 else "")
+    for anchor in ("## Closed loop", "## Board dashboard", "## The cuts"):
+        if anchor in report:
+            at = report.index(anchor)
+            return report[:at] + text + "\n" + report[at:]
+    return report.rstrip("\n") + "\n\n" + text
+
+
 def splice(report: str, sections: Mapping[str, Sequence[str]]) -> str:
     """``report`` with each of ``sections`` (keyed by its ``## `` heading) in place of the section of that
     heading, or inserted before the cuts (at the end when there are none); the rest is kept as it is."""

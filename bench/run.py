@@ -128,13 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if FIRST_START in only:
             section = _first_start(args, command.strip())
             previous = args.out.read_text() if args.out.exists() else ""
-            args.out.write_text(first_start.splice(previous, section))
+            args.out.write_text(report.replace_section(previous, first_start.TITLE, section))
             print(f"wrote the first-start section of {args.out}", flush=True)
         if AGGREGATES in only:
             with _database(args.storage, args.log) as (uri, _):
                 section = _aggregates(args, uri, command.strip())
             previous = args.out.read_text() if args.out.exists() else ""
-            args.out.write_text(aggregates.splice(previous, section))
+            args.out.write_text(report.replace_section(previous, aggregates.TITLE, section))
             print(f"wrote the aggregates section of {args.out}", flush=True)
         if rest := [name for name in only if name in SECTIONS]:
             with _database(args.storage, args.log) as (uri, _):
@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         first_start=starts,
         more=[line for lines in sections.values() for line in ["", *lines]],
     )
-    args.out.write_text(aggregates.splice(text, bi_sizes) if bi_sizes else text)
+    args.out.write_text(report.replace_section(text, aggregates.TITLE, bi_sizes) if bi_sizes else text)
     print(f"wrote {args.out}", flush=True)
     return 0
 

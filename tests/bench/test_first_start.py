@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.first_start import splice
+from bench.report import replace_section
 
 ROOT = Path(__file__).resolve().parents[2]
 ROW = re.compile(r"^\| (first|second): [^|]+ \| (?P<figures>.*) \|$")
@@ -40,6 +40,6 @@ def test_the_first_start_scenario_runs_alone_and_keeps_the_rest_of_the_report(tm
 
 def test_a_new_run_replaces_the_section_it_wrote_before() -> None:
     report = "# Benchmarks\n\n## First start\n\nold\n\n## Closed loop\n\nkept\n"
-    assert splice(report, ["## First start", "", "new"]) == (
+    assert replace_section(report, "## First start", ["## First start", "", "new"]) == (
         "# Benchmarks\n\n## First start\n\nnew\n\n## Closed loop\n\nkept\n"
     )
