@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.aggregates.repository import LifecycleRollupRepository, RollupRepository
+from domain.alerts.handling import HandlingRepository
 from domain.alerts.repository import AlertRepository
 from domain.audit.repository import AuditRepository
 from domain.crm.repository import (
@@ -38,6 +39,7 @@ class Repositories:
     opportunities: OpportunityRepository
     audit: AuditRepository
     alerts: AlertRepository
+    alert_handling: HandlingRepository  # what loop performance reads
     standards: StandardRepository
     rollups: RollupRepository
     lifecycles: LifecycleRollupRepository  # the cells churn is counted from
@@ -63,6 +65,7 @@ class Repositories:
             opportunities=OpportunityRepository(db, scope),
             audit=AuditRepository(db),
             alerts=AlertRepository(db, scope),
+            alert_handling=HandlingRepository(db, scope),
             standards=StandardRepository(db),
             rollups=RollupRepository(db, scope, zones=rollup_zones),
             lifecycles=LifecycleRollupRepository(db, scope, zones=rollup_zones),
@@ -84,6 +87,7 @@ def all_indexes() -> list[IndexSpec]:
         *OpportunityRepository.indexes(),
         *AuditRepository.indexes(),
         *AlertRepository.indexes(),
+        *HandlingRepository.indexes(),
         *StandardRepository.indexes(),
         *RollupRepository.indexes(),
         *LifecycleRollupRepository.indexes(),

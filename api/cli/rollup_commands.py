@@ -38,7 +38,8 @@ async def rebuild(settings: Settings) -> Rebuilt:
     zones = ", ".join(settings.rollup_time_zones)
     print(
         f"rebuilt {rebuilt.cells} rollup cells from {rebuilt.responses} responses and "
-        f"{rebuilt.lifecycle_cells} lifecycle cells from {rebuilt.customers} customers (time zones: {zones})"
+        f"{rebuilt.lifecycle_cells} lifecycle cells from {rebuilt.customers} customers, and packed the "
+        f"handling of {rebuilt.alerts} alerts (time zones: {zones})"
     )
     return rebuilt
 
@@ -53,8 +54,8 @@ async def verify(settings: Settings) -> bool:
     if len(differences) > SHOWN_DIFFERENCES:
         print(f"... and {len(differences) - SHOWN_DIFFERENCES} more")
     print(
-        f"{len(differences)} cells differ"
+        f"{len(differences)} cells or alerts differ"
         if differences
-        else "rollups agree with the raw feedback and customers"
+        else "rollups agree with the raw feedback, customers and alerts"
     )
     return not differences

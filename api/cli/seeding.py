@@ -16,6 +16,8 @@ from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, pr
 from auth.keys import NoSigningKey
 from auth.principal import Role
 from auth.tokens import issue_token
+from domain.alerts.handling import COLLECTION as HANDLING_COLLECTION
+from domain.alerts.models import AlertKind
 from domain.employees.models import EmployeeRole
 from domain.repositories import Repositories
 
@@ -89,12 +91,17 @@ async def first_start(settings: Settings) -> None:
 
 
 async def _feedback_without_rollups(settings: Settings) -> bool:
-    """Whether feedback has no rollup cells, or customers no lifecycle cells (a database from before them)."""
+    """Whether feedback has no rollup cells, customers no lifecycle cells or operational alerts no handling
+    packs (a database from before them)."""
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
-        for records, cells in (("feedback", "rollups"), ("customers", "lifecycleRollups")):
-            if await db[records].find_one({}, {"_id": 1}) and not await db[cells].find_one({}, {"_id": 1}):
+        for records, which, cells in (
+            ("feedback", {}, "rollups"),
+            ("customers", {}, "lifecycleRollups"),
+            ("alerts", {"kind": {"$ne": AlertKind.TACTICAL.value}}, HANDLING_COLLECTION),
+        ):
+            if await db[records].find_one(which, {"_id": 1}) and not await db[cells].find_one({}, {"_id": 1}):
                 return True
         return False
     finally:

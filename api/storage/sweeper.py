@@ -26,7 +26,7 @@ logger = logging.getLogger("customer360.sweeper")
 async def sweep_once(repos: Repositories, uow: UnitOfWork) -> None:
     """One round: escalate what is overdue, judge every touchpoint's window, publish yesterday's digests."""
     now = datetime.now(UTC)
-    escalated = await escalate_overdue(repos, now=now)
+    escalated = await escalate_overdue(repos, uow, now=now)
     if escalated:
         logger.info("escalated %d overdue alerts", escalated)
     checked = await check_windows(repos, uow, now=now)

@@ -1,4 +1,5 @@
-"""Rebuilding rollups from raw feedback (and lifecycle cells from the customers), and verifying them."""
+"""Rebuilding rollups from raw feedback (lifecycle cells from the customers, the alerts' handling packs from
+the alerts), and verifying them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 from domain.aggregates.churn import LifecycleCounts, LifecycleKey, count_lifecycle
 from domain.aggregates.rollups import CellKey, count_in
 from domain.aggregates.tally import Tally
+from domain.alerts.handling import handling_of, is_packed
+from domain.alerts.models import Handling
 from domain.repositories import Repositories
 
 
@@ -19,6 +22,7 @@ class Rebuilt:
     cells: int
     customers: int = 0
     lifecycle_cells: int = 0
+    alerts: int = 0  # operational alerts whose handling was packed
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,22 @@ class Difference:
         if self.expected is None:
             return f"unexpected cell {where}: {self.stored.responses} responses"
         return f"cell {where}: stored {self.stored.responses} responses, raw {self.expected.responses}"
+
+
+@dataclass(frozen=True, slots=True)
+class HandlingDifference:
+    """An operational alert whose packed handling is not what the alert itself says (None: missing)."""
+
+    alert_id: str
+    stored: Handling | None
+    expected: Handling | None
+
+    def describe(self) -> str:
+        if self.stored is None:
+            return f"alert {self.alert_id}: its handling is not packed"
+        if self.expected is None:
+            return f"alert {self.alert_id}: packed, but no such operational alert"
+        return f"alert {self.alert_id}: packed handling differs from the alert's"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +120,16 @@ async def rebuild_rollups(
     await repos.rollups.replace_all(cells, progress=writing)
     customers, lifecycles = await recompute_lifecycles(repos)
     await repos.lifecycles.replace_all(lifecycles)
-    return Rebuilt(read, len(cells), customers, len(lifecycles))
+    alerts = await repos.alert_handling.replace_all(repos.alerts.handling_documents())
+    return Rebuilt(read, len(cells), customers, len(lifecycles), alerts)
 
 
 async def verify_rollups(
     repos: Repositories, *, progress: Callable[[int], None] | None = None
-) -> list[Difference | LifecycleDifference]:
+) -> list[Difference | LifecycleDifference | HandlingDifference]:
     """Every whole cell whose stored counts differ from the raw responses' (none when rollups are exact),
-    then every lifecycle cell whose counts differ from the customers'.
+    then every lifecycle cell whose counts differ from the customers', then every alert whose packed
+    handling differs from the alert's.
 
     A cell's shards are added up first, as reads do: how its responses are spread over them changes nothing.
     """
@@ -121,10 +143,23 @@ async def verify_rollups(
         if key not in expected or _comparable(tally) != _comparable(expected[key])
     ]
     differences.extend(Difference(key, None, tally) for key, tally in expected.items() if key not in stored)
-    return [*differences, *await _lifecycle_differences(repos)]
+    return [*differences, *await _lifecycle_differences(repos), *await _handling_differences(repos)]
 
 
-async def _lifecycle_differences(repos: Repositories) -> list[Difference | LifecycleDifference]:
+async def _handling_differences(repos: Repositories) -> list[HandlingDifference]:
+    expected = {
+        h.alert_id: h
+        async for h in (handling_of(d) async for d in repos.alerts.handling_documents() if is_packed(d))
+    }
+    stored = {h.alert_id: h async for h in repos.alert_handling.everything()}
+    return [
+        HandlingDifference(alert_id, stored.get(alert_id), expected.get(alert_id))
+        for alert_id in sorted({*stored, *expected})
+        if stored.get(alert_id) != expected.get(alert_id)
+    ]
+
+
+async def _lifecycle_differences(repos: Repositories) -> list[LifecycleDifference]:
     _, expected = await recompute_lifecycles(repos)
     stored = {key: counts async for key, counts in repos.lifecycles.everything()}
     return [

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+from domain.alerts.handling import HANDLING_FIELDS, HandlingRepository
 from domain.alerts.models import (
     RECOVERY_WINDOW,
     ActionPlan,
@@ -17,7 +18,6 @@ from domain.alerts.models import (
     AlertState,
     AlertStep,
     Contribution,
-    Handling,
     Recovery,
     Reply,
     TacticalBreach,
@@ -37,7 +37,7 @@ from domain.root_cause import (
 )
 from domain.scope import RowScope, any_of, narrowed
 from domain.standards.models import TargetMetric
-from domain.store import Document, Session
+from domain.store import Database, Document, Session
 
 OPEN_STATES = [AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value]
 
@@ -108,47 +108,6 @@ def _tactical(document: Document | None) -> TacticalBreach | None:
     )
 
 
-HANDLING_FIELDS = (
-    "customerId",
-    "region",
-    "assigneeId",
-    "occurredAt",
-    "acknowledgeDueAt",
-    "resolveDueAt",
-    "state",
-    "history",
-    "nps",
-    "recovery",
-)
-
-
-def _handling(document: Document) -> Handling:
-    steps = [(AlertAction(h["action"]), h["at"]) for h in document.get("history", ())]
-    resolved = None
-    if document["state"] == AlertState.RESOLVED.value:
-        done = (AlertAction.RESOLVED, AlertAction.CLEARED)
-        resolved = next((at for action, at in reversed(steps) if action in done), None)
-    recovery = document.get("recovery")
-    return Handling(
-        alert_id=document["_id"],
-        customer_id=document.get("customerId"),
-        region=document["region"],
-        assignee_id=document.get("assigneeId"),
-        raised_at=document["occurredAt"],
-        acknowledge_due_at=document["acknowledgeDueAt"],
-        resolve_due_at=document["resolveDueAt"],
-        acknowledged_at=next(
-            (at for action, at in steps if action in (AlertAction.ACKNOWLEDGED, AlertAction.RESOLVED)), None
-        ),
-        resolved_at=resolved,
-        reopened=any(action is AlertAction.REOPENED for action, _ in steps),
-        escalated=any(action is AlertAction.ESCALATED for action, _ in steps),
-        nps=document.get("nps"),
-        recovery_nps=recovery.get("nps") if recovery else None,
-        recovered_at=recovery["at"] if recovery else None,
-    )
-
-
 class AlertRepository(CustomerRecords[Alert]):
     """Alerts; ``occurredAt`` is when the alert was raised and ``dueAt`` its next deadline."""
 
@@ -179,24 +138,6 @@ class AlertRepository(CustomerRecords[Alert]):
             {"$match": self._in_scope(any_of(region=regions, touchpoint=touchpoints))},
         ]
         return [self.from_document(d) async for d in await self._collection.aggregate(pipeline)]
-
-    async def handled_between(
-        self, start: datetime, end: datetime, *, regions: Sequence[str], assignee_id: str | None = None
-    ) -> list[Handling]:
-        """The handling of the operational alerts in scope raised from ``start`` up to ``end``, of these
-        regions if given (and of one assignee when named): only the fields it needs are read."""
-        query: dict[str, Any] = {
-            "occurredAt": {"$gte": start, "$lt": end},
-            "kind": {"$ne": AlertKind.TACTICAL.value},
-        }
-        if assignee_id is not None:
-            query["assigneeId"] = assignee_id
-        pipeline = [
-            {"$match": query},
-            {"$match": self._in_scope(any_of(region=regions))},
-            {"$project": dict.fromkeys(HANDLING_FIELDS, 1)},
-        ]
-        return [_handling(d) async for d in await self._collection.aggregate(pipeline)]
 
     async def tactical_during(self, start: datetime, end: datetime, *, regions: Sequence[str]) -> list[Alert]:
         """Tactical alerts in scope open at some moment from ``start`` up to ``end``: raised before ``end``,
@@ -321,9 +262,39 @@ class AlertRepository(CustomerRecords[Alert]):
             root_cause=cause_from(document.get("rootCause")),
         )
 
+    def __init__(self, db: Database, scope: RowScope | None = None) -> None:
+        super().__init__(db, scope)
+        self._handling = HandlingRepository(db)
+
+    async def insert(self, record: Alert, *, session: Session | None = None) -> None:
+        """Store a new alert and its handling's entry (in ``session``'s transaction: give one)."""
+        await super().insert(record, session=session)
+        await self._handling.keep([self.to_document(record)], session=session)
+
+    async def insert_many(self, records: Iterable[Alert], *, session: Session | None = None) -> None:
+        """Store new alerts in one bulk write, and their handling's entries."""
+        documents = [self.to_document(r) for r in records]
+        if documents:
+            await self._collection.insert_many(documents, ordered=False, session=session)
+            await self._handling.keep(documents, session=session)
+
     async def save(self, alert: Alert, *, session: Session | None = None) -> None:
-        """Store a changed alert, unless someone changed it since it was read (version - 1)."""
+        """Store a changed alert, unless someone changed it since it was read (version - 1), and its
+        handling's entry (in ``session``'s transaction: give one)."""
         await self.save_version(alert, read_version=alert.version - 1, session=session)
+        await self._handling.keep([self.to_document(alert)], session=session)
+
+    async def handling_documents(self) -> AsyncIterator[Document]:
+        """Every stored alert, with the fields its handling is computed from (to rebuild or verify packs)."""
+        async for document in self._collection.find({}, dict.fromkeys(HANDLING_FIELDS, 1)):
+            yield document
+
+    async def _keep_handling(self, ids: Sequence[str], *, session: Session | None) -> None:
+        """Set the handling entries of these stored alerts from what they are now."""
+        if ids:
+            projection = dict.fromkeys(HANDLING_FIELDS, 1)
+            found = self._collection.find({"_id": {"$in": list(ids)}}, projection, session=session)
+            await self._handling.keep([d async for d in found], session=session)
 
     async def record_recovery(self, feedback: Feedback, *, session: Session | None = None) -> None:
         """Note ``feedback`` as its customer's next response on their alerts resolved shortly before it.
@@ -333,15 +304,20 @@ class AlertRepository(CustomerRecords[Alert]):
         if feedback.customer_id is None:
             return
         at = feedback.occurred_at
+        recovering = {
+            "customerId": feedback.customer_id,
+            "resolvedAt": {"$gte": at - RECOVERY_WINDOW, "$lt": at},
+            "$or": [{"recovery": None}, {"recovery.at": {"$gt": at}}],
+        }
+        ids = [d["_id"] async for d in self._collection.find(recovering, {"_id": 1}, session=session)]
+        if not ids:
+            return
         await self._collection.update_many(
-            {
-                "customerId": feedback.customer_id,
-                "resolvedAt": {"$gte": at - RECOVERY_WINDOW, "$lt": at},
-                "$or": [{"recovery": None}, {"recovery.at": {"$gt": at}}],
-            },
+            {"_id": {"$in": ids}, **recovering},
             {"$set": {"recovery": {"feedbackId": feedback.id, "nps": feedback.nps, "at": at}}},
             session=session,
         )
+        await self._keep_handling(ids, session=session)
 
     async def by_feedback(self, feedback_ids: Sequence[str]) -> dict[str, Alert]:
         """The alert raised by each of these responses, if any."""
@@ -386,8 +362,11 @@ class AlertRepository(CustomerRecords[Alert]):
         )
         return [self.from_document(d) async for d in self._collection.find(query).limit(limit)]
 
-    async def escalate(self, alert: Alert, *, manager_id: str | None, now: datetime) -> bool:
-        """Mark ``alert`` escalated unless another sweep already did: true when this call did it."""
+    async def escalate(
+        self, alert: Alert, *, manager_id: str | None, now: datetime, session: Session | None = None
+    ) -> bool:
+        """Mark ``alert`` escalated unless another sweep already did: true when this call did it (in
+        ``session``'s transaction with its handling's entry: give one)."""
         step = escalation_step(manager_id=manager_id, now=now)
         result = await self._collection.update_one(
             {"_id": alert.id, "escalatedAt": None},
@@ -396,5 +375,9 @@ class AlertRepository(CustomerRecords[Alert]):
                 "$push": {"history": _step_doc(step)},
                 "$inc": {"version": 1},
             },
+            session=session,
         )
-        return result.matched_count == 1
+        if result.matched_count != 1:
+            return False
+        await self._keep_handling([alert.id], session=session)
+        return True

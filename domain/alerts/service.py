@@ -16,6 +16,7 @@ from domain.lists.models import ListKind
 from domain.lists.service import stored_time
 from domain.repositories import Repositories
 from domain.root_cause import record_cause
+from domain.store import Session, UnitOfWork
 
 
 async def accountable_employee(repos: Repositories, *, owner_id: str | None, region: str) -> str | None:
@@ -31,11 +32,22 @@ async def _load(repos: Repositories, alert_id: str, version: int) -> Alert:
     return await read_version(repos.alerts, alert_id, version, noun="alert")
 
 
-async def acknowledge(repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime) -> Alert:
+async def _store(repos: Repositories, uow: UnitOfWork, changed: Alert) -> Alert:
+    """Save a changed alert with its handling's entry in one transaction."""
+
+    async def work(session: Session) -> None:
+        await repos.alerts.save(changed, session=session)
+
+    await uow.run(work)
+    return changed
+
+
+async def acknowledge(
+    repos: Repositories, uow: UnitOfWork, *, alert_id: str, version: int, by: str, now: datetime
+) -> Alert:
     """Acknowledge an open alert."""
     changed = rules.acknowledge(await _load(repos, alert_id, version), by=by, now=now)
-    await repos.alerts.save(changed)
-    return changed
+    return await _store(repos, uow, changed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +63,14 @@ class Resolution:
 
 
 async def resolve(
-    repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime, resolution: Resolution
+    repos: Repositories,
+    uow: UnitOfWork,
+    *,
+    alert_id: str,
+    version: int,
+    by: str,
+    now: datetime,
+    resolution: Resolution,
 ) -> Alert:
     """Resolve an alert, recording the reply the customer got and why it happened (``VALIDATION`` for a
     missing, unknown or retired root cause of an operational alert)."""
@@ -72,12 +91,12 @@ async def resolve(
     changed = rules.resolve(
         alert, by=by, now=now, resolution=resolution.summary.strip(), reply=reply, root_cause=cause
     )
-    await repos.alerts.save(changed)
-    return changed
+    return await _store(repos, uow, changed)
 
 
 async def reassign(
     repos: Repositories,
+    uow: UnitOfWork,
     *,
     alert_id: str,
     version: int,
@@ -92,12 +111,19 @@ async def reassign(
     if employee is None or alert.region not in employee.regions:
         raise InvalidInput("the new assignee must be an employee of the alert's region", field="assigneeId")
     changed = rules.reassign(alert, by=by, now=now, assignee_id=assignee_id, note=note)
-    await repos.alerts.save(changed)
-    return changed
+    return await _store(repos, uow, changed)
 
 
 async def plan(
-    repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime, text: str, due_at: datetime
+    repos: Repositories,
+    uow: UnitOfWork,
+    *,
+    alert_id: str,
+    version: int,
+    by: str,
+    now: datetime,
+    text: str,
+    due_at: datetime,
 ) -> Alert:
     """Set or change a tactical alert's action plan; its due date becomes the alert's resolve date.
 
@@ -109,23 +135,32 @@ async def plan(
     if current is not None and plan_now and (plan_now.text, plan_now.due_at) == (text.strip(), due_at):
         return current
     changed = rules.plan(await _load(repos, alert_id, version), by=by, now=now, text=text, due_at=due_at)
-    await repos.alerts.save(changed)
-    return changed
+    return await _store(repos, uow, changed)
 
 
 async def reopen(
-    repos: Repositories, *, alert_id: str, version: int, by: str, now: datetime, note: str | None
+    repos: Repositories,
+    uow: UnitOfWork,
+    *,
+    alert_id: str,
+    version: int,
+    by: str,
+    now: datetime,
+    note: str | None,
 ) -> Alert:
     """Reopen a resolved alert with fresh deadlines from the current standard."""
     alert = await _load(repos, alert_id, version)
     standard = await repos.standards.for_touchpoint(alert.region, Touchpoint(alert.touchpoint))
     changed = rules.reopen(alert, by=by, now=now, note=note, standard=standard)
-    await repos.alerts.save(changed)
-    return changed
+    return await _store(repos, uow, changed)
 
 
 async def escalate_overdue(
-    repos: Repositories, *, now: datetime, on_escalated: Callable[[Alert], None] | None = None
+    repos: Repositories,
+    uow: UnitOfWork,
+    *,
+    now: datetime,
+    on_escalated: Callable[[Alert], None] | None = None,
 ) -> int:
     """Escalate every overdue alert to its region's manager (a tactical alert, which is the manager's own,
     to the manager's manager); safe to run in many processes at once.
@@ -143,8 +178,19 @@ async def escalate_overdue(
         if alert.kind is AlertKind.TACTICAL and alert.assignee_id is not None:
             assignee = (await repos.employees.get_many([alert.assignee_id])).get(alert.assignee_id)
             target = (assignee.manager_id if assignee else None) or target
-        if await repos.alerts.escalate(alert, manager_id=target, now=now):
+        if await _escalate(repos, uow, alert, manager_id=target, now=now):
             escalated += 1
             if on_escalated is not None:
                 on_escalated(alert)
     return escalated
+
+
+async def _escalate(
+    repos: Repositories, uow: UnitOfWork, alert: Alert, *, manager_id: str | None, now: datetime
+) -> bool:
+    """Escalate one alert with its handling's entry in one transaction; false when another sweep did."""
+
+    async def work(session: Session) -> bool:
+        return await repos.alerts.escalate(alert, manager_id=manager_id, now=now, session=session)
+
+    return await uow.run(work)

@@ -145,7 +145,7 @@ class LoopPerformanceQueries:
         own = principal.role is FRONTLINE
         rows = await domain.loop_performance(
             # Frontline reads its own alerts (in its rows); the others aggregate over their scope.
-            (context.repos if own else context.aggregate_repos).alerts,
+            (context.repos if own else context.aggregate_repos).alert_handling,
             context.repos.employees,
             filter.to_domain(principal.subject if own else None),
             groups,

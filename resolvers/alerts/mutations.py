@@ -79,6 +79,7 @@ class AlertMutations:
         return await _changed(
             service.acknowledge(
                 ctx.repos,
+                ctx.uow,
                 alert_id=expect_global_id(id, "Alert"),
                 version=version,
                 by=ctx.principal.subject,
@@ -101,6 +102,7 @@ class AlertMutations:
         return await _changed(
             service.resolve(
                 ctx.repos,
+                ctx.uow,
                 alert_id=expect_global_id(id, "Alert"),
                 version=version,
                 by=ctx.principal.subject,
@@ -122,6 +124,7 @@ class AlertMutations:
         return await _changed(
             service.reassign(
                 ctx.repos,
+                ctx.uow,
                 alert_id=expect_global_id(id, "Alert"),
                 version=version,
                 by=ctx.principal.subject,
@@ -145,6 +148,7 @@ class AlertMutations:
         return await _changed(
             service.plan(
                 ctx.repos,
+                ctx.uow,
                 alert_id=expect_global_id(id, "Alert"),
                 version=version,
                 by=ctx.principal.subject,
@@ -162,6 +166,7 @@ class AlertMutations:
         return await _changed(
             service.reopen(
                 ctx.repos,
+                ctx.uow,
                 alert_id=expect_global_id(id, "Alert"),
                 version=version,
                 by=ctx.principal.subject,

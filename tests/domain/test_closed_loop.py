@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from api.storage.client import MongoDatabase, MongoUnitOfWork
+from domain.aggregates.service import verify_rollups
 from domain.alerts import service
 from domain.alerts.models import Alert, AlertAction, AlertReason, AlertState
 from domain.alerts.repository import AlertRepository
@@ -223,9 +224,9 @@ async def test_lifecycle_keeps_every_step_with_who_and_when(
     other = f.employee()
     await repos.employees.insert_many([other])
     later = NOW + timedelta(hours=1)
-    alert = await service.acknowledge(repos, alert_id=alert.id, version=1, by="agent-1", now=later)
+    alert = await service.acknowledge(repos, uow, alert_id=alert.id, version=1, by="agent-1", now=later)
     alert = await service.reassign(
-        repos, alert_id=alert.id, version=2, by="boss", now=later, assignee_id=other.id, note="cover"
+        repos, uow, alert_id=alert.id, version=2, by="boss", now=later, assignee_id=other.id, note="cover"
     )
     resolution = service.Resolution(
         "Refunded delivery fee",
@@ -235,10 +236,10 @@ async def test_lifecycle_keeps_every_step_with_who_and_when(
         "Parcel sat at the depot",
     )
     alert = await service.resolve(
-        repos, alert_id=alert.id, version=3, by=other.id, now=later, resolution=resolution
+        repos, uow, alert_id=alert.id, version=3, by=other.id, now=later, resolution=resolution
     )
     alert = await service.reopen(
-        repos, alert_id=alert.id, version=4, by="boss", now=later, note="still unhappy"
+        repos, uow, alert_id=alert.id, version=4, by="boss", now=later, note="still unhappy"
     )
     assert [step.action for step in alert.history] == [
         AlertAction.RAISED,
@@ -251,14 +252,18 @@ async def test_lifecycle_keeps_every_step_with_who_and_when(
     assert alert.state is AlertState.OPEN
     assert alert.version == 5
     assert (await repos.alerts.get_many([alert.id]))[alert.id] == alert
+    # Each step also set the alert's packed handling, which loop performance reads.
+    assert await verify_rollups(repos) == []
 
 
 async def test_a_stale_version_is_a_conflict(repos: Repositories, uow: MongoUnitOfWork) -> None:
     alert = await raised(repos, uow)
-    await service.acknowledge(repos, alert_id=alert.id, version=1, by="a", now=NOW)
+    await service.acknowledge(repos, uow, alert_id=alert.id, version=1, by="a", now=NOW)
     resolution = service.Resolution("x", "y", "SMS")
     with pytest.raises(Conflict):
-        await service.resolve(repos, alert_id=alert.id, version=1, by="b", now=NOW, resolution=resolution)
+        await service.resolve(
+            repos, uow, alert_id=alert.id, version=1, by="b", now=NOW, resolution=resolution
+        )
 
 
 async def test_three_concurrent_sweeps_escalate_each_overdue_alert_exactly_once(
@@ -268,10 +273,11 @@ async def test_three_concurrent_sweeps_escalate_each_overdue_alert_exactly_once(
     await repos.employees.insert_many([manager])
     alerts = [await raised(repos, uow) for _ in range(5)]
     late = NOW + timedelta(hours=5)
-    escalated = await asyncio.gather(*(service.escalate_overdue(repos, now=late) for _ in range(3)))
+    escalated = await asyncio.gather(*(service.escalate_overdue(repos, uow, now=late) for _ in range(3)))
     assert sum(escalated) == 5
     for alert in (await repos.alerts.get_many([a.id for a in alerts])).values():
         steps = [s for s in alert.history if s.action is AlertAction.ESCALATED]
         assert len(steps) == 1
         assert alert.escalated_to == manager.id
-    assert await service.escalate_overdue(repos, now=late + timedelta(days=5)) == 0
+    assert await service.escalate_overdue(repos, uow, now=late + timedelta(days=5)) == 0
+    assert await verify_rollups(repos) == []  # the packed handling of each alert says it was escalated

@@ -45,9 +45,10 @@ async def respond(repos: Repositories, uow: MongoUnitOfWork, customer_id: str, n
     return intake.alert
 
 
-async def resolve(repos: Repositories, alert: Any, at: datetime) -> None:
+async def resolve(repos: Repositories, uow: MongoUnitOfWork, alert: Any, at: datetime) -> None:
     await service.resolve(
         repos,
+        uow,
         alert_id=alert.id,
         version=alert.version,
         by=alert.assignee_id,
@@ -68,7 +69,7 @@ async def test_recovery_and_handling_on_a_hand_built_scenario(
     # A answers again before its alert is resolved: that is no "next response after the resolution".
     await respond(repos, uow, a, 10, START + HOUR)
     for alert, hours in zip(alerts[:3], (2, 30, 5), strict=True):
-        await resolve(repos, alert, START + hours * HOUR)
+        await resolve(repos, uow, alert, START + hours * HOUR)
     await respond(repos, uow, a, 9, START + 2 * timedelta(days=1))  # recovered: 2 -> 9
     await respond(repos, uow, b, 5, START + 5 * timedelta(days=1))  # still a detractor: 0 -> 5
     await respond(repos, uow, b, 10, START + 6 * timedelta(days=1))  # not the next one
@@ -76,7 +77,7 @@ async def test_recovery_and_handling_on_a_hand_built_scenario(
     now = START + 3 * timedelta(days=1)
 
     (row,) = await loop_performance(
-        repos.alerts,
+        repos.alert_handling,
         repos.employees,
         LoopFilter(OCTOBER),
         [LoopGroup.EMPLOYEE],

@@ -5,13 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from api.cli.seeding import first_start
 from api.settings import Settings
+from api.storage.client import MongoDatabase
 from domain.aggregates.service import verify_rollups
+from domain.alerts import rules
+from domain.alerts.models import Alert, AlertReason
+from domain.alerts.repository import AlertRepository
+from domain.customers.models import Customer
+from domain.feedback.models import Feedback
 from domain.repositories import Repositories
+from domain.standards.models import default_standard
 from tests import factories as f
 
 
@@ -28,22 +35,47 @@ def rollups(settings: Settings, action: str) -> subprocess.CompletedProcess[str]
     )
 
 
-async def test_verify_reports_drift_and_rebuild_repairs_it(settings: Settings, repos: Repositories) -> None:
+def raise_alert(customer: Customer, response: Feedback, now: datetime) -> Alert:
+    return rules.raise_alert(
+        alert_id=f.next_id(),
+        customer_id=customer.id,
+        region=customer.region,
+        standard=default_standard(customer.region, response.touchpoint),
+        reasons=(AlertReason.LOW_NPS,),
+        assignee_id=None,
+        now=now,
+        by="customer",
+        feedback_id=response.id,
+        nps=response.nps,
+    )
+
+
+async def test_verify_reports_drift_and_rebuild_repairs_it(
+    settings: Settings, repos: Repositories, db: MongoDatabase
+) -> None:
     customers = [f.customer() for _ in range(3)]
     responses = [f.feedback(c, occurred_at=f.NOW - timedelta(days=n)) for n, c in enumerate(customers)]
     await repos.customers.insert_many(customers)
     await repos.feedback.insert_many(responses)
     for response in responses[:2]:  # the third response is stored without its rollups
         await repos.rollups.add(response)
+    # An alert stored without its handling's pack (as by a version before packs), and one whose pack is stale.
+    unpacked, stale = (raise_alert(customer, f.feedback(customer), f.NOW) for customer in customers[:2])
+    await db["alerts"].insert_one(AlertRepository.to_document(unpacked))
+    await repos.alerts.insert(stale)
+    await db["alerts"].update_one({"_id": stale.id}, {"$set": {"assigneeId": "someone-else"}})
 
     drifted = rollups(settings, "verify")
     assert drifted.returncode == 1, drifted.stderr
     assert "missing cell" in drifted.stdout
-    assert "cells differ" in drifted.stdout
+    assert f"alert {unpacked.id}: its handling is not packed" in drifted.stdout
+    assert f"alert {stale.id}: packed handling differs from the alert's" in drifted.stdout
+    assert "cells or alerts differ" in drifted.stdout
 
     rebuilt = rollups(settings, "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "from 3 responses" in rebuilt.stdout
+    assert "packed the handling of 2 alerts" in rebuilt.stdout
 
     agreed = rollups(settings, "verify")
     assert agreed.returncode == 0, agreed.stderr
@@ -61,6 +93,23 @@ async def test_a_development_start_builds_rollups_a_database_lacks(
 
     assert await verify_rollups(repos) == []
     assert [cell async for cell in repos.rollups.everything()]
+
+
+async def test_a_development_start_packs_the_handling_of_alerts_a_database_lacks(
+    settings: Settings, repos: Repositories, db: MongoDatabase
+) -> None:
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    response = f.feedback(customer, nps=1)
+    await repos.feedback.insert_many([response])
+    await repos.rollups.add(response)
+    # Stored before alerts' handling was packed: loop performance would not see it.
+    await db["alerts"].insert_one(AlertRepository.to_document(raise_alert(customer, response, f.NOW)))
+
+    await first_start(settings.model_copy(update={"demo_customers": 0}))
+
+    assert await verify_rollups(repos) == []
+    assert [h async for h in repos.alert_handling.everything()]
 
 
 async def test_a_development_start_builds_lifecycle_cells_a_database_lacks(

@@ -1,0 +1,223 @@
+"""The handling of operational alerts, packed for loop-performance reads: one document per day and region.
+
+``loopPerformance`` needs a few fields of every alert raised in its period. Read from the alerts themselves,
+a quarter of a large company is a hundred thousand documents, and a database pays for each document it
+reads. Here each alert's handling is kept as one small entry of its raise day's and region's document, set
+whenever the alert is written (in the same transaction), so a quarter is a few hundred documents however
+many alerts it holds. An entry is the alert's whole current handling, so setting it again is harmless, and
+``rebuild`` and ``verify`` compare the packs with the alerts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from domain.alerts.models import AlertAction, AlertKind, AlertState, Handling
+from domain.scope import RowScope
+from domain.store import Database, Document, IndexSpec, Session
+
+COLLECTION = "alertHandling"
+# What an alert's handling is computed from (see ``handling_of``).
+HANDLING_FIELDS = (
+    "customerId",
+    "region",
+    "assigneeId",
+    "occurredAt",
+    "acknowledgeDueAt",
+    "resolveDueAt",
+    "state",
+    "history",
+    "nps",
+    "recovery",
+    "kind",
+)
+
+
+def handling_of(document: Document) -> Handling:
+    """An alert's handling, from its stored document (at least ``HANDLING_FIELDS``)."""
+    steps = [(AlertAction(h["action"]), h["at"]) for h in document.get("history", ())]
+    resolved = None
+    if document["state"] == AlertState.RESOLVED.value:
+        done = (AlertAction.RESOLVED, AlertAction.CLEARED)
+        resolved = next((at for action, at in reversed(steps) if action in done), None)
+    recovery = document.get("recovery")
+    return Handling(
+        alert_id=document["_id"],
+        customer_id=document.get("customerId"),
+        region=document["region"],
+        assignee_id=document.get("assigneeId"),
+        raised_at=document["occurredAt"],
+        acknowledge_due_at=document["acknowledgeDueAt"],
+        resolve_due_at=document["resolveDueAt"],
+        acknowledged_at=next(
+            (at for action, at in steps if action in (AlertAction.ACKNOWLEDGED, AlertAction.RESOLVED)), None
+        ),
+        resolved_at=resolved,
+        reopened=any(action is AlertAction.REOPENED for action, _ in steps),
+        escalated=any(action is AlertAction.ESCALATED for action, _ in steps),
+        nps=document.get("nps"),
+        recovery_nps=recovery.get("nps") if recovery else None,
+        recovered_at=recovery["at"] if recovery else None,
+    )
+
+
+def is_packed(document: Document) -> bool:
+    """Whether an alert's handling is kept: operational alerts only (tactical ones are a manager's own)."""
+    return bool(document.get("kind", AlertKind.OPERATIONAL.value) != AlertKind.TACTICAL.value)
+
+
+def _entry(handling: Handling) -> list[Any]:
+    """One alert's handling as a pack entry (a list: field names would be most of its bytes)."""
+    h = handling
+    return [
+        h.customer_id,
+        h.assignee_id,
+        h.raised_at,
+        h.acknowledge_due_at,
+        h.resolve_due_at,
+        h.acknowledged_at,
+        h.resolved_at,
+        h.reopened,
+        h.escalated,
+        h.nps,
+        h.recovery_nps,
+        h.recovered_at,
+    ]
+
+
+def _from_entry(alert_id: str, region: str, entry: list[Any]) -> Handling:
+    customer, assignee, raised, ack_due, resolve_due, acked, resolved, reopened, escalated = entry[:9]
+    nps, recovery_nps, recovered_at = entry[9:]
+    return Handling(
+        alert_id=alert_id,
+        customer_id=customer,
+        region=region,
+        assignee_id=assignee,
+        raised_at=raised,
+        acknowledge_due_at=ack_due,
+        resolve_due_at=resolve_due,
+        acknowledged_at=acked,
+        resolved_at=resolved,
+        reopened=bool(reopened),
+        escalated=bool(escalated),
+        nps=nps,
+        recovery_nps=recovery_nps,
+        recovered_at=recovered_at,
+    )
+
+
+def _packs(documents: Iterable[Document]) -> dict[str, dict[str, list[Any]]]:
+    """The entries of these stored alert documents (operational ones), by pack and entry field."""
+    packs: dict[str, dict[str, list[Any]]] = {}
+    for document in documents:
+        if is_packed(document):
+            handling = handling_of(document)
+            key = _pack_id(_day(handling.raised_at), handling.region)
+            packs.setdefault(key, {})[_field(handling.alert_id)] = _entry(handling)
+    return packs
+
+
+def _day(at: datetime) -> date:
+    """The UTC day of an instant (naive instants, as the driver returns them, are UTC)."""
+    return (at if at.tzinfo is None else at.astimezone(UTC)).date()
+
+
+def _pack_id(day: date, region: str) -> str:
+    return json.dumps([day.isoformat(), region])
+
+
+def _field(alert_id: str) -> str:
+    """Alert ids are free text; hex keeps ``.`` and ``$`` out of field names."""
+    return "a" + alert_id.encode().hex()
+
+
+def _alert_id(field: str) -> str:
+    return bytes.fromhex(field[1:]).decode()
+
+
+class HandlingRepository:
+    """Packs of operational alerts' handling, by UTC day of the raise and region; reads keep to the scope."""
+
+    def __init__(self, db: Database, scope: RowScope | None = None) -> None:
+        self._collection = db[COLLECTION]
+        self._scope = scope or RowScope.everything()
+
+    @classmethod
+    def indexes(cls) -> list[IndexSpec]:
+        return [IndexSpec(COLLECTION, (("day", 1),))]
+
+    async def keep(self, documents: Iterable[Document], *, session: Session | None = None) -> None:
+        """Set the entries of these stored alert documents (any others are left out), in ``session``."""
+        packs = _packs(documents)
+        for key in sorted(packs):  # one order, so that concurrent writers meet on the first pack they share
+            day, region = json.loads(key)
+            entries = {f"h.{field}": entry for field, entry in packs[key].items()}
+            await self._collection.update_one(
+                {"_id": key},
+                {"$set": entries, "$setOnInsert": {"day": day, "region": region}},
+                upsert=True,
+                session=session,
+            )
+
+    async def replace_all(self, documents: AsyncIterable[Document], *, batch: int = 200) -> int:
+        """Drop every pack and store those of these stored alert documents instead; the entries written.
+
+        Alerts written while it runs may be missed: run it while nothing changes alerts, then ``verify``.
+        """
+        read: list[Document] = [d async for d in documents]
+        packs = _packs(read)
+        await self._collection.delete_many({})
+        whole = []
+        for key, entries in packs.items():
+            day, region = json.loads(key)
+            whole.append({"_id": key, "day": day, "region": region, "h": entries})
+        for start in range(0, len(whole), batch):
+            await self._collection.insert_many(whole[start : start + batch], ordered=False)
+        return sum(len(entries) for entries in packs.values())
+
+    async def handled_between(
+        self, start: datetime, end: datetime, *, regions: Sequence[str], assignee_id: str | None = None
+    ) -> list[Handling]:
+        """The handling of the operational alerts in scope raised from ``start`` up to ``end``, of these
+        regions if given (and of one assignee when named)."""
+        scope = self._scope
+        if scope.nothing:
+            return []
+        last = _day(end - timedelta(microseconds=1))
+        query: dict[str, Any] = {"day": {"$gte": _day(start).isoformat(), "$lte": last.isoformat()}}
+        wanted = set(regions)
+        if scope.regions is not None and scope.employee_id is None:
+            wanted = wanted & set(scope.regions) if wanted else set(scope.regions)
+            if not wanted:
+                return []
+        if wanted:
+            query["region"] = {"$in": sorted(wanted)}
+        found = []
+        async for pack in self._collection.find(query):
+            for field, entry in pack.get("h", {}).items():
+                handling = _from_entry(_alert_id(field), pack["region"], entry)
+                if not start <= _aware(handling.raised_at) < end:
+                    continue
+                if assignee_id is not None and handling.assignee_id != assignee_id:
+                    continue
+                if scope.admits(
+                    region=handling.region, customer_id=handling.customer_id, assignee_id=handling.assignee_id
+                ):
+                    found.append(handling)
+        return found
+
+    async def everything(self) -> AsyncIterator[Handling]:
+        """Every kept entry (for verifying them)."""
+        async for pack in self._collection.find({}):
+            for field, entry in pack.get("h", {}).items():
+                yield _from_entry(_alert_id(field), pack["region"], entry)
+
+    async def drop_all(self) -> None:
+        await self._collection.delete_many({})
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
