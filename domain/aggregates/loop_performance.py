@@ -253,18 +253,19 @@ def _team_pattern(cells: Mapping[str, list[_Alert]], minimum: int) -> Pattern:
 
 
 def _figures(handled: list[Handling], now: datetime) -> LoopFigures:
-    to_acknowledge: list[Fraction] = []
-    to_resolve: list[Fraction] = []
-    ages: list[Fraction] = []
+    # Durations are ranked as they are and converted once chosen: ranking fractions costs many times more.
+    to_acknowledge: list[timedelta] = []
+    to_resolve: list[timedelta] = []
+    ages: list[timedelta] = []
     acknowledged_in_time = resolved_in_time = 0
     recovered = recovery_responses = 0
     changes: list[int] = []
     for h in handled:
         if h.acknowledged_at is not None:
-            to_acknowledge.append(duration_in(MINUTE, h.acknowledged_at - h.raised_at))
+            to_acknowledge.append(h.acknowledged_at - h.raised_at)
             acknowledged_in_time += h.acknowledged_at <= h.acknowledge_due_at
         if h.resolved_at is not None:
-            to_resolve.append(duration_in(MINUTE, h.resolved_at - h.raised_at))
+            to_resolve.append(h.resolved_at - h.raised_at)
             resolved_in_time += h.resolved_at <= h.resolve_due_at
             if h.customer_id is not None and h.recovery_nps is not None:
                 recovery_responses += 1
@@ -272,7 +273,7 @@ def _figures(handled: list[Handling], now: datetime) -> LoopFigures:
                 if h.nps is not None:
                     changes.append(h.recovery_nps - h.nps)
         else:
-            ages.append(duration_in(HOUR, now - h.raised_at))
+            ages.append(now - h.raised_at)
     alerts = len(handled)
     reopened = sum(h.reopened for h in handled)
     return LoopFigures(
@@ -281,16 +282,16 @@ def _figures(handled: list[Handling], now: datetime) -> LoopFigures:
         acknowledged_in_time_share=ratio(acknowledged_in_time, alerts),
         resolved_in_time=resolved_in_time,
         resolved_in_time_share=ratio(resolved_in_time, alerts),
-        median_minutes_to_acknowledge=_rounded(nearest_rank(to_acknowledge, 50)),
-        p90_minutes_to_acknowledge=_rounded(nearest_rank(to_acknowledge, 90)),
-        median_minutes_to_resolve=_rounded(nearest_rank(to_resolve, 50)),
-        p90_minutes_to_resolve=_rounded(nearest_rank(to_resolve, 90)),
+        median_minutes_to_acknowledge=_in(MINUTE, nearest_rank(to_acknowledge, 50)),
+        p90_minutes_to_acknowledge=_in(MINUTE, nearest_rank(to_acknowledge, 90)),
+        median_minutes_to_resolve=_in(MINUTE, nearest_rank(to_resolve, 50)),
+        p90_minutes_to_resolve=_in(MINUTE, nearest_rank(to_resolve, 90)),
         escalations=sum(h.escalated for h in handled),
         reopened=reopened,
         reopen_rate=ratio(reopened, alerts),
         open=len(ages),
-        open_median_age_hours=_rounded(nearest_rank(ages, 50)),
-        open_oldest_age_hours=_rounded(max(ages)) if ages else None,
+        open_median_age_hours=_in(HOUR, nearest_rank(ages, 50)),
+        open_oldest_age_hours=_in(HOUR, max(ages)) if ages else None,
         resolved=len(to_resolve),
         recovery_responses=recovery_responses,
         recovered=recovered,
@@ -299,5 +300,6 @@ def _figures(handled: list[Handling], now: datetime) -> LoopFigures:
     )
 
 
-def _rounded(value: Fraction | None) -> float | None:
-    return None if value is None else rounded(value)
+def _in(unit: timedelta, elapsed: timedelta | None) -> float | None:
+    """A duration in ``unit``s, rounded for display (exact until then)."""
+    return None if elapsed is None else rounded(duration_in(unit, elapsed))

@@ -37,7 +37,7 @@ def percentile(counts: Sequence[int], lowest: int, p: int) -> int | None:
     raise AssertionError("unreachable: the ranks cover every response")
 
 
-N = TypeVar("N", int, Fraction)
+N = TypeVar("N", int, Fraction, timedelta)
 _MICROSECOND = timedelta(microseconds=1)
 
 

@@ -69,43 +69,62 @@ def is_packed(document: Document) -> bool:
     return bool(document.get("kind", AlertKind.OPERATIONAL.value) != AlertKind.TACTICAL.value)
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
+REOPENED, ESCALATED = 1, 2
+
+
+def _ms(at: datetime) -> int:
+    """An instant as whole milliseconds since the epoch, cut as the database cuts instants it stores."""
+    return (_aware(at) - EPOCH) // MILLISECOND
+
+
+def _ms_or_none(at: datetime | None) -> int | None:
+    return None if at is None else _ms(at)
+
+
+def _at(ms: int | None) -> datetime | None:
+    return None if ms is None else EPOCH + ms * MILLISECOND
+
+
 def _entry(handling: Handling) -> list[Any]:
-    """One alert's handling as a pack entry (a list: field names would be most of its bytes)."""
+    """One alert's handling as a pack entry: a list of numbers and ids, which cost little to read (field
+    names would be most of its bytes, and a stored instant costs many times an integer to decode)."""
     h = handling
+    flags = (REOPENED if h.reopened else 0) | (ESCALATED if h.escalated else 0)
+    due = (_ms(h.raised_at), _ms(h.acknowledge_due_at), _ms(h.resolve_due_at))
+    done = (_ms_or_none(h.acknowledged_at), _ms_or_none(h.resolved_at))
     return [
         h.customer_id,
         h.assignee_id,
-        h.raised_at,
-        h.acknowledge_due_at,
-        h.resolve_due_at,
-        h.acknowledged_at,
-        h.resolved_at,
-        h.reopened,
-        h.escalated,
+        *due,
+        *done,
+        flags,
         h.nps,
         h.recovery_nps,
-        h.recovered_at,
+        _ms_or_none(h.recovered_at),
     ]
 
 
 def _from_entry(alert_id: str, region: str, entry: list[Any]) -> Handling:
-    customer, assignee, raised, ack_due, resolve_due, acked, resolved, reopened, escalated = entry[:9]
-    nps, recovery_nps, recovered_at = entry[9:]
+    customer, assignee, raised, ack_due, resolve_due, acked, resolved, flags, nps, recovery_nps, recovered = (
+        entry
+    )
     return Handling(
         alert_id=alert_id,
         customer_id=customer,
         region=region,
         assignee_id=assignee,
-        raised_at=raised,
-        acknowledge_due_at=ack_due,
-        resolve_due_at=resolve_due,
-        acknowledged_at=acked,
-        resolved_at=resolved,
-        reopened=bool(reopened),
-        escalated=bool(escalated),
+        raised_at=EPOCH + raised * MILLISECOND,
+        acknowledge_due_at=EPOCH + ack_due * MILLISECOND,
+        resolve_due_at=EPOCH + resolve_due * MILLISECOND,
+        acknowledged_at=_at(acked),
+        resolved_at=_at(resolved),
+        reopened=bool(flags & REOPENED),
+        escalated=bool(flags & ESCALATED),
         nps=nps,
         recovery_nps=recovery_nps,
-        recovered_at=recovered_at,
+        recovered_at=_at(recovered),
     )
 
 
@@ -196,13 +215,12 @@ class HandlingRepository:
         if wanted:
             query["region"] = {"$in": sorted(wanted)}
         found = []
+        first, past = _ms(start), _ms(end)
         async for pack in self._collection.find(query):
             for field, entry in pack.get("h", {}).items():
+                if not first <= entry[2] < past or assignee_id not in (None, entry[1]):
+                    continue
                 handling = _from_entry(_alert_id(field), pack["region"], entry)
-                if not start <= _aware(handling.raised_at) < end:
-                    continue
-                if assignee_id is not None and handling.assignee_id != assignee_id:
-                    continue
                 if scope.admits(
                     region=handling.region, customer_id=handling.customer_id, assignee_id=handling.assignee_id
                 ):

@@ -90,28 +90,50 @@ async def check_windows(
         slots = daily(window_ending(today, longest))
         for cell, tally in await repos.rollups.cells(zone, PAIR_CUBE, slots, where):
             pair = (_value(cell, Axis.REGION), _value(cell, Axis.TOUCHPOINT))
-            days.setdefault(pair, {}).setdefault(cell.slot.start, Tally()).add(tally)
+            days.setdefault(pair, {}).setdefault(cell.slot.start, Tally()).add(_counts_only(tally))
     pairs = {p for p in days if only is None or p in only} | {_pair(k) for k in watches}
     pairs |= {(s.region, s.touchpoint.value) for s in windowed if s.region != COMPANY}
     if only is not None:
         pairs &= set(only)
     outcome = CheckOutcome()
+    breaking: list[tuple[BreachKey, Judgement, ServiceStandard, Period]] = []
     for region, touchpoint in sorted(pairs):
         standard = standard_of(region, touchpoint)
         window = standard.window
         targets = window.targets() if window is not None else ()
+        if window is not None and targets:
+            period = window_ending(today, window.window_days)
+            tally = _sum(days.get((region, touchpoint), {}), period)  # once for the window's targets
         for target in targets:
             assert window is not None
-            period = window_ending(today, window.window_days)
-            tally = _sum(days.get((region, touchpoint), {}), period)
             judgement = judge(target, tally, min_responses=window.min_responses)
             key = BreachKey(region, touchpoint, target.metric)
-            await _act(repos, uow, key, watches.get(key), judgement, standard, period, now, make_id, outcome)
+            watch = watches.get(key)
+            if judgement.verdict is Verdict.BROKEN and watch is None:
+                breaking.append((key, judgement, standard, period))
+            else:
+                await _act(repos, uow, key, watch, judgement, period, now, outcome)
         judged = {t.metric for t in targets}
         for key, watch in watches.items():
             if _pair(key) == (region, touchpoint) and key.metric not in judged:
                 await _clear(repos, uow, watch, now, "the standard no longer sets this target", outcome)
+    if breaking:
+        worst = await _worst(
+            repos, zone, [(key, judgement.target, period) for key, judgement, _, period in breaking]
+        )
+        for key, judgement, standard, period in breaking:
+            raised = await _raise(repos, uow, key, judgement, standard, period, now, make_id, worst[key])
+            if raised is not None:
+                outcome.raised.append(raised)
     return outcome
+
+
+def _counts_only(tally: Tally) -> Tally:
+    """A cell's counts without who answered: windows are judged on counts, and merging the customers of
+    thousands of cells is most of the work of adding them up."""
+    tally.customers = set()
+    tally.dimensions = {}
+    return tally
 
 
 def _pair(key: BreachKey) -> Pair:
@@ -132,19 +154,13 @@ async def _act(
     key: BreachKey,
     watch: BreachWatch | None,
     judgement: Judgement,
-    standard: ServiceStandard,
     period: Period,
     now: datetime,
-    make_id: Callable[[], str],
     outcome: CheckOutcome,
 ) -> None:
-    """Raise, keep, or clear the breach of ``key`` as the verdict says."""
+    """Keep or clear the open breach of ``key`` as the verdict says (the caller raises new breaches)."""
     if judgement.verdict is Verdict.BROKEN:
-        if watch is None:
-            raised = await _raise(repos, uow, key, judgement, standard, period, now, make_id)
-            if raised is not None:
-                outcome.raised.append(raised)
-        elif watch.recovering_since is not None:
+        if watch is not None and watch.recovering_since is not None:
             await repos.breaches.recovering(watch, None)
     elif judgement.verdict is Verdict.MET and watch is not None:
         if watch.recovering_since is None:
@@ -163,6 +179,7 @@ async def _raise(
     period: Period,
     now: datetime,
     make_id: Callable[[], str],
+    worst: Sequence[Contribution],
 ) -> Alert | None:
     """Open the breach and store its alert in one transaction; None when another check opened it first."""
     assert judgement.figure is not None
@@ -176,7 +193,7 @@ async def _raise(
         window_last=period.last,
         responses=judgement.answers,
         standard_version=standard.version,
-        worst=tuple(await _worst(repos, key, judgement.target, period)),
+        worst=tuple(worst),
     )
     alert = alert_rules.raise_tactical(
         alert_id=make_id(),
@@ -198,19 +215,40 @@ async def _raise(
     return alert
 
 
-async def _worst(repos: Repositories, key: BreachKey, target: Target, period: Period) -> list[Contribution]:
-    """The channel and segment cells that moved the figure most the wrong way against the window before."""
-    zone = repos.rollups.zones[0]
-    before = Period(period.first - timedelta(days=period.days), period.first - timedelta(days=1))
-    where = {Axis.REGION: [key.region], Axis.TOUCHPOINT: [key.touchpoint]}
-    cells = await repos.rollups.cells(zone, FINEST_CUBE, [*daily(before), *daily(period)], where)
-    current: dict[tuple[Axis, str], Tally] = {}
-    earlier: dict[tuple[Axis, str], Tally] = {}
+async def _worst(
+    repos: Repositories, zone: str, breaches: Sequence[tuple[BreachKey, Target, Period]]
+) -> dict[BreachKey, list[Contribution]]:
+    """For each breach, the channel and segment cells that moved its figure most the wrong way against the
+    window before. The finest cells of every breach's days are read at once: a round that raises many
+    breaches reads them once, not once per breach."""
+    spans = {
+        key: (Period(p.first - timedelta(days=p.days), p.first - timedelta(days=1)), p)
+        for key, _, p in breaches
+    }
+    first = min(before.first for before, _ in spans.values())
+    last = max(period.last for _, period in spans.values())
+    where = {
+        Axis.REGION: sorted({key.region for key, _, _ in breaches}),
+        Axis.TOUCHPOINT: sorted({key.touchpoint for key, _, _ in breaches}),
+    }
+    cells = await repos.rollups.cells(zone, FINEST_CUBE, daily(Period(first, last)), where)
+    sides: dict[BreachKey, tuple[dict[tuple[Axis, str], Tally], dict[tuple[Axis, str], Tally]]] = {
+        key: ({}, {}) for key in spans
+    }
+    by_pair: dict[Pair, list[BreachKey]] = {}
+    for key in spans:
+        by_pair.setdefault(_pair(key), []).append(key)
     for cell, tally in cells:
-        side = current if cell.slot.start in period else earlier
-        for axis in EXPLAINED_BY:
-            side.setdefault((axis, _value(cell, axis)), Tally()).add(tally)
-    return contributions(target, current, earlier)
+        counts = _counts_only(tally)
+        for key in by_pair.get((_value(cell, Axis.REGION), _value(cell, Axis.TOUCHPOINT)), ()):
+            before, period = spans[key]
+            current, earlier = sides[key]
+            side = current if cell.slot.start in period else earlier if cell.slot.start in before else None
+            if side is None:
+                continue
+            for axis in EXPLAINED_BY:
+                side.setdefault((axis, _value(cell, axis)), Tally()).add(counts)
+    return {key: contributions(target, *sides[key]) for key, target, _ in breaches}
 
 
 def _value(cell: CellKey, axis: Axis) -> str:
