@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from api.storage.client import MongoDatabase, MongoUnitOfWork
-from domain.aggregates.periods import Period
-from domain.aggregates.rollups import Axis
+from domain.aggregates.periods import Period, Slot
+from domain.aggregates.repository import RollupRepository
+from domain.aggregates.rollups import Axis, CellKey, Cube
 from domain.aggregates.tally import Tally
 from domain.alerts.models import AlertAction, AlertKind, AlertReason, AlertState
 from domain.employees.models import EmployeeRole
@@ -149,3 +151,51 @@ def test_the_cells_that_moved_the_figure_add_up_to_its_change() -> None:
     # NPS 50 -> -25; APP's term (share x NPS) 50 -> -25 (-75), WEB's 0 -> 25 (+25): they add up to the
     # change, and only APP moved it the wrong way (its own NPS now: -100 / 3).
     assert [(c.value, c.change, c.figure, c.responses) for c in moved] == [("APP", -75.0, -33.3333, 3)]
+
+
+class CubesRead(RollupRepository):
+    """The rollup repository, noting which cube each read was of."""
+
+    def __init__(self, db: MongoDatabase) -> None:
+        super().__init__(db)
+        self.cubes: list[Cube] = []
+
+    async def cells(
+        self, zone: str, cube: Cube, slots: Sequence[Slot], where: Mapping[Axis, Sequence[str]]
+    ) -> list[tuple[CellKey, Tally]]:
+        self.cubes.append(cube)
+        return await super().cells(zone, cube, slots, where)
+
+
+async def test_a_round_raising_several_breaches_reads_their_worst_cells_once_each_on_its_own_window(
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
+) -> None:
+    await standard(repos, uow, WINDOW, START - DAY)  # DELIVERY: 7 days
+    billing = replace(default_standard("north", Touchpoint.BILLING), window=replace(WINDOW, window_days=3))
+    await set_standard(repos, uow, standard=replace(billing, updated_at=START - DAY, updated_by="boss"))
+    for n in range(10):  # the app goes bad on day 7 for deliveries, on day 8 for billing
+        for touchpoint, bad_from in ((Touchpoint.DELIVERY, 7), (Touchpoint.BILLING, 8)):
+            nps, count = (0, 10) if n >= bad_from else (10, 3)
+            made = [replace(r, touchpoint=touchpoint) for r in responses(START + n * DAY, nps, count)]
+            await f.store_feedback(repos, made)
+            web = [
+                replace(r, touchpoint=touchpoint)
+                for r in responses(START + n * DAY, 10, 1, FeedbackChannel.WEB)
+            ]
+            await f.store_feedback(repos, web)
+    counted = CubesRead(db)
+
+    outcome = await check_windows(replace(repos, rollups=counted), uow, now=START + 9 * DAY)
+
+    by_touchpoint = {a.touchpoint: a.tactical for a in outcome.raised}
+    assert sorted(by_touchpoint) == ["BILLING", "DELIVERY"]
+    # Each breach's worst cell (here the one segment, every answer) counts its own window: deliveries days
+    # 3-9 (4 days of 4 answers, 3 of 11), billing days 7-9 (4 answers, then 2 days of 11).
+    for touchpoint, days, answers in (("DELIVERY", 7, 49), ("BILLING", 3, 26)):
+        breach = by_touchpoint[touchpoint]
+        assert breach is not None
+        assert breach.window_days == days
+        assert (breach.worst[0].axis, breach.worst[0].value) == (Axis.SEGMENT.value, "")
+        assert breach.worst[0].responses == answers
+    # The windows' cells, then every breach's finest cells in one read.
+    assert [len(c.axes) for c in counted.cubes] == [2, 4]
