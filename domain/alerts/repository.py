@@ -346,7 +346,27 @@ class AlertRepository(CustomerRecords[Alert]):
     async def by_feedback(self, feedback_ids: Sequence[str]) -> dict[str, Alert]:
         """The alert raised by each of these responses, if any."""
         query = self._in_scope({"feedbackId": {"$in": list(feedback_ids)}})
-        return {d["feedbackId"]: self.from_document(d) async for d in self._collection.find(query)}
+        return self.by_feedback_of([d async for d in self._collection.find(query)])
+
+    def by_feedback_lookup(self, into: str, *, local_field: str) -> Document:
+        """``by_feedback`` as a ``$lookup`` stage: the alerts in scope raised by the responses whose ids
+        ``local_field`` holds (an array of them); read its rows with ``by_feedback_of``.
+
+        An empty array joins the documents whose ``feedbackId`` is null, so those are left out.
+        """
+        return {
+            "$lookup": {
+                "from": self.collection_name,
+                "localField": local_field,
+                "foreignField": "feedbackId",
+                "pipeline": [{"$match": self._in_scope({"feedbackId": {"$ne": None}})}],
+                "as": into,
+            }
+        }
+
+    def by_feedback_of(self, documents: Sequence[Document]) -> dict[str, Alert]:
+        """The alerts among ``documents`` by the response that raised them."""
+        return {d["feedbackId"]: self.from_document(d) for d in documents}
 
     async def queue(self, which: AlertQueue, *, first: int, after: Position | None) -> Page[Alert]:
         """A page of a work queue, next deadline first (``Position.at`` is the deadline)."""
