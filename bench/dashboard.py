@@ -30,7 +30,8 @@ from bench.load import percentile, run
 from bench.measure import commands_so_far
 from bench.process import ServerProcess, cpu_seconds
 from domain.aggregates.periods import Grain
-from domain.aggregates.rollups import CUBES, SHARDS, count_in
+from domain.aggregates.repository import STORED
+from domain.aggregates.rollups import SHARDS, count_in
 from domain.aggregates.service import rebuild_rollups
 from domain.aggregates.tally import Tally
 from domain.customers.models import Segment
@@ -147,9 +148,8 @@ def responses(count: int, seed: int) -> list[Feedback]:
 
 def layout() -> str:
     """What the rollup cells look like: a data set whose cells were written otherwise gets them rebuilt."""
-    return (
-        f"shards={SHARDS};cubes={','.join(c.name for c in CUBES)};grains={','.join(g.value for g in Grain)}"
-    )
+    held = ";".join(f"{grain.value}={','.join(c.name for c in STORED[grain])}" for grain in Grain)
+    return f"shards={SHARDS};documents=zone,span,region,shard;{held}"
 
 
 async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, float | None]:

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from api.storage.client import MongoDatabase, MongoUnitOfWork
+from domain.aggregates.periods import Grain
 from domain.aggregates.repository import RollupRepository
 from domain.aggregates.service import verify_rollups
 from domain.feedback.models import Feedback
@@ -22,10 +23,10 @@ async def stored(db: MongoDatabase) -> list[int]:
     return [await db[name].count_documents({}) for name in ("feedback", "alerts", "rollups")]
 
 
-async def total_responses(db: MongoDatabase) -> int:
+async def total_responses(repos: Repositories) -> int:
     """Responses counted in the region cube's daily cells: each response is in exactly one of them."""
-    cells = db["rollups"].find({"cube": "region", "grain": "day"})
-    return sum([cell["responses"] async for cell in cells])
+    cells = repos.rollups.everything()
+    return sum([t.responses async for k, t in cells if k.cube.name == "region" and k.slot.grain is Grain.DAY])
 
 
 async def test_a_response_is_counted_into_its_rollups_with_it(
@@ -36,7 +37,7 @@ async def test_a_response_is_counted_into_its_rollups_with_it(
 
     await submit_feedback(repos, uow, submitter=CUSTOMER, submission=detractor(customer.id), now=NOW)
 
-    assert await total_responses(db) == 1
+    assert await total_responses(repos) == 1
     assert await verify_rollups(repos) == []
 
 
@@ -47,7 +48,7 @@ async def test_a_retried_response_is_counted_once(
     await repos.customers.insert_many([customer])
     for _ in range(3):
         await submit_feedback(repos, uow, submitter=CUSTOMER, submission=detractor(customer.id), now=NOW)
-    assert await total_responses(db) == 1
+    assert await total_responses(repos) == 1
 
 
 class FailingRollups(RollupRepository):
@@ -81,5 +82,5 @@ async def test_concurrent_responses_into_the_same_cells_are_all_counted(
         *(submit_feedback(repos, uow, submitter=who, submission=what, now=NOW) for who, what in submissions)
     )
 
-    assert await total_responses(db) == 24
+    assert await total_responses(repos) == 24
     assert await verify_rollups(repos) == []
