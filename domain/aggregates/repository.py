@@ -298,7 +298,7 @@ class RollupRepository:
         self,
         cells: Mapping[CellKey, Tally],
         *,
-        batch: int = 5000,
+        batch: int = 500,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         """Drop every cell and store ``cells`` instead, telling ``progress`` how many are written."""
@@ -309,7 +309,7 @@ class RollupRepository:
         self,
         cells: Mapping[CellKey, Tally],
         *,
-        batch: int = 5000,
+        batch: int = 500,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         """Store whole new cells in bulk (where none of them exist yet, as in a new database); ``progress``

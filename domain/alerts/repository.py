@@ -40,6 +40,8 @@ from domain.standards.models import TargetMetric
 from domain.store import Document, Session
 
 OPEN_STATES = [AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value]
+# The alerts raised by responses, as stages over a customer's alerts (read with ``by_feedback_of``).
+RAISED_STAGES: tuple[Document, ...] = ({"$match": {"feedbackId": {"$ne": None}}},)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,22 +349,6 @@ class AlertRepository(CustomerRecords[Alert]):
         """The alert raised by each of these responses, if any."""
         query = self._in_scope({"feedbackId": {"$in": list(feedback_ids)}})
         return self.by_feedback_of([d async for d in self._collection.find(query)])
-
-    def by_feedback_lookup(self, into: str, *, local_field: str) -> Document:
-        """``by_feedback`` as a ``$lookup`` stage: the alerts in scope raised by the responses whose ids
-        ``local_field`` holds (an array of them); read its rows with ``by_feedback_of``.
-
-        An empty array joins the documents whose ``feedbackId`` is null, so those are left out.
-        """
-        return {
-            "$lookup": {
-                "from": self.collection_name,
-                "localField": local_field,
-                "foreignField": "feedbackId",
-                "pipeline": [{"$match": self._in_scope({"feedbackId": {"$ne": None}})}],
-                "as": into,
-            }
-        }
 
     def by_feedback_of(self, documents: Sequence[Document]) -> dict[str, Alert]:
         """The alerts among ``documents`` by the response that raised them."""

@@ -23,6 +23,7 @@ from graphql import GraphQLError
 from graphql.execution.values import VariableValues, get_argument_values
 
 from domain.alerts.models import Alert
+from domain.alerts.repository import RAISED_STAGES
 from domain.crm.models import Case, Interaction, Opportunity
 from domain.crm.repository import OPEN_COUNT_STAGES
 from domain.customer_records import (
@@ -81,6 +82,7 @@ class CollectionRead:
     latest: bool = False
     open_count: bool = False
     every: bool = False
+    raised: bool = False  # alerts only: those raised by responses, to tell each response's alert
 
     def facets(self, repository: CustomerRecords[Any]) -> dict[str, list[Document]]:
         """The inner ``$facet``: every record or a page per position, and the figures asked for."""
@@ -92,6 +94,7 @@ class CollectionRead:
             ("count", self.count and not self.every, COUNT_STAGES),
             ("latest", self.latest, LATEST_STAGES),
             ("open", self.open_count, OPEN_COUNT_STAGES),
+            ("raised", self.raised, RAISED_STAGES),
         ):
             if wanted:
                 facets[name] = list(stages)
@@ -107,7 +110,8 @@ class CollectionRead:
     @property
     def alone(self) -> bool:
         """Whether one page is all this collection reads (its lookup holds the page's records then)."""
-        return len(self.positions) == 1 and not (self.count or self.latest or self.open_count or self.every)
+        figures = self.count or self.latest or self.open_count or self.every or self.raised
+        return len(self.positions) == 1 and not figures
 
     def inner(self, looked_up: list[Document]) -> Document:
         """What the lookup found for one customer, by facet."""
@@ -169,6 +173,10 @@ class Wanted:
             positions[(page.after, page.ties)] = max(page.limit, positions.get((page.after, page.ties), 0))
         for kind in self.counts:
             collections[kind].count = True
+        feedback = collections.get(TimelineKind.FEEDBACK)
+        if self.selection.feedback_alerts and feedback is not None and feedback.positions:
+            # A response's alert belongs to the same customer: read with the customer's other alerts.
+            collections[TimelineKind.ALERT].raised = True
         if self.selection.metrics:
             collections[TimelineKind.FEEDBACK].every = True
             collections[TimelineKind.CASE].open_count = True
@@ -183,11 +191,6 @@ class Wanted:
         return self.selection.owner or any(
             kind in self.collections and self.collections[kind].positions for kind in self.selection.staff
         )
-
-    @property
-    def feedback_alerts(self) -> bool:
-        feedback = self.collections.get(TimelineKind.FEEDBACK)
-        return self.selection.feedback_alerts and feedback is not None and bool(feedback.positions)
 
 
 class Read:
@@ -221,7 +224,7 @@ class Read:
                 repository.lookup("r", read.stages(repository)),
             ]
         stages = [*root, {"$facet": facets}]
-        if wanted.staff or wanted.feedback_alerts:
+        if wanted.staff:
             stages.append({"$facet": {"all": [{"$limit": 1}], "refs": self._references()}})
         return stages
 
@@ -245,15 +248,6 @@ class Read:
                         parts.append(_values(records, _STEP_ASSIGNEES))
             ids["staff"] = {"$concatArrays": parts}
             stages.append(EmployeeRepository.lookup("staff", local_field="staff"))
-        if wanted.feedback_alerts:
-            read = wanted.collections[TimelineKind.FEEDBACK]
-            ids["alerts"] = {
-                "$concatArrays": [
-                    _values(_records("feedback", None if read.alone else facet, shown), "$$d._id")
-                    for facet, shown in read.shown().items()
-                ]
-            }
-            stages.append(self._repos.alerts.by_feedback_lookup("alerts", local_field="alerts"))
         return [{"$project": ids}, *stages]
 
     def prime(self, answer: list[Document], *, first: int | None = None) -> list[Customer]:
@@ -265,7 +259,7 @@ class Read:
         wanted, loaders, repos = self._wanted, self._context.loaders, self._repos
         if not wanted.collections and not wanted.staff:
             main, refs = {"profile": answer}, None
-        elif wanted.staff or wanted.feedback_alerts:
+        elif wanted.staff:
             main, refs = answer[0]["all"][0], answer[0]["refs"][0]
         else:
             main, refs = answer[0], None
@@ -280,6 +274,9 @@ class Read:
             records[kind] = self._prime_collection(kind, read, facets[kind], shown)
         if wanted.selection.metrics:
             self._prime_metrics(facets, shown)
+        alerts = wanted.collections.get(TimelineKind.ALERT)
+        if alerts is not None and alerts.raised:
+            self._prime_feedback_alerts(facets[TimelineKind.ALERT], records.get(TimelineKind.FEEDBACK, {}))
         if refs is not None:
             self._prime_references(refs, shown, records)
         return customers
@@ -335,6 +332,19 @@ class Read:
             )
             self._context.loaders.metrics.prime(customer.id, metrics)
 
+    def _prime_feedback_alerts(
+        self, alert_facets: dict[str, Document], feedback: dict[str, list[Record]]
+    ) -> None:
+        """The alert each response shown raised (or none), from its customer's alerts."""
+        raised = {
+            feedback_id: alert
+            for inner in alert_facets.values()
+            for feedback_id, alert in self._repos.alerts.by_feedback_of(inner["raised"]).items()
+        }
+        for page in feedback.values():
+            for response in page:
+                self._context.loaders.alerts_by_feedback.prime(response.id, raised.get(response.id))
+
     def _prime_references(
         self, refs: Document, shown: list[Customer], records: dict[TimelineKind, dict[str, list[Record]]]
     ) -> None:
@@ -343,11 +353,6 @@ class Read:
             employees = {d["_id"]: EmployeeRepository.from_document(d) for d in refs["staff"]}
             for employee_id in _staff_ids(self._wanted, shown, records):
                 loaders.employees.prime(employee_id, employees.get(employee_id))
-        if "alerts" in refs:
-            alerts = self._repos.alerts.by_feedback_of(refs["alerts"])
-            for page in records.get(TimelineKind.FEEDBACK, {}).values():
-                for response in page:
-                    loaders.alerts_by_feedback.prime(response.id, alerts.get(response.id))
 
 
 def _connection_page(
