@@ -30,7 +30,7 @@ from bench.load import percentile, run
 from bench.measure import commands_so_far
 from bench.process import ServerProcess, cpu_seconds
 from domain.aggregates.periods import Grain
-from domain.aggregates.repository import STORED
+from domain.aggregates.repository import STORED, to_documents
 from domain.aggregates.rollups import SHARDS, count_in
 from domain.aggregates.service import rebuild_rollups
 from domain.aggregates.tally import Tally
@@ -44,9 +44,8 @@ from domain.repositories import Repositories, all_indexes
 REGIONS = ("north", "south", "east", "west", "central")
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 669  # to 2026-10-31
-BATCH = 20_000
+BATCH = 2_000
 DUPLICATE_KEY = 11000
-CELL_BATCH = 5000
 # Service dimensions from the default managed list: aggregates leave unlisted names out.
 DIMENSIONS = default_codes(ListKind.SERVICE_DIMENSION)[:5]
 
@@ -174,11 +173,11 @@ async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, flo
         await insert_all(db, "feedback", [FeedbackRepository.to_document(f) for f in chunk])
         for response in chunk:
             count_in(cells, response, repos.rollups.zones)
-        print(f"  {start + len(chunk)} / {feedback} responses", flush=True)
-    stored = list(cells.items())
-    for start in range(0, len(stored), CELL_BATCH):
-        with tolerating_duplicates():
-            await repos.rollups.insert_cells(dict(stored[start : start + CELL_BATCH]), batch=CELL_BATCH)
+        if (start + len(chunk)) % (50 * BATCH) == 0 or start + len(chunk) == len(made):
+            print(f"  {start + len(chunk)} / {feedback} responses", flush=True)
+    documents = to_documents(cells)
+    for start in range(0, len(documents), BATCH // 4):
+        await insert_all(db, "rollups", documents[start : start + BATCH // 4])
     await db["benchMeta"].insert_one({"_id": "dashboard", "cells": len(cells), "layout": layout()})
     return len(cells), time.perf_counter() - began
 

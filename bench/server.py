@@ -7,6 +7,7 @@ environment variables as ``customer360 serve``. Nothing here is part of the prod
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
@@ -44,6 +45,8 @@ TARGETS: dict[str, Target] = {
 }
 
 
+TARGETS_VARIABLE = "CUSTOMER360_BENCH_TARGETS"
+
 # Set while a request is served: background work (change feeds, sweepers) runs in tasks started by the
 # lifespan, outside any request, so its commands are not counted.
 IN_REQUEST: ContextVar[bool] = ContextVar("in_request", default=False)
@@ -78,6 +81,8 @@ def build() -> Starlette:
         raise SystemExit("the bench server needs MONGODB_URI")
     uri = settings.mongodb_uri
     counter = CommandCounter()
+    # A server for one target only (the closed loop's) runs one app, like a production process.
+    only = [name for name in os.environ.get(TARGETS_VARIABLE, "").split(",") if name]
     apps = {
         name: create_app(
             settings.model_copy(update={"compiled_pipelines": target.compiled_pipelines}),
@@ -85,6 +90,7 @@ def build() -> Starlette:
             event_listeners=[counter],
         )
         for name, target in TARGETS.items()
+        if not only or name in only
     }
     reference = Reference(TokenVerifier(settings.token_settings()))
 
