@@ -3,10 +3,10 @@
 The pipeline starts with the root field's own stages (a customer by id, or a page of customers), then one
 ``$facet`` holds the profiles and one ``$lookup`` per record collection: each customer's records in the
 caller's scope, newest first, through an inner ``$facet`` with a page per position asked for (the largest
-page at that position serves the smaller ones), the total and the figures the metrics need. When records'
-employees or the alerts of responses are shown, a second ``$facet`` looks them up by the ids the first one
-found. What it read is primed into the request's loaders: the resolvers, policy guards, masks and audit run
-exactly as they do over loaders, and anything the pipeline did not read is loaded on demand.
+page at that position serves the smaller ones), the total, the figures the metrics need and, for the alerts,
+those raised by responses. When records' employees are shown, a second ``$facet`` looks them up by the ids the
+first one found. What it read is primed into the request's loaders: the resolvers, policy guards, masks and
+audit run exactly as they do over loaders, and anything the pipeline did not read is loaded on demand.
 
 Every collection's stages, with the row scope, come from its repository; this module only puts them
 together. Every ``$lookup`` joins on an id (``localField``/``foreignField``), never with ``let``.
@@ -229,26 +229,24 @@ class Read:
         return stages
 
     def _references(self) -> list[Document]:
-        """The second ``$facet``: the employees and the responses' alerts the first one's records name."""
+        """The second ``$facet``: the employees the profiles and the records shown name, by their ids."""
         wanted = self._wanted
-        ids: dict[str, Any] = {}
-        stages: list[Document] = []
-        if wanted.staff:
-            parts: list[Any] = []
-            if wanted.selection.owner:
-                parts.append({"$map": {"input": "$profile", "as": "c", "in": "$$c.ownerId"}})
-            for kind in sorted(wanted.selection.staff, key=lambda k: k.rank):
-                read = wanted.collections.get(kind)
-                if read is None:
-                    continue
-                for facet, shown in read.shown().items():
-                    records = _records(FIELD_OF_KIND[kind], None if read.alone else facet, shown)
-                    parts += [_values(records, f"$$d.{name}") for name in STAFF_FIELDS[kind]]
-                    if kind is TimelineKind.ALERT:
-                        parts.append(_values(records, _STEP_ASSIGNEES))
-            ids["staff"] = {"$concatArrays": parts}
-            stages.append(EmployeeRepository.lookup("staff", local_field="staff"))
-        return [{"$project": ids}, *stages]
+        ids: list[Any] = []
+        if wanted.selection.owner:
+            ids.append({"$map": {"input": "$profile", "as": "c", "in": "$$c.ownerId"}})
+        for kind in sorted(wanted.selection.staff, key=lambda k: k.rank):
+            read = wanted.collections.get(kind)
+            if read is None:
+                continue
+            for facet, shown in read.shown().items():
+                records = _records(FIELD_OF_KIND[kind], None if read.alone else facet, shown)
+                ids += [_values(records, f"$$d.{name}") for name in STAFF_FIELDS[kind]]
+                if kind is TimelineKind.ALERT:
+                    ids.append(_values(records, _STEP_ASSIGNEES))
+        return [
+            {"$project": {"staff": {"$concatArrays": ids}}},
+            EmployeeRepository.lookup("staff", local_field="staff"),
+        ]
 
     def prime(self, answer: list[Document], *, first: int | None = None) -> list[Customer]:
         """Primes the loaders with the pipeline's answer; the customers read, in order.
@@ -348,11 +346,11 @@ class Read:
     def _prime_references(
         self, refs: Document, shown: list[Customer], records: dict[TimelineKind, dict[str, list[Record]]]
     ) -> None:
+        """The employees the owners and the records shown name (or none, for an id no employee has)."""
         loaders = self._context.loaders
-        if "staff" in refs:
-            employees = {d["_id"]: EmployeeRepository.from_document(d) for d in refs["staff"]}
-            for employee_id in _staff_ids(self._wanted, shown, records):
-                loaders.employees.prime(employee_id, employees.get(employee_id))
+        employees = {d["_id"]: EmployeeRepository.from_document(d) for d in refs["staff"]}
+        for employee_id in _staff_ids(self._wanted, shown, records):
+            loaders.employees.prime(employee_id, employees.get(employee_id))
 
 
 def _connection_page(
