@@ -122,6 +122,9 @@ class Compiler:
         """The selection of the customers of a ``CustomerConnection`` (``customers``)."""
         selection = Selection()
         for name, edge_details in self._fields(connection, details):
+            if name == "nodes":
+                self._customer(_object(connection.fields[name]), edge_details, selection)
+                continue
             if name != "edges":
                 self._below(connection.fields[name], edge_details, selection)
                 continue
@@ -166,6 +169,8 @@ class Compiler:
         for name, fields in self._fields(connection, details):
             if name == "totalCount":
                 count = True
+            elif name == "nodes":
+                self._record(kind, _object(connection.fields[name]), fields, into)
             elif name == "edges":
                 edge = _object(connection.fields[name])
                 for edge_name, edge_fields in self._fields(edge, fields):
@@ -179,18 +184,25 @@ class Compiler:
 
     def _timeline(self, connection: GraphQLObjectType, details: FieldDetailsList, into: Selection) -> None:
         for name, fields in self._fields(connection, details):
+            if name == "nodes":
+                self._records(connection.fields[name], fields, into)
+                continue
             if name != "edges":
                 self._below(connection.fields[name], fields, into)
                 continue
             edge = _object(connection.fields[name])
             for edge_name, edge_fields in self._fields(edge, fields):
-                if edge_name != "node":
+                if edge_name == "node":
+                    self._records(edge.fields[edge_name], edge_fields, into)
+                else:
                     self._below(edge.fields[edge_name], edge_fields, into)
-                    continue
-                union = get_named_type(edge.fields[edge_name].type)
-                assert isinstance(union, GraphQLAbstractType)
-                for record in self._schema.get_possible_types(union):
-                    self._record(KIND_OF_TYPE[record.name], record, edge_fields, into)
+
+    def _records(self, graphql_field: GraphQLField, details: FieldDetailsList, into: Selection) -> None:
+        """A timeline's records, of every kind its union holds."""
+        union = get_named_type(graphql_field.type)
+        assert isinstance(union, GraphQLAbstractType)
+        for record in self._schema.get_possible_types(union):
+            self._record(KIND_OF_TYPE[record.name], record, details, into)
 
     def _record(
         self, kind: TimelineKind, record: GraphQLObjectType, details: FieldDetailsList, into: Selection

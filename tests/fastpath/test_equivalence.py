@@ -451,3 +451,5 @@ def test_the_bench_and_readme_customer_queries_compile_fully(schemas: dict[bool,
     # What is not read by pipelines is named: a nested customer's own lists, and other root fields.
     assert fallbacks(schema, parse(PAGES), {"id": "x"}) == ["Feedback.customer (beyond the profile)"]
     assert fallbacks(schema, parse(dashboard.DASHBOARD), dashboard.VARIABLES) == ["Query.experience"]
+    # nodes { ... } is read like edges { node { ... } }.
+    assert fallbacks(schema, parse(NODES), {"id": "x"}) == ["Query.alerts", "Query.auditTrail"]
