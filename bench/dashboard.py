@@ -106,7 +106,7 @@ class DashboardSize:
 
 def database_name(feedback: int, seed: int) -> str:
     # The suffix changes whenever the data a size generates does, so an old data set is never reused.
-    return f"bench_dashboard_{feedback}_s{seed}_v2"
+    return f"bench_dashboard_{feedback}_s{seed}_v3"
 
 
 def responses(count: int, seed: int) -> list[Feedback]:
@@ -148,7 +148,7 @@ def responses(count: int, seed: int) -> list[Feedback]:
 def layout() -> str:
     """What the rollup cells look like: a data set whose cells were written otherwise gets them rebuilt."""
     held = ";".join(f"{grain.value}={','.join(c.name for c in STORED[grain])}" for grain in Grain)
-    return f"shards={SHARDS};documents=zone,span,region,shard;{held}"
+    return f"shards={SHARDS};documents=zone,span,region,shard;{held};customers=cell,dimension"
 
 
 async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, float | None]:
