@@ -298,7 +298,7 @@ class RollupRepository:
         self,
         cells: Mapping[CellKey, Tally],
         *,
-        batch: int = 500,
+        batch: int = 50,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         """Drop every cell and store ``cells`` instead, telling ``progress`` how many are written."""
@@ -309,17 +309,20 @@ class RollupRepository:
         self,
         cells: Mapping[CellKey, Tally],
         *,
-        batch: int = 500,
+        batch: int = 50,
         progress: Callable[[int], None] | None = None,
     ) -> None:
-        """Store whole new cells in bulk (where none of them exist yet, as in a new database); ``progress``
-        is told how many documents are written."""
+        """Store whole new cells in bulk (where none of them exist yet, as in a new database), ``batch``
+        documents at a time; ``progress`` is told how many of ``cells`` are done (the finest cube's months,
+        summed from its days on read, are done last)."""
         written = 0
         for chunk in _chunks(to_documents(cells), batch):
             await self._collection.insert_many(chunk, ordered=False)
-            written += len(chunk)
+            written += sum(len(cube) for document in chunk for cube in document["cubes"].values())
             if progress is not None:
                 progress(written)
+        if progress is not None and written < len(cells):
+            progress(len(cells))
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
