@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from api.storage.client import MongoDatabase, MongoUnitOfWork
+from api.settings import Settings
+from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client
 from domain.aggregates.periods import Grain
 from domain.aggregates.repository import RollupRepository
 from domain.aggregates.service import verify_rollups
@@ -16,6 +17,7 @@ from domain.feedback.service import Submitter, submit_feedback
 from domain.repositories import Repositories
 from domain.store import Session
 from tests import factories as f
+from tests.conftest import CommandCounter
 from tests.domain.test_closed_loop import CUSTOMER, NOW, detractor
 
 
@@ -39,6 +41,24 @@ async def test_a_response_is_counted_into_its_rollups_with_it(
 
     assert await total_responses(repos) == 1
     assert await verify_rollups(repos) == []
+
+
+async def test_a_response_writes_two_rollup_documents_its_day_and_its_month(
+    settings: Settings, db: MongoDatabase
+) -> None:
+    commands = CommandCounter()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[commands])
+    try:
+        rollups = RollupRepository(client[db.name])
+        commands.counting = True
+        await rollups.add(f.feedback(f.customer()))
+        commands.counting = False
+    finally:
+        await client.close()
+
+    # Every cube's cells of the response's day, and of its month, each in one document: two writes.
+    assert commands.names == ["update", "update"]
+    assert await db["rollups"].count_documents({}) == 2
 
 
 async def test_a_retried_response_is_counted_once(
