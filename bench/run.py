@@ -135,13 +135,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out.write_text(report.replace_section(previous, first_start.TITLE, section))
             print(f"wrote the first-start section of {args.out}", flush=True)
         if AGGREGATES in only:
-            with _database(args.storage, args.log) as (uri, _):
+            with _database(args.storage, args.log) as (uri, _, _pid):
                 section = _aggregates(args, uri, command.strip())
             previous = args.out.read_text() if args.out.exists() else ""
             args.out.write_text(report.replace_section(previous, aggregates.TITLE, section))
             print(f"wrote the aggregates section of {args.out}", flush=True)
         if rest := [name for name in only if name in SECTIONS]:
-            with _database(args.storage, args.log) as (uri, _):
+            with _database(args.storage, args.log) as (uri, _, _pid):
                 sections = _sections(uri, args, rest, command.strip())
             existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
             args.out.write_text(report.splice(existing, sections))
