@@ -26,12 +26,12 @@ from api.settings import Settings
 from api.storage.client import MongoDatabase, create_client, ensure_indexes
 from auth.principal import Role
 from auth.tokens import issue_dev_token
+from bench.datasets import rollup_layout
 from bench.load import percentile, run
 from bench.measure import commands_so_far
 from bench.process import ServerProcess, cpu_seconds
-from domain.aggregates.periods import Grain
-from domain.aggregates.repository import STORED, to_documents
-from domain.aggregates.rollups import SHARDS, count_in
+from domain.aggregates.repository import to_documents
+from domain.aggregates.rollups import count_in
 from domain.aggregates.service import rebuild_rollups
 from domain.aggregates.tally import Tally
 from domain.customers.models import Segment
@@ -145,22 +145,16 @@ def responses(count: int, seed: int) -> list[Feedback]:
     return made
 
 
-def layout() -> str:
-    """What the rollup cells look like: a data set whose cells were written otherwise gets them rebuilt."""
-    held = ";".join(f"{grain.value}={','.join(c.name for c in STORED[grain])}" for grain in Grain)
-    return f"shards={SHARDS};documents=zone,span,region,shard;{held};customers=cell,dimension"
-
-
 async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, float | None]:
     """The data set's cell count, loading it first unless a complete one is there (then load time is None)."""
     marker = await db["benchMeta"].find_one({"_id": "dashboard"})
-    if marker is not None and marker.get("layout") == layout():
+    if marker is not None and marker.get("layout") == rollup_layout():
         return int(marker["cells"]), None
     began = time.perf_counter()
     if marker is not None:  # the same feedback, with cells of an older layout: recompute them only
         rebuilt = await rebuild_rollups(Repositories.on(db))
         await db["benchMeta"].replace_one(
-            {"_id": "dashboard"}, {"_id": "dashboard", "cells": rebuilt.cells, "layout": layout()}
+            {"_id": "dashboard"}, {"_id": "dashboard", "cells": rebuilt.cells, "layout": rollup_layout()}
         )
         return rebuilt.cells, time.perf_counter() - began
     await db.client.drop_database(db.name)
@@ -178,7 +172,7 @@ async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, flo
     documents = to_documents(cells)
     for start in range(0, len(documents), BATCH // 4):
         await insert_all(db, "rollups", documents[start : start + BATCH // 4])
-    await db["benchMeta"].insert_one({"_id": "dashboard", "cells": len(cells), "layout": layout()})
+    await db["benchMeta"].insert_one({"_id": "dashboard", "cells": len(cells), "layout": rollup_layout()})
     return len(cells), time.perf_counter() - began
 
 
