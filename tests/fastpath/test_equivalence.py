@@ -374,6 +374,7 @@ def scenario_variables(scenario: scenarios.Scenario, customer_id: str) -> dict[s
 
 
 async def audit_rows(repos: Repositories, customers: list[str]) -> list[tuple[Any, ...]]:
+    """The audit entries written about these customers (ids), in a stable order."""
     rows: list[tuple[Any, ...]] = []
     for customer_id in customers:
         page = await repos.audit.for_customer(customer_id, first=100, after=None)
