@@ -3,9 +3,10 @@
 A document holds every cell of one zone, region, time span and shard, cube by cube: a response counts into
 one day document and one month document, two writes however many cubes there are. Month documents hold the
 four coarse cubes only, which every dashboard reads; the finest cube (every axis) is kept per day, and its
-month cells are summed from its day cells when asked for, exactly (tallies merge exactly). Each write is one
-update pipeline: counts are increments, so concurrent responses add up without reading first, and a cell
-keeps its distinct customers up to CUSTOMERS_KEPT, all in the same atomic update.
+month cells are summed from its day cells when asked for, exactly (tallies merge exactly). Writes use classic
+update operators only (cheap on every server): counts are ``$inc`` increments, so concurrent responses add
+up, and a cell keeps its distinct customers up to CUSTOMERS_KEPT, added by ``$addToSet`` only while its list
+is short of that, as read in the same transaction.
 
 Also the lifecycle cells churn is counted from, changed with each customer (``LifecycleRollupRepository``).
 """
@@ -78,25 +79,38 @@ def _counts(tally: Tally) -> dict[str, int]:
     return {path: count for path, count in counts.items() if count}
 
 
-def _capped_union(path: str, added: set[str]) -> Document:
-    """An update expression: the stored customer list at ``path`` with ``added`` joined in, capped.
-
-    Past CUSTOMERS_KEPT a list may keep any of the customers: only "at least that many" matters then.
-    """
-    return {"$slice": [{"$setUnion": [{"$ifNull": [f"${path}", []]}, sorted(added)]}, CUSTOMERS_KEPT]}
+def _increments(cell: str, tally: Tally) -> dict[str, int]:
+    """``$inc`` paths adding ``tally``'s counts into the stored cell at ``cell`` (missing ones start at 0)."""
+    return {f"{cell}.{path}": n for path, n in _counts(tally).items()}
 
 
-def _increments(cell: str, tally: Tally) -> Document:
-    """Update expressions adding ``tally`` into the stored cell at ``cell``: its counts, and who answered."""
-    counts = {f"{cell}.{path}": n for path, n in _counts(tally).items()}
-    stage: Document = {path: {"$add": [{"$ifNull": [f"${path}", 0]}, n]} for path, n in counts.items()}
-    if tally.customers:
-        stage[f"{cell}.customers"] = _capped_union(f"{cell}.customers", tally.customers)
+def _customer_lists(cell: str, tally: Tally) -> dict[str, set[str]]:
+    """The cell's customer lists ``tally`` has customers for (the cell's, and each rated dimension's)."""
+    lists = {f"{cell}.customers": tally.customers} if tally.customers else {}
     for dimension, d in tally.dimensions.items():
         if d.customers:
-            path = f"{cell}.dims.{_dimension_field(dimension)}.customers"
-            stage[path] = _capped_union(path, d.customers)
-    return stage
+            lists[f"{cell}.dims.{_dimension_field(dimension)}.customers"] = d.customers
+    return lists
+
+
+def _at(document: Document | None, path: str) -> Any:
+    """The value at a dotted ``path`` of ``document`` (None where missing)."""
+    node: Any = document
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _joined(stored: Sequence[str] | None, added: set[str]) -> list[str]:
+    """Who to add to a stored customer list so that it is complete up to CUSTOMERS_KEPT, and no longer.
+
+    A list holding CUSTOMERS_KEPT already takes nobody: past that only "at least that many" matters.
+    """
+    kept = set(stored or ())
+    room = CUSTOMERS_KEPT - len(kept)
+    return sorted(added - kept)[:room] if room > 0 else []
 
 
 def _axis_values(cube: Cube, values: Mapping[Axis, str]) -> dict[str, str]:
@@ -115,13 +129,49 @@ def _identity(zone: str, slot: Slot, region: str, shard: int) -> Document:
     }
 
 
-def _increment(identity: Document, cells: Mapping[str, tuple[dict[str, str], Tally]]) -> list[Document]:
-    """The update pipeline counting tallies into the cells of one document (created if missing)."""
-    sets: dict[str, Any] = dict(identity)
-    for cell, (axes, tally) in cells.items():
-        sets[f"{cell}.values"] = {"$literal": axes}
-        sets.update(_increments(cell, tally))
-    return [{"$set": sets}]
+# The cells one document's responses count in: (cube field, cell field) -> (axis values, summed tally).
+Cells = dict[tuple[str, str], tuple[dict[str, str], Tally]]
+
+
+def _increment(cells: Cells, stored: Document) -> Document:
+    """The update counting tallies into the cells of a stored document, with classic operators only:
+    ``$inc`` creates the counts of a cell seen for the first time, whose axis values are ``$set``; a
+    customer list takes only who it misses while short of CUSTOMERS_KEPT (``$addToSet``), from the
+    document as ``stored`` (its cells' values and customer lists, read in the same transaction)."""
+    sets: Document = {}
+    increments: dict[str, int] = {}
+    added: Document = {}
+    for (cube, key), (axes, tally) in cells.items():
+        cell = f"cubes.{cube}.{key}"
+        if _at(stored, f"{cell}.values") is None:
+            sets[f"{cell}.values"] = axes
+        increments.update(_increments(cell, tally))
+        for path, who in _customer_lists(cell, tally).items():
+            if joined := _joined(_at(stored, path), who):
+                added[path] = {"$each": joined}
+    update: Document = {"$inc": increments}
+    if sets:
+        update["$set"] = sets
+    if added:
+        update["$addToSet"] = added
+    return update
+
+
+def _stored_fields(cells: Cells) -> list[str]:
+    """What ``_increment`` reads of a stored document: its cells' axis values and customer lists."""
+    fields: list[str] = []
+    for (cube, key), (_, tally) in cells.items():
+        cell = f"cubes.{cube}.{key}"
+        fields += [f"{cell}.values", *_customer_lists(cell, tally)]
+    return fields
+
+
+def _new_document(document_id: str, identity: Document, cells: Cells) -> Document:
+    """A document not stored yet, whole: what ``_increment`` would build up in it."""
+    cubes: dict[str, Document] = {}
+    for (cube, key), (axes, tally) in cells.items():
+        cubes.setdefault(cube, {})[key] = _cell_document(tally, axes)
+    return {"_id": document_id, **identity, "cubes": cubes}
 
 
 def _cell_document(tally: Tally, axes: Mapping[str, str]) -> Document:
@@ -222,12 +272,14 @@ class RollupRepository:
         """Count new responses into every cell they belong to (inside ``session``'s transaction).
 
         Each document the responses fall in (per reporting zone, their region's day and month, by shard)
-        takes one update pipeline adding each of its cells its responses' summed tally, created when
-        missing: one response writes two documents per zone however many cubes, and a batch one per
-        distinct document. Concurrent transactions changing the same document conflict, and the
-        transaction is retried.
+        takes its cells' summed tallies: one read of the documents' cell values and customer lists, then
+        classic increments (``$inc``, ``$set``, ``$addToSet``), one ``update_many`` per distinct update
+        (the zones' day documents of a response usually share theirs, as do its month documents), and
+        the documents missing are inserted whole. A response writes two documents per zone however many
+        cubes. Concurrent transactions changing or creating the same document conflict, and the
+        transaction is retried; so a customer list read short of CUSTOMERS_KEPT is still so when written.
         """
-        documents: dict[str, tuple[Document, dict[str, tuple[dict[str, str], Tally]]]] = {}
+        documents: dict[str, tuple[Document, Cells]] = {}
         for feedback in responses:
             tally = Tally.of(feedback)
             values = values_of(feedback)
@@ -239,12 +291,21 @@ class RollupRepository:
                     _, cells = documents.setdefault(_id(zone, slot, region, shard), (identity, {}))
                     for cube in STORED[slot.grain]:
                         axes = _axis_values(cube, values)
-                        cell = f"cubes.{_cube_field(cube)}.{_cell_field(axes)}"
+                        cell = (_cube_field(cube), _cell_field(axes))
                         cells.setdefault(cell, (axes, Tally()))[1].add(tally)
-        for document_id, (identity, cells) in documents.items():
-            await self._collection.update_one(
-                {"_id": document_id}, _increment(identity, cells), upsert=True, session=session
-            )
+        fields = dict.fromkeys(f for _, cells in documents.values() for f in _stored_fields(cells))
+        query = {"_id": {"$in": list(documents)}}
+        found = {
+            d["_id"]: d async for d in self._collection.find(query, dict.fromkeys(fields, 1), session=session)
+        }
+        updates: dict[str, tuple[Document, list[str]]] = {}
+        for document_id in sorted(found):
+            update = _increment(documents[document_id][1], found[document_id])
+            updates.setdefault(json.dumps(update, sort_keys=True), (update, []))[1].append(document_id)
+        for update, ids in updates.values():
+            await self._collection.update_many({"_id": {"$in": ids}}, update, session=session)
+        if missing := [_new_document(i, *documents[i]) for i in documents if i not in found]:
+            await self._collection.insert_many(missing, session=session)
 
     async def cells(
         self,

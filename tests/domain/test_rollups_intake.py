@@ -11,6 +11,7 @@ from api.settings import Settings
 from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client
 from domain.aggregates.periods import Grain
 from domain.aggregates.repository import RollupRepository
+from domain.aggregates.rollups import shard_of
 from domain.aggregates.service import verify_rollups
 from domain.feedback.models import Feedback
 from domain.feedback.service import Submitter, submit_feedback
@@ -48,16 +49,25 @@ async def test_a_response_writes_two_rollup_documents_its_day_and_its_month(
 ) -> None:
     commands = CommandCounter()
     client = create_client(str(settings.mongodb_uri), event_listeners=[commands])
+    customer = f.customer()
     try:
         rollups = RollupRepository(client[db.name])
-        commands.counting = True
-        await rollups.add(f.feedback(f.customer()))
-        commands.counting = False
+        first = f.feedback(customer)
+        # A second response of the same day in the same shard: the same two documents.
+        second = next(r for r in iter(lambda: f.feedback(customer), None) if shard_of(r) == shard_of(first))
+        sent = []
+        for response in (first, second):
+            commands.counting = True
+            await rollups.add(response)
+            commands.counting = False
+            sent.append(commands.names)
+            commands.names = []
     finally:
         await client.close()
 
-    # Every cube's cells of the response's day, and of its month, each in one document: two writes.
-    assert commands.names == ["update", "update"]
+    # Every cube's cells of the response's day, and of its month, each in one document: one read of the
+    # two documents, then two writes however many cubes (the first response inserts both whole).
+    assert sent == [["find", "insert"], ["find", "update", "update"]]
     assert await db["rollups"].count_documents({}) == 2
 
 
