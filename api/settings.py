@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     compiled_execution: bool = True
     # Serve the schema as an Apollo Federation subgraph (``_service``, ``_entities``, ``@key`` on entities).
     federation: bool = False
+    # Root fields returning customers read everything selected below them in one aggregation pipeline
+    # (resolvers/pipeline) instead of a command per loader batch; equal answers (tests/fastpath).
+    compiled_pipelines: bool = True
     # How often each server process looks for overdue alerts to escalate and checks every touchpoint's window.
     escalation_sweep_seconds: float = Field(default=30.0, gt=0)
     # How long after a response arrives its touchpoint's window is checked (responses meanwhile share it).
@@ -319,4 +322,5 @@ class Settings(BaseSettings):
             introspection_enabled=self.introspection_enabled,
             field_suggestions_enabled=self.field_suggestions_enabled,
             aggregate_min_customers=self.aggregate_min_customers,
+            compiled_pipelines=self.compiled_pipelines,
         )

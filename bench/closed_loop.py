@@ -34,6 +34,8 @@ CUSTOMERS = 300
 SUBMIT = """mutation($input: SubmitFeedbackInput!) {
   submitFeedback(input: $input) { __typename ... on FeedbackSubmitted { feedback { id } } } }"""
 RAISED = "subscription { alertRaised { customer { id } } }"
+# Both processes serve the production configuration only, each following the change streams once.
+TARGET = "pipelines"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +55,8 @@ class ClosedLoopResult:
 
 
 async def _subscriber(url: str, bearer: str) -> websockets.ClientConnection:
-    ws = await websockets.connect(
-        url.replace("http://", "ws://") + "/stock/graphql", subprotocols=[Subprotocol("graphql-transport-ws")]
-    )
+    endpoint = url.replace("http://", "ws://") + f"/{TARGET}/graphql"
+    ws = await websockets.connect(endpoint, subprotocols=[Subprotocol("graphql-transport-ws")])
     await ws.send(
         orjson.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}}).decode()
     )
@@ -66,7 +67,7 @@ async def _subscriber(url: str, bearer: str) -> websockets.ClientConnection:
 
 async def _wait_subscribed(url: str) -> None:
     async with httpx.AsyncClient(base_url=url) as http, asyncio.timeout(30):
-        while (await http.get("/stock/healthz")).json().get("subscriptions", 0) < 1:  # noqa: ASYNC110
+        while (await http.get(f"/{TARGET}/healthz")).json().get("subscriptions", 0) < 1:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
 
@@ -99,7 +100,10 @@ async def _run(
         settings.token_settings(), role=Role.FRONTLINE, subject="bench-frontline", regions=regions
     )
     server = {"mongodb_uri": uri, "database_name": name, "jwt_secret": secret, "log_path": log_path}
-    with ServerProcess(**server) as writer, ServerProcess(**server) as pusher:  # type: ignore[arg-type]
+    with (
+        ServerProcess(**server, targets=(TARGET,)) as writer,  # type: ignore[arg-type]
+        ServerProcess(**server, targets=(TARGET,)) as pusher,  # type: ignore[arg-type]
+    ):
         ws = await _subscriber(pusher.url, bearer)
         await _wait_subscribed(pusher.url)
         received: dict[str, float] = {}
@@ -155,7 +159,7 @@ async def _submit_all(
             }
             body = orjson.dumps({"query": SUBMIT, "variables": {"input": feedback}})
             started = time.perf_counter()
-            response = await http.post("/stock/graphql", content=body, headers=headers)
+            response = await http.post(f"/{TARGET}/graphql", content=body, headers=headers)
             replied[global_id] = time.perf_counter()
             latencies.append(replied[global_id] - started)
             data = orjson.loads(response.content).get("data") or {}
@@ -189,7 +193,8 @@ def render(result: ClosedLoopResult, *, concurrency: int) -> list[str]:
         "",
         f"{result.requests} detractor responses (each raises an alert), sent to server process A by "
         f"{concurrency} concurrent clients, each for another customer of a fresh {CUSTOMERS}-customer data "
-        "set; one `alertRaised` subscriber on server process B (graphql-transport-ws). Push latency runs "
+        "set; one `alertRaised` subscriber on server process B (graphql-transport-ws). Both processes serve "
+        "the default configuration only, as production processes do. Push latency runs "
         "from the mutation's reply to the event's arrival at the subscriber (negative when the push arrived "
         "before the reply reached its client).",
         "",

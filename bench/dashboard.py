@@ -26,11 +26,12 @@ from api.settings import Settings
 from api.storage.client import MongoDatabase, create_client, ensure_indexes
 from auth.principal import Role
 from auth.tokens import issue_dev_token
+from bench.datasets import rollup_layout
 from bench.load import percentile, run
 from bench.measure import commands_so_far
 from bench.process import ServerProcess, cpu_seconds
-from domain.aggregates.periods import Grain
-from domain.aggregates.rollups import CUBES, SHARDS, count_in
+from domain.aggregates.repository import to_documents
+from domain.aggregates.rollups import count_in
 from domain.aggregates.service import rebuild_rollups
 from domain.aggregates.tally import Tally
 from domain.customers.models import Segment
@@ -43,9 +44,8 @@ from domain.repositories import Repositories, all_indexes
 REGIONS = ("north", "south", "east", "west", "central")
 START = datetime(2025, 1, 1, tzinfo=UTC)
 DAYS = 669  # to 2026-10-31
-BATCH = 20_000
+BATCH = 2_000
 DUPLICATE_KEY = 11000
-CELL_BATCH = 5000
 # Service dimensions from the default managed list: aggregates leave unlisted names out.
 DIMENSIONS = default_codes(ListKind.SERVICE_DIMENSION)[:5]
 
@@ -106,7 +106,7 @@ class DashboardSize:
 
 def database_name(feedback: int, seed: int) -> str:
     # The suffix changes whenever the data a size generates does, so an old data set is never reused.
-    return f"bench_dashboard_{feedback}_s{seed}_v2"
+    return f"bench_dashboard_{feedback}_s{seed}_v3"
 
 
 def responses(count: int, seed: int) -> list[Feedback]:
@@ -145,23 +145,16 @@ def responses(count: int, seed: int) -> list[Feedback]:
     return made
 
 
-def layout() -> str:
-    """What the rollup cells look like: a data set whose cells were written otherwise gets them rebuilt."""
-    return (
-        f"shards={SHARDS};cubes={','.join(c.name for c in CUBES)};grains={','.join(g.value for g in Grain)}"
-    )
-
-
 async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, float | None]:
     """The data set's cell count, loading it first unless a complete one is there (then load time is None)."""
     marker = await db["benchMeta"].find_one({"_id": "dashboard"})
-    if marker is not None and marker.get("layout") == layout():
+    if marker is not None and marker.get("layout") == rollup_layout():
         return int(marker["cells"]), None
     began = time.perf_counter()
     if marker is not None:  # the same feedback, with cells of an older layout: recompute them only
         rebuilt = await rebuild_rollups(Repositories.on(db))
         await db["benchMeta"].replace_one(
-            {"_id": "dashboard"}, {"_id": "dashboard", "cells": rebuilt.cells, "layout": layout()}
+            {"_id": "dashboard"}, {"_id": "dashboard", "cells": rebuilt.cells, "layout": rollup_layout()}
         )
         return rebuilt.cells, time.perf_counter() - began
     await db.client.drop_database(db.name)
@@ -174,12 +167,12 @@ async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, flo
         await insert_all(db, "feedback", [FeedbackRepository.to_document(f) for f in chunk])
         for response in chunk:
             count_in(cells, response, repos.rollups.zones)
-        print(f"  {start + len(chunk)} / {feedback} responses", flush=True)
-    stored = list(cells.items())
-    for start in range(0, len(stored), CELL_BATCH):
-        with tolerating_duplicates():
-            await repos.rollups.insert_cells(dict(stored[start : start + CELL_BATCH]), batch=CELL_BATCH)
-    await db["benchMeta"].insert_one({"_id": "dashboard", "cells": len(cells), "layout": layout()})
+        if (start + len(chunk)) % (50 * BATCH) == 0 or start + len(chunk) == len(made):
+            print(f"  {start + len(chunk)} / {feedback} responses", flush=True)
+    documents = to_documents(cells)
+    for start in range(0, len(documents), BATCH // 4):
+        await insert_all(db, "rollups", documents[start : start + BATCH // 4])
+    await db["benchMeta"].insert_one({"_id": "dashboard", "cells": len(cells), "layout": rollup_layout()})
     return len(cells), time.perf_counter() - began
 
 

@@ -1,7 +1,9 @@
 """Benchmark data sets: the deterministic demo data at a chosen size, one database per size and seed.
 
 A data set's database name carries a digest of the generator's source, so a changed generator gets a fresh
-database instead of silently reusing stale data; an existing complete data set is reused.
+database instead of silently reusing stale data; an existing complete data set is reused. Its marker names
+the layout its rollup cells were written in (``rollup_layout``): one written in another layout (by older
+code, as one document per cell) gets its rollup and lifecycle cells rebuilt from its responses and customers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ import api.demo.generator
 import api.demo.vocabulary
 from api.demo.loader import load
 from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from domain.aggregates.periods import Grain
+from domain.aggregates.repository import STORED
+from domain.aggregates.rollups import SHARDS
+from domain.aggregates.service import rebuild_rollups
 from domain.repositories import Repositories, all_indexes
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
@@ -29,6 +35,23 @@ def generator_digest() -> str:
         assert module.__file__ is not None
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:8]
+
+
+def rollup_layout() -> str:
+    """What the rollup cells look like: a data set whose cells were written otherwise gets them rebuilt."""
+    held = ";".join(f"{grain.value}={','.join(c.name for c in STORED[grain])}" for grain in Grain)
+    return f"shards={SHARDS};documents=zone,span,region,shard;{held};customers=cell,dimension"
+
+
+async def rollups_current(db: MongoDatabase, marker: str, marker_id: str) -> bool:
+    """Whether the complete data set marked ``marker_id`` in ``db[marker]`` has its rollup cells in
+    ``rollup_layout``; when they are in another, they are rebuilt first (and False returned)."""
+    found = await db[marker].find_one({"_id": marker_id})
+    if found is not None and found.get("layout") == rollup_layout():
+        return True
+    await rebuild_rollups(Repositories.on(db))
+    await db[marker].update_one({"_id": marker_id}, {"$set": {"layout": rollup_layout()}})
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +80,12 @@ async def prepare(uri: str, *, customers: int, seed: int = 1) -> tuple[DataSet, 
             await client.drop_database(name)
             await ensure_indexes(db, all_indexes())
             await load(Repositories.on(db), customers=customers, seed=seed, as_of=AS_OF)
-            await db[MARKER].insert_one({"_id": "dataset", "customers": customers, "complete": True})
+            await db[MARKER].insert_one(
+                {"_id": "dataset", "customers": customers, "complete": True, "layout": rollup_layout()}
+            )
             loaded = True
+        else:
+            await rollups_current(db, MARKER, "dataset")
         regions = tuple(sorted(await db["customers"].distinct("region")))
         return DataSet(customers, seed, name, regions, await _busiest(db)), loaded
     finally:

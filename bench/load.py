@@ -65,9 +65,14 @@ async def run(
         while (n := next(numbers)) < requests:
             content = orjson.dumps(body(n))
             started = perf_counter()
-            response = await client.post(path, content=content, headers=headers)
+            try:
+                response = await client.post(path, content=content, headers=headers)
+            except httpx.TransportError:
+                ok = False  # the client gave up waiting (or lost the connection): a failure, not a crash
+            else:
+                ok = succeeded(response)
             latencies.append(perf_counter() - started)
-            if not succeeded(response):
+            if not ok:
                 failures += 1
 
     started = perf_counter()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -30,7 +31,15 @@ def cpu_seconds(pid: int) -> float:
 class ServerProcess:
     """``uvicorn bench.server:create`` on a free loopback port, for the duration of a ``with`` block."""
 
-    def __init__(self, *, mongodb_uri: str, database_name: str, jwt_secret: str, log_path: Path) -> None:
+    def __init__(
+        self,
+        *,
+        mongodb_uri: str,
+        database_name: str,
+        jwt_secret: str,
+        log_path: Path,
+        targets: Sequence[str] = (),
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = {
@@ -41,6 +50,8 @@ class ServerProcess:
             "CUSTOMER360_GRAPHIQL": "false",
             # The per-principal cost budget would throttle the bench's single caller: it measures execution.
             "CUSTOMER360_COST_BUDGET_PER_MINUTE": "0",
+            # Which targets it serves (bench/server.py): all of them unless named.
+            "CUSTOMER360_BENCH_TARGETS": ",".join(targets),
         }
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None

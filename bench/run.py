@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from graphql import parse
 
 from api.settings import Settings
 from api.storage.embedded import EmbeddedDatabase
@@ -35,7 +36,9 @@ from bench.closed_loop import measure_closed_loop
 from bench.measure import Measurement, measure
 from bench.process import ServerProcess
 from bench.scenarios import Scenario, by_name
-from bench.server import EXECUTORS
+from bench.server import TARGETS
+from resolvers.pipeline import fallbacks
+from resolvers.schema import build_schema
 
 
 @dataclass
@@ -45,7 +48,8 @@ class SizeResult:
     data: datasets.DataSet
     load_seconds: float | None  # None when an existing data set was reused
     measurements: list[Measurement] = field(default_factory=list)
-    same_json: dict[str, bool] = field(default_factory=dict)  # scenario -> every target answered alike
+    # scenario -> every target answered alike (None: not compared, some target failed)
+    same_json: dict[str, bool | None] = field(default_factory=dict)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -131,13 +135,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out.write_text(report.replace_section(previous, first_start.TITLE, section))
             print(f"wrote the first-start section of {args.out}", flush=True)
         if AGGREGATES in only:
-            with _database(args.storage, args.log) as (uri, _):
+            with _database(args.storage, args.log) as (uri, _, _pid):
                 section = _aggregates(args, uri, command.strip())
             previous = args.out.read_text() if args.out.exists() else ""
             args.out.write_text(report.replace_section(previous, aggregates.TITLE, section))
             print(f"wrote the aggregates section of {args.out}", flush=True)
         if rest := [name for name in only if name in SECTIONS]:
-            with _database(args.storage, args.log) as (uri, _):
+            with _database(args.storage, args.log) as (uri, _, _pid):
                 sections = _sections(uri, args, rest, command.strip())
             existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
             args.out.write_text(report.splice(existing, sections))
@@ -146,8 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     scenarios = by_name(args.scenarios.split(",") if args.scenarios else None)
     started = time.time()
-    with _database(args.storage, args.log) as (uri, database_label):
-        results = [asyncio.run(_one_size(uri, size, scenarios, args)) for size in sizes]
+    with _database(args.storage, args.log) as (uri, database_label, db_pid):
+        results = [asyncio.run(_one_size(uri, db_pid, size, scenarios, args)) for size in sizes]
         loop = None
         if args.closed_loop_requests > 0:
             print("closed loop: submitFeedback through one process, alerts pushed by another ...", flush=True)
@@ -172,6 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bi_sizes = _aggregates(args, uri, command.strip()) if args.aggregates_sizes.strip() else []
         sections = _sections(uri, args, list(SECTIONS), command.strip())
     starts = _first_start(args, command.strip()) if args.first_start_customers > 0 else []
+    compiled = _fallbacks(scenarios, results[0].data if results else None, board_shown=bool(feedback_sizes))
     text = report.render(
         results=[(r.data, r.load_seconds, r.measurements, r.same_json) for r in results],
         command=command.strip(),
@@ -184,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         dashboard=dashboard.render(board, requests=args.dashboard_requests) if board else [],
         first_start=starts,
         more=[line for lines in sections.values() for line in ["", *lines]],
+        fallbacks=compiled,
     )
     args.out.write_text(report.replace_section(text, aggregates.TITLE, bi_sizes) if bi_sizes else text)
     print(f"wrote {args.out}", flush=True)
@@ -236,19 +242,33 @@ def _sections(uri: str, args: argparse.Namespace, only: Sequence[str], command: 
     return sections
 
 
+def _fallbacks(
+    scenarios: Sequence[Scenario], data: datasets.DataSet | None, *, board_shown: bool
+) -> dict[str, list[str]]:
+    """What each measured query reads outside the compiled pipelines (nothing: compiled fully)."""
+    schema = build_schema(compiled=True)._schema
+    found: dict[str, list[str]] = {}
+    if data is not None:
+        for scenario in scenarios:
+            found[scenario.name] = fallbacks(schema, parse(scenario.document), scenario.variables(data, 0))
+    if board_shown:
+        found["board dashboard"] = fallbacks(schema, parse(dashboard.DASHBOARD), dashboard.VARIABLES)
+    return found
+
+
 @contextlib.contextmanager
-def _database(storage: str, log: Path) -> Iterator[tuple[str, str]]:
-    """MONGODB_URI when set, else an embedded SecantusDB started for the run."""
+def _database(storage: str, log: Path) -> Iterator[tuple[str, str, int | None]]:
+    """MONGODB_URI when set, else an embedded SecantusDB started for the run (whose CPU is measured)."""
     if uri := os.environ.get("MONGODB_URI"):
-        yield uri, "MongoDB at MONGODB_URI"
+        yield uri, "MongoDB at MONGODB_URI", None
         return
     log.parent.mkdir(parents=True, exist_ok=True)
     with EmbeddedDatabase(storage, log_path=log.with_name("bench-db.log")) as server:
-        yield server.uri, "SecantusDB 0.7.0b3 (embedded, its own process)"
+        yield server.uri, "SecantusDB 0.7.0b3 (embedded, its own process)", server.pid
 
 
 async def _one_size(
-    uri: str, size: int, scenarios: Sequence[Scenario], args: argparse.Namespace
+    uri: str, db_pid: int | None, size: int, scenarios: Sequence[Scenario], args: argparse.Namespace
 ) -> SizeResult:
     print(f"data set: {size} customers (seed {args.seed}) ...", flush=True)
     began = time.perf_counter()
@@ -268,7 +288,7 @@ async def _one_size(
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
             for scenario in scenarios:
-                targets = [(name, f"/{name}/graphql") for name in EXECUTORS]
+                targets = [(name, f"/{name}/graphql") for name in TARGETS]
                 if scenario.reference is not None:
                     targets.append(("reference", scenario.reference))
                 headers = {
@@ -276,6 +296,7 @@ async def _one_size(
                     "content-type": "application/json",
                 }
                 answers: list[Any] = []
+                concurrency = scenario.concurrency or args.concurrency
                 for target, path in targets:
                     measurement, shown = await measure(
                         client,
@@ -286,11 +307,15 @@ async def _one_size(
                         data=data,
                         headers=headers,
                         requests=max(1, round(args.requests * scenario.share)),
-                        concurrency=args.concurrency,
+                        concurrency=concurrency,
                         warmup=max(1, round(args.warmup * scenario.share)),
+                        db_pid=db_pid,
                     )
                     print(f"  {report.line(measurement)}", flush=True)
                     result.measurements.append(measurement)
                     answers.append(shown)
-                result.same_json[scenario.name] = all(a == answers[0] for a in answers)
+                measured = [m for m in result.measurements if m.scenario == scenario.name]
+                result.same_json[scenario.name] = (
+                    None if any(m.failed for m in measured) else all(a == answers[0] for a in answers)
+                )
     return result

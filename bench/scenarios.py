@@ -92,6 +92,7 @@ class Scenario:
     role: Role = Role.FRONTLINE
     large: bool = False  # the response whose cost per resolved field is reported
     share: float = 1.0  # of --requests: slow, database-bound scenarios take fewer to keep a run short
+    concurrency: int | None = None  # requests in flight at once, when not the run's
 
     def body(self, data: DataSet, n: int) -> dict[str, Any]:
         """The JSON body of the ``n``-th request."""
@@ -121,6 +122,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         CUSTOMER_LIST,
         lambda data, n: {"first": 1},
         reference="/reference/customers",
+    ),
+    Scenario(
+        "customers-100",
+        "`customers(first: 100)` with the same nested selection, 2 at a time (commands must equal first: 50)",
+        CUSTOMER_LIST,
+        lambda data, n: {"first": 100},
+        reference="/reference/customers",
+        share=0.125,
+        concurrency=2,
     ),
     Scenario(
         "large",

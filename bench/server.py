@@ -7,11 +7,12 @@ environment variables as ``customer360 serve``. Nothing here is part of the prod
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 
-import strawberry
 from pymongo import monitoring
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,12 +27,25 @@ from auth.tokens import TokenVerifier
 from bench.reference import Reference
 from resolvers.schema import build_schema
 
-# Each executor serves the same schema at /<name>/graphql, so one run measures them side by side.
-EXECUTORS: dict[str, Callable[[], strawberry.Schema]] = {
-    "stock": lambda: build_schema(compiled=False),
-    "compiled": lambda: build_schema(compiled=True),
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One way of running the same schema: which executor, and whether pipelines read the customers."""
+
+    compiled_execution: bool
+    compiled_pipelines: bool
+    title: str
+
+
+# Each target serves the same schema at /<name>/graphql, so one run measures them side by side.
+TARGETS: dict[str, Target] = {
+    "stock": Target(False, False, "graphql-core's executor, every read through the loaders"),
+    "compiled": Target(True, False, "the compiled executor, every read through the loaders"),
+    "pipelines": Target(True, True, "the compiled executor, customers read in one pipeline (the default)"),
 }
 
+
+TARGETS_VARIABLE = "CUSTOMER360_BENCH_TARGETS"
 
 # Set while a request is served: background work (change feeds, sweepers) runs in tasks started by the
 # lifespan, outside any request, so its commands are not counted.
@@ -67,9 +81,16 @@ def build() -> Starlette:
         raise SystemExit("the bench server needs MONGODB_URI")
     uri = settings.mongodb_uri
     counter = CommandCounter()
+    # A server for one target only (the closed loop's) runs one app, like a production process.
+    only = [name for name in os.environ.get(TARGETS_VARIABLE, "").split(",") if name]
     apps = {
-        name: create_app(settings, schema=schema(), event_listeners=[counter])
-        for name, schema in EXECUTORS.items()
+        name: create_app(
+            settings.model_copy(update={"compiled_pipelines": target.compiled_pipelines}),
+            schema=build_schema(compiled=target.compiled_execution),
+            event_listeners=[counter],
+        )
+        for name, target in TARGETS.items()
+        if not only or name in only
     }
     reference = Reference(TokenVerifier(settings.token_settings()))
 

@@ -2,6 +2,9 @@
 
 Every such record is stored with ``customerId``, ``region`` and ``occurredAt`` and indexed by
 ``(customerId, occurredAt, _id)``, so a newest-first page for many customers is one indexed command.
+Each collection also offers its reads as aggregation stages (``lookup`` and the ``*_stages`` helpers), with
+the caller's row scope applied in the one place it is applied for direct reads, so a whole query can be
+read in one pipeline.
 """
 
 from __future__ import annotations
@@ -43,6 +46,22 @@ class Ties(Enum):
     INCLUDE = "include"  # all of them come after
 
 
+# What every record, a count and the latest record look like as stages over newest-first records.
+EVERY_STAGES: tuple[Document, ...] = ({"$skip": 0},)
+COUNT_STAGES: tuple[Document, ...] = ({"$group": {"_id": None, "n": {"$sum": 1}}},)
+LATEST_STAGES: tuple[Document, ...] = ({"$limit": 1}, {"$project": {"_id": 0, "occurredAt": 1}})
+
+
+def counted(rows: Sequence[Document]) -> int:
+    """The count a ``COUNT_STAGES`` facet produced (no row when nothing was counted)."""
+    return int(rows[0]["n"]) if rows else 0
+
+
+def latest_of(rows: Sequence[Document]) -> datetime | None:
+    """The time a ``LATEST_STAGES`` facet found, if any."""
+    return rows[0]["occurredAt"] if rows else None
+
+
 def older_than(boundary: Position | None, ties: Ties = Ties.BY_ID) -> list[Document]:
     """Pipeline stages keeping the records that follow ``boundary`` in newest-first order."""
     if boundary is None:
@@ -75,6 +94,38 @@ class CustomerRecords(ABC, Generic[R]):
     def _in_scope(self, query: dict[str, Any]) -> dict[str, Any]:
         """``query`` narrowed to the rows the caller may read."""
         return narrowed(query, self._scope)
+
+    def lookup(self, into: str, stages: Sequence[Document], *, local_field: str = "_id") -> Document:
+        """A ``$lookup`` stage: each document's records in scope (``local_field`` is their customer id),
+        newest first, through ``stages``, into the array ``into``.
+
+        The equality on ``customerId`` leads, so the ``(customerId, occurredAt, _id)`` index serves the
+        sort, and on a cluster sharded by customer id each document's lookup goes to one shard.
+        """
+        return {
+            "$lookup": {
+                "from": self.collection_name,
+                "localField": local_field,
+                "foreignField": "customerId",
+                "pipeline": [
+                    *([{"$match": self._scope}] if self._scope else []),
+                    {"$sort": dict(NEWEST_FIRST)},
+                    *stages,
+                ],
+                "as": into,
+            }
+        }
+
+    @staticmethod
+    def page_stages(limit: int, after: Position | None = None, ties: Ties = Ties.BY_ID) -> list[Document]:
+        """Stages over newest-first records keeping a page of ``limit`` after ``after``, and one more
+        (which tells whether a next page exists)."""
+        return [*older_than(after, ties), {"$limit": limit + 1}]
+
+    def page_of(self, documents: Sequence[Document], limit: int) -> Page[R]:
+        """The page of ``limit`` records among ``documents`` read by ``page_stages`` with a limit of at
+        least ``limit`` (the same position)."""
+        return Page([self.from_document(d) for d in documents[:limit]], has_next=len(documents) > limit)
 
     @classmethod
     def indexes(cls) -> list[IndexSpec]:
@@ -125,27 +176,12 @@ class CustomerRecords(ABC, Generic[R]):
         """Newest-first pages of up to ``limit`` records for each customer, in one command."""
         pipeline: list[Document] = [
             {"$documents": [{"customerId": c} for c in dict.fromkeys(customer_ids)]},
-            {
-                "$lookup": {
-                    "from": self.collection_name,
-                    "localField": "customerId",
-                    "foreignField": "customerId",
-                    "pipeline": [
-                        *([{"$match": self._scope}] if self._scope else []),
-                        *older_than(after, ties),
-                        {"$sort": dict(NEWEST_FIRST)},
-                        {"$limit": limit + 1},
-                    ],
-                    "as": "records",
-                }
-            },
+            self.lookup("records", self.page_stages(limit, after, ties), local_field="customerId"),
         ]
-        pages: dict[str, Page[R]] = {}
-        async for row in await self._db.aggregate(pipeline):
-            docs = row["records"]
-            items = [self.from_document(d) for d in docs[:limit]]
-            pages[row["customerId"]] = Page(items, has_next=len(docs) > limit)
-        return pages
+        return {
+            row["customerId"]: self.page_of(row["records"], limit)
+            async for row in await self._db.aggregate(pipeline)
+        }
 
     async def counts(self, customer_ids: Sequence[str]) -> dict[str, int]:
         """How many records each customer has (zero included), in one command."""

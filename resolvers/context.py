@@ -39,6 +39,8 @@ class GraphQLSettings:
     field_suggestions_enabled: bool
     # The fewest distinct customers a shown aggregate bucket may have.
     aggregate_min_customers: int
+    # Root fields returning customers read their whole selection in one pipeline (resolvers/pipeline).
+    compiled_pipelines: bool = True
 
 
 @dataclass
@@ -67,6 +69,9 @@ class Context:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     # When the request's time limit stops it, on the event loop's clock (None: no limit, as on a WebSocket).
     deadline: float | None = None
+    # Whether root fields returning customers read their whole selection in one pipeline: only while the
+    # compiled executor runs a query's plan (its stock retry, mutations and subscriptions use the loaders).
+    pipelines: bool = False
 
     @property
     def principal(self) -> Principal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from asyncio import Future
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -25,9 +26,25 @@ V = TypeVar("V")
 R = TypeVar("R")
 
 
+class Loader(DataLoader[K, V]):
+    """A DataLoader that answers what was primed into it even when it does not cache what it loads.
+
+    A request read in one pipeline (``resolvers/pipeline``) primes its loaders with what the pipeline read;
+    anything it did not read is still loaded on demand, in batches.
+    """
+
+    def load(self, key: K) -> Future[V]:
+        if not self.cache:
+            # Without caching only ``prime`` writes the cache.
+            primed: Future[V] | None = self._cache.get(self.get_cache_key(key))
+            if primed is not None:
+                return primed
+        return super().load(key)
+
+
 def batch_by_id(
     fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]], *, cache: bool = True
-) -> DataLoader[str, V | None]:
+) -> Loader[str, V | None]:
     """A loader of records by id: one ``$in`` query per batch, results in key order, None when missing.
 
     Without ``cache`` each batch reads every id it was asked for, even ids an earlier batch read.
@@ -37,17 +54,17 @@ def batch_by_id(
         found = await fetch(list(dict.fromkeys(ids)))
         return [found.get(i) for i in ids]
 
-    return DataLoader(batch_load_fn=load, cache=cache)
+    return Loader(batch_load_fn=load, cache=cache)
 
 
-def batch_by_customer(fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]]) -> DataLoader[str, V]:
+def batch_by_customer(fetch: Callable[[Sequence[str]], Awaitable[dict[str, V]]]) -> Loader[str, V]:
     """A loader of one value per customer id, fetched for the whole batch at once."""
 
     async def load(customer_ids: Sequence[str]) -> list[V]:
         found = await fetch(list(dict.fromkeys(customer_ids)))
         return [found[c] for c in customer_ids]
 
-    return DataLoader(batch_load_fn=load)
+    return Loader(batch_load_fn=load)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +98,9 @@ class PageWave:
         page: Page[Any] = await self._loader.load((name, key))
         return page
 
+    def prime(self, name: str, key: PageKey, page: Page[Any]) -> None:
+        self._loader.prime((name, key), page)
+
     async def _load(self, keys: Sequence[tuple[str, PageKey]]) -> list[Page[Any]]:
         groups: dict[tuple[str, int, Position | None, Ties], list[str]] = defaultdict(list)
         for name, key in keys:
@@ -110,14 +130,18 @@ class PageLoader(Generic[R]):
         page: Page[R] = await self._wave.load(self._name, key)
         return page
 
+    def prime(self, key: PageKey, page: Page[R]) -> None:
+        """Makes ``load(key)`` answer ``page`` without reading it."""
+        self._wave.prime(self._name, key, page)
+
 
 @dataclass(frozen=True, slots=True)
 class RecordLoaders(Generic[R]):
     """Everything loaded from one per-customer collection: records by id, pages and counts."""
 
-    by_id: DataLoader[str, R | None]
+    by_id: Loader[str, R | None]
     pages: PageLoader[R]
-    counts: DataLoader[str, int]
+    counts: Loader[str, int]
 
     @classmethod
     def of(cls, name: str, repository: CustomerRecords[R], wave: PageWave) -> RecordLoaders[R]:
@@ -132,16 +156,16 @@ class RecordLoaders(Generic[R]):
 class Loaders:
     """The loaders of one request; never shared between requests, so nothing leaks across callers."""
 
-    customers: DataLoader[str, Customer | None]
-    employees: DataLoader[str, Employee | None]
+    customers: Loader[str, Customer | None]
+    employees: Loader[str, Employee | None]
     transactions: RecordLoaders[Transaction]
     interactions: RecordLoaders[Interaction]
     cases: RecordLoaders[Case]
     feedback: RecordLoaders[Feedback]
     opportunities: RecordLoaders[Opportunity]
-    metrics: DataLoader[str, CustomerMetrics | None]
+    metrics: Loader[str, CustomerMetrics | None]
     alerts: RecordLoaders[Alert]
-    alerts_by_feedback: DataLoader[str, Alert | None]
+    alerts_by_feedback: Loader[str, Alert | None]
 
     @classmethod
     def create(cls, repos: Repositories) -> Loaders:

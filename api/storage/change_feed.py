@@ -2,6 +2,8 @@
 
 Every process watches the database itself, so an alert written through one process reaches subscribers
 connected to any other. After a dropped stream the feed resumes from the last event it saw, so none is lost.
+While nothing changes, one getMore waits on the server (up to ``AWAIT_MS``): the feed sends nothing and
+spends no CPU meanwhile, and a change is delivered the moment it is committed. Stopping does not wait for it.
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ PIPELINE = [
     },
 ]
 QUEUE_SIZE = 1000
-# How long one getMore waits for changes: the most a stop has to wait for the stream to notice it.
-POLL_MS = 250
+# How long one getMore waits on the server for a change before the driver asks again.
+AWAIT_MS = 60_000
 
 
 def to_event(change: dict[str, Any]) -> Event | None:
@@ -68,7 +70,7 @@ class ChangeFeed:
         self._stopping = stopping
         self._queues: set[asyncio.Queue[Event]] = set()
         self._resume_token: Any = None
-        self._stream: Any = None
+        self._waiting: asyncio.Future[Any] | None = None  # the getMore in flight
 
     @property
     def subscribers(self) -> int:
@@ -76,38 +78,55 @@ class ChangeFeed:
 
     async def run(self) -> None:
         """Watch until ``stopping`` is set, resuming after every failure from the last event seen."""
-        while not self._stopping.is_set():
+        stopped = asyncio.ensure_future(self._stopping.wait())
+        try:
+            while not self._stopping.is_set():
+                try:
+                    async with await self._db.watch(
+                        PIPELINE,
+                        full_document="updateLookup",
+                        resume_after=self._resume_token,
+                        max_await_time_ms=AWAIT_MS,
+                    ) as stream:
+                        await self._follow(stream, stopped)
+                except PyMongoError as error:
+                    logger.warning("change stream dropped, resuming: %s", error)
+                # Back off before resuming, unless we are stopping.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(stopped), timeout=self._retry)
+        finally:
+            stopped.cancel()
+
+    async def _follow(self, stream: Any, stopped: asyncio.Future[Any]) -> None:
+        """Publish the stream's changes until it ends, is interrupted or the feed stops."""
+        while stream.alive and not self._stopping.is_set():
+            waiting = self._waiting = asyncio.ensure_future(stream.try_next())
             try:
-                async with await self._db.watch(
-                    PIPELINE,
-                    full_document="updateLookup",
-                    resume_after=self._resume_token,
-                    max_await_time_ms=POLL_MS,
-                ) as stream:
-                    self._stream = stream
-                    while stream.alive and not self._stopping.is_set():
-                        change = await stream.try_next()
-                        if change is None:
-                            continue
-                        if change["operationType"] == "invalidate":
-                            # The database was dropped or renamed: nothing to resume; watch afresh.
-                            self._resume_token = None
-                            break
-                        self._resume_token = change["_id"]
-                        if (event := to_event(change)) is not None:
-                            self._publish(event)
-            except PyMongoError as error:
-                logger.warning("change stream dropped, resuming: %s", error)
+                await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                self._stream = None
-            # Back off before resuming, unless we are stopping.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._retry)
+                self._waiting = None
+            if not waiting.done():  # stopping: the getMore waiting on the server is abandoned
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, PyMongoError):
+                    await waiting
+                return
+            if waiting.cancelled():  # interrupted: resume from the last change seen
+                return
+            change = waiting.result()
+            if change is None:
+                continue
+            if change["operationType"] == "invalidate":
+                # The database was dropped or renamed: nothing to resume; watch afresh.
+                self._resume_token = None
+                return
+            self._resume_token = change["_id"]
+            if (event := to_event(change)) is not None:
+                self._publish(event)
 
     async def interrupt(self) -> None:
-        """Drop the current stream (as a network failure would); ``run`` resumes it."""
-        if self._stream is not None:
-            await self._stream.close()
+        """Drop the current stream's wait (as a network failure would); ``run`` resumes it."""
+        if self._waiting is not None:
+            self._waiting.cancel()
 
     def _publish(self, event: Event) -> None:
         for queue in list(self._queues):

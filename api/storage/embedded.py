@@ -64,6 +64,11 @@ class EmbeddedDatabase:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (the bench reads its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 

@@ -1,21 +1,26 @@
 """Persistence of rollup cells: counted up with each response, read per cube and time span.
 
-Also the lifecycle cells churn is counted from, changed with each customer (``LifecycleRollupRepository``).
+A document holds every cell of one zone, region, time span and shard, cube by cube: a response counts into
+one day document and one month document, two writes however many cubes there are. Month documents hold the
+four coarse cubes only, which every dashboard reads; the finest cube (every axis) is kept per day, and its
+month cells are summed from its day cells when asked for, exactly (tallies merge exactly). Writes use classic
+update operators only (cheap on every server): counts are ``$inc`` increments, so concurrent responses add
+up, and a cell keeps its distinct customers up to CUSTOMERS_KEPT, added by ``$addToSet`` only while its list
+is short of that, as read in the same transaction.
 
-A cell's counts are increments, so concurrent responses add up without reading first; the cell's
-distinct customers are kept up to CUSTOMERS_KEPT by a second, conditional update in the same command.
+Also the lifecycle cells churn is counted from, changed with each customer (``LifecycleRollupRepository``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from domain.aggregates.churn import Lifecycle, LifecycleCounts, LifecycleKey, lifecycle_changes
-from domain.aggregates.periods import Grain, Slot, add_months
-from domain.aggregates.rollups import CUBES, Axis, CellKey, Cube, cells_of
+from domain.aggregates.periods import Grain, Slot, add_months, local_day, month_start, time_zone
+from domain.aggregates.rollups import CUBES, Axis, CellKey, Cube, shard_of, values_of
 from domain.aggregates.tally import CUSTOMERS_KEPT, DimensionTally, Tally
 from domain.feedback.models import Feedback
 from domain.feedback.scores import CSAT_SCORES, EFFORT_SCORES, NPS_SCORES
@@ -25,17 +30,30 @@ from domain.store import Database, Document, IndexSpec, Session
 COLLECTION = "rollups"
 HISTOGRAMS = (("nps", NPS_SCORES), ("csat", CSAT_SCORES), ("effort", EFFORT_SCORES))
 CUBES_BY_NAME = {cube.name: cube for cube in CUBES}
+FINEST = max(CUBES, key=lambda cube: len(cube.axes))
+# The cubes a document of each grain holds; the finest cube's month cells are sums of its day cells.
+STORED: dict[Grain, tuple[Cube, ...]] = {
+    Grain.DAY: CUBES,
+    Grain.MONTH: tuple(cube for cube in CUBES if cube is not FINEST),
+}
 
 
-def slot_key(zone: str, cube: Cube, slot: Slot) -> str:
-    """The one indexed value a request selects cells by: zone, cube and time span."""
-    return f"{zone}|{cube.name}|{slot.grain.value}|{slot.start.isoformat()}"
+def slot_key(zone: str, slot: Slot) -> str:
+    """The one indexed value a request selects documents by: zone and time span."""
+    return f"{zone}|{slot.grain.value}|{slot.start.isoformat()}"
 
 
-def _id(key: CellKey) -> str:
-    return json.dumps(
-        [slot_key(key.zone, key.cube, key.slot), *(value for _, value in key.values), key.shard]
-    )
+def _id(zone: str, slot: Slot, region: str, shard: int) -> str:
+    return json.dumps([slot_key(zone, slot), region, shard])
+
+
+def _cube_field(cube: Cube) -> str:
+    return cube.name.replace("+", "_")
+
+
+def _cell_field(values: Mapping[str, str]) -> str:
+    """A cell's key within its cube: its axis values besides the region (free text, so hex)."""
+    return "k" + json.dumps(sorted(values.items())).encode().hex()
 
 
 def _dimension_field(name: str) -> str:
@@ -61,83 +79,175 @@ def _counts(tally: Tally) -> dict[str, int]:
     return {path: count for path, count in counts.items() if count}
 
 
-def _capped_union(path: str, added: set[str]) -> Document:
-    """An update expression: the stored customer list at ``path`` with ``added`` joined in, capped."""
-    return {"$slice": [{"$setUnion": [{"$ifNull": [f"${path}", []]}, sorted(added)]}, CUSTOMERS_KEPT]}
+def _increments(cell: str, tally: Tally) -> dict[str, int]:
+    """``$inc`` paths adding ``tally``'s counts into the stored cell at ``cell`` (missing ones start at 0)."""
+    return {f"{cell}.{path}": n for path, n in _counts(tally).items()}
 
 
-def _increments(tally: Tally) -> Document:
-    """One update stage adding ``tally`` into a stored cell: its counts, and who answered, capped.
-
-    Past CUSTOMERS_KEPT a list may keep any of the customers: only "at least that many" matters then.
-    """
-    counts = _counts(tally)
-    stage: Document = {path: {"$add": [{"$ifNull": [f"${path}", 0]}, n]} for path, n in counts.items()}
-    if tally.customers:
-        stage["customers"] = _capped_union("customers", tally.customers)
+def _customer_lists(cell: str, tally: Tally) -> dict[str, set[str]]:
+    """The cell's customer lists ``tally`` has customers for (the cell's, and each rated dimension's)."""
+    lists = {f"{cell}.customers": tally.customers} if tally.customers else {}
     for dimension, d in tally.dimensions.items():
         if d.customers:
-            path = f"dims.{_dimension_field(dimension)}.customers"
-            stage[path] = _capped_union(path, d.customers)
-    return stage
+            lists[f"{cell}.dims.{_dimension_field(dimension)}.customers"] = d.customers
+    return lists
 
 
-def _identity(key: CellKey) -> Document:
+def _at(document: Document | None, path: str) -> Any:
+    """The value at a dotted ``path`` of ``document`` (None where missing)."""
+    node: Any = document
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _joined(stored: Sequence[str] | None, added: set[str]) -> list[str]:
+    """Who to add to a stored customer list so that it is complete up to CUSTOMERS_KEPT, and no longer.
+
+    A list holding CUSTOMERS_KEPT already takes nobody: past that only "at least that many" matters.
+    """
+    kept = set(stored or ())
+    room = CUSTOMERS_KEPT - len(kept)
+    return sorted(added - kept)[:room] if room > 0 else []
+
+
+def _axis_values(cube: Cube, values: Mapping[Axis, str]) -> dict[str, str]:
+    """The cube's axis values besides the region (which the document holds), by axis name."""
+    return {axis.value: values[axis] for axis in Axis if axis in cube.axes and axis is not Axis.REGION}
+
+
+def _identity(zone: str, slot: Slot, region: str, shard: int) -> Document:
     return {
-        "slot": slot_key(key.zone, key.cube, key.slot),
-        "zone": key.zone,
-        "cube": key.cube.name,
-        "grain": key.slot.grain.value,
-        "start": key.slot.start.isoformat(),
-        **{axis.value: value for axis, value in key.values},
-        "shard": key.shard,
+        "slot": slot_key(zone, slot),
+        "zone": zone,
+        "grain": slot.grain.value,
+        "start": slot.start.isoformat(),
+        "region": region,
+        "shard": shard,
     }
 
 
-def to_document(key: CellKey, tally: Tally) -> Document:
-    """A whole cell, shaped exactly like one built up by increments (the non-zero counts of ``_counts``)."""
-    document: Document = {"_id": _id(key), **_identity(key)}
-    for name in ("responses", "indexed"):
-        if count := getattr(tally, name):
-            document[name] = count
-    if tally.index_sum:
-        document["indexSum"] = tally.index_sum
-    for name, scores in HISTOGRAMS:
-        histogram: list[int] = getattr(tally, name)
-        if counts := {str(scores.start + n): c for n, c in enumerate(histogram) if c}:
-            document[name] = counts
-    dimensions = {}
-    for dimension, d in tally.dimensions.items():
-        parts = (("n", d.responses), ("gap", d.gap_sum), ("ratio", d.ratio_sum))
-        if counts := {part: count for part, count in parts if count}:
-            dimensions[_dimension_field(dimension)] = counts
-    if dimensions:
-        document["dims"] = dimensions
-    document["customers"] = sorted(tally.customers)[:CUSTOMERS_KEPT]  # enough to tell any threshold
+# The cells one document's responses count in: (cube field, cell field) -> (axis values, summed tally).
+Cells = dict[tuple[str, str], tuple[dict[str, str], Tally]]
+
+
+def _increment(cells: Cells, stored: Document) -> Document:
+    """The update counting tallies into the cells of a stored document, with classic operators only:
+    ``$inc`` creates the counts of a cell seen for the first time, whose axis values are ``$set``; a
+    customer list takes only who it misses while short of CUSTOMERS_KEPT (``$addToSet``), from the
+    document as ``stored`` (its cells' values and customer lists, read in the same transaction)."""
+    sets: Document = {}
+    increments: dict[str, int] = {}
+    added: Document = {}
+    for (cube, key), (axes, tally) in cells.items():
+        cell = f"cubes.{cube}.{key}"
+        if _at(stored, f"{cell}.values") is None:
+            sets[f"{cell}.values"] = axes
+        increments.update(_increments(cell, tally))
+        for path, who in _customer_lists(cell, tally).items():
+            if joined := _joined(_at(stored, path), who):
+                added[path] = {"$each": joined}
+    update: Document = {"$inc": increments}
+    if sets:
+        update["$set"] = sets
+    if added:
+        update["$addToSet"] = added
+    return update
+
+
+def _stored_fields(cells: Cells) -> list[str]:
+    """What ``_increment`` reads of a stored document: its cells' axis values and customer lists."""
+    fields: list[str] = []
+    for (cube, key), (_, tally) in cells.items():
+        cell = f"cubes.{cube}.{key}"
+        fields += [f"{cell}.values", *_customer_lists(cell, tally)]
+    return fields
+
+
+def _new_document(document_id: str, identity: Document, cells: Cells) -> Document:
+    """A document not stored yet, whole: what ``_increment`` would build up in it."""
+    cubes: dict[str, Document] = {}
+    for (cube, key), (axes, tally) in cells.items():
+        cubes.setdefault(cube, {})[key] = _cell_document(tally, axes)
+    return {"_id": document_id, **identity, "cubes": cubes}
+
+
+def _cell_document(tally: Tally, axes: Mapping[str, str]) -> Document:
+    """A whole cell, shaped exactly like one built up by increments."""
+    cell: Document = {"values": dict(axes)}
+    for path, count in _counts(tally).items():
+        *parents, leaf = path.split(".")
+        node = cell
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = count
+    cell["customers"] = sorted(tally.customers)[:CUSTOMERS_KEPT]  # enough to tell any threshold
     for dimension, d in tally.dimensions.items():
         if d.customers:
-            stored = document["dims"][_dimension_field(dimension)]
-            stored["customers"] = sorted(d.customers)[:CUSTOMERS_KEPT]
-    return document
+            cell["dims"][_dimension_field(dimension)]["customers"] = sorted(d.customers)[:CUSTOMERS_KEPT]
+    return cell
 
 
-def from_document(document: Document) -> tuple[CellKey, Tally]:
-    cube = CUBES_BY_NAME[document["cube"]]
-    values = tuple((d, str(document[d.value])) for d in Axis if d in cube.axes)
-    slot = Slot(Grain(document["grain"]), date.fromisoformat(document["start"]))
+def to_documents(cells: Mapping[CellKey, Tally]) -> list[Document]:
+    """Whole documents holding ``cells`` (those of the finest cube by month are left out: summed on read)."""
+    documents: dict[str, Document] = {}
+    for key, tally in cells.items():
+        if key.cube not in STORED[key.slot.grain]:
+            continue
+        region = key.value(Axis.REGION) or ""
+        document_id = _id(key.zone, key.slot, region, key.shard)
+        document = documents.setdefault(
+            document_id, {"_id": document_id, **_identity(key.zone, key.slot, region, key.shard), "cubes": {}}
+        )
+        axes = {axis.value: value for axis, value in key.values if axis is not Axis.REGION}
+        cube = document["cubes"].setdefault(_cube_field(key.cube), {})
+        cube[_cell_field(axes)] = _cell_document(tally, axes)
+    return list(documents.values())
+
+
+def _tally(cell: Document) -> Tally:
     tally = Tally(
-        responses=int(document.get("responses", 0)),
-        indexed=int(document.get("indexed", 0)),
-        index_sum=int(document.get("indexSum", 0)),
-        customers=set(document.get("customers", ())),
+        responses=int(cell.get("responses", 0)),
+        indexed=int(cell.get("indexed", 0)),
+        index_sum=int(cell.get("indexSum", 0)),
+        customers=set(cell.get("customers", ())),
     )
     for name, scores in HISTOGRAMS:
-        stored = document.get(name, {})
+        stored = cell.get(name, {})
         setattr(tally, name, [int(stored.get(str(score), 0)) for score in scores])
-    for field, d in document.get("dims", {}).items():
+    for field, d in cell.get("dims", {}).items():
         n, gap, ratio = (int(d.get(part, 0)) for part in ("n", "gap", "ratio"))
         tally.dimensions[_dimension_name(field)] = DimensionTally(n, gap, ratio, set(d.get("customers", ())))
-    return CellKey(document["zone"], slot, cube, values, int(document.get("shard", 0))), tally
+    return tally
+
+
+def from_document(document: Document, cubes: Iterable[Cube] = CUBES) -> list[tuple[CellKey, Tally]]:
+    """The cells of ``cubes`` a document holds."""
+    slot = Slot(Grain(document["grain"]), date.fromisoformat(document["start"]))
+    region, shard = str(document["region"]), int(document.get("shard", 0))
+    found = []
+    for cube in cubes:
+        for cell in document.get("cubes", {}).get(_cube_field(cube), {}).values():
+            axes = {Axis.REGION: region, **{Axis(name): str(v) for name, v in cell["values"].items()}}
+            values = tuple((axis, axes[axis]) for axis in Axis if axis in cube.axes)
+            found.append((CellKey(document["zone"], slot, cube, values, shard), _tally(cell)))
+    return found
+
+
+def _month_of_days(cells: Iterable[tuple[CellKey, Tally]]) -> dict[CellKey, Tally]:
+    """Day cells summed into the cells of their months."""
+    months: dict[CellKey, Tally] = {}
+    for key, tally in cells:
+        slot = Slot(Grain.MONTH, month_start(key.slot.start))
+        months.setdefault(CellKey(key.zone, slot, key.cube, key.values, key.shard), Tally()).add(tally)
+    return months
+
+
+def _days_of(month: date) -> list[Slot]:
+    days = (add_months(month, 1) - month).days
+    return [Slot(Grain.DAY, month + timedelta(days=n)) for n in range(days)]
 
 
 class RollupRepository:
@@ -161,26 +271,40 @@ class RollupRepository:
     async def add_many(self, responses: Sequence[Feedback], *, session: Session | None = None) -> None:
         """Count new responses into every cell they belong to (inside ``session``'s transaction).
 
-        Each cell takes its responses' summed tally. Existing cells take theirs in one multi-document update
-        per distinct tally (the cells of one response share theirs, as do cells of the same responses), so one
-        response costs three statements however many cells, and a batch one update per distinct tally;
-        missing cells are inserted whole. Concurrent transactions creating or changing the same cell
-        conflict, and the transaction is retried.
+        Each document the responses fall in (per reporting zone, their region's day and month, by shard)
+        takes its cells' summed tallies: one read of the documents' cell values and customer lists, then
+        classic increments (``$inc``, ``$set``, ``$addToSet``), one ``update_many`` per distinct update
+        (the zones' day documents of a response usually share theirs, as do its month documents), and
+        the documents missing are inserted whole. A response writes two documents per zone however many
+        cubes. Concurrent transactions changing or creating the same document conflict, and the
+        transaction is retried; so a customer list read short of CUSTOMERS_KEPT is still so when written.
         """
-        cells: dict[str, tuple[CellKey, Tally]] = {}
+        documents: dict[str, tuple[Document, Cells]] = {}
         for feedback in responses:
             tally = Tally.of(feedback)
-            for key in cells_of(feedback, self.zones):
-                cells.setdefault(_id(key), (key, Tally()))[1].add(tally)
-        query = {"_id": {"$in": list(cells)}}
-        found = {d["_id"] async for d in self._collection.find(query, {"_id": 1}, session=session)}
+            values = values_of(feedback)
+            region, shard = values[Axis.REGION], shard_of(feedback)
+            for zone in self.zones:
+                day = local_day(feedback.occurred_at, time_zone(zone))
+                for slot in (Slot(Grain.DAY, day), Slot(Grain.MONTH, month_start(day))):
+                    identity = _identity(zone, slot, region, shard)
+                    _, cells = documents.setdefault(_id(zone, slot, region, shard), (identity, {}))
+                    for cube in STORED[slot.grain]:
+                        axes = _axis_values(cube, values)
+                        cell = (_cube_field(cube), _cell_field(axes))
+                        cells.setdefault(cell, (axes, Tally()))[1].add(tally)
+        fields = dict.fromkeys(f for _, cells in documents.values() for f in _stored_fields(cells))
+        query = {"_id": {"$in": list(documents)}}
+        found = {
+            d["_id"]: d async for d in self._collection.find(query, dict.fromkeys(fields, 1), session=session)
+        }
         updates: dict[str, tuple[Document, list[str]]] = {}
-        for cell in sorted(found):
-            stage = _increments(cells[cell][1])
-            updates.setdefault(json.dumps(stage, sort_keys=True), (stage, []))[1].append(cell)
-        for stage, ids in updates.values():
-            await self._collection.update_many({"_id": {"$in": ids}}, [{"$set": stage}], session=session)
-        if missing := [to_document(key, tally) for cell, (key, tally) in cells.items() if cell not in found]:
+        for document_id in sorted(found):
+            update = _increment(documents[document_id][1], found[document_id])
+            updates.setdefault(json.dumps(update, sort_keys=True), (update, []))[1].append(document_id)
+        for update, ids in updates.values():
+            await self._collection.update_many({"_id": {"$in": ids}}, update, session=session)
+        if missing := [_new_document(i, *documents[i]) for i in documents if i not in found]:
             await self._collection.insert_many(missing, session=session)
 
     async def cells(
@@ -193,29 +317,49 @@ class RollupRepository:
         """The cube's cells for these time spans whose axis values are among ``where``'s."""
         if self._scope.nothing or self._scope.customer_id is not None:
             return []
-        narrow = any_of(**{d.value: values for d, values in where.items()})
+        regions: list[str] | None = list(where.get(Axis.REGION) or ()) or None
         if self._scope.regions is not None:
             allowed = set(self._scope.regions)
-            asked = where.get(Axis.REGION)
-            regions = [r for r in asked if r in allowed] if asked else sorted(allowed)
-            narrow[Axis.REGION.value] = {"$in": regions}
-        # The time spans alone select by the index; axis values filter those few cells.
-        pipeline: list[Document] = [
-            {"$match": {"slot": {"$in": [slot_key(zone, cube, s) for s in dict.fromkeys(slots)]}}},
-            *([{"$match": narrow}] if narrow else []),
+            regions = [r for r in regions if r in allowed] if regions else sorted(allowed)
+        stored = [s for s in dict.fromkeys(slots) if cube in STORED[s.grain]]
+        summed = {s.start for s in slots if cube not in STORED[s.grain]}
+        days = [day for month in sorted(summed) for day in _days_of(month)]
+        # The time spans alone select by the index; the regions filter those few documents.
+        query: Document = {"slot": {"$in": [slot_key(zone, s) for s in dict.fromkeys([*stored, *days])]}}
+        if regions is not None:
+            query["region"] = {"$in": regions}
+        fields = dict.fromkeys(("zone", "grain", "start", "region", "shard"), 1)
+        fields[f"cubes.{_cube_field(cube)}"] = 1
+        found = [
+            (key, tally)
+            for document in await self._collection.find(query, fields).to_list(None)
+            for key, tally in from_document(document, (cube,))
+            if all(not values or key.value(axis) in values for axis, values in where.items())
         ]
-        return [from_document(d) async for d in await self._collection.aggregate(pipeline)]
+        if not summed:
+            return found
+        kept = set(stored)
+        from_days = (
+            (k, t) for k, t in found if k.slot.grain is Grain.DAY and month_start(k.slot.start) in summed
+        )
+        return [*((k, t) for k, t in found if k.slot in kept), *_month_of_days(from_days).items()]
 
     async def everything(self) -> AsyncIterator[tuple[CellKey, Tally]]:
-        """Every stored cell (for verifying them)."""
+        """Every cell (for verifying them): those stored, and the finest cube's months summed from days."""
+        finest_days: list[tuple[CellKey, Tally]] = []
         async for document in self._collection.find({}):
-            yield from_document(document)
+            for key, tally in from_document(document):
+                yield key, tally
+                if key.cube is FINEST and key.slot.grain is Grain.DAY:
+                    finest_days.append((key, tally))
+        for key, tally in _month_of_days(finest_days).items():
+            yield key, tally
 
     async def replace_all(
         self,
         cells: Mapping[CellKey, Tally],
         *,
-        batch: int = 5000,
+        batch: int = 50,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         """Drop every cell and store ``cells`` instead, telling ``progress`` how many are written."""
@@ -226,16 +370,20 @@ class RollupRepository:
         self,
         cells: Mapping[CellKey, Tally],
         *,
-        batch: int = 5000,
+        batch: int = 50,
         progress: Callable[[int], None] | None = None,
     ) -> None:
-        """Store whole new cells in bulk (where none of them exist yet, as in a new database)."""
+        """Store whole new cells in bulk (where none of them exist yet, as in a new database), ``batch``
+        documents at a time; ``progress`` is told how many of ``cells`` are done (the finest cube's months,
+        summed from its days on read, are done last)."""
         written = 0
-        for chunk in _chunks(list(cells.items()), batch):
-            await self._collection.insert_many([to_document(k, t) for k, t in chunk], ordered=False)
-            written += len(chunk)
+        for chunk in _chunks(to_documents(cells), batch):
+            await self._collection.insert_many(chunk, ordered=False)
+            written += sum(len(cube) for document in chunk for cube in document["cubes"].values())
             if progress is not None:
                 progress(written)
+        if progress is not None and written < len(cells):
+            progress(len(cells))
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

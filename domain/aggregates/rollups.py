@@ -112,14 +112,18 @@ def values_of(feedback: Feedback) -> dict[Axis, str]:
     }
 
 
+def shard_of(feedback: Feedback) -> int:
+    """The shard a response taken in counts in, by its id: stable across processes, unlike ``hash()``."""
+    return zlib.crc32(feedback.id.encode()) % SHARDS
+
+
 def cells_of(feedback: Feedback, zones: Sequence[str], *, sharded: bool = True) -> list[CellKey]:
     """Every cell a response counts in: each zone's local day and month of the experience, in every cube.
 
     ``sharded``: in the response's own shard, as intake writes it; else in shard 0 (whole cells).
     """
     values = values_of(feedback)
-    # crc32 is stable across processes, unlike hash().
-    shard = zlib.crc32(feedback.id.encode()) % SHARDS if sharded else 0
+    shard = shard_of(feedback) if sharded else 0
     keys: list[CellKey] = []
     for zone in zones:
         day = local_day(feedback.occurred_at, time_zone(zone))

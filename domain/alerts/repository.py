@@ -40,6 +40,8 @@ from domain.standards.models import TargetMetric
 from domain.store import Database, Document, Session
 
 OPEN_STATES = [AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value]
+# The alerts raised by responses, as stages over a customer's alerts (read with ``by_feedback_of``).
+RAISED_STAGES: tuple[Document, ...] = ({"$match": {"feedbackId": {"$ne": None}}},)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +324,11 @@ class AlertRepository(CustomerRecords[Alert]):
     async def by_feedback(self, feedback_ids: Sequence[str]) -> dict[str, Alert]:
         """The alert raised by each of these responses, if any."""
         query = self._in_scope({"feedbackId": {"$in": list(feedback_ids)}})
-        return {d["feedbackId"]: self.from_document(d) async for d in self._collection.find(query)}
+        return self.by_feedback_of([d async for d in self._collection.find(query)])
+
+    def by_feedback_of(self, documents: Sequence[Document]) -> dict[str, Alert]:
+        """The alerts among ``documents`` by the response that raised them."""
+        return {d["feedbackId"]: self.from_document(d) for d in documents}
 
     async def queue(self, which: AlertQueue, *, first: int, after: Position | None) -> Page[Alert]:
         """A page of a work queue, next deadline first (``Position.at`` is the deadline)."""

@@ -24,7 +24,7 @@ from domain.crm.models import (
     StatusChange,
     Transaction,
 )
-from domain.customer_records import CustomerRecords
+from domain.customer_records import COUNT_STAGES, CustomerRecords
 from domain.customers.models import ExternalId
 from domain.customers.repository import LOOKUP_CHUNK, external_key
 from domain.documents import date_doc, date_from, money_doc, money_from
@@ -42,6 +42,11 @@ from domain.scope import any_of
 from domain.store import Document, IndexSpec
 
 OPEN_CASE_STATUSES = [s.value for s in CaseStatus if s.is_open]
+# How many cases are open or in progress, as stages over a customer's cases (read with ``counted``).
+OPEN_COUNT_STAGES: tuple[Document, ...] = (
+    {"$match": {"status": {"$in": OPEN_CASE_STATUSES}}},
+    *COUNT_STAGES,
+)
 
 Imported = TypeVar("Imported", Transaction, Interaction)
 

@@ -31,6 +31,8 @@ from domain.scope import RowScope, any_of, narrowed
 from domain.store import Database, Document, IndexSpec, Session, UnitOfWork
 
 CURSOR_KIND = "customer"
+# What a pipeline reading profiles leaves out: stored for indexes and searches, never read back.
+PROFILE_STAGE: Document = {"$project": {"searchTokens": 0, "externalKeys": 0, "sortName": 0}}
 # Lookups by many external ids are split: some servers (SecantusDB) slow down sharply on long $in lists.
 LOOKUP_CHUNK = 100
 _ORDER = (("sortName", 1), ("_id", 1))
@@ -279,22 +281,51 @@ class CustomerRepository:
     async def _insert_created(self, created: list[Customer], session: Session | None) -> None:
         await self.insert_many(created, session=session)
 
+    def page_of(self, documents: Sequence[Document], first: int) -> Page[Customer]:
+        """The page of ``first`` customers among ``documents`` read with a limit of ``first + 1``."""
+        return Page([self.from_document(d) for d in documents[:first]], has_next=len(documents) > first)
+
+    # The same reads as stages: the start of one pipeline that reads a whole query (``read``).
+
+    def list_stages(self, where: CustomerFilter, *, first: int, after: str | None = None) -> list[Document]:
+        """``list`` as stages: the page's customers in name order, and one more (see ``page_of``)."""
+        return [
+            {"$match": self._list_query(where, after)},
+            {"$sort": dict(_ORDER)},
+            {"$limit": first + 1},
+        ]
+
+    def by_id_stages(self, customer_id: str) -> list[Document]:
+        """The customer in scope with this id, if any."""
+        return [{"$match": narrowed({"_id": customer_id}, self._scope)}]
+
+    def by_external_id_stages(self, external_id: ExternalId) -> list[Document]:
+        """The customer in scope known by ``external_id`` in another system, if any."""
+        return [{"$match": narrowed({"externalKeys": external_key(external_id)}, self._scope)}, {"$limit": 1}]
+
+    async def read(self, pipeline: Sequence[Document]) -> list[Document]:
+        """What a pipeline over the customers collection answers (one command)."""
+        return await (await self._collection.aggregate(list(pipeline))).to_list(None)
+
     async def list(self, where: CustomerFilter, *, first: int, after: str | None = None) -> Page[Customer]:
         """A page of customers in scope matching ``where``, in name order, after the position ``after``."""
-        query = narrowed(_query(where), self._scope)
-        if after is not None:
-            sort_key, last_id = decode_cursor(CURSOR_KIND, after, parts=2)
-            # The range on sortName narrows the index scan; the $or breaks ties on the id.
-            query = {
-                "$and": [
-                    query,
-                    {"sortName": {"$gte": sort_key}},
-                    {"$or": [{"sortName": {"$gt": sort_key}}, {"_id": {"$gt": last_id}}]},
-                ]
-            }
+        query = self._list_query(where, after)
         documents = await self._collection.find(query).sort(list(_ORDER)).limit(first + 1).to_list()
-        items = [self.from_document(d) for d in documents[:first]]
-        return Page(items, has_next=len(documents) > first)
+        return self.page_of(documents, first)
+
+    def _list_query(self, where: CustomerFilter, after: str | None) -> dict[str, Any]:
+        query = narrowed(_query(where), self._scope)
+        if after is None:
+            return query
+        sort_key, last_id = decode_cursor(CURSOR_KIND, after, parts=2)
+        # The range on sortName narrows the index scan; the $or breaks ties on the id.
+        return {
+            "$and": [
+                query,
+                {"sortName": {"$gte": sort_key}},
+                {"$or": [{"sortName": {"$gt": sort_key}}, {"_id": {"$gt": last_id}}]},
+            ]
+        }
 
     async def list_before(
         self, where: CustomerFilter, *, last: int, before: str | None = None

@@ -49,6 +49,12 @@ class EmployeeRepository:
         if documents:
             await self._collection.insert_many(documents, ordered=False)
 
+    @classmethod
+    def lookup(cls, into: str, *, local_field: str) -> Document:
+        """A ``$lookup`` stage: the employees whose ids ``local_field`` holds (one id or an array of them)."""
+        spec = {"from": cls.collection_name, "localField": local_field, "foreignField": "_id", "as": into}
+        return {"$lookup": spec}
+
     async def get_many(self, ids: Sequence[str]) -> dict[str, Employee]:
         """The employees with these ids that exist, by id."""
         return {

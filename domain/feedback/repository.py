@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.customer_records import CustomerRecords
+from domain.customer_records import NEWEST_FIRST, CustomerRecords
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
 from domain.store import Document, IndexSpec
 
@@ -31,6 +31,12 @@ def _items(document: Document) -> tuple[ScoreItem, ...]:
         ScoreItem(i["dimension"], int(i["expectation"]), int(i["perception"]))
         for i in document.get("items", ())
     )
+
+
+def scores_of(rows: Sequence[Document]) -> list[Scores]:
+    """The scores of stored responses (or of rows with their ``occurredAt``, ``nps``, ``csat`` and
+    ``items``), in the order given."""
+    return [Scores(r["occurredAt"], r.get("nps"), r.get("csat"), _items(r)) for r in rows]
 
 
 class FeedbackRepository(CustomerRecords[Feedback]):
@@ -157,21 +163,26 @@ class FeedbackRepository(CustomerRecords[Feedback]):
         """Every response's scores for each customer, newest first, in one command (one row per customer)."""
         pipeline = [
             {"$match": self._in_scope({"customerId": {"$in": list(customer_ids)}})},
-            {"$sort": {"occurredAt": -1}},
+            # Newest first, ties by id as on every page, so "the latest response" is one response.
+            {"$sort": dict(NEWEST_FIRST)},
             {
                 "$group": {
                     "_id": "$customerId",
                     "scores": {
-                        "$push": {"at": "$occurredAt", "nps": "$nps", "csat": "$csat", "items": "$items"}
+                        "$push": {
+                            "occurredAt": "$occurredAt",
+                            "id": "$_id",
+                            "nps": "$nps",
+                            "csat": "$csat",
+                            "items": "$items",
+                        }
                     },
                 }
             },
         ]
         result: dict[str, list[Scores]] = {c: [] for c in customer_ids}
         async for row in await self._collection.aggregate(pipeline):
-            result[row["_id"]] = [
-                Scores(s["at"], s.get("nps"), s.get("csat"), _items(s)) for s in row["scores"]
-            ]
-        for rows in result.values():
-            rows.sort(key=lambda s: s.occurred_at, reverse=True)
+            # $group does not promise to keep the order it was given: put it back.
+            rows = sorted(row["scores"], key=lambda s: (s["occurredAt"], s["id"]), reverse=True)
+            result[row["_id"]] = scores_of(rows)
         return result

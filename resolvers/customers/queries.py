@@ -17,6 +17,7 @@ from resolvers.customers.types import Customer, CustomerConnection
 from resolvers.enums import CustomerStatus, Segment
 from resolvers.node import expect_global_id
 from resolvers.pagination import AfterArg, BeforeArg, ForwardArg, LastArg, build_edges, page_size
+from resolvers.pipeline import pipeline_read
 
 
 @strawberry.input(name="CustomerFilter", description="Which customers to list; every part given must match.")
@@ -60,7 +61,11 @@ SearchArg = Annotated[
 class CustomerQueries:
     @strawberry.field(description="One customer by global id; null when there is no such customer.")
     async def customer(self, info: Info, id: IdArg) -> Customer | None:
-        found = await info.context.loaders.customers.load(expect_global_id(id, "Customer"))
+        customer_id = expect_global_id(id, "Customer")
+        if (read := pipeline_read(info)) is not None:
+            found = await read.one(info.context.repos.customers.by_id_stages(customer_id))
+        else:
+            found = await info.context.loaders.customers.load(customer_id)
         return Customer.of(found) if found is not None else None
 
     @strawberry.field(
@@ -82,6 +87,8 @@ class CustomerQueries:
         search_in = search_kinds(info.context.principal.role)
         where = (filter_ or CustomerFilterInput()).to_domain(search, search_in)
         repository = info.context.repos.customers
+        # Backward pages read through the loaders; forward ones in one pipeline when the query compiles.
+        read = None
         if last is not None:
             if first is not None or after is not None:
                 raise InvalidInput("page with first/after or with last/before, not both", field="last")
@@ -92,15 +99,25 @@ class CustomerQueries:
                 raise InvalidInput("first (or last) is required", field="first")
             if before is not None:
                 raise InvalidInput("before goes with last", field="before")
-            page = await repository.list(where, first=page_size(first, maximum), after=after)
-        for customer in page.items:
-            info.context.loaders.customers.prime(customer.id, customer)
+            limit = page_size(first, maximum)
+            if (read := pipeline_read(info)) is not None:
+                stages = repository.list_stages(where, first=limit, after=after)
+                page = await read.page(stages, first=limit)
+            else:
+                page = await repository.list(where, first=limit, after=after)
+        if read is None:
+            for customer in page.items:
+                info.context.loaders.customers.prime(customer.id, customer)
         edges, page_info = build_edges(page, Customer.of, cursor_of, backward=last is not None, before=before)
         return CustomerConnection(edges=edges, page_info=page_info)
 
     @strawberry.field(description="The calling customer's own profile (customer role).")
     async def me(self, info: Info) -> Customer | None:
-        found = await info.context.loaders.customers.load(info.context.principal.subject)
+        subject = info.context.principal.subject
+        if (read := pipeline_read(info)) is not None:
+            found = await read.one(info.context.repos.customers.by_id_stages(subject))
+        else:
+            found = await info.context.loaders.customers.load(subject)
         return Customer.of(found) if found is not None else None
 
     @strawberry.field(
@@ -109,5 +126,10 @@ class CustomerQueries:
     async def customer_by_external_id(
         self, info: Info, system: SystemArg, id: ExternalIdArg
     ) -> Customer | None:
-        found = await info.context.repos.customers.by_external_id(ExternalId(system, id))
+        external_id = ExternalId(system, id)
+        customers = info.context.repos.customers
+        if (read := pipeline_read(info)) is not None:
+            found = await read.one(customers.by_external_id_stages(external_id))
+        else:
+            found = await customers.by_external_id(external_id)
         return Customer.of(found) if found is not None else None

@@ -64,7 +64,7 @@ class _VariableDirectives(Visitor):
             self.found = True
 
 
-def _depends_on_variables(nodes: Sequence[Node]) -> bool:
+def depends_on_variables(nodes: Sequence[Node]) -> bool:
     """Whether which fields are selected depends on the variables: such plans are built per request."""
     finder = _VariableDirectives()
     for node in nodes:
@@ -102,6 +102,9 @@ class CompiledExecutor(IntrospectionOffLoop):
         plan = self._plan(root_type, grouped_field_set)
         if plan is None:
             return stock()
+        context = self.context_value
+        if isinstance(context, Context):
+            context.pipelines = context.settings.compiled_pipelines
         run = Run(self)
         data = plan.complete(root_value, None, run)
         if run.is_awaitable(data):
@@ -126,12 +129,14 @@ class CompiledExecutor(IntrospectionOffLoop):
         self, stock: Callable[[], AwaitableOrValue[dict[str, Any]]]
     ) -> AwaitableOrValue[dict[str, Any]]:
         # The retry must be a plain stock run: what it audits and even the order of its errors depend on
-        # when its loads complete, so it gets fresh loaders and forgets what the failed run recorded.
+        # when its loads complete, so it gets fresh loaders, forgets what the failed run recorded, and reads
+        # through the loaders as the stock executor does, not in pipelines.
         type(self).retries += 1
         context = self.context_value
         if isinstance(context, Context):
             context.audit = AuditCollector()
             context.loaders = Loaders.create(context.repos)
+            context.pipelines = False
         return stock()
 
     def _plan(self, root_type: GraphQLObjectType, fields: GroupedFieldSet) -> Compiled | None:
@@ -143,7 +148,7 @@ class CompiledExecutor(IntrospectionOffLoop):
             if known:
                 return plan
         fragments = [f.definition for f in self.fragments.values()]
-        per_request = key is None or _depends_on_variables([operation, *fragments])
+        per_request = key is None or depends_on_variables([operation, *fragments])
         strawberry = getattr(self.schema, "_strawberry_schema", None)
         compiler = Compiler(
             self._subfields,

@@ -9,7 +9,8 @@ raising, it marks the ``Run`` failed and yields None; the executor then answers 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from types import CoroutineType
 from typing import Any, cast
 
 from graphql import (
@@ -334,7 +335,10 @@ def _called(
             for name in source_names:
                 kwargs[name] = source
             resolved = function(source, **kwargs) if with_self else function(**kwargs)
-            if guarded and not definition.is_async:
+            if type(resolved) is CoroutineType:
+                # Run it as far as it goes now: what the request's loaders already hold needs no task.
+                resolved = _eager(resolved)
+            if guarded and not run.is_awaitable(resolved):
                 resolved = shown(resolved, source, field_name, context, role, rule)
         except Exception:
             return run.fail()
@@ -347,6 +351,57 @@ def _called(
         return complete(resolved, field_path, run)
 
     return step
+
+
+class _Handed:
+    """Hands what a coroutine yielded to the task awaiting it, and the task's answer back to it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        value = self.value
+        if getattr(value, "_asyncio_future_blocking", None) is not None:
+            value._asyncio_future_blocking = True  # the task is to wait for this future (see ``_eager``)
+        return (yield value)
+
+
+def _eager(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """A coroutine run until it first waits: its result if it finished, else an awaitable of the rest.
+
+    What it yielded (the future it waits for) is handed on to the task that awaits the rest, which resumes
+    it as if it had been awaited from the start. Exceptions raised before it waited are raised here.
+    """
+    try:
+        yielded = coroutine.send(None)
+    except StopIteration as finished:
+        return finished.value
+    if getattr(yielded, "_asyncio_future_blocking", None):
+        # A future marks itself as awaited when it yields; another coroutine awaiting it before a task
+        # has seen that mark would take it for a resumption. The mark is set again when handed on.
+        yielded._asyncio_future_blocking = False
+    return _rest(coroutine, yielded)
+
+
+async def _rest(coroutine: Coroutine[Any, Any, Any], yielded: Any) -> Any:
+    while True:
+        try:
+            answer = await _Handed(yielded)
+        except GeneratorExit:
+            coroutine.close()
+            raise
+        except BaseException as error:  # a cancellation or error for the coroutine: it decides
+            try:
+                yielded = coroutine.throw(error)
+            except StopIteration as finished:
+                return finished.value
+        else:
+            try:
+                yielded = coroutine.send(answer)
+            except StopIteration as finished:
+                return finished.value
 
 
 async def _shown_later(

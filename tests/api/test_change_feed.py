@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from pymongo import monitoring
 
+from api.settings import Settings
 from api.storage.change_feed import ChangeFeed
-from api.storage.client import MongoDatabase
+from api.storage.client import MongoDatabase, create_client
 from domain.alerts.models import AlertReason
 from domain.alerts.rules import raise_alert
 from domain.events import Event, EventKind
@@ -64,3 +66,51 @@ async def test_changes_made_while_the_stream_is_down_are_delivered_after_it_resu
     received = [await next_event(events), await next_event(events)]
     assert [e.alert for e in received] == [during, after]
     assert {e.kind for e in received} == {EventKind.ALERT_RAISED}
+
+
+class GetMores(monitoring.CommandListener):
+    """Counts the change stream's getMore commands, and notes when the stream was opened."""
+
+    def __init__(self) -> None:
+        self.get_mores = 0
+        self.opened = asyncio.Event()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "getMore":
+            self.get_mores += 1
+        elif (
+            event.command_name == "aggregate"
+            and "$changeStream" in (event.command.get("pipeline") or [{}])[0]
+        ):
+            self.opened.set()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_an_idle_feed_waits_on_the_stream_instead_of_polling(
+    settings: Settings, repos: Repositories
+) -> None:
+    counter = GetMores()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[counter])
+    stopping = asyncio.Event()
+    change_feed = ChangeFeed(client[settings.database_name], stopping=stopping)
+    task = asyncio.create_task(change_feed.run())
+    try:
+        events = change_feed.subscribe()
+        pending = asyncio.ensure_future(next_event(events))
+        await asyncio.wait_for(counter.opened.wait(), timeout=30)
+        await asyncio.sleep(1.5)
+        # One getMore waits on the server for the next change (polling every 250 ms would have sent six).
+        assert counter.get_mores <= 1
+        alert = new_alert()
+        await repos.alerts.insert(alert)  # type: ignore[arg-type]
+        assert (await pending).alert == alert
+    finally:
+        stopping.set()
+        # Stopping does not wait for the getMore waiting on the server.
+        await asyncio.wait_for(task, timeout=10)
+        await client.close()

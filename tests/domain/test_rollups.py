@@ -14,7 +14,7 @@ from api.settings import Settings
 from api.storage.client import MongoDatabase, create_client, ensure_indexes
 from domain.aggregates.disclosure import Disclosure, Guarantee
 from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, experience
-from domain.aggregates.periods import Interval, Period
+from domain.aggregates.periods import Grain, Interval, Period
 from domain.aggregates.rollups import SHARDS, Axis
 from domain.aggregates.service import rebuild_rollups, verify_rollups
 from domain.aggregates.tally import CUSTOMERS_KEPT
@@ -235,9 +235,13 @@ async def test_a_cell_keeps_customers_up_to_the_cap_and_still_tells_every_thresh
     ]  # fmt: skip
     await f.store_feedback(repos, feedback)
 
-    cells = [cell async for cell in db["rollups"].find({"cube": "region", "grain": "day"})]
-    assert sum(cell["responses"] for cell in cells) == len(feedback)
-    assert {len(set(cell["customers"])) for cell in cells} == {CUSTOMERS_KEPT}
+    cells = [
+        t
+        async for k, t in repos.rollups.everything()
+        if k.cube.name == "region" and k.slot.grain is Grain.DAY
+    ]
+    assert sum(cell.responses for cell in cells) == len(feedback)
+    assert {len(cell.customers) for cell in cells} == {CUSTOMERS_KEPT}
     assert await verify_rollups(repos) == []
     query = ExperienceQuery(ExperienceFilter(Period(at.date(), at.date())))
     for threshold in (1, CUSTOMERS_KEPT):

@@ -7,14 +7,18 @@ from dataclasses import replace
 
 import pytest
 
-from api.storage.client import MongoDatabase, MongoUnitOfWork
+from api.settings import Settings
+from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client
+from domain.aggregates.periods import Grain
 from domain.aggregates.repository import RollupRepository
+from domain.aggregates.rollups import shard_of
 from domain.aggregates.service import verify_rollups
 from domain.feedback.models import Feedback
 from domain.feedback.service import Submitter, submit_feedback
 from domain.repositories import Repositories
 from domain.store import Session
 from tests import factories as f
+from tests.conftest import CommandCounter
 from tests.domain.test_closed_loop import CUSTOMER, NOW, detractor
 
 
@@ -22,10 +26,10 @@ async def stored(db: MongoDatabase) -> list[int]:
     return [await db[name].count_documents({}) for name in ("feedback", "alerts", "rollups")]
 
 
-async def total_responses(db: MongoDatabase) -> int:
+async def total_responses(repos: Repositories) -> int:
     """Responses counted in the region cube's daily cells: each response is in exactly one of them."""
-    cells = db["rollups"].find({"cube": "region", "grain": "day"})
-    return sum([cell["responses"] async for cell in cells])
+    cells = repos.rollups.everything()
+    return sum([t.responses async for k, t in cells if k.cube.name == "region" and k.slot.grain is Grain.DAY])
 
 
 async def test_a_response_is_counted_into_its_rollups_with_it(
@@ -36,8 +40,35 @@ async def test_a_response_is_counted_into_its_rollups_with_it(
 
     await submit_feedback(repos, uow, submitter=CUSTOMER, submission=detractor(customer.id), now=NOW)
 
-    assert await total_responses(db) == 1
+    assert await total_responses(repos) == 1
     assert await verify_rollups(repos) == []
+
+
+async def test_a_response_writes_two_rollup_documents_its_day_and_its_month(
+    settings: Settings, db: MongoDatabase
+) -> None:
+    commands = CommandCounter()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[commands])
+    customer = f.customer()
+    try:
+        rollups = RollupRepository(client[db.name])
+        first = f.feedback(customer)
+        # A second response of the same day in the same shard: the same two documents.
+        second = next(r for r in iter(lambda: f.feedback(customer), None) if shard_of(r) == shard_of(first))
+        sent = []
+        for response in (first, second):
+            commands.counting = True
+            await rollups.add(response)
+            commands.counting = False
+            sent.append(commands.names)
+            commands.names = []
+    finally:
+        await client.close()
+
+    # Every cube's cells of the response's day, and of its month, each in one document: one read of the
+    # two documents, then two writes however many cubes (the first response inserts both whole).
+    assert sent == [["find", "insert"], ["find", "update", "update"]]
+    assert await db["rollups"].count_documents({}) == 2
 
 
 async def test_a_retried_response_is_counted_once(
@@ -47,7 +78,7 @@ async def test_a_retried_response_is_counted_once(
     await repos.customers.insert_many([customer])
     for _ in range(3):
         await submit_feedback(repos, uow, submitter=CUSTOMER, submission=detractor(customer.id), now=NOW)
-    assert await total_responses(db) == 1
+    assert await total_responses(repos) == 1
 
 
 class FailingRollups(RollupRepository):
@@ -81,5 +112,5 @@ async def test_concurrent_responses_into_the_same_cells_are_all_counted(
         *(submit_feedback(repos, uow, submitter=who, submission=what, now=NOW) for who, what in submissions)
     )
 
-    assert await total_responses(db) == 24
+    assert await total_responses(repos) == 24
     assert await verify_rollups(repos) == []

@@ -48,10 +48,12 @@ def by_kind(spans: tuple[ReadableSpan, ...], kind: SpanKind) -> list[ReadableSpa
     return [s for s in spans if s.kind is kind]
 
 
+@pytest.mark.parametrize("pipelines", [True, False], ids=["pipelines", "loaders"])
 async def test_a_request_makes_http_operation_and_command_spans_under_the_incoming_trace(
-    settings: Settings, repos: Repositories, token: Any
+    settings: Settings, repos: Repositories, token: Any, pipelines: bool
 ) -> None:
     await repos.customers.insert_many([f.customer(given_name="Bjørn", emails=(SECRET,), region="north")])
+    settings = settings.model_copy(update={"compiled_pipelines": pipelines})
     async with traced(settings) as (http, exporter):
         response = await http.post(
             "/graphql",
@@ -85,8 +87,9 @@ async def test_a_request_makes_http_operation_and_command_spans_under_the_incomi
     cost = response.json()["extensions"]["cost"]
     assert operation.attributes["customer360.graphql.cost.requested"] == cost["requested"]
 
-    finds = [c for c in commands if c.name == "find customers"]
-    assert len(finds) == 2
+    # One read per root field: an aggregation when the pipelines read the selection, else a find.
+    reads = [c for c in commands if c.name == ("aggregate customers" if pipelines else "find customers")]
+    assert len(reads) == 2
     for command in commands:
         assert command.parent is not None
         assert command.parent.span_id == operation.context.span_id
