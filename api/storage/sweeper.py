@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from api.storage.client import MongoDatabase
+from domain.aggregates.service import compact_rollups
 from domain.alerts.service import escalate_overdue
 from domain.digest.service import publish_digests
 from domain.repositories import Repositories
@@ -24,11 +25,14 @@ logger = logging.getLogger("customer360.sweeper")
 
 
 async def sweep_once(repos: Repositories, uow: UnitOfWork) -> None:
-    """One round: escalate what is overdue, judge every touchpoint's window, publish yesterday's digests."""
+    """One round: escalate what is overdue, fold rollup shards, judge every touchpoint's window, publish
+    yesterday's digests."""
     now = datetime.now(UTC)
     escalated = await escalate_overdue(repos, uow, now=now)
     if escalated:
         logger.info("escalated %d overdue alerts", escalated)
+    if folded := await compact_rollups(repos, uow):
+        logger.debug("folded %d rollup documents into their shard 0", folded)
     checked = await check_windows(repos, uow, now=now)
     if checked.raised or checked.cleared:
         logger.info("tactical alerts: %d raised, %d cleared", len(checked.raised), len(checked.cleared))

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from domain.aggregates.churn import Lifecycle, LifecycleCounts, LifecycleKey, lifecycle_changes
 from domain.aggregates.periods import Grain, Slot, add_months, local_day, month_start, time_zone
-from domain.aggregates.rollups import CUBES, Axis, CellKey, Cube, shard_of, values_of
+from domain.aggregates.rollups import CUBES, SHARDS, Axis, CellKey, Cube, shard_of, values_of
 from domain.aggregates.tally import CUSTOMERS_KEPT, DimensionTally, Tally
 from domain.feedback.models import Feedback
 from domain.feedback.scores import CSAT_SCORES, EFFORT_SCORES, NPS_SCORES
@@ -250,6 +251,20 @@ def _days_of(month: date) -> list[Slot]:
     return [Slot(Grain.DAY, month + timedelta(days=n)) for n in range(days)]
 
 
+@dataclass(frozen=True, slots=True)
+class ShardedCells:
+    """The documents of one zone, time span and region: split over shards while responses come in."""
+
+    zone: str
+    slot: Slot
+    region: str
+
+
+def _empty(sharded: ShardedCells) -> Document:
+    document_id = _id(sharded.zone, sharded.slot, sharded.region, 0)
+    return {"_id": document_id, **_identity(sharded.zone, sharded.slot, sharded.region, 0), "cubes": {}}
+
+
 class RollupRepository:
     """Rollup cells in the reporting time zones; reads are limited to the scope's regions."""
 
@@ -262,7 +277,37 @@ class RollupRepository:
 
     @classmethod
     def indexes(cls) -> list[IndexSpec]:
-        return [IndexSpec(COLLECTION, (("slot", 1),))]
+        # ``shard`` finds the documents compaction folds into shard 0 (few: only those written since).
+        return [IndexSpec(COLLECTION, (("slot", 1),)), IndexSpec(COLLECTION, (("shard", 1),))]
+
+    async def sharded(self, *, limit: int) -> list[ShardedCells]:
+        """Up to ``limit`` zone, time span and region whose cells are split over more than shard 0."""
+        query = {"shard": {"$gt": 0}}
+        fields = dict.fromkeys(("zone", "grain", "start", "region"), 1)
+        found: dict[tuple[str, str, str, str], None] = {}
+        async for document in self._collection.find(query, fields).limit(limit * SHARDS):
+            found[(document["zone"], document["grain"], document["start"], document["region"])] = None
+        return [
+            ShardedCells(zone, Slot(Grain(grain), date.fromisoformat(start)), region)
+            for zone, grain, start, region in list(found)[:limit]
+        ]
+
+    async def compact(self, sharded: ShardedCells, *, session: Session) -> int:
+        """Fold the cells of every shard of ``sharded`` into shard 0 (in ``session``'s transaction, which a
+        response counted into one of them at the same time conflicts with); the documents folded."""
+        query = {"slot": slot_key(sharded.zone, sharded.slot), "region": sharded.region}
+        documents = await self._collection.find(query, session=session).to_list(None)
+        if len(documents) < 2 and all(d.get("shard", 0) == 0 for d in documents):
+            return 0
+        whole: dict[CellKey, Tally] = {}
+        for document in documents:
+            for key, tally in from_document(document):
+                whole.setdefault(key.whole, Tally()).add(tally)
+        (merged,) = to_documents(whole) or [_empty(sharded)]
+        folded = [d["_id"] for d in documents if d["_id"] != merged["_id"]]
+        await self._collection.replace_one({"_id": merged["_id"]}, merged, upsert=True, session=session)
+        await self._collection.delete_many({"_id": {"$in": folded}}, session=session)
+        return len(folded)
 
     async def add(self, feedback: Feedback, *, session: Session | None = None) -> None:
         """Count one new response into every cell it belongs to (inside ``session``'s transaction)."""

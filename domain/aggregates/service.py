@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from domain.aggregates.churn import LifecycleCounts, LifecycleKey, count_lifecycle
+from domain.aggregates.repository import ShardedCells
 from domain.aggregates.rollups import CellKey, count_in
 from domain.aggregates.tally import Tally
 from domain.alerts.handling import handling_of, is_packed
 from domain.alerts.models import Handling
 from domain.repositories import Repositories
+from domain.store import Session, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,29 @@ async def rebuild_rollups(
     await repos.lifecycles.replace_all(lifecycles)
     alerts = await repos.alert_handling.replace_all(repos.alerts.handling_documents())
     return Rebuilt(read, len(cells), customers, len(lifecycles), alerts)
+
+
+COMPACTED_PER_ROUND = 200
+
+
+async def compact_rollups(repos: Repositories, uow: UnitOfWork, *, limit: int = COMPACTED_PER_ROUND) -> int:
+    """Fold the rollup cells responses spread over shards back into shard 0, for up to ``limit`` zones,
+    time spans and regions; the documents folded.
+
+    Shards let concurrent responses write different documents; once written, every shard is one more
+    document for each read of its time span to fetch. The sweep folds them, so a window or a dashboard
+    reads about one document per time span and region however many responses came in. Each fold is one
+    transaction: a response counted into a shard meanwhile conflicts with it, and one of them is retried.
+    Safe in many processes at once.
+    """
+    folded = 0
+    for sharded in await repos.rollups.sharded(limit=limit):
+
+        async def work(session: Session, sharded: ShardedCells = sharded) -> int:
+            return await repos.rollups.compact(sharded, session=session)
+
+        folded += await uow.run(work)
+    return folded
 
 
 async def verify_rollups(

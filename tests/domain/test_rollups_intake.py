@@ -12,7 +12,7 @@ from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client
 from domain.aggregates.periods import Grain
 from domain.aggregates.repository import RollupRepository
 from domain.aggregates.rollups import shard_of
-from domain.aggregates.service import verify_rollups
+from domain.aggregates.service import compact_rollups, verify_rollups
 from domain.feedback.models import Feedback
 from domain.feedback.service import Submitter, submit_feedback
 from domain.repositories import Repositories
@@ -111,6 +111,51 @@ async def test_concurrent_responses_into_the_same_cells_are_all_counted(
     await asyncio.gather(
         *(submit_feedback(repos, uow, submitter=who, submission=what, now=NOW) for who, what in submissions)
     )
+
+    assert await total_responses(repos) == 24
+    assert await verify_rollups(repos) == []
+
+
+async def test_compaction_folds_every_shard_into_one_document_per_span_and_region_exactly(
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
+) -> None:
+    customers = [f.customer(region="north") for _ in range(12)]
+    await repos.customers.insert_many(customers)
+    for n, customer in enumerate(customers):  # one day, one region: spread over the shards
+        await submit_feedback(
+            repos, uow, submitter=CUSTOMER, submission=detractor(customer.id, key=f"k{n}"), now=NOW
+        )
+    assert await db["rollups"].count_documents({"shard": {"$gt": 0}}) > 0
+
+    folded = await compact_rollups(repos, uow)
+
+    assert folded > 0
+    # Its day and its month, in shard 0 alone, with every figure as before.
+    assert [d["shard"] for d in await db["rollups"].find({}, {"shard": 1}).to_list(None)] == [0, 0]
+    assert await total_responses(repos) == 12
+    assert await verify_rollups(repos) == []
+    assert await compact_rollups(repos, uow) == 0  # nothing left to fold
+
+
+async def test_responses_counted_while_compaction_folds_their_cells_are_all_kept(
+    repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
+) -> None:
+    customers = [f.customer(region="north") for _ in range(4)]
+    await repos.customers.insert_many(customers)
+
+    async def respond(n: int) -> None:
+        submission = detractor(customers[n % 4].id, key=f"k{n}")
+        await submit_feedback(
+            repos, uow, submitter=Submitter(f"s{n}", on_behalf=False), submission=submission, now=NOW
+        )
+
+    async def fold(rounds: int) -> None:
+        for _ in range(rounds):
+            await compact_rollups(repos, uow)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(respond(n) for n in range(24)), fold(12), fold(12))
+    await compact_rollups(repos, uow)
 
     assert await total_responses(repos) == 24
     assert await verify_rollups(repos) == []
