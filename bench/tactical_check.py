@@ -15,9 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from pymongo import monitoring
+
 from api.storage.client import MongoUnitOfWork, create_client
 from bench import dashboard
 from domain.aggregates.periods import Slot
+from domain.aggregates.repository import COLLECTION as ROLLUPS
 from domain.aggregates.repository import RollupRepository
 from domain.aggregates.rollups import Axis, CellKey, Cube
 from domain.aggregates.tally import Tally
@@ -36,6 +39,27 @@ WINDOW = WindowTargets(
     csat_bottom_box_share_at_most=0.2,
     satisfaction_index_at_least=0.9,
 )
+
+
+class RollupDocuments(monitoring.CommandListener):
+    """Counts the rollup documents the database returns: what it pays for, per document, on this server."""
+
+    def __init__(self) -> None:
+        self.read = 0
+        self._rollups: set[int] = set()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command.get(event.command_name) == ROLLUPS or event.command.get("collection") == ROLLUPS:
+            self._rollups.add(event.request_id)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        if event.request_id in self._rollups:
+            self._rollups.discard(event.request_id)
+            cursor = event.reply.get("cursor", {})
+            self.read += len(cursor.get("firstBatch", cursor.get("nextBatch", ())))
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._rollups.discard(event.request_id)
 
 
 class CountingRollups(RollupRepository):
@@ -64,14 +88,17 @@ class CheckSize:
     all_p50_ms: float
     all_p99_ms: float
     all_cells: float  # cells read per round
+    all_documents: float  # rollup documents the database returned per round
     one_p50_ms: float
     one_cells: float
+    one_documents: float
 
 
 async def measure_checks(uri: str, *, sizes: list[int], rounds: int, seed: int) -> list[CheckSize]:
     """The check measured on each data set (the dashboard's, created when missing), left as it was found."""
     results = []
-    client = create_client(uri, server_selection_timeout_ms=30_000)
+    documents = RollupDocuments()
+    client = create_client(uri, server_selection_timeout_ms=30_000, event_listeners=[documents])
     try:
         for size in sizes:
             db = client[dashboard.database_name(size, seed)]
@@ -95,9 +122,11 @@ async def measure_checks(uri: str, *, sizes: list[int], rounds: int, seed: int) 
                 began = time.perf_counter()
                 first = await check_windows(repos, uow, now=NOW)
                 first_ms = (time.perf_counter() - began) * 1000
-                every, every_cells = await _rounds(repos, uow, rounds, None, counting)
+                every, every_cells, every_documents = await _rounds(
+                    repos, uow, rounds, None, counting, documents
+                )
                 pair = {(dashboard.REGIONS[0], Touchpoint.DELIVERY.value)}
-                one, one_cells = await _rounds(repos, uow, rounds, pair, counting)
+                one, one_cells, one_documents = await _rounds(repos, uow, rounds, pair, counting, documents)
             finally:
                 await _clean(db)
             results.append(
@@ -109,8 +138,10 @@ async def measure_checks(uri: str, *, sizes: list[int], rounds: int, seed: int) 
                     all_p50_ms=statistics.median(every),
                     all_p99_ms=_p99(every),
                     all_cells=every_cells,
+                    all_documents=every_documents,
                     one_p50_ms=statistics.median(one),
                     one_cells=one_cells,
+                    one_documents=one_documents,
                 )
             )
     finally:
@@ -124,16 +155,18 @@ async def _rounds(
     rounds: int,
     only: set[tuple[str, str]] | None,
     counting: CountingRollups,
-) -> tuple[list[float], float]:
-    """Milliseconds of each of ``rounds`` checks (after one warm-up), and the cells one read."""
+    documents: RollupDocuments,
+) -> tuple[list[float], float, float]:
+    """Milliseconds of each of ``rounds`` checks (after one warm-up), and the cells and rollup documents one
+    read."""
     await check_windows(repos, uow, now=NOW, only=only)
-    counting.read = 0
+    counting.read = documents.read = 0
     times = []
     for _ in range(rounds):
         began = time.perf_counter()
         await check_windows(repos, uow, now=NOW, only=only)
         times.append((time.perf_counter() - began) * 1000)
-    return times, counting.read / max(1, rounds)
+    return times, counting.read / max(1, rounds), documents.read / max(1, rounds)
 
 
 async def _clean(db: Database) -> None:
@@ -160,16 +193,19 @@ def render(results: list[CheckSize], *, command: str, when: str) -> list[str]:
         "in the bench process against the database as of 2026-10-31 12:00 UTC: first the round that raises "
         "the breaches (and reads their worst cells), then "
         f"{results[0].rounds if results else 0} rounds of every window (the sweep's) and of one touchpoint's "
-        "window (intake's), each after one warm-up round (`bench/tactical_check.py`).",
+        "window (intake's), each after one warm-up round (`bench/tactical_check.py`). The data sets' rollups "
+        "are written whole, one document per region and day or month, as the sweep leaves them once it has "
+        "folded their shards.",
         "",
         "| feedback | breaches raised | first round ms | every window p50 ms | p99 ms | cells read "
-        "| one window p50 ms | cells read |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| rollup documents read | one window p50 ms | cells read | rollup documents read |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         lines.append(
             f"| {r.feedback} | {r.raised} | {r.first_ms:.1f} | {r.all_p50_ms:.1f} | {r.all_p99_ms:.1f} "
-            f"| {r.all_cells:.0f} | {r.one_p50_ms:.1f} | {r.one_cells:.0f} |"
+            f"| {r.all_cells:.0f} | {r.all_documents:.0f} | {r.one_p50_ms:.1f} | {r.one_cells:.0f} "
+            f"| {r.one_documents:.0f} |"
         )
     if len(results) >= 2:
         small, large = results[0], results[-1]
