@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     escalation_sweep_seconds: float = Field(default=30.0, gt=0)
     # How long after a response arrives its touchpoint's window is checked (responses meanwhile share it).
     tactical_debounce_seconds: float = Field(default=5.0, gt=0)
+    # Customers' standings and experience value follow every write through a change-stream worker (one
+    # process at a time works); off, they change only with `customer360 standings rebuild`.
+    standing_worker: bool = True
+    # How often each server process recomputes the standings that time alone changed.
+    standing_sweep_seconds: float = Field(default=60.0, gt=0)
 
     # Limits checked before anything executes (resolvers/cost/); over a limit: LIMIT_EXCEEDED, HTTP 4xx.
     max_depth: int = Field(default=20, ge=1)

@@ -61,6 +61,8 @@ EVERYONE = allow(*Role)
 STAFF = allow(FRONTLINE, MANAGER, INTEGRATION)
 STAFF_AND_SELF = allow(FRONTLINE, MANAGER, INTEGRATION, CUSTOMER)
 ALERT_READERS = allow(FRONTLINE, MANAGER)
+# A customer's standing and the worklist: its region's staff only (not integrations, nor the customer).
+STANDING_READERS = allow(FRONTLINE, MANAGER)
 # Aggregates: managers for their regions, the board and BI tools for the whole company (aggregate_scope).
 ANALYSTS = allow(MANAGER, BOARD, BI)
 IDENTITY = allow(FRONTLINE, MANAGER, INTEGRATION, CUSTOMER, personal=True)
@@ -90,11 +92,20 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "customerByExternalId": frozenset({INTEGRATION}),
     "auditTrail": frozenset({MANAGER}),
     "alerts": frozenset({FRONTLINE, MANAGER}),
+    # Who to call today: the staff of the customers' regions, never the board, BI tools or customers.
+    "worklist": frozenset({FRONTLINE, MANAGER}),
     "serviceStandards": frozenset({MANAGER}),
     "serviceStandardHistory": frozenset({MANAGER}),
     "serviceStandardWindows": frozenset({MANAGER}),
     **dict.fromkeys(
-        ("experience", "complaints", "serviceStandardCompliance", "revenueAtRisk", "churn"),
+        (
+            "experience",
+            "complaints",
+            "serviceStandardCompliance",
+            "revenueAtRisk",
+            "churn",
+            "experienceValue",
+        ),
         frozenset({MANAGER, BOARD, BI}),
     ),
     "loopPerformance": frozenset({FRONTLINE, MANAGER, BOARD, BI}),
@@ -148,7 +159,15 @@ LOOP_GROUPS: Mapping[Role, frozenset[LoopGroup]] = {
 # Root fields whose GET responses a caller's own cache may keep briefly: aggregates, no personal data.
 # (Loop performance is not among them: its backlog ages move with every minute.)
 CACHEABLE_OPERATIONS = frozenset(
-    {"experience", "complaints", "serviceStandardCompliance", "revenueAtRisk", "churn", "recurringIssues"}
+    {
+        "experience",
+        "complaints",
+        "serviceStandardCompliance",
+        "revenueAtRisk",
+        "churn",
+        "recurringIssues",
+        "experienceValue",
+    }
 )
 
 _CONNECTION = ("edges", "nodes", "pageInfo", "totalCount")
@@ -169,7 +188,12 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         **rules(STAFF, "externalIds", "segment", "region", "status", "lifetimeValue", "tags", "owner"),
         **rules(STAFF, "transactions", "interactions", "cases", "opportunities", "timeline", "metrics"),
         "alerts": ALERT_READERS,
+        "standing": STANDING_READERS,
     },
+    "Standing": rules(STANDING_READERS, "priority", "action", "reasons", "computedAt"),
+    "StandingReason": rules(STANDING_READERS, "code", "text"),
+    "WorklistConnection": rules(STANDING_READERS, "edges", "pageInfo"),
+    "WorklistEdge": rules(STANDING_READERS, *_EDGE),
     "Address": rules(STAFF_AND_SELF, "street", "city", "postalCode", "country"),
     "ExternalId": rules(STAFF, "system", "id"),
     "Consent": rules(STAFF_AND_SELF, "email", "sms", "phone", "marketing"),
@@ -506,6 +530,24 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
         **rules(allow(MANAGER), "updatedBy", "updatedAt"),
     },
     "ListEntrySaved": rules(allow(MANAGER), "list"),
+    "ExperienceValueRow": rules(
+        ANALYSTS,
+        "periodStart",
+        "periodEnd",
+        "region",
+        "segment",
+        "touchpoint",
+        "category",
+        "complete",
+        "suppressed",
+        "customers",
+        "repeatPurchasers",
+        "repeatPurchaseRate",
+        "churned",
+        "churnRate",
+        "spend",
+    ),
+    "CurrencySpend": rules(ANALYSTS, "currency", "before", "after", "change", "meanBefore", "meanAfter"),
     # Errors carry no data of anyone: whoever may call a mutation may read why it failed.
     "ValidationError": rules(EVERYONE, "code", "message", "fields"),
     "FieldProblem": rules(EVERYONE, "field", "code", "message"),

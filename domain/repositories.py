@@ -22,8 +22,10 @@ from domain.feedback.repository import FeedbackRepository
 from domain.lists.repository import ListRepository
 from domain.scope import RowScope
 from domain.standards.repository import StandardRepository
+from domain.standing.repository import StandingRepository
 from domain.store import Database, IndexSpec
 from domain.tactical.repository import BreachRepository
+from domain.value.repository import ValueRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,8 @@ class Repositories:
     lists: ListRepository
     breaches: BreachRepository
     digests: DigestRepository
+    standings: StandingRepository
+    value: ValueRepository
 
     @classmethod
     def on(
@@ -72,6 +76,8 @@ class Repositories:
             lists=ListRepository(db),
             breaches=BreachRepository(db),
             digests=DigestRepository(db),
+            standings=StandingRepository(db, scope),
+            value=ValueRepository(db, scope),
         )
 
 
@@ -94,4 +100,6 @@ def all_indexes() -> list[IndexSpec]:
         *ListRepository.indexes(),
         *BreachRepository.indexes(),
         *DigestRepository.indexes(),
+        *StandingRepository.indexes(),
+        *ValueRepository.indexes(),
     ]

@@ -55,14 +55,26 @@ class Collection(Protocol):
 
     async def delete_many(self, *args: Any, **kwargs: Any) -> object: ...
 
+    async def delete_one(self, *args: Any, **kwargs: Any) -> DeleteResult: ...
+
     async def update_many(self, *args: Any, **kwargs: Any) -> WriteResult: ...
 
 
 class WriteResult(Protocol):
-    """How many documents an update matched."""
+    """How many documents an update matched, and the id of the one an upsert inserted (if it did)."""
 
     @property
     def matched_count(self) -> int: ...
+
+    @property
+    def upserted_id(self) -> Any: ...
+
+
+class DeleteResult(Protocol):
+    """How many documents a delete removed."""
+
+    @property
+    def deleted_count(self) -> int: ...
 
 
 class Database(Protocol):

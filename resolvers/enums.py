@@ -17,6 +17,7 @@ from strawberry.types.enum import StrawberryEnumDefinition
 from auth.policy import Access
 from auth.principal import Role
 from domain.aggregates.complaints import ComplaintAxis
+from domain.aggregates.experience_value import ValueAxis
 from domain.aggregates.groups import CustomerAxis
 from domain.aggregates.loop_performance import LoopGroup
 from domain.aggregates.periods import Interval
@@ -40,7 +41,10 @@ from domain.feedback.models import FeedbackChannel, FeedbackStatus, Touchpoint
 from domain.lists.models import ListKind
 from domain.standards.models import TargetMetric
 from domain.tactical.models import Verdict
+from domain.standing.models import NextBestAction, ReasonCode
+from domain.standing.worklist import Owner
 from domain.timeline import TimelineKind
+from domain.value.models import NpsCategory, ValueWindow
 
 E = TypeVar("E", bound=type[Enum])
 
@@ -405,6 +409,78 @@ describe_enum(
     },
 )
 
+describe_enum(
+    NextBestAction,
+    "What the frontline should do next with a customer.",
+    {
+        NextBestAction.RECOVER: (
+            "An open alert or complaint, or a bad score in the last 30 days: fix first, never sell."
+        ),
+        NextBestAction.RETAIN: (
+            "Valuable and slipping (lapsed buying, falling spend or score): a retention call."
+        ),
+        NextBestAction.FOLLOW_UP: "A passive (NPS 7-8): ask what would make it a 9 or 10.",
+        NextBestAction.ADVOCATE: (
+            "A promoter (NPS 9-10) who may be contacted: ask for a referral or a review."
+        ),
+        NextBestAction.GROW: "A promoter with an open opportunity and marketing consent: a cross-sell.",
+        NextBestAction.NONE: "Nothing to do now (no history, churned, no consent, or nothing due).",
+    },
+)
+describe_enum(
+    ReasonCode,
+    "A rule that shaped a customer's standing (the README lists them with their weights).",
+    {
+        ReasonCode.NO_HISTORY: "No record of any kind yet.",
+        ReasonCode.OPEN_ALERT: "Alerts open or acknowledged, not yet resolved.",
+        ReasonCode.OPEN_COMPLAINT: "Complaint cases open or in progress.",
+        ReasonCode.RECENT_BAD_SCORE: (
+            "The latest score (NPS 0-6, or CSAT 1-2 without an NPS) is under 30 days old."
+        ),
+        ReasonCode.CHURNED: "The customer has churned.",
+        ReasonCode.HIGH_VALUE: "Lifetime value of at least 1,000.00: weighs more.",
+        ReasonCode.LAPSED_BUYER: "Bought at least 3 times in a year, and not for 60 days.",
+        ReasonCode.SPEND_DOWN: "Spent under half in the last 90 days of what it spent in the 90 days before.",
+        ReasonCode.SCORE_DROP: "NPS (or CSAT) at least 2 points below the response before.",
+        ReasonCode.PASSIVE: "The latest NPS (of the last year) is 7 or 8.",
+        ReasonCode.PROMOTER: "The latest NPS (of the last year) is 9 or 10.",
+        ReasonCode.OPEN_OPPORTUNITY: "An opportunity neither won nor lost: something to offer.",
+        ReasonCode.NO_MARKETING_CONSENT: "No marketing consent: no cross-sell.",
+        ReasonCode.NO_CONTACT_CONSENT: (
+            "No consent to be contacted by e-mail, text or phone: no referral request."
+        ),
+        ReasonCode.RECENT_CONTACT: "Someone was in touch in the last 7 days: weighs less.",
+        ReasonCode.NOTHING_DUE: "No rule asks for a contact now.",
+    },
+    name="StandingReasonCode",
+)
+describe_enum(
+    Owner,
+    "Whose customers a worklist shows.",
+    {Owner.ME: "The customers the caller owns.", Owner.ANY: "Every customer of the caller's regions."},
+    name="WorklistOwner",
+)
+describe_enum(
+    NpsCategory,
+    "A customer's category by the NPS it gave.",
+    {NpsCategory.PROMOTER: "NPS 9-10.", NpsCategory.PASSIVE: "NPS 7-8.", NpsCategory.DETRACTOR: "NPS 0-6."},
+)
+describe_enum(
+    ValueWindow,
+    "Days before and after a response over which experience value counts spend and churn.",
+    {ValueWindow.DAYS_30: "30 days before and after.", ValueWindow.DAYS_90: "90 days before and after."},
+)
+describe_enum(
+    ValueAxis,
+    "What experience value can be grouped by, besides time and the NPS category.",
+    {
+        ValueAxis.REGION: "The region the response was given in.",
+        ValueAxis.SEGMENT: "The customer's commercial segment.",
+        ValueAxis.TOUCHPOINT: "The moment of the customer journey the response is about.",
+    },
+    name="ValueDimension",
+)
+
 __all__ = [
     "Access",
     "AlertAction",
@@ -428,7 +504,11 @@ __all__ = [
     "IssueAxis",
     "ListKind",
     "LoopGroup",
+    "NextBestAction",
+    "NpsCategory",
     "OpportunityStage",
+    "Owner",
+    "ReasonCode",
     "Role",
     "SalesChannel",
     "Segment",
@@ -438,5 +518,7 @@ __all__ = [
     "TimelineKind",
     "Touchpoint",
     "Verdict",
+    "ValueAxis",
+    "ValueWindow",
     "describe_enum",
 ]

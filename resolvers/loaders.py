@@ -20,6 +20,7 @@ from domain.employees.models import Employee
 from domain.feedback.models import Feedback
 from domain.paging import Page, Position
 from domain.repositories import Repositories
+from domain.standing.models import Standing
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -166,6 +167,7 @@ class Loaders:
     metrics: Loader[str, CustomerMetrics | None]
     alerts: RecordLoaders[Alert]
     alerts_by_feedback: Loader[str, Alert | None]
+    standings: Loader[str, Standing | None]
 
     @classmethod
     def create(cls, repos: Repositories) -> Loaders:
@@ -196,6 +198,11 @@ class Loaders:
                 )
             return result
 
+        async def standings(customer_ids: Sequence[str]) -> dict[str, Standing]:
+            return {
+                c: stored.standing for c, stored in (await repos.standings.get_many(customer_ids)).items()
+            }
+
         wave = PageWave()
         return cls(
             customers=customers,
@@ -211,4 +218,5 @@ class Loaders:
             metrics=batch_by_id(metrics),
             alerts=RecordLoaders.of("alerts", repos.alerts, wave),
             alerts_by_feedback=batch_by_id(repos.alerts.by_feedback),
+            standings=batch_by_id(standings),
         )

@@ -20,6 +20,7 @@ from resolvers.aggregates.compliance import ComplianceQueries
 from resolvers.aggregates.experience import ExperienceQueries
 from resolvers.aggregates.loop_performance import LoopPerformanceQueries
 from resolvers.aggregates.recurring import RecurringQueries
+from resolvers.aggregates.experience_value import ExperienceValueQueries
 from resolvers.aggregates.risk import RiskQueries
 from resolvers.alerts.mutations import AlertMutations
 from resolvers.alerts.queries import AlertQueries
@@ -54,6 +55,7 @@ from resolvers.node import Node, decode_global_id
 from resolvers.standards.mutations import StandardMutations
 from resolvers.standards.queries import StandardQueries
 from resolvers.tactical.queries import TacticalQueries
+from resolvers.standing.queries import WorklistQueries
 from resolvers.viewer.queries import ViewerQueries
 
 NodeIdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the object.")]
@@ -76,6 +78,8 @@ class Query(
     LoopPerformanceQueries,
     RecurringQueries,
     DigestQueries,
+    ExperienceValueQueries,
+    WorklistQueries,
 ):
     @strawberry.field(description="Any object by its global id; null when there is no such object.")
     async def node(self, info: Info, id: NodeIdArg) -> Node | None:

@@ -32,11 +32,13 @@ from api.http.websocket import GraphQLWebSocket
 from api.settings import Settings
 from api.storage.availability import DatabaseWatch
 from api.storage.change_feed import ChangeFeed
-from api.storage.client import MongoUnitOfWork, create_client, prepare_database
+from api.storage.client import Client, MongoUnitOfWork, create_client, prepare_database
 from api.storage.intake_checks import IntakeChecks
+from api.storage.standing_worker import StandingWorker, sweep_standings_forever
 from api.storage.sweeper import sweep_forever
 from auth.tokens import TokenVerifier
 from domain.customers.repository import CustomerRepository
+from domain.repositories import Repositories
 from resolvers.cost.budget import CostBudget
 from resolvers.schema import build_schema
 
@@ -117,6 +119,23 @@ def _tracing(settings: Settings, given: TracerProvider | None) -> _Tracing:
     )
 
 
+def _standings(settings: Settings, background: Client, stopping: asyncio.Event) -> list[asyncio.Task[None]]:
+    """The standing worker and time sweep on the background connections (none when turned off)."""
+    if not settings.standing_worker:
+        return []
+    db = background[settings.database_name]
+    repos = Repositories.on(db, rollup_zones=settings.rollup_time_zones)
+    uow = MongoUnitOfWork(background)
+    worker = StandingWorker(db, repos, uow, stopping=stopping)
+    sweep = sweep_standings_forever(
+        repos, uow, every_seconds=settings.standing_sweep_seconds, stopping=stopping
+    )
+    return [
+        asyncio.create_task(worker.run(), name="standing-worker"),
+        asyncio.create_task(sweep, name="standing-sweep"),
+    ]
+
+
 def create_app(
     settings: Settings,
     *,
@@ -164,6 +183,9 @@ def create_app(
         # probes through is not the one a dropped connection just cleared.
         probe_client = create_client(uri)
         watch = DatabaseWatch(probe_client)
+        # Background work (the standing worker and sweep) has its own connections, so it never waits for a
+        # request's or makes one wait; its commands count in the metrics, not in what requests cost.
+        background = create_client(uri, event_listeners=[metrics.command_listener])
         watching = asyncio.create_task(watch.run(), name="database-watch")
         db = client[settings.database_name]
         await prepare_database(db)
@@ -195,7 +217,7 @@ def create_app(
             watch=watch,
             tracing=tracing.operations,
         )
-        background = [
+        background_loops = [
             asyncio.create_task(feed.run(), name="change-feed"),
             asyncio.create_task(
                 sweep_forever(
@@ -209,6 +231,7 @@ def create_app(
             ),
             asyncio.create_task(checks.run(), name="intake-checks"),
         ]
+        background_work = _standings(settings, background, stopping)
         # The feed knows how many subscriptions this process serves; the gauge reads it when scraped.
         metrics.active_subscriptions.set_function(lambda: feed.subscribers)
         freeze_startup_objects()
@@ -218,7 +241,8 @@ def create_app(
             # Stop the loops between database calls, so no connection is cut mid-command.
             stopping.set()
             watching.cancel()
-            await asyncio.gather(*background, watching, return_exceptions=True)
+            await asyncio.gather(*background_loops, *background_work, watching, return_exceptions=True)
+            await background.close()
             await client.close()
             await probe_client.close()
             if tracing.owned is not None:

@@ -1,4 +1,9 @@
-"""Revenue at risk: lifetime value of customers with recent detractor feedback or an open alert."""
+"""Revenue at risk: lifetime value of customers with recent detractor feedback or an open alert.
+
+Read from the customers' standings (``domain/standing``), which keep when each customer gave detractor
+feedback, its open alerts and its lifetime value: one indexed read of the customers at risk, never the
+feedback of the window.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,9 @@ from datetime import datetime, timedelta
 from domain.aggregates.disclosure import Atom, Disclosure, publishable_period, suppress
 from domain.aggregates.groups import CustomerAxis
 from domain.aggregates.periods import Period, local_day, month_start, time_zone
-from domain.customers.models import Customer
 from domain.errors import InvalidInput
-from domain.feedback.scores import DETRACTOR_AT_MOST
 from domain.repositories import Repositories
+from domain.standing.repository import AtRisk
 
 MAX_WINDOW_DAYS = 366
 DEFAULT_WINDOW_DAYS = 90
@@ -61,29 +65,27 @@ async def revenue_at_risk(
     if disclosure.protected:
         _check_snapshot(where, now, reporting_zone)
     start = where.as_of - timedelta(days=where.window_days)
-    at_risk = await repos.feedback.detractors(start, where.as_of, at_most=DETRACTOR_AT_MOST)
-    at_risk |= await repos.alerts.customers_with_open_alerts()
     # Regions select whole rows of the lattice; segments are filtered after its pattern is worked out, so
     # that the pattern is the same whatever the request filters.
     customers = [
         c
-        for c in (await repos.customers.get_many(sorted(at_risk))).values()
+        for c in sorted(await repos.standings.at_risk(start, where.as_of), key=lambda c: c.customer_id)
         if not where.regions or c.region in where.regions
     ]
     minimum = disclosure.min_customers
     split = CustomerAxis.SEGMENT in by or bool(where.segments)
     visible = _shown_customers(customers, minimum, by_segment=split) if disclosure.protected else None
-    groups: dict[tuple[str | None, str | None, str], list[Customer]] = {}
+    groups: dict[tuple[str | None, str | None, str], list[AtRisk]] = {}
     for customer in customers:
-        if where.segments and customer.segment.value not in where.segments:
+        if where.segments and customer.segment not in where.segments:
             continue
         key = (
             customer.region if CustomerAxis.REGION in by else None,
-            customer.segment.value if CustomerAxis.SEGMENT in by else None,
+            customer.segment if CustomerAxis.SEGMENT in by else None,
             customer.lifetime_value.currency,
         )
         groups.setdefault(key, [])
-        if visible is None or customer.id in visible:
+        if visible is None or customer.customer_id in visible:
             groups[key].append(customer)
     rows = []
     for (region, segment, currency), group in sorted(groups.items(), key=lambda kv: str(kv[0])):
@@ -111,24 +113,27 @@ def _check_snapshot(where: RiskFilter, now: datetime, zone_name: str) -> None:
         ) from None
 
 
-def _shown_customers(customers: Sequence[Customer], minimum: int, *, by_segment: bool) -> set[str]:
+def _shown_customers(customers: Sequence[AtRisk], minimum: int, *, by_segment: bool) -> set[str]:
     """The customers in shown cells of the lattice: rows are regions, split by currency and, within a
     currency, by segment (``by_segment``: the request counts segments)."""
-    rows: dict[str, dict[tuple[str, str], list[Customer]]] = {}
+    rows: dict[str, dict[tuple[str, str], list[AtRisk]]] = {}
     for customer in customers:
-        atom = (customer.lifetime_value.currency, customer.segment.value)
+        atom = (customer.lifetime_value.currency, customer.segment)
         rows.setdefault(customer.region, {}).setdefault(atom, []).append(customer)
     shown: set[str] = set()
     for atoms in rows.values():
         # Published are each currency's figures, and each segment's within a currency.
         cells = {key: (key[0], "/".join(key)) for key in atoms}
         pattern = suppress(
-            [Atom(cells[key], frozenset(c.id for c in group), len(group)) for key, group in atoms.items()],
+            [
+                Atom(cells[key], frozenset(c.customer_id for c in group), len(group))
+                for key, group in atoms.items()
+            ],
             axes=2,
             minimum=minimum,
         )
         for key, group in atoms.items():
             currency, pair = cells[key]
             if pattern.shows(1, pair) if by_segment else pattern.shows(0, currency):
-                shown.update(c.id for c in group)
+                shown.update(c.customer_id for c in group)
     return shown

@@ -183,6 +183,12 @@ class AlertRepository(CustomerRecords[Alert]):
         ]
         return {row["_id"] async for row in await self._collection.aggregate(pipeline)}
 
+    async def open_by_customer(self, customer_ids: Sequence[str]) -> dict[str, int]:
+        """How many open or acknowledged alerts each customer has (zero included), in one command."""
+        return await self._count_by(
+            "customerId", customer_ids, self._in_scope({"state": {"$in": OPEN_STATES}})
+        )
+
     @classmethod
     def scope_filter(cls, scope: RowScope) -> dict[str, Any]:
         return scope.alert_filter()

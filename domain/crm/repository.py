@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -38,6 +38,7 @@ from domain.root_cause import (
     causes_recorded,
     rename_cause,
 )
+from domain.money import Money
 from domain.scope import any_of
 from domain.store import Document, IndexSpec
 
@@ -47,6 +48,24 @@ OPEN_COUNT_STAGES: tuple[Document, ...] = (
     {"$match": {"status": {"$in": OPEN_CASE_STATUSES}}},
     *COUNT_STAGES,
 )
+CLOSED_STAGES = [OpportunityStage.WON.value, OpportunityStage.LOST.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """When a customer bought (or was refunded, a negative amount) and how much, read without the lines."""
+
+    at: datetime
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """When a customer's latest case was opened, and how many of its complaints are still open."""
+
+    latest: datetime
+    open_complaints: int
+
 
 Imported = TypeVar("Imported", Transaction, Interaction)
 
@@ -110,6 +129,17 @@ class TransactionRepository(ImportedRecords[Transaction]):
     """Purchases and refunds."""
 
     collection_name = "transactions"
+
+    async def purchases(self, customer_ids: Sequence[str]) -> dict[str, list[Purchase]]:
+        """Every purchase and refund of each customer, oldest first, in one command (no line items)."""
+        query = self._in_scope({"customerId": {"$in": list(customer_ids)}})
+        fields = {"customerId": 1, "occurredAt": 1, "amount": 1}
+        found: dict[str, list[Purchase]] = {c: [] for c in customer_ids}
+        async for d in self._collection.find(query, fields):
+            found[d["customerId"]].append(Purchase(d["occurredAt"], money_from(d["amount"])))
+        for purchases in found.values():
+            purchases.sort(key=lambda p: p.at)
+        return found
 
     @staticmethod
     def to_document(record: Transaction) -> Document:
@@ -292,12 +322,45 @@ class CaseRepository(CustomerRecords[Case]):
         )
         return result.matched_count
 
+    async def summaries(self, customer_ids: Sequence[str]) -> dict[str, CaseSummary]:
+        """Each customer's latest case and open complaints (customers without cases are absent)."""
+        open_complaint = {
+            "$and": [
+                {"$eq": ["$kind", CaseKind.COMPLAINT.value]},
+                {"$in": ["$status", OPEN_CASE_STATUSES]},
+            ]
+        }
+        pipeline = [
+            {"$match": self._in_scope({"customerId": {"$in": list(customer_ids)}})},
+            {
+                "$group": {
+                    "_id": "$customerId",
+                    "latest": {"$max": "$occurredAt"},
+                    "open": {"$sum": {"$cond": [open_complaint, 1, 0]}},
+                }
+            },
+        ]
+        return {
+            row["_id"]: CaseSummary(row["latest"], int(row["open"]))
+            async for row in await self._collection.aggregate(pipeline)
+        }
+
 
 class OpportunityRepository(CustomerRecords[Opportunity]):
     """Possible sales; ``occurredAt`` is when the opportunity was opened."""
 
     collection_name = "opportunities"
     extra_indexes = ((("ownerId", 1), ("stage", 1)),)
+
+    async def by_customer(self, customer_ids: Sequence[str]) -> dict[str, list[Opportunity]]:
+        """Every opportunity of each customer, newest first, in one command."""
+        query = self._in_scope({"customerId": {"$in": list(customer_ids)}})
+        found: dict[str, list[Opportunity]] = {c: [] for c in customer_ids}
+        async for document in self._collection.find(query):
+            found[document["customerId"]].append(self.from_document(document))
+        for opportunities in found.values():
+            opportunities.sort(key=lambda o: (o.opened_at, o.id), reverse=True)
+        return found
 
     @staticmethod
     def to_document(record: Opportunity) -> Document:

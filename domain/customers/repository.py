@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, overload
@@ -213,6 +213,17 @@ class CustomerRepository:
             Lifecycle(d["_id"], d["region"], d["segment"], d["createdAt"], d.get("churnedAt"))
             async for d in self._collection.find(narrowed(wanted, self._scope), fields)
         ]
+
+    async def ids(self, *, batch: int) -> AsyncIterator[list[str]]:
+        """The ids of every customer in scope, ``batch`` at a time (to recompute what derives from them)."""
+        chunk: list[str] = []
+        async for document in self._collection.find(narrowed({}, self._scope), {"_id": 1}):
+            chunk.append(document["_id"])
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
     async def by_external_id(self, external_id: ExternalId) -> Customer | None:
         """The customer in scope known by ``external_id`` in another system, if any."""

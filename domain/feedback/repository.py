@@ -21,6 +21,20 @@ class Scores:
     items: tuple[ScoreItem, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One response as a customer's standing and the value of experience read it: when, the scores, and
+    the touchpoint, region and segment it was given in."""
+
+    id: str
+    at: datetime
+    nps: int | None
+    csat: int | None
+    touchpoint: Touchpoint
+    region: str | None
+    segment: str | None
+
+
 def idempotency(submitted_by: str, key: str) -> str:
     """One indexed value per submitter and key."""
     return f"{submitted_by}\x1f{key}"
@@ -44,15 +58,6 @@ class FeedbackRepository(CustomerRecords[Feedback]):
 
     collection_name = "feedback"
     extra_indexes = ((("region", 1), ("occurredAt", -1)), (("occurredAt", 1),))
-
-    async def detractors(self, start: datetime, end: datetime, *, at_most: int) -> set[str]:
-        """The customers in scope who gave an NPS of ``at_most`` or less from ``start`` up to ``end``."""
-        pipeline = [
-            {"$match": {"occurredAt": {"$gte": start, "$lt": end}}},
-            {"$match": self._in_scope({"nps": {"$lte": at_most}, "customerId": {"$ne": None}})},
-            {"$group": {"_id": "$customerId"}},
-        ]
-        return {row["_id"] async for row in await self._collection.aggregate(pipeline)}
 
     @classmethod
     def indexes(cls) -> list[IndexSpec]:
@@ -158,6 +163,28 @@ class FeedbackRepository(CustomerRecords[Feedback]):
             array_filters=[{"item.dimension": old}],
         )
         return result.matched_count
+
+    async def answers(self, customer_ids: Sequence[str]) -> dict[str, list[Answer]]:
+        """Every response of each customer, oldest first, in one command (no comment, items or links)."""
+        query = self._in_scope({"customerId": {"$in": list(customer_ids)}})
+        fields = dict.fromkeys(
+            ("customerId", "occurredAt", "nps", "csat", "touchpoint", "region", "segment"), 1
+        )
+        found: dict[str, list[Answer]] = {c: [] for c in customer_ids}
+        async for d in self._collection.find(query, fields):
+            answer = Answer(
+                d["_id"],
+                d["occurredAt"],
+                d.get("nps"),
+                d.get("csat"),
+                Touchpoint(d["touchpoint"]),
+                d.get("region"),
+                d.get("segment"),
+            )
+            found[d["customerId"]].append(answer)
+        for answers in found.values():
+            answers.sort(key=lambda a: (a.at, a.id))
+        return found
 
     async def scores(self, customer_ids: Sequence[str]) -> dict[str, list[Scores]]:
         """Every response's scores for each customer, newest first, in one command (one row per customer)."""

@@ -34,6 +34,7 @@ from resolvers.money import Money
 from resolvers.node import Node
 from resolvers.pagination import AfterArg, Connection, FirstArg, PageInfo, page_size
 from resolvers.record_kinds import RECORD_KINDS
+from resolvers.standing.types import Standing
 
 
 @strawberry.type(description="A postal address.")
@@ -177,6 +178,16 @@ class Customer(Node):
         if cursor is None:
             return PageKey(self.record_id, limit)
         return PageKey(self.record_id, limit, cursor.position, cursor.ties_for(kind))
+
+    @strawberry.field(
+        description=(
+            "How urgently to contact the customer and the next best action, with the reasons; null until "
+            "first worked out (moments after the customer's first record)."
+        )
+    )
+    async def standing(self, info: Info) -> Standing | None:
+        found = await info.context.loaders.standings.load(self.record_id)
+        return Standing.of(found) if found is not None else None
 
     @strawberry.field(description="Headline experience and relationship figures.")
     async def metrics(self, info: Info) -> CustomerMetrics:

@@ -1,0 +1,246 @@
+"""The standing worker: recomputes the customers every write touches, from a MongoDB change stream.
+
+Feedback, transactions, alerts, cases, opportunities, interactions and profiles change a customer's standing
+and experience value, whoever writes them: the API, ``customer360 import``, or another system writing to the
+database. The worker follows them all with one change stream and recomputes each batch of customers it
+names (``domain.standing.service.refresh``), so the write paths themselves pay nothing.
+
+- **One at a time.** Every server process runs a worker, but only the holder of a lease (a document,
+  taken and renewed with conditional updates) works; when it stops or dies, another takes over once the
+  lease lapses.
+- **Resumable.** After each batch the holder stores the stream's resume token with its lease; a worker
+  starting (after a restart or a handover) resumes from it, so no change is missed.
+- **Idempotent.** A change seen twice recomputes its customers twice, and recomputing writes only what
+  differs, so resuming from a slightly older token is harmless.
+- **From scratch when needed.** With no token (a new database) or a token the database no longer has the
+  history for, the worker notes where the stream stands, rebuilds every customer, then follows from there.
+
+The time sweep (``sweep_standings_forever``) recomputes the standings that time alone changes, in every
+process; conditional claims make each due standing recomputed by exactly one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+
+from api.storage.client import MongoDatabase
+from domain.alerts.repository import AlertRepository
+from domain.crm.repository import (
+    CaseRepository,
+    InteractionRepository,
+    OpportunityRepository,
+    TransactionRepository,
+)
+from domain.customers.repository import CustomerRepository
+from domain.feedback.repository import FeedbackRepository
+from domain.repositories import Repositories
+from domain.standing.service import rebuild, refresh, sweep_due
+from domain.store import UnitOfWork
+
+logger = logging.getLogger("customer360.standings")
+
+STATE = "workerState"
+LEASE_ID = "standings"
+WATCHED = [
+    CustomerRepository.collection_name,
+    TransactionRepository.collection_name,
+    FeedbackRepository.collection_name,
+    AlertRepository.collection_name,
+    CaseRepository.collection_name,
+    OpportunityRepository.collection_name,
+    InteractionRepository.collection_name,
+]
+PIPELINE: list[dict[str, Any]] = [
+    {"$match": {"ns.coll": {"$in": WATCHED}, "operationType": {"$in": ["insert", "update", "replace"]}}},
+    # Only what names the customer travels: not the documents themselves.
+    {"$project": {"ns": 1, "operationType": 1, "documentKey": 1, "fullDocument.customerId": 1}},
+]
+HISTORY_LOST = 286  # the server no longer has the changes a resume token points at
+
+
+def holder_name() -> str:
+    """This process, as the lease names its holder."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def customer_of(change: dict[str, Any]) -> str | None:
+    """The customer a change is about (None: none, as for anonymous feedback)."""
+    if change["ns"]["coll"] == CustomerRepository.collection_name:
+        return str(change["documentKey"]["_id"])
+    customer = (change.get("fullDocument") or {}).get("customerId")
+    return str(customer) if customer is not None else None
+
+
+class Lease:
+    """Who may work: one holder at a time, until its lease lapses unless renewed."""
+
+    def __init__(self, db: MongoDatabase, *, holder: str, seconds: float) -> None:
+        self._state = db[STATE]
+        self.holder = holder
+        self._seconds = seconds
+
+    async def take(self) -> bool:
+        """Take (or keep) the lease: true when this holder has it now."""
+        now = datetime.now(UTC)
+        until = now + timedelta(seconds=self._seconds)
+        result = await self._state.update_one(
+            {"_id": LEASE_ID, "$or": [{"holder": self.holder}, {"until": {"$lt": now}}]},
+            {"$set": {"holder": self.holder, "until": until}},
+        )
+        if result.matched_count == 1:
+            return True
+        try:
+            await self._state.insert_one(
+                {"_id": LEASE_ID, "holder": self.holder, "until": until, "token": None}
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def token(self) -> Any:
+        state = await self._state.find_one({"_id": LEASE_ID})
+        return (state or {}).get("token")
+
+    async def keep(self, token: Any) -> bool:
+        """Store where the stream stands and renew the lease, if still held: true when it is."""
+        until = datetime.now(UTC) + timedelta(seconds=self._seconds)
+        result = await self._state.update_one(
+            {"_id": LEASE_ID, "holder": self.holder}, {"$set": {"token": token, "until": until}}
+        )
+        return result.matched_count == 1
+
+    async def release(self) -> None:
+        """Let another process take over at once."""
+        await self._state.update_one(
+            {"_id": LEASE_ID, "holder": self.holder}, {"$set": {"until": datetime.now(UTC)}}
+        )
+
+
+async def current_token(db: MongoDatabase) -> Any:
+    """Where the change stream stands now: a worker resuming from it sees every later change."""
+    async with await db.watch(PIPELINE) as stream:
+        return stream.resume_token
+
+
+class StandingWorker:
+    """Follows the changes while it holds the lease, recomputing the customers they name."""
+
+    def __init__(
+        self,
+        db: MongoDatabase,
+        repos: Repositories,
+        uow: UnitOfWork,
+        *,
+        stopping: asyncio.Event,
+        holder: str | None = None,
+        lease_seconds: float = 15.0,
+        poll_ms: int = 500,
+        batch: int = 500,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = db
+        self._repos = repos
+        self._uow = uow
+        self._stopping = stopping
+        self.lease = Lease(db, holder=holder or holder_name(), seconds=lease_seconds)
+        self._lease_seconds = lease_seconds
+        self._poll_ms = poll_ms
+        self._batch = batch
+        self._clock = clock
+        self.recomputed = 0  # customers recomputed by this worker (for tests and logs)
+
+    async def run(self) -> None:
+        """Work whenever this process holds the lease, until ``stopping`` is set."""
+        while not self._stopping.is_set():
+            try:
+                if await self.lease.take():
+                    await self._follow()
+            except PyMongoError as error:
+                logger.warning("standing worker interrupted, resuming: %s", error)
+            except Exception:  # a failed batch is retried from the stored token; the loop must not die
+                logger.exception("standing worker failed, resuming")
+            await self._pause(self._lease_seconds / 3)
+        with contextlib.suppress(PyMongoError):
+            await self.lease.release()
+
+    async def _follow(self) -> None:
+        lost = asyncio.Event()
+        keeping = asyncio.create_task(self._keep_lease(lost), name="standing-lease")
+        try:
+            await self._follow_while(lost)
+        finally:
+            keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeping
+
+    async def _keep_lease(self, lost: asyncio.Event) -> None:
+        """Renew the lease while working (a rebuild can take minutes); note when another process took it."""
+        while not lost.is_set():
+            await asyncio.sleep(self._lease_seconds / 3)
+            with contextlib.suppress(PyMongoError):
+                if not await self.lease.take():
+                    lost.set()
+
+    async def _follow_while(self, lost: asyncio.Event) -> None:
+        token = await self.lease.token()
+        try:
+            stream = await self._db.watch(
+                PIPELINE, full_document="updateLookup", resume_after=token, max_await_time_ms=self._poll_ms
+            )
+        except OperationFailure as error:
+            if error.code != HISTORY_LOST:
+                raise
+            logger.warning("the change history the worker stopped at is gone: rebuilding")
+            token = None
+            stream = await self._db.watch(
+                PIPELINE, full_document="updateLookup", max_await_time_ms=self._poll_ms
+            )
+        async with stream:
+            if token is None:
+                # Changes from here on are followed; what came before is rebuilt from scratch.
+                start = stream.resume_token
+                done = await rebuild(self._repos, now=self._clock())
+                logger.info("rebuilt the standings of %d customers", done.customers)
+                if not await self.lease.keep(start):
+                    return
+            while stream.alive and not self._stopping.is_set() and not lost.is_set():
+                customers: set[str] = set()
+                while len(customers) < self._batch:
+                    change = await stream.try_next()
+                    if change is None:
+                        break
+                    if (customer := customer_of(change)) is not None:
+                        customers.add(customer)
+                if customers:
+                    done = await refresh(self._repos, self._uow, sorted(customers), now=self._clock())
+                    self.recomputed += done.customers
+                    if not await self.lease.keep(stream.resume_token):
+                        return  # another process took over
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+async def sweep_standings_forever(
+    repos: Repositories, uow: UnitOfWork, *, every_seconds: float, stopping: asyncio.Event
+) -> None:
+    """Recompute the standings time alone changed, now and then every ``every_seconds``, until stopped."""
+    while not stopping.is_set():
+        try:
+            swept = await sweep_due(repos, uow, now=datetime.now(UTC))
+            if swept:
+                logger.info("recomputed %d standings that time changed", swept)
+        except Exception:  # a failed sweep is retried on the next round; the loop must not die
+            logger.exception("standing sweep failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=every_seconds)

@@ -1,0 +1,235 @@
+"""Persistence of standings and of the worklist's band counts.
+
+A standing is stored with a version: every write is conditional on the version read before the inputs
+were, so a standing computed from older inputs never overwrites one computed from newer ones. Band counts
+change in the same transaction as the standings they count.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.documents import money_doc, money_from
+from domain.money import Money
+from domain.scope import RowScope, narrowed
+from domain.standing.models import NextBestAction, Reason, ReasonCode, Standing
+from domain.standing.worklist import WorklistFilter, bands_of, rank_of
+from domain.store import Database, Document, IndexSpec, Session
+
+COLLECTION = "standings"
+BANDS = "worklistBands"
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A standing as stored, with the version its next write is conditional on."""
+
+    standing: Standing
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class AtRisk:
+    """A customer at risk: who, where, and its lifetime value."""
+
+    customer_id: str
+    region: str
+    segment: str
+    lifetime_value: Money
+
+
+def to_document(standing: Standing, version: int) -> Document:
+    return {
+        "_id": standing.customer_id,
+        "region": standing.region,
+        "segment": standing.segment,
+        "ownerId": standing.owner_id,
+        "priority": standing.priority,
+        "action": standing.action.value,
+        "rank": rank_of(standing.priority, standing.customer_id),
+        "reasons": [{"code": r.code.value, "text": r.text} for r in standing.reasons],
+        "detractorAt": list(standing.detractor_at),
+        "openAlerts": standing.open_alerts,
+        "lifetimeValue": money_doc(standing.lifetime_value),
+        "computedAt": standing.computed_at,
+        "recheckAt": standing.recheck_at,
+        "version": version,
+    }
+
+
+def from_document(document: Document) -> Stored:
+    standing = Standing(
+        customer_id=document["_id"],
+        region=document["region"],
+        segment=document["segment"],
+        owner_id=document.get("ownerId"),
+        priority=int(document["priority"]),
+        action=NextBestAction(document["action"]),
+        reasons=tuple(Reason(ReasonCode(r["code"]), r["text"]) for r in document.get("reasons", ())),
+        detractor_at=tuple(document.get("detractorAt", ())),
+        open_alerts=int(document.get("openAlerts", 0)),
+        lifetime_value=money_from(document["lifetimeValue"]),
+        computed_at=document["computedAt"],
+        recheck_at=document.get("recheckAt"),
+    )
+    return Stored(standing, int(document["version"]))
+
+
+def _counted(standing: Standing) -> list[tuple[str, str]]:
+    """The band counters a standing adds one to: (band key, dotted path of its action and priority)."""
+    path = f"counts.{standing.action.value}.{standing.priority}"
+    return [(band, path) for band in bands_of(standing.region, standing.segment, standing.owner_id)]
+
+
+class StandingRepository:
+    """Standings (one per customer, keyed by its id) and the band counts; reads are limited to the scope."""
+
+    def __init__(self, db: Database, scope: RowScope | None = None) -> None:
+        self._collection = db[COLLECTION]
+        self._bands = db[BANDS]
+        self._scope = (scope or RowScope.everything()).customer_filter()
+
+    @classmethod
+    def indexes(cls) -> list[IndexSpec]:
+        """The worklist's order, the time sweep, and revenue at risk's two ways in."""
+        return [
+            IndexSpec(COLLECTION, (("rank", 1),)),
+            IndexSpec(COLLECTION, (("recheckAt", 1),)),
+            IndexSpec(COLLECTION, (("detractorAt", 1),)),
+            IndexSpec(COLLECTION, (("openAlerts", 1),)),
+        ]
+
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Stored]:
+        """The stored standings in scope of these customers, by customer id."""
+        query = narrowed({"_id": {"$in": list(customer_ids)}}, self._scope)
+        return {d["_id"]: from_document(d) async for d in self._collection.find(query)}
+
+    async def save(
+        self, changes: Sequence[tuple[Stored | None, Standing]], *, session: Session | None = None
+    ) -> list[str]:
+        """Store new standings over the ones read (None: none was), with their band counts; the customers
+        whose standing changed since it was read are returned, unsaved."""
+        conflicts: list[str] = []
+        deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for old, new in changes:
+            if old is None:
+                result = await self._collection.update_one(
+                    {"_id": new.customer_id},
+                    {"$setOnInsert": to_document(new, 1)},
+                    upsert=True,
+                    session=session,
+                )
+                saved = result.upserted_id is not None
+            else:
+                result = await self._collection.replace_one(
+                    {"_id": new.customer_id, "version": old.version},
+                    to_document(new, old.version + 1),
+                    session=session,
+                )
+                saved = result.matched_count == 1
+            if not saved:
+                conflicts.append(new.customer_id)
+                continue
+            for band, path in _counted(old.standing) if old else ():
+                deltas[band][path] -= 1
+            for band, path in _counted(new):
+                deltas[band][path] += 1
+        for band, increments in sorted(deltas.items()):
+            changed = {path: n for path, n in increments.items() if n}
+            if changed:
+                await self._bands.update_one({"_id": band}, {"$inc": changed}, upsert=True, session=session)
+        return conflicts
+
+    async def claim_due(self, now: datetime, *, until: datetime, limit: int) -> list[str]:
+        """Claim standings whose ``recheckAt`` has come, for this sweep alone: each is moved to ``until`` by
+        a conditional update, so of concurrent sweeps exactly one claims it. The claimed customers."""
+        due = self._collection.find({"recheckAt": {"$lte": now}}, {"recheckAt": 1, "version": 1}).limit(limit)
+        claimed = []
+        for document in await due.to_list():
+            result = await self._collection.update_one(
+                {"_id": document["_id"], "version": document["version"], "recheckAt": document["recheckAt"]},
+                {"$set": {"recheckAt": until}, "$inc": {"version": 1}},
+            )
+            if result.matched_count == 1:
+                claimed.append(document["_id"])
+        return claimed
+
+    async def band_counts(self, keys: Sequence[str]) -> list[dict[str, dict[int, int]]]:
+        """The counts per action and priority of these bands (missing bands count nothing)."""
+        found = []
+        async for document in self._bands.find({"_id": {"$in": list(keys)}}):
+            counts = document.get("counts", {})
+            found.append({action: {int(p): int(n) for p, n in by.items()} for action, by in counts.items()})
+        return found
+
+    async def page(
+        self, where: WorklistFilter, *, after: str | None, before: str | None, limit: int
+    ) -> list[Standing]:
+        """Up to ``limit`` standings in scope matching ``where``, in worklist order, with a rank after
+        ``after`` and before ``before`` (either end open when None)."""
+        ranks: dict[str, str] = {}
+        if after is not None:
+            ranks["$gt"] = after
+        if before is not None:
+            ranks["$lt"] = before
+        # The rank comes first: a database that serves one clause from an index takes the first it can.
+        query: dict[str, Any] = {"rank": ranks} if ranks else {}
+        if where.actions:
+            query["action"] = {"$in": [a.value for a in where.actions]}
+        if where.segments:
+            query["segment"] = {"$in": list(where.segments)}
+        if where.owner_id is not None:
+            query["ownerId"] = where.owner_id
+        cursor = self._collection.find(narrowed(query, self._scope)).sort([("rank", 1)]).limit(limit)
+        return [from_document(d).standing for d in await cursor.to_list()]
+
+    async def at_risk(self, start: datetime, end: datetime) -> list[AtRisk]:
+        """Customers in scope with detractor feedback from ``start`` up to ``end``, or an open alert."""
+        fields = {"region": 1, "segment": 1, "lifetimeValue": 1, "detractorAt": 1}
+        found: dict[str, AtRisk] = {}
+        # Any detractor response since the start rides the index; the end is checked here, on each.
+        async for d in self._collection.find(narrowed({"detractorAt": {"$gte": start}}, self._scope), fields):
+            if any(start <= at < end for at in d.get("detractorAt", ())):
+                found[d["_id"]] = _at_risk(d)
+        async for d in self._collection.find(narrowed({"openAlerts": {"$gt": 0}}, self._scope), fields):
+            found[d["_id"]] = _at_risk(d)
+        return list(found.values())
+
+    async def every(self) -> AsyncIterator[Stored]:
+        """Every stored standing in scope (for verifying them)."""
+        async for document in self._collection.find(narrowed({}, self._scope)):
+            yield from_document(document)
+
+    async def every_band(self) -> AsyncIterator[tuple[str, dict[str, dict[int, int]]]]:
+        """Every band's counts (for verifying them)."""
+        async for document in self._bands.find({}):
+            counts = document.get("counts", {})
+            yield (
+                document["_id"],
+                {action: {int(p): int(n) for p, n in by.items()} for action, by in counts.items()},
+            )
+
+    async def replace_all(self, standings: Sequence[Standing]) -> None:
+        """Drop every standing and band and store these instead, with their counts (nothing else may be
+        writing standings meanwhile)."""
+        await self._collection.delete_many({})
+        await self._bands.delete_many({})
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for standing in standings:
+            for band, path in _counted(standing):
+                counts[band][path] += 1
+        for start in range(0, len(standings), 5000):
+            chunk = standings[start : start + 5000]
+            await self._collection.insert_many([to_document(s, 1) for s in chunk], ordered=False)
+        for band, increments in counts.items():
+            await self._bands.update_one({"_id": band}, {"$inc": dict(increments)}, upsert=True)
+
+
+def _at_risk(document: Document) -> AtRisk:
+    return AtRisk(
+        document["_id"], document["region"], document["segment"], money_from(document["lifetimeValue"])
+    )

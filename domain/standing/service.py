@@ -1,0 +1,310 @@
+"""Keeping customers' derived state (standing, experience-value observations) equal to their raw history.
+
+``refresh`` recomputes the customers a change touched: it reads the stored versions, then the raw history,
+computes, and writes in one transaction, each write conditional on the version read. Whatever order
+concurrent refreshes run in, the last write of a customer was computed from inputs read after the write
+before it; a refresh that finds its version taken retries with fresh reads. Recomputing a customer whose
+inputs did not change writes nothing, so refreshing twice is harmless (idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.customer_history import CustomerHistory, read_histories
+from domain.customers.models import Segment
+from domain.errors import InvalidInput
+from domain.paging import Page, decode_cursor, encode_cursor
+from domain.repositories import Repositories
+from domain.standing.models import Standing
+from domain.standing.repository import Stored
+from domain.standing.rules import assess
+from domain.standing.worklist import (
+    WorklistFilter,
+    band_end,
+    bands_for,
+    bands_of,
+    expected,
+    rank_of,
+    valid_rank,
+)
+from domain.store import Session, UnitOfWork
+from domain.value.models import CellKey, Observation, ValueFigures, cells_of
+from domain.value.observations import observe
+from domain.value.repository import StoredObservation
+
+BATCH = 200
+MAX_ATTEMPTS = 5
+# A claimed standing not refreshed by then (its sweep died) is due again.
+CLAIM = timedelta(minutes=5)
+CURSOR_KIND = "worklist"
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    """How many customers were recomputed, and how many standings and observations changed."""
+
+    customers: int = 0
+    standings: int = 0
+    observations: int = 0
+
+    def plus(self, other: Refreshed) -> Refreshed:
+        return Refreshed(
+            self.customers + other.customers,
+            self.standings + other.standings,
+            self.observations + other.observations,
+        )
+
+
+def value_zone(repos: Repositories) -> str:
+    """The time zone observations are kept in: the reporting zone, the first one rollups are kept in."""
+    return repos.rollups.zones[0]
+
+
+async def refresh(
+    repos: Repositories, uow: UnitOfWork, customer_ids: Sequence[str], *, now: datetime, value: bool = True
+) -> Refreshed:
+    """Recompute the standing (and, with ``value``, the observations) of these customers from raw data."""
+    pending = list(dict.fromkeys(customer_ids))
+    done = Refreshed()
+    for start in range(0, len(pending), BATCH):
+        done = done.plus(await _refresh_batch(repos, uow, pending[start : start + BATCH], now, value=value))
+    return done
+
+
+async def _refresh_batch(
+    repos: Repositories, uow: UnitOfWork, customer_ids: list[str], now: datetime, *, value: bool
+) -> Refreshed:
+    pending, standings_changed, observations_changed = customer_ids, 0, 0
+    zone = value_zone(repos)
+    for _ in range(MAX_ATTEMPTS):
+        # The versions first, then the inputs: a write conditional on a version is computed from inputs
+        # read after that version was written.
+        stored = await repos.standings.get_many(pending)
+        stored_observations = await repos.value.observations_of(pending) if value else {}
+        histories = await read_histories(repos, pending)
+        standings = _standing_changes(stored, histories, now)
+        observations = _observation_changes(stored_observations, histories, zone) if value else []
+        if not standings and not observations:
+            break
+        retried = set(await _write(repos, uow, standings, observations))
+        standings_changed += sum(1 for _, s in standings if s.customer_id not in retried)
+        observations_changed += sum(1 for old, new in observations if _owner(old, new) not in retried)
+        pending = sorted(retried)
+        if not pending:
+            break
+    return Refreshed(len(customer_ids), standings_changed, observations_changed)
+
+
+async def _write(
+    repos: Repositories,
+    uow: UnitOfWork,
+    standings: list[tuple[Stored | None, Standing]],
+    observations: list[tuple[StoredObservation | None, Observation | None]],
+) -> list[str]:
+    """Both kinds of change in one transaction; the customers whose versions were taken meanwhile."""
+
+    async def write(session: Session) -> list[str]:
+        conflicts = await repos.standings.save(standings, session=session)
+        return conflicts + await repos.value.apply(observations, session=session)
+
+    return await uow.run(write)
+
+
+def _standing_changes(
+    stored: dict[str, Stored], histories: dict[str, CustomerHistory], now: datetime
+) -> list[tuple[Stored | None, Standing]]:
+    changes = []
+    for customer_id, history in histories.items():
+        new = assess(history, now)
+        old = stored.get(customer_id)
+        if old is None or not old.standing.same_as(new):
+            changes.append((old, new))
+    return changes
+
+
+def _observation_changes(
+    stored: dict[str, list[StoredObservation]], histories: dict[str, CustomerHistory], zone: str
+) -> list[tuple[StoredObservation | None, Observation | None]]:
+    changes: list[tuple[StoredObservation | None, Observation | None]] = []
+    for customer_id, history in histories.items():
+        old = {s.observation.key: s for s in stored.get(customer_id, ())}
+        new = {o.key: o for o in observe(history, zone)}
+        for key in sorted({*old, *new}):
+            before, after = old.get(key), new.get(key)
+            if before is None or after is None or before.observation != after:
+                changes.append((before, after))
+    return changes
+
+
+def _owner(old: StoredObservation | None, new: Observation | None) -> str:
+    return new.customer_id if new is not None else old.observation.customer_id  # type: ignore[union-attr]
+
+
+async def sweep_due(repos: Repositories, uow: UnitOfWork, *, now: datetime, limit: int = 500) -> int:
+    """Recompute the standings whose time-bound rules changed their answer by ``now``; safe in many
+    processes at once: each due standing is claimed by one sweep (a conditional update) and recomputed
+    by it alone. How many this sweep recomputed."""
+    swept = 0
+    while claimed := await repos.standings.claim_due(now, until=now + CLAIM, limit=limit):
+        await refresh(repos, uow, claimed, now=now, value=False)
+        swept += len(claimed)
+        if len(claimed) < limit:
+            break
+    return swept
+
+
+async def recompute_all(
+    repos: Repositories, *, now: datetime, progress: Callable[[int], None] | None = None
+) -> tuple[list[Standing], list[Observation]]:
+    """Every customer's standing and observations computed from raw data."""
+    standings: list[Standing] = []
+    observations: list[Observation] = []
+    zone = value_zone(repos)
+    read = 0
+    async for ids in repos.customers.ids(batch=BATCH):
+        for history in (await read_histories(repos, ids)).values():
+            standings.append(assess(history, now))
+            observations.extend(observe(history, zone))
+        read += len(ids)
+        if progress is not None:
+            progress(read)
+    return standings, observations
+
+
+async def rebuild(
+    repos: Repositories, *, now: datetime, progress: Callable[[int], None] | None = None
+) -> Refreshed:
+    """Replace every standing, band, observation and cell with the recomputation from raw data (nothing
+    else may refresh customers meanwhile: the command line takes the worker's lease first)."""
+    standings, observations = await recompute_all(repos, now=now, progress=progress)
+    await repos.standings.replace_all(standings)
+    await repos.value.replace_all(observations)
+    return Refreshed(len(standings), len(standings), len(observations))
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """Something stored that is not what the raw data gives."""
+
+    what: str
+    key: str
+    stored: str
+    expected: str
+
+    def describe(self) -> str:
+        return f"{self.what} {self.key}: stored {self.stored}, raw data gives {self.expected}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """The differences found, and the standings only waiting for the time sweep (not differences)."""
+
+    differences: list[Difference]
+    due: int
+
+
+async def verify(
+    repos: Repositories, *, now: datetime, progress: Callable[[int], None] | None = None
+) -> Verified:
+    """Compare every standing, band, observation and cell with a recomputation from raw data."""
+    standings, observations = await recompute_all(repos, now=now, progress=progress)
+    differences: list[Difference] = []
+    due = 0
+    expected_standings = {s.customer_id: s for s in standings}
+    stored_standings: dict[str, Standing] = {}
+    async for item in repos.standings.every():
+        stored_standings[item.standing.customer_id] = item.standing
+    for customer_id in sorted({*expected_standings, *stored_standings}):
+        wanted, found = expected_standings.get(customer_id), stored_standings.get(customer_id)
+        if found is not None and found.recheck_at is not None and found.recheck_at <= now:
+            due += 1
+            continue
+        if wanted is None or found is None or not found.same_as(wanted):
+            differences.append(Difference("standing", customer_id, _describe(found), _describe(wanted)))
+    differences += await _verify_bands(repos, list(stored_standings.values()))
+    differences += await _verify_value(repos, observations)
+    return Verified(differences, due)
+
+
+async def _verify_bands(repos: Repositories, standings: list[Standing]) -> list[Difference]:
+    """The band counts must count the stored standings (whatever those say)."""
+    wanted: dict[str, dict[str, dict[int, int]]] = {}
+    for standing in standings:
+        for band in bands_of(standing.region, standing.segment, standing.owner_id):
+            by_priority = wanted.setdefault(band, {}).setdefault(standing.action.value, {})
+            by_priority[standing.priority] = by_priority.get(standing.priority, 0) + 1
+    found: dict[str, dict[str, dict[int, int]]] = {}
+    async for band, counts in repos.standings.every_band():
+        kept = {a: {p: n for p, n in by.items() if n} for a, by in counts.items()}
+        if kept := {a: by for a, by in kept.items() if by}:
+            found[band] = kept
+    return [
+        Difference("band", band, str(found.get(band, {})), str(wanted.get(band, {})))
+        for band in sorted({*wanted, *found})
+        if found.get(band, {}) != wanted.get(band, {})
+    ]
+
+
+async def _verify_value(repos: Repositories, observations: list[Observation]) -> list[Difference]:
+    differences = []
+    wanted = {o.key: o for o in observations}
+    found = {o.key: o async for o in repos.value.every_observation()}
+    for key in sorted({*wanted, *found}):
+        if wanted.get(key) != found.get(key):
+            differences.append(Difference("observation", key, str(found.get(key)), str(wanted.get(key))))
+    cells: dict[CellKey, ValueFigures] = {}
+    for observation in observations:
+        for cell, figures in cells_of(observation).items():
+            cells.setdefault(cell, ValueFigures()).add(figures)
+    stored_cells = {key: figures async for key, figures in repos.value.every_cell()}
+    for cell in sorted({*cells, *stored_cells}, key=str):
+        mine = cells.get(cell, ValueFigures()).comparable()
+        theirs = stored_cells.get(cell, ValueFigures()).comparable()
+        if mine != theirs:
+            differences.append(Difference("value cell", str(cell), str(theirs), str(mine)))
+    return differences
+
+
+def _describe(standing: Standing | None) -> str:
+    if standing is None:
+        return "nothing"
+    return (
+        f"{standing.action.value} {standing.priority} ({', '.join(r.code.value for r in standing.reasons)})"
+    )
+
+
+async def worklist(
+    repos: Repositories,
+    where: WorklistFilter,
+    *,
+    regions: Sequence[str],
+    first: int,
+    after: str | None,
+) -> Page[Standing]:
+    """A page of the standings in scope matching ``where`` in worklist order, after the cursor ``after``.
+
+    The counts of the request's bands say how far the page has to read (``domain.standing.worklist``);
+    a band that turns out short is followed by one read of the rest.
+    """
+    start = _rank_from(after) if after is not None else None
+    bands = await repos.standings.band_counts(bands_for(where, regions, [s.value for s in Segment]))
+    end = band_end(expected(bands, where.actions), start, first + 1)
+    found = await repos.standings.page(where, after=start, before=end, limit=first + 1)
+    if len(found) <= first and end is not None:
+        found += await repos.standings.page(where, after=end, before=None, limit=first + 1 - len(found))
+    return Page(found[:first], has_next=len(found) > first)
+
+
+def cursor_of(standing: Standing) -> str:
+    """The cursor pointing just after ``standing`` in the worklist."""
+    return encode_cursor(CURSOR_KIND, rank_of(standing.priority, standing.customer_id))
+
+
+def _rank_from(cursor: str) -> str:
+    (rank,) = decode_cursor(CURSOR_KIND, cursor, parts=1)
+    if not valid_rank(rank):
+        raise InvalidInput("malformed cursor", field="after")
+    return rank

@@ -1,0 +1,1 @@
+"""GraphQL view of customers' standing and the frontline worklist."""
