@@ -70,11 +70,14 @@ class CommandCounter(monitoring.CommandListener):
 
 @pytest.fixture
 def settings(mongodb_uri: str, tmp_path: Path) -> Settings:
+    # The standing worker follows the database in the background: the tests of standings, the worklist
+    # and experience value turn it on (``standing_settings``); the others derive what they need directly.
     return Settings(
         mongodb_uri=mongodb_uri,
         database_name=f"test_{uuid.uuid4().hex[:16]}",
         jwt_secret=TEST_SECRET,
         data_dir=tmp_path,
+        standing_worker=False,
     )
 
 
@@ -120,8 +123,13 @@ async def client_for(
 
 
 @pytest.fixture
-async def http(settings: Settings, commands: CommandCounter) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process, with its lifespan running."""
+async def http(
+    settings: Settings, commands: CommandCounter, db: MongoDatabase
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, with its lifespan running.
+
+    It comes after ``db``, so the app and its background work stop before the database is dropped.
+    """
     async with client_for(settings, commands) as client:
         yield client
 

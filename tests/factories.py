@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +29,8 @@ from domain.employees.models import Employee, EmployeeRole
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
 from domain.money import Money
 from domain.repositories import Repositories
+from domain.standing.service import refresh
+from domain.store import UnitOfWork
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 _serial = itertools.count(1)
@@ -175,3 +178,11 @@ async def store_feedback(repos: Repositories, responses: list[Feedback]) -> None
     await repos.feedback.insert_many(responses)
     for response in responses:
         await repos.rollups.add(response)
+
+
+async def derive(
+    repos: Repositories, uow: UnitOfWork, customers: Iterable[Customer], *, now: datetime | None = None
+) -> None:
+    """The standings and experience-value observations of these customers, as the standing worker keeps
+    them (tests write records directly, with the worker off)."""
+    await refresh(repos, uow, [c.id for c in customers], now=now or datetime.now(UTC))

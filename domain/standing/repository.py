@@ -97,6 +97,9 @@ class StandingRepository:
     def indexes(cls) -> list[IndexSpec]:
         """The worklist's order, the time sweep, and revenue at risk's two ways in."""
         return [
+            # Every collection a transaction writes must exist before it: creating one inside a
+            # transaction can deadlock the embedded database against concurrent writers.
+            IndexSpec(BANDS, (("kind", 1),)),
             IndexSpec(COLLECTION, (("rank", 1),)),
             IndexSpec(COLLECTION, (("recheckAt", 1),)),
             IndexSpec(COLLECTION, (("detractorAt", 1),)),
@@ -141,7 +144,12 @@ class StandingRepository:
         for band, increments in sorted(deltas.items()):
             changed = {path: n for path, n in increments.items() if n}
             if changed:
-                await self._bands.update_one({"_id": band}, {"$inc": changed}, upsert=True, session=session)
+                await self._bands.update_one(
+                    {"_id": band},
+                    {"$inc": changed, "$setOnInsert": {"kind": band.split("|", 1)[0]}},
+                    upsert=True,
+                    session=session,
+                )
         return conflicts
 
     async def claim_due(self, now: datetime, *, until: datetime, limit: int) -> list[str]:
@@ -226,7 +234,10 @@ class StandingRepository:
             chunk = standings[start : start + 5000]
             await self._collection.insert_many([to_document(s, 1) for s in chunk], ordered=False)
         for band, increments in counts.items():
-            await self._bands.update_one({"_id": band}, {"$inc": dict(increments)}, upsert=True)
+            kind = band.split("|", 1)[0]
+            await self._bands.update_one(
+                {"_id": band}, {"$inc": dict(increments), "$setOnInsert": {"kind": kind}}, upsert=True
+            )
 
 
 def _at_risk(document: Document) -> AtRisk:

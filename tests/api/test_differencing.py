@@ -20,6 +20,7 @@ from domain.crm.models import CaseChannel
 from domain.customers.models import Customer, Segment
 from domain.money import Money
 from domain.repositories import Repositories
+from domain.store import UnitOfWork
 from tests import factories as f
 from tests.conftest import GraphQLClient
 
@@ -176,7 +177,7 @@ async def test_complaints_by_channel_minus_all_but_one_channel_do_not_give_a_sma
 
 
 async def test_revenue_at_risk_of_all_segments_minus_the_shown_ones_is_not_the_small_segments_value(
-    http: httpx.AsyncClient, repos: Repositories, token: Any
+    http: httpx.AsyncClient, repos: Repositories, uow: UnitOfWork, token: Any
 ) -> None:
     mass = people(Segment.MASS, 10)
     business = people(Segment.SMALL_BUSINESS, 6)
@@ -186,6 +187,7 @@ async def test_revenue_at_risk_of_all_segments_minus_the_shown_ones_is_not_the_s
     await repos.feedback.insert_many(
         [f.feedback(c, nps=2, occurred_at=day) for c in mass + business + affluent]
     )
+    await f.derive(repos, uow, mass + business + affluent)
     as_of = {"asOf": "2026-10-31"}
     region = await board(http, token).execute(RISK, {"filter": as_of, "groupBy": ["REGION"]})
     by_segment = await board(http, token).execute(RISK, {"filter": as_of, "groupBy": ["REGION", "SEGMENT"]})

@@ -9,6 +9,7 @@ import pytest
 
 from auth.principal import Role
 from domain.repositories import Repositories
+from domain.store import UnitOfWork
 from tests.api.world import World, build_world
 from tests.conftest import GraphQLClient
 
@@ -56,6 +57,14 @@ OPERATIONS: dict[str, tuple[str, set[Role]]] = {
         {F, M, B, BI},
     ),
     "churn": ('{ churn(filter: {from: "2026-10-01", to: "2026-10-31"}) { churned } }', {M, B, BI}),
+    "experienceValue": (
+        '{ experienceValue(filter: {from: "2026-10-01", to: "2026-10-31"}) { category customers } }',
+        {M, B, BI},
+    ),
+    "worklist": (
+        "{ worklist(first: 5) { edges { node { id standing { priority action reasons { code text } } } } } }",
+        {F, M},
+    ),
     "submitFeedback": (
         """mutation($id: ID!) { submitFeedback(input: {idempotencyKey: "m1", channel: PHONE,
            touchpoint: DELIVERY, occurredAt: "2026-11-24T09:00:00+00:00", nps: 9, customerId: $id}) {
@@ -111,8 +120,8 @@ fragment Profile on Customer {
 
 
 @pytest.fixture
-async def world(repos: Repositories, token: Any) -> World:
-    return await build_world(repos, token)
+async def world(repos: Repositories, token: Any, uow: UnitOfWork) -> World:
+    return await build_world(repos, token, uow)
 
 
 def as_role(http: httpx.AsyncClient, world: World, role: Role) -> GraphQLClient:

@@ -21,6 +21,7 @@ from api.settings import Settings
 from auth.policy import FIELDS, OPERATIONS
 from auth.principal import Role
 from domain.repositories import Repositories
+from domain.store import UnitOfWork
 from resolvers.schema import build_schema
 from tests.api.world import World, build_world
 from tests.conftest import GraphQLClient
@@ -76,6 +77,8 @@ def root_steps(world: World, role: Role) -> dict[str, Step]:
         "managedList": Step("managedList(kind: SERVICE_DIMENSION)", "managedList"),
         # The day the world's north agent raised, handled and resolved an alert during a tactical breach.
         "digest": Step('digest(date: "2026-10-30")', "digest"),
+        "experienceValue": Step(f"experienceValue(filter: {{{PERIOD}}})", "experienceValue"),
+        "worklist": Step("worklist(first: 1)", "worklist"),
     }
     return {name: step for name, step in steps.items() if role in OPERATIONS[name]}
 
@@ -162,9 +165,16 @@ QUERY_REACHABLE_SAMPLE = {
         "DigestResolution",
         "DigestRisingCause",
         "RootCause",
+        "Standing",
+        "StandingReason",
+        "WorklistEdge",
     },
     Role.MANAGER: {
         "Customer",
+        "Standing",
+        "WorklistConnection",
+        "ExperienceValueRow",
+        "CurrencySpend",
         "Alert",
         "AuditEntry",
         "ServiceStandard",
@@ -189,6 +199,8 @@ QUERY_REACHABLE_SAMPLE = {
         "ScoreCount",
         "DimensionScore",
         *LISTS,
+        "ExperienceValueRow",
+        "CurrencySpend",
     },
     Role.BI: {
         "Viewer",
@@ -201,6 +213,7 @@ QUERY_REACHABLE_SAMPLE = {
         *LISTS,
         "LoopPerformanceRow",
         "RecurringIssue",
+        "ExperienceValueRow",
     },
     Role.CUSTOMER: {"Customer", "Feedback", "Reply", "Viewer", *LISTS},
     Role.INTEGRATION: {"Customer", "Transaction", "Viewer", *LISTS},
@@ -214,8 +227,8 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def world(repos: Repositories, token: Any) -> World:
-    return await build_world(repos, token)
+async def world(repos: Repositories, token: Any, uow: UnitOfWork) -> World:
+    return await build_world(repos, token, uow)
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -15,6 +15,7 @@ from domain.feedback.models import Touchpoint
 from domain.repositories import Repositories
 from domain.root_cause import RootCause
 from domain.standards.models import TargetMetric, WindowTargets, default_standard
+from domain.store import UnitOfWork
 from resolvers.node import encode_global_id
 from tests import factories as f
 
@@ -38,8 +39,9 @@ class World:
     tokens: dict[Role, str]
 
 
-async def build_world(repos: Repositories, token: Any) -> World:
-    """Customers in north and south with owner, transaction, interaction, case, feedback, opportunity."""
+async def build_world(repos: Repositories, token: Any, uow: UnitOfWork) -> World:
+    """Customers in north and south with owner, transaction, interaction, case, feedback, opportunity, and
+    their standings."""
     regions = []
     for name in ("north", "south"):
         staff = f.employee(regions=(name,))
@@ -102,6 +104,7 @@ async def build_world(repos: Repositories, token: Any) -> World:
     north, south = regions
     await _tactical(repos)
     await _frontline_own(repos, north.customer)
+    await f.derive(repos, uow, [north.customer, south.customer])
     tokens = {
         Role.FRONTLINE: token(Role.FRONTLINE, sub="agent-north", regions=["north"]),
         Role.MANAGER: token(Role.MANAGER, sub="manager-north", regions=["north"]),

@@ -34,6 +34,7 @@ from domain.feedback.models import ScoreItem, Touchpoint
 from domain.money import Money
 from domain.repositories import Repositories
 from domain.standards.models import default_standard
+from domain.store import UnitOfWork
 from resolvers.node import encode_global_id
 from resolvers.pipeline import ROOTS, fallbacks
 from resolvers.schema import Customer360Schema, build_schema
@@ -305,8 +306,8 @@ async def clients(
 
 
 @pytest.fixture
-async def world(repos: Repositories, token: Any) -> tuple[World, Customer]:
-    return await build_world(repos, token), await rich_customer(repos)
+async def world(repos: Repositories, token: Any, uow: UnitOfWork) -> tuple[World, Customer]:
+    return await build_world(repos, token, uow), await rich_customer(repos)
 
 
 async def answer(client: httpx.AsyncClient, token: str, query: str, variables: dict[str, Any]) -> bytes:
