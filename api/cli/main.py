@@ -1,4 +1,4 @@
-"""The ``customer360`` command line: serve, seed, import, rollups, lists, token, export-schema."""
+"""The ``customer360`` command line: serve, seed, import, rollups, standings, lists, token, export-schema."""
 
 from __future__ import annotations
 
@@ -116,6 +116,18 @@ def _parser() -> argparse.ArgumentParser:
         "code; without it nothing is written",
     )
     lists.set_defaults(run=_lists)
+
+    standings = commands.add_parser(
+        "standings",
+        help="rebuild or verify customers' standings and experience value (the worker keeps them)",
+    )
+    standings.add_argument(
+        "action",
+        choices=["rebuild", "verify"],
+        help="rebuild: recompute every customer from raw data (it takes over from the servers' worker "
+        "meanwhile); verify: compare with a recomputation, exit 1 on any difference",
+    )
+    standings.set_defaults(run=_standings)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument(
@@ -287,6 +299,16 @@ def _lists(args: argparse.Namespace) -> int:
 
     with _database(Settings()) as settings:
         return 0 if asyncio.run(audit(settings, adopt_found=args.adopt)) else 1
+
+
+def _standings(args: argparse.Namespace) -> int:
+    from api.cli.standing_commands import rebuild, verify
+
+    with _database(Settings()) as settings:
+        if args.action == "rebuild":
+            asyncio.run(rebuild(settings))
+            return 0
+        return 0 if asyncio.run(verify(settings)) else 1
 
 
 def _seed(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from api.cli.progress import advance_to, advance_within
 from api.cli.rollup_commands import rebuild
+from api.cli.standing_commands import rebuild as rebuild_standings
 from api.demo.loader import load
 from api.http.graphiql import Caller, first_query
 from api.settings import Settings
@@ -73,9 +74,11 @@ async def seed_database(
         await load_with_progress(
             db, customers=customers, seed=seed, as_of=as_of, rollup_zones=settings.rollup_time_zones
         )
-        return True
     finally:
         await client.close()
+    # Standings and experience value at once, so the worklist is full from the first request.
+    await rebuild_standings(settings, settle_seconds=0)
+    return True
 
 
 async def first_start(settings: Settings) -> None:

@@ -43,7 +43,7 @@ from domain.crm.repository import (
 from domain.customers.repository import CustomerRepository
 from domain.feedback.repository import FeedbackRepository
 from domain.repositories import Repositories
-from domain.standing.service import rebuild, refresh, sweep_due
+from domain.standing.service import Refreshed, rebuild, refresh, sweep_due
 from domain.store import UnitOfWork
 
 logger = logging.getLogger("customer360.standings")
@@ -118,6 +118,13 @@ class Lease:
         )
         return result.matched_count == 1
 
+    async def seize(self) -> None:
+        """Take the lease whoever holds it (a rebuild): the holder notices at its next renewal and stops."""
+        until = datetime.now(UTC) + timedelta(seconds=self._seconds)
+        await self._state.update_one(
+            {"_id": LEASE_ID}, {"$set": {"holder": self.holder, "until": until}}, upsert=True
+        )
+
     async def release(self) -> None:
         """Let another process take over at once."""
         await self._state.update_one(
@@ -129,6 +136,41 @@ async def current_token(db: MongoDatabase) -> Any:
     """Where the change stream stands now: a worker resuming from it sees every later change."""
     async with await db.watch(PIPELINE) as stream:
         return stream.resume_token
+
+
+async def rebuild_under_lease(
+    db: MongoDatabase,
+    repos: Repositories,
+    *,
+    holder: str,
+    settle_seconds: float = 0.0,
+    lease_seconds: float = 15.0,
+    progress: Callable[[int], None] | None = None,
+) -> Refreshed:
+    """Rebuild every standing and observation while holding the worker's lease, then leave the lease free
+    with the stream's position from before the rebuild: a worker takes over from there, so a change made
+    while rebuilding is recomputed again. ``settle_seconds`` lets a running worker finish its batch first.
+    """
+    lease = Lease(db, holder=holder, seconds=lease_seconds)
+    await lease.seize()
+    await asyncio.sleep(settle_seconds)
+    start = await current_token(db)
+
+    async def keep() -> None:
+        while True:
+            await asyncio.sleep(lease_seconds / 3)
+            await lease.seize()
+
+    keeping = asyncio.create_task(keep())
+    try:
+        done = await rebuild(repos, now=datetime.now(UTC), progress=progress)
+    finally:
+        keeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeping
+    await lease.keep(start)
+    await lease.release()
+    return done
 
 
 class StandingWorker:

@@ -99,9 +99,7 @@ def assess(history: CustomerHistory, now: datetime) -> Standing:
             reasons.append(_high_value(history.customer.lifetime_value))
         contact = _last_contact(history)
         if contact is not None and not clock.since(contact, RECENT_CONTACT_DAYS):
-            days = (now - contact).days
-            ago = f"{_days(days)} ago" if days else "today"
-            reasons.append(Reason(ReasonCode.RECENT_CONTACT, f"in touch {ago}"))
+            reasons.append(Reason(ReasonCode.RECENT_CONTACT, f"in touch on {contact.date().isoformat()}"))
             weight -= RECENT_CONTACT_WEIGHT
         priority = max(0, min(100, BASE[action] + weight + value))
     customer = history.customer
@@ -178,8 +176,7 @@ def _slipping(history: CustomerHistory, answers: Sequence[Answer], clock: _Clock
         last = bought[-1]
         regular = [p for p in bought if p.at > last.at - _YEAR]
         if len(regular) >= REGULAR_PURCHASES and clock.since(last.at, LAPSE_DAYS):
-            days = (clock.now - last.at).days
-            text = f"no purchase for {_days(days)} after {len(regular)} in a year"
+            text = f"no purchase since {last.at.date().isoformat()}, after {len(regular)} in a year"
             reasons.append(Reason(ReasonCode.LAPSED_BUYER, text))
     currency = history.customer.lifetime_value.currency
     recent = before = 0
@@ -265,7 +262,3 @@ def _score_text(answer: Answer, scale: str) -> str:
 
 def _money(money: Money) -> str:
     return f"{money.amount:,.2f} {money.currency}"
-
-
-def _days(days: int) -> str:
-    return f"{days} day{'s' if days != 1 else ''}"
