@@ -152,19 +152,22 @@ class StandingRepository:
                 )
         return conflicts
 
-    async def claim_due(self, now: datetime, *, until: datetime, limit: int) -> list[str]:
-        """Claim standings whose ``recheckAt`` has come, for this sweep alone: each is moved to ``until`` by
-        a conditional update, so of concurrent sweeps exactly one claims it. The claimed customers."""
-        due = self._collection.find({"recheckAt": {"$lte": now}}, {"recheckAt": 1, "version": 1}).limit(limit)
+    async def claim_due(self, now: datetime, *, until: datetime, limit: int) -> tuple[list[str], bool]:
+        """Claim up to ``limit`` standings whose ``recheckAt`` has come, for this sweep alone: each is moved
+        to ``until`` by a conditional update, so of concurrent sweeps exactly one claims it. The claimed
+        customers, and whether more may be due."""
+        due = await (
+            self._collection.find({"recheckAt": {"$lte": now}}, {"recheckAt": 1, "version": 1}).limit(limit)
+        ).to_list()
         claimed = []
-        for document in await due.to_list():
+        for document in due:
             result = await self._collection.update_one(
                 {"_id": document["_id"], "version": document["version"], "recheckAt": document["recheckAt"]},
                 {"$set": {"recheckAt": until}, "$inc": {"version": 1}},
             )
             if result.matched_count == 1:
                 claimed.append(document["_id"])
-        return claimed
+        return claimed, len(due) == limit
 
     async def band_counts(self, keys: Sequence[str]) -> list[dict[str, dict[int, int]]]:
         """The counts per action and priority of these bands (missing bands count nothing)."""
@@ -175,10 +178,16 @@ class StandingRepository:
         return found
 
     async def page(
-        self, where: WorklistFilter, *, after: str | None, before: str | None, limit: int
+        self,
+        where: WorklistFilter,
+        *,
+        regions: Sequence[str],
+        after: str | None,
+        before: str | None,
+        limit: int,
     ) -> list[Standing]:
-        """Up to ``limit`` standings in scope matching ``where``, in worklist order, with a rank after
-        ``after`` and before ``before`` (either end open when None)."""
+        """Up to ``limit`` standings in scope of these regions matching ``where``, in worklist order, with
+        a rank after ``after`` and before ``before`` (either end open when None)."""
         ranks: dict[str, str] = {}
         if after is not None:
             ranks["$gt"] = after
@@ -186,6 +195,7 @@ class StandingRepository:
             ranks["$lt"] = before
         # The rank comes first: a database that serves one clause from an index takes the first it can.
         query: dict[str, Any] = {"rank": ranks} if ranks else {}
+        query["region"] = {"$in": list(regions)}
         if where.actions:
             query["action"] = {"$in": [a.value for a in where.actions]}
         if where.segments:

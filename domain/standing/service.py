@@ -147,12 +147,12 @@ async def sweep_due(repos: Repositories, uow: UnitOfWork, *, now: datetime, limi
     """Recompute the standings whose time-bound rules changed their answer by ``now``; safe in many
     processes at once: each due standing is claimed by one sweep (a conditional update) and recomputed
     by it alone. How many this sweep recomputed."""
-    swept = 0
-    while claimed := await repos.standings.claim_due(now, until=now + CLAIM, limit=limit):
-        await refresh(repos, uow, claimed, now=now, value=False)
-        swept += len(claimed)
-        if len(claimed) < limit:
-            break
+    swept, more = 0, True
+    while more:
+        claimed, more = await repos.standings.claim_due(now, until=now + CLAIM, limit=limit)
+        if claimed:
+            await refresh(repos, uow, claimed, now=now, value=False)
+            swept += len(claimed)
     return swept
 
 
@@ -292,9 +292,10 @@ async def worklist(
     start = _rank_from(after) if after is not None else None
     bands = await repos.standings.band_counts(bands_for(where, regions, [s.value for s in Segment]))
     end = band_end(expected(bands, where.actions), start, first + 1)
-    found = await repos.standings.page(where, after=start, before=end, limit=first + 1)
+    found = await repos.standings.page(where, regions=regions, after=start, before=end, limit=first + 1)
     if len(found) <= first and end is not None:
-        found += await repos.standings.page(where, after=end, before=None, limit=first + 1 - len(found))
+        rest = first + 1 - len(found)
+        found += await repos.standings.page(where, regions=regions, after=end, before=None, limit=rest)
     return Page(found[:first], has_next=len(found) > first)
 
 

@@ -1,0 +1,168 @@
+"""The standing worker: it follows every kind of write, resumes where it stopped, one works at a time.
+
+Workers run here as the server runs them (a change stream, a lease, a stored resume token), against the
+test's database; what they keep is checked with the same recomputation as ``customer360 standings verify``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from api.cli.importer import Importer
+from api.storage.client import MongoDatabase, MongoUnitOfWork
+from api.storage.standing_worker import StandingWorker
+from domain.alerts.service import Resolution, resolve
+from domain.crm.models import CaseChannel, CaseKind, CaseStatus, Severity
+from domain.crm.service import CaseChange, NewCase, open_case, update_case
+from domain.customers.models import Customer
+from domain.feedback.models import FeedbackChannel, Touchpoint
+from domain.feedback.service import Submitter, submit_feedback
+from domain.feedback.submission import FeedbackSubmission
+from domain.imports.formats import FileFormat
+from domain.imports.rows import ImportKind
+from domain.repositories import Repositories
+from domain.standing.models import NextBestAction
+from domain.standing.service import verify
+from domain.store import UnitOfWork
+from tests import factories as f
+
+DEADLINE = 90.0  # a loaded machine: poll, never assume
+
+
+@contextlib.asynccontextmanager
+async def running(
+    db: MongoDatabase, repos: Repositories, uow: UnitOfWork, *, holder: str
+) -> AsyncIterator[StandingWorker]:
+    stopping = asyncio.Event()
+    worker = StandingWorker(db, repos, uow, stopping=stopping, holder=holder, lease_seconds=3, poll_ms=200)
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        stopping.set()
+        await task
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while not await check():
+        assert time.monotonic() < deadline, f"not within {DEADLINE} s: {what}"
+        await asyncio.sleep(0.2)
+
+
+async def settled(repos: Repositories) -> bool:
+    """Whether every standing and observation agrees with the raw data (what `standings verify` checks)."""
+    return (await verify(repos, now=datetime.now(UTC))).differences == []
+
+
+async def action_of(repos: Repositories, customer: Customer) -> NextBestAction | None:
+    stored = (await repos.standings.get_many([customer.id])).get(customer.id)
+    return stored.standing.action if stored else None
+
+
+async def test_the_worker_follows_a_mixed_write_load_and_verify_agrees(
+    db: MongoDatabase, repos: Repositories, uow: MongoUnitOfWork, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    staff = f.employee()
+    customers = [f.customer(owner_id=staff.id) for _ in range(6)]
+    await repos.employees.insert_many([staff])
+    await repos.customers.insert_many(customers)
+    async with running(db, repos, uow, holder="a"):
+        await eventually(lambda: settled(repos), "the rebuild of a database it had never seen")
+        # Feedback through intake (a detractor raises an alert), a complaint, a case moved along.
+        detractor = FeedbackSubmission(
+            "k1", customers[0].id, FeedbackChannel.APP, Touchpoint.DELIVERY, now - timedelta(hours=1), nps=1
+        )
+        intake = await submit_feedback(
+            repos, uow, submitter=Submitter("self", on_behalf=False), submission=detractor, now=now
+        )
+        complaint, _ = await open_case(
+            repos,
+            uow,
+            new=NewCase(
+                customers[1].id, CaseKind.COMPLAINT, CaseChannel.EMAIL, "late", Severity.HIGH, "Late"
+            ),
+            by=staff.id,
+            now=now,
+        )
+        await update_case(
+            repos, change=CaseChange(complaint.id, 1, status=CaseStatus.IN_PROGRESS), by=staff.id, now=now
+        )
+        # The alert of the detractor is resolved; transactions and a region change come by import.
+        assert intake.alert is not None
+        await resolve(
+            repos,
+            alert_id=intake.alert.id,
+            version=intake.alert.version,
+            by=staff.id,
+            now=now,
+            resolution=Resolution("Refunded", "Sorry", "EMAIL"),
+        )
+        purchases = tmp_path / "transactions.jsonl"
+        purchases.write_text(
+            "\n".join(
+                json.dumps(
+                    {
+                        "externalId": f"T{n}",
+                        "customerExternalId": c.external_ids[0].id,
+                        "amount": "1250.00",
+                        "currency": "EUR",
+                        "channel": "STORE",
+                        "touchpoint": "store-1",
+                        "occurredAt": (now - timedelta(days=n)).isoformat(),
+                    }
+                )
+                for n, c in enumerate(customers[2:], start=1)
+            )
+        )
+        source = customers[0].external_ids[0].system
+        await Importer(db, kind=ImportKind.TRANSACTIONS, source=source).run(purchases, FileFormat.JSONL)
+        # Another system writes straight to the database: an opportunity, an interaction.
+        await repos.opportunities.insert_many([f.opportunity(customers[3])])
+        await repos.interactions.insert_many([f.interaction(customers[4], occurred_at=now)])
+
+        await eventually(lambda: settled(repos), "every write recomputed")
+        assert await action_of(repos, customers[1]) is NextBestAction.RECOVER  # the open complaint
+        assert await action_of(repos, customers[5]) is NextBestAction.NONE
+
+
+async def test_a_restarted_worker_resumes_where_it_stopped(
+    db: MongoDatabase, repos: Repositories, uow: MongoUnitOfWork
+) -> None:
+    first, second = f.customer(), f.customer()
+    await repos.customers.insert_many([first])
+    async with running(db, repos, uow, holder="before") as before:
+        await eventually(lambda: settled(repos), "the first customer")
+    # Written while no worker runs: the next one must catch up from the stored position, not rebuild.
+    await repos.customers.insert_many([second])
+    await repos.feedback.insert_many([f.feedback(second, nps=8, occurred_at=datetime.now(UTC))])
+    async with running(db, repos, uow, holder="after") as after:
+        await eventually(lambda: settled(repos), "what was written meanwhile")
+    assert before.recomputed == 0  # the first one rebuilt a new database instead
+    assert after.recomputed == 1
+    assert await action_of(repos, second) is NextBestAction.FOLLOW_UP
+
+
+async def test_one_worker_works_at_a_time_and_another_takes_over_when_it_stops(
+    db: MongoDatabase, repos: Repositories, uow: MongoUnitOfWork
+) -> None:
+    existing, *customers = [f.customer() for _ in range(4)]
+    await repos.customers.insert_many([existing])  # so that the rebuild shows
+    async with running(db, repos, uow, holder="one") as one:
+        async with running(db, repos, uow, holder="two") as two:
+            await eventually(lambda: settled(repos), "the rebuild")
+            await repos.customers.insert_many(customers[:2])
+            await eventually(lambda: settled(repos), "the first customers")
+            assert sorted((one.recomputed, two.recomputed)) == [0, 2]
+        # "two" stopped and let its lease go: "one" works from now on, whichever worked before.
+        before = one.recomputed
+        await repos.customers.insert_many(customers[2:])
+        await eventually(lambda: settled(repos), "the last customer")
+    assert one.recomputed == before + 1

@@ -1,0 +1,151 @@
+"""Standings against the database: idempotent refreshes, versioned writes, the worklist's order and paging
+under concurrent updates, and a time sweep that recomputes each due standing exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from domain.crm.models import OpportunityStage
+from domain.customer_history import CustomerHistory, read_histories
+from domain.customers.models import Consent, Customer, Segment
+from domain.repositories import Repositories
+from domain.standing.models import NextBestAction, Standing
+from domain.standing.rules import assess
+from domain.standing.service import cursor_of, refresh, sweep_due, verify, worklist
+from domain.standing.worklist import WorklistFilter
+from domain.store import UnitOfWork
+from tests import factories as f
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+DAY = timedelta(days=1)
+
+
+async def customers_with_scores(repos: Repositories, scores: list[int], **overrides: Any) -> list[Customer]:
+    """One customer per NPS score, each having answered 40 days ago (no contact since)."""
+    customers = [f.customer(**overrides) for _ in scores]
+    await repos.customers.insert_many(customers)
+    await repos.feedback.insert_many(
+        [f.feedback(c, nps=s, occurred_at=NOW - 40 * DAY) for c, s in zip(customers, scores, strict=True)]
+    )
+    return customers
+
+
+async def test_a_second_refresh_of_unchanged_customers_writes_nothing(
+    repos: Repositories, uow: UnitOfWork
+) -> None:
+    customers = await customers_with_scores(repos, [9, 7, 3])
+    ids = [c.id for c in customers]
+    first = await refresh(repos, uow, ids, now=NOW)
+    again = await refresh(repos, uow, ids, now=NOW)
+    assert (first.standings, first.observations) == (3, 3)
+    assert (again.standings, again.observations) == (0, 0)
+    assert (await verify(repos, now=NOW)).differences == []
+
+
+async def test_a_standing_computed_from_older_inputs_never_overwrites_a_newer_one(
+    repos: Repositories, uow: UnitOfWork
+) -> None:
+    [customer] = await customers_with_scores(repos, [9])
+    await refresh(repos, uow, [customer.id], now=NOW)
+    read = (await repos.standings.get_many([customer.id]))[customer.id]
+    # Someone else writes a newer standing meanwhile...
+    await repos.feedback.insert_many([f.feedback(customer, nps=8, occurred_at=NOW - DAY)])
+    await refresh(repos, uow, [customer.id], now=NOW)
+    # ... so a write based on the version read before is refused, and the newer standing stays.
+    stale = assess((await _history(repos, customer)), NOW - 5 * DAY)
+    assert await repos.standings.save([(read, stale)]) == [customer.id]
+    stored = (await repos.standings.get_many([customer.id]))[customer.id]
+    assert stored.standing.action is NextBestAction.FOLLOW_UP
+    assert stored.version == read.version + 1
+
+
+async def _history(repos: Repositories, customer: Customer) -> CustomerHistory:
+    return (await read_histories(repos, [customer.id]))[customer.id]
+
+
+async def test_the_worklist_filters_by_action_segment_and_owner(repos: Repositories, uow: UnitOfWork) -> None:
+    mine = f.employee()
+    promoters = await customers_with_scores(repos, [10, 10], consent=Consent(email=True), owner_id=mine.id)
+    passives = await customers_with_scores(repos, [8, 7], segment=Segment.AFFLUENT)
+    await refresh(repos, uow, [c.id for c in promoters + passives], now=NOW)
+
+    async def ids(where: WorklistFilter) -> set[str]:
+        page = await worklist(repos, where, regions=["north"], first=10, after=None)
+        return {s.customer_id for s in page.items}
+
+    assert await ids(WorklistFilter()) == {c.id for c in promoters + passives}
+    assert await ids(WorklistFilter(actions=(NextBestAction.ADVOCATE,))) == {c.id for c in promoters}
+    assert await ids(WorklistFilter(segments=("AFFLUENT",))) == {c.id for c in passives}
+    assert await ids(WorklistFilter(owner_id=mine.id)) == {c.id for c in promoters}
+    assert await ids(WorklistFilter(owner_id=f.next_id())) == set()
+    assert (await worklist(repos, WorklistFilter(), regions=["south"], first=10, after=None)).items == []
+
+
+async def test_paging_is_in_priority_order_and_stable_while_standings_change(
+    repos: Repositories, uow: UnitOfWork
+) -> None:
+    rng = random.Random(7)  # noqa: S311
+    scores = [rng.choice([3, 7, 8, 9, 10]) for _ in range(60)]
+    customers = await customers_with_scores(repos, scores, consent=Consent(email=True, marketing=True))
+    for customer in customers[::3]:  # some promoters have something to buy
+        await repos.opportunities.insert_many([f.opportunity(customer, stage=OpportunityStage.PROPOSAL)])
+    await refresh(repos, uow, [c.id for c in customers], now=NOW)
+    moving = customers[::4]  # these change while the list is paged through
+    stable = {c.id for c in customers} - {c.id for c in moving}
+
+    async def keep_changing() -> None:
+        for round_ in range(6):
+            for customer in moving:
+                score = rng.choice([0, 8, 10])
+                at = NOW - (30 - round_) * timedelta(hours=1)
+                await repos.feedback.insert_many([f.feedback(customer, nps=score, occurred_at=at)])
+            await refresh(repos, uow, [c.id for c in moving], now=NOW)
+            await asyncio.sleep(0)
+
+    async def page_through() -> list[list[tuple[int, str]]]:
+        pages, after = [], None
+        while True:
+            page = await worklist(repos, WorklistFilter(), regions=["north"], first=7, after=after)
+            pages.append([(s.priority, s.customer_id) for s in page.items])
+            if not page.has_next:
+                return pages
+            after = cursor_of(page.items[-1])
+            await asyncio.sleep(0)
+
+    changing = asyncio.create_task(keep_changing())
+    pages = await page_through()
+    await changing
+    seen = [customer for page in pages for _, customer in page]
+    for page in pages:
+        priorities = [p for p, _ in page]
+        assert priorities == sorted(priorities, reverse=True), page
+    assert sorted(c for c in seen if c in stable) == sorted(stable)  # each stable customer once
+    assert all(seen.count(c.id) <= 2 for c in moving)
+    # The stable ones keep their order across pages too.
+    order = [c for c in seen if c in stable]
+    ranks = {s.customer_id: s for s in (await _standings(repos, stable))}
+    assert [ranks[c].priority for c in order] == sorted((ranks[c].priority for c in order), reverse=True)
+
+
+async def _standings(repos: Repositories, ids: set[str]) -> list[Standing]:
+    return [s.standing for s in (await repos.standings.get_many(sorted(ids))).values()]
+
+
+async def test_concurrent_sweeps_recompute_each_due_standing_exactly_once(
+    repos: Repositories, uow: UnitOfWork
+) -> None:
+    customers = await customers_with_scores(repos, [2] * 12)  # recent detractors: RECOVER for 30 days
+    await repos.feedback.insert_many([f.feedback(c, nps=2, occurred_at=NOW - DAY) for c in customers])
+    await refresh(repos, uow, [c.id for c in customers], now=NOW)
+    later = NOW + 40 * DAY  # the bad scores are no longer recent: every standing is due
+
+    swept = await asyncio.gather(*(sweep_due(repos, uow, now=later, limit=5) for _ in range(3)))
+
+    assert sum(swept) == len(customers)
+    stored = await repos.standings.get_many([c.id for c in customers])
+    assert {s.standing.action for s in stored.values()} == {NextBestAction.NONE}
+    assert await sweep_due(repos, uow, now=later) == 0
+    assert (await verify(repos, now=later)).differences == []
