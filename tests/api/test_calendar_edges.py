@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from auth.principal import Role
 from domain.repositories import Repositories
+from domain.store import UnitOfWork
 from tests.api.world import World, build_world
 from tests.conftest import GraphQLClient
 
@@ -83,8 +84,8 @@ def period_variables(name: str, period: dict[str, str], interval: str | None) ->
 
 
 @pytest.fixture
-async def world(repos: Repositories, token: Any) -> World:
-    return await build_world(repos, token)
+async def world(repos: Repositories, token: Any, uow: UnitOfWork) -> World:
+    return await build_world(repos, token, uow)
 
 
 async def ask(

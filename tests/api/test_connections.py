@@ -9,6 +9,7 @@ import pytest
 
 from auth.principal import Role
 from domain.repositories import Repositories
+from domain.store import UnitOfWork
 from tests.api.world import World, build_world
 from tests.conftest import GraphQLClient
 
@@ -42,8 +43,8 @@ def items(data: Any, shortcut: bool) -> list[Any]:
 
 
 @pytest.fixture
-async def world(repos: Repositories, token: Any) -> World:
-    return await build_world(repos, token)
+async def world(repos: Repositories, token: Any, uow: UnitOfWork) -> World:
+    return await build_world(repos, token, uow)
 
 
 @pytest.mark.parametrize("name", list(LISTS))

@@ -29,6 +29,7 @@ from auth.principal import Role
 from domain.customers.search import WordKind
 from domain.paging import Position, encode_cursor
 from domain.repositories import Repositories
+from domain.store import UnitOfWork
 from resolvers.guards import undeclared_arguments, unenforced_selectors
 from resolvers.schema import Query, build_schema
 from tests import factories as f
@@ -228,8 +229,8 @@ ROOT_SAMPLES: dict[tuple[str, str], tuple[str, Variables]] = {
 
 
 @pytest.fixture
-async def world(repos: Repositories, token: Any) -> World:
-    return await build_world(repos, token)
+async def world(repos: Repositories, token: Any, uow: UnitOfWork) -> World:
+    return await build_world(repos, token, uow)
 
 
 def test_every_argument_of_every_read_field_says_which_fields_it_compares() -> None:

@@ -15,6 +15,7 @@ from api.settings import Settings
 from api.storage.client import MongoDatabase
 from auth.principal import Role
 from domain.repositories import Repositories
+from domain.store import UnitOfWork
 from resolvers.schema import build_schema, schema_sdl, subgraph_sdl
 from tests.api.world import World, build_world
 from tests.conftest import GraphQLClient, client_for
@@ -38,8 +39,8 @@ NODE = "query($id: ID!) { node(id: $id) { __typename ... on Customer { id displa
 
 
 @pytest.fixture
-async def world(repos: Repositories, token: Any) -> World:
-    return await build_world(repos, token)
+async def world(repos: Repositories, token: Any, uow: UnitOfWork) -> World:
+    return await build_world(repos, token, uow)
 
 
 def customer(global_id: str) -> dict[str, str]:
