@@ -87,7 +87,7 @@ async def test_the_worker_follows_a_mixed_write_load_and_verify_agrees(
             repos,
             uow,
             new=NewCase(
-                customers[1].id, CaseKind.COMPLAINT, CaseChannel.EMAIL, "late", Severity.HIGH, "Late"
+                customers[1].id, CaseKind.COMPLAINT, CaseChannel.EMAIL, "delivery", Severity.HIGH, "Late"
             ),
             by=staff.id,
             now=now,
