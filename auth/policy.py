@@ -192,7 +192,7 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
     },
     "Standing": rules(STANDING_READERS, "priority", "action", "reasons", "computedAt"),
     "StandingReason": rules(STANDING_READERS, "code", "text"),
-    "WorklistConnection": rules(STANDING_READERS, "edges", "pageInfo"),
+    "WorklistConnection": rules(STANDING_READERS, "edges", "nodes", "pageInfo"),
     "WorklistEdge": rules(STANDING_READERS, *_EDGE),
     "Address": rules(STAFF_AND_SELF, "street", "city", "postalCode", "country"),
     "ExternalId": rules(STAFF, "system", "id"),
@@ -700,6 +700,27 @@ SELECTORS: dict[str, dict[str, Compared]] = {
         "interval": (),
     },
     "Query.managedList": {"kind": ("ManagedList.kind",)},
+    "Query.experienceValue": {
+        **_PERIOD,
+        "filter.window": (),
+        "filter.regions": ("ExperienceValueRow.region",),
+        "filter.segments": ("ExperienceValueRow.segment",),
+        "filter.touchpoints": ("ExperienceValueRow.touchpoint",),
+        "groupBy": (
+            "ExperienceValueRow.region",
+            "ExperienceValueRow.segment",
+            "ExperienceValueRow.touchpoint",
+        ),
+        "interval": (),
+    },
+    # The worklist is kept in priority order (ties broken by a fixed key no one reads).
+    "Query.worklist": {
+        **_PAGE,
+        **_ordered_by("Standing.priority"),
+        "filter.actions": ("Standing.action",),
+        "filter.segments": ("Customer.segment",),
+        "filter.owner": ("Customer.owner",),
+    },
     **{f"Customer.{name}": {**_PAGE, **_ordered_by(RECORD_TIMES[kind])} for name, kind in _LISTS.items()},
     # The timeline merges the kinds by their times; ``kinds`` compares the record's type only.
     "Customer.timeline": {**_PAGE, **_ordered_by(*RECORD_TIMES.values()), "kinds": ()},

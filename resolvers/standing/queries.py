@@ -67,6 +67,13 @@ class WorklistConnection:
     edges: list[WorklistEdge] = strawberry.field(description="The entries of this page with their cursors.")
     page_info: PageInfo = strawberry.field(description="Where this page sits in the worklist.")
 
+    @strawberry.field(
+        description="The customers of this page without their cursors (`edges { node }` in short); it reads "
+        "nothing more and costs the same."
+    )
+    def nodes(self) -> list[Customer]:
+        return [edge.node for edge in self.edges]
+
 
 WorklistFilterArg = Annotated[
     WorklistFilterInput | None, strawberry.argument(name="filter", description="Which customers to show.")

@@ -29,6 +29,7 @@ from auth.principal import Role
 from domain.customers.search import WordKind
 from domain.paging import Position, encode_cursor
 from domain.repositories import Repositories
+from domain.standing.worklist import rank_of
 from domain.store import UnitOfWork
 from resolvers.guards import undeclared_arguments, unenforced_selectors
 from resolvers.schema import Query, build_schema
@@ -223,6 +224,41 @@ ROOT_SAMPLES: dict[tuple[str, str], tuple[str, Variables]] = {
     ("Query.managedList", "kind"): ("{ managedList(kind: CASE_CATEGORY) { version } }", lambda w: {}),
     ("Query.churn", "groupBy"): (
         '{ churn(filter: {from: "2026-10-01", to: "2026-10-31"}, groupBy: [REGION, SEGMENT]) { churned } }',
+        lambda w: {},
+    ),
+    ("Query.experienceValue", "filter.regions"): (
+        f"{{ experienceValue(filter: {PERIOD}}}) {{ customers }} }}",
+        lambda w: {},
+    ),
+    ("Query.experienceValue", "filter.segments"): (
+        '{ experienceValue(filter: {from: "2026-10-01", to: "2026-10-31", segments: [MASS]}) { customers } }',
+        lambda w: {},
+    ),
+    ("Query.experienceValue", "filter.touchpoints"): (
+        '{ experienceValue(filter: {from: "2026-10-01", to: "2026-10-31", touchpoints: [DELIVERY]})'
+        " { customers } }",
+        lambda w: {},
+    ),
+    ("Query.experienceValue", "groupBy"): (
+        '{ experienceValue(filter: {from: "2026-10-01", to: "2026-10-31"}, groupBy: [SEGMENT])'
+        " { customers } }",
+        lambda w: {},
+    ),
+    ("Query.worklist", ORDER): ("{ worklist(first: 1) { edges { cursor } } }", lambda w: {}),
+    ("Query.worklist", "after"): (
+        "query($a: String) { worklist(first: 1, after: $a) { edges { cursor } } }",
+        lambda w: {"a": encode_cursor("worklist", rank_of(50, "x"))},
+    ),
+    ("Query.worklist", "filter.actions"): (
+        '{ worklist(first: 1, filter: {actions: ["RECOVER"]}) { edges { cursor } } }',
+        lambda w: {},
+    ),
+    ("Query.worklist", "filter.segments"): (
+        '{ worklist(first: 1, filter: {segments: ["MASS"]}) { edges { cursor } } }',
+        lambda w: {},
+    ),
+    ("Query.worklist", "filter.owner"): (
+        "{ worklist(first: 1, filter: {owner: ME}) { edges { cursor } } }",
         lambda w: {},
     ),
 }
