@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import signal
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from api.storage.embedded import free_port
+from domain.standing.models import NextBestAction
 from tests.e2e.readme import run_every_block, section, typed_errors
 from tests.e2e.servers import Server
 
@@ -22,6 +24,9 @@ BOARD_DASHBOARD = re.search(r"```graphql\n(query BoardDashboard.*?)```", README,
 START_DEADLINE = 180.0
 # The target is 3 s (`python -m bench --only first-start` measures it); a loaded machine gets room here.
 CTRL_C_DEADLINE = 10.0
+ACTION_PAGE = (
+    "query($actions: [String!]) { worklist(first: 1, filter: {actions: $actions}) { edges { cursor } } }"
+)
 
 
 @pytest.fixture
@@ -117,7 +122,26 @@ def test_serve_starts_the_embedded_database_loads_demo_data_and_stops_cleanly_on
                 assert list(typed_errors(answer["data"])) == [], (block, answer)
                 if "search:" in block:
                     assert answer["data"]["customers"]["edges"], f"the search example finds nobody: {block}"
+                if "query ExperienceValue" in block:
+                    # Promoters spend more after their response and churn less than detractors.
+                    rows = {row["category"]: row for row in answer["data"]["experienceValue"]}
+                    gain = {
+                        category: Decimal(row["spend"][0]["meanAfter"])
+                        - Decimal(row["spend"][0]["meanBefore"])
+                        for category, row in rows.items()
+                    }
+                    assert gain["PROMOTER"] > 2 * gain["DETRACTOR"], answer
+                    assert rows["PROMOTER"]["churnRate"] < rows["DETRACTOR"]["churnRate"], answer
             the_demo_shows_the_managers_loop(answers)
+
+            # The demo data makes every next best action appear in the frontline's worklist.
+            for action in NextBestAction:
+                page = http.post(
+                    "/graphql",
+                    headers=headers,
+                    json={"query": ACTION_PAGE, "variables": {"actions": [action.value]}},
+                ).json()
+                assert page["data"]["worklist"]["edges"], f"no {action.value} in the demo worklist: {page}"
         logged = len(server.log_lines())
         interrupted = time.monotonic()
     finally:
