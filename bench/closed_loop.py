@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from websockets.typing import Subprotocol
 from api.demo.loader import load
 from api.settings import Settings
 from api.storage.client import create_client, ensure_indexes
+from api.storage.standing_worker import rebuild_under_lease
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.load import percentile
@@ -72,34 +74,54 @@ async def _wait_subscribed(url: str) -> None:
 
 
 async def measure_closed_loop(
-    uri: str, *, requests: int, concurrency: int, log_path: Path
+    uri: str,
+    *,
+    requests: int,
+    concurrency: int,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+    standings: bool = False,
 ) -> ClosedLoopResult:
-    """Loads a small data set into a throwaway database, runs the loop against two processes, drops it."""
+    """Loads a small data set into a throwaway database (with its standings rebuilt when ``standings``),
+    runs the loop against two processes, drops it."""
     name = f"bench_closed_loop_{secrets.token_hex(4)}"
     client = create_client(uri)
     try:
         db = client[name]
         await ensure_indexes(db, all_indexes())
         await load(Repositories.on(db), customers=CUSTOMERS, seed=7, as_of=datetime.now(UTC))
+        if standings:
+            await rebuild_under_lease(db, Repositories.on(db), holder="bench")
         customer_ids = [d["_id"] async for d in db["customers"].find({}, {"_id": 1})]
         regions = sorted(await db["customers"].distinct("region"))
-        return await _run(
-            uri, name, customer_ids[: min(requests, len(customer_ids))], regions, concurrency, log_path
-        )
+        chosen = customer_ids[: min(requests, len(customer_ids))]
+        return await _run(uri, name, chosen, regions, concurrency, log_path, env)
     finally:
         await client.drop_database(name)
         await client.close()
 
 
 async def _run(
-    uri: str, name: str, customer_ids: list[str], regions: list[str], concurrency: int, log_path: Path
+    uri: str,
+    name: str,
+    customer_ids: list[str],
+    regions: list[str],
+    concurrency: int,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
 ) -> ClosedLoopResult:
     secret = secrets.token_urlsafe(32)
     settings = Settings(mongodb_uri=uri, database_name=name, jwt_secret=secret)
     bearer = issue_dev_token(
         settings.token_settings(), role=Role.FRONTLINE, subject="bench-frontline", regions=regions
     )
-    server = {"mongodb_uri": uri, "database_name": name, "jwt_secret": secret, "log_path": log_path}
+    server = {
+        "mongodb_uri": uri,
+        "database_name": name,
+        "jwt_secret": secret,
+        "log_path": log_path,
+        "env": env,
+    }
     with (
         ServerProcess(**server, targets=(TARGET,)) as writer,  # type: ignore[arg-type]
         ServerProcess(**server, targets=(TARGET,)) as pusher,  # type: ignore[arg-type]

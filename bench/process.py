@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -39,6 +39,7 @@ class ServerProcess:
         jwt_secret: str,
         log_path: Path,
         targets: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -52,6 +53,7 @@ class ServerProcess:
             "CUSTOMER360_COST_BUDGET_PER_MINUTE": "0",
             # Which targets it serves (bench/server.py): all of them unless named.
             "CUSTOMER360_BENCH_TARGETS": ",".join(targets),
+            **(env or {}),
         }
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None

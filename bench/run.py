@@ -29,6 +29,7 @@ from bench import (
     datasets,
     first_start,
     report,
+    standings,
     tactical_check,
     team_table,
 )
@@ -109,16 +110,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--loop-requests", type=int, default=20, help="measured loopPerformance requests")
     parser.add_argument(
+        "--worklist-customers",
+        default="1000,100000",
+        help="customers per worklist data set, comma-separated (empty: skip)",
+    )
+    parser.add_argument(
+        "--value-transactions",
+        default="10000,1000000",
+        help="transactions per experience-value data set, comma-separated (empty: skip)",
+    )
+    parser.add_argument(
+        "--standings-requests", type=int, default=30, help="measured worklist and experience-value requests"
+    )
+    parser.add_argument(
         "--only",
-        help="comma-separated scenarios to run on their own (first-start, aggregates, tactical, loop); their "
-        "sections of --out are replaced and the rest of it is kept",
+        help="comma-separated scenarios to run on their own (first-start, aggregates, tactical, loop, "
+        "standings); their sections of --out are replaced and the rest of it is kept",
     )
     return parser
 
 
 FIRST_START = "first-start"
 AGGREGATES = "aggregates"
-SECTIONS = {"tactical": "## Tactical check", "loop": "## Loop performance"}
+SECTIONS = {"tactical": "## Tactical check", "loop": "## Loop performance", "standings": standings.TITLE}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,7 +232,8 @@ def _first_start(args: argparse.Namespace, command: str) -> list[str]:
 
 
 def _sections(uri: str, args: argparse.Namespace, only: Sequence[str], command: str) -> dict[str, list[str]]:
-    """The sections of ``only`` (tactical, loop), measured; one whose sizes are empty is left out."""
+    """The sections of ``only`` (tactical, loop, standings), measured; one whose sizes are empty is left
+    out."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     sections: dict[str, list[str]] = {}
     tactical_sizes = [int(s) for s in args.tactical_feedback.split(",") if s.strip()]
@@ -239,6 +254,8 @@ def _sections(uri: str, args: argparse.Namespace, only: Sequence[str], command: 
         sections[SECTIONS["loop"]] = team_table.render(
             tables, requests=args.loop_requests, command=command, when=when
         )
+    if "standings" in only and (args.worklist_customers.strip() or args.value_transactions.strip()):
+        sections[SECTIONS["standings"]] = _standings(uri, args)
     return sections
 
 
@@ -254,6 +271,31 @@ def _fallbacks(
     if board_shown:
         found["board dashboard"] = fallbacks(schema, parse(dashboard.DASHBOARD), dashboard.VARIABLES)
     return found
+
+
+def _standings(uri: str, args: argparse.Namespace) -> list[str]:
+    """Measures the worklist, experience value and the closed loop with and without the worker."""
+    customers = [int(s) for s in args.worklist_customers.split(",") if s.strip()]
+    transactions = [int(s) for s in args.value_transactions.split(",") if s.strip()]
+    worklists, values = asyncio.run(
+        standings.measure_standings(
+            uri,
+            customers=customers,
+            transactions=transactions,
+            requests=args.standings_requests,
+            seed=args.seed,
+            log_path=args.log,
+        )
+    )
+    section = standings.render(worklists, values, requests=args.standings_requests)
+    if args.closed_loop_requests > 0:
+        runs = asyncio.run(
+            standings.closed_loop_with_and_without(
+                uri, requests=args.closed_loop_requests, concurrency=args.concurrency, log_path=args.log
+            )
+        )
+        section += ["", *standings.render_closed_loop(runs, concurrency=args.concurrency)]
+    return section
 
 
 @contextlib.contextmanager
