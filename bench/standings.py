@@ -133,6 +133,19 @@ def _standing(customer: Customer, rng: random.Random) -> Standing:
     )
 
 
+def value_customers(transactions: int) -> int:
+    """Customers of an experience-value data set: 2,000, fewer for tiny runs (a fifth of the transactions)."""
+    return min(VALUE_CUSTOMERS, max(20, transactions // 5))
+
+
+def worklist_database(customers: int, seed: int) -> str:
+    return f"bench_worklist_{customers}_s{seed}_{LAYOUT}"
+
+
+def value_database(transactions: int, seed: int) -> str:
+    return f"bench_value_{transactions}_s{seed}_{LAYOUT}"
+
+
 async def _reused(db: MongoDatabase, kind: str) -> bool:
     marker = await db["benchMeta"].find_one({"_id": kind})
     return marker is not None and marker.get("layout") == LAYOUT
@@ -165,7 +178,8 @@ async def prepare_value(db: MongoDatabase, transactions: int, seed: int) -> floa
     await ensure_indexes(db, all_indexes())
     repos = Repositories.on(db)
     rng = random.Random(seed)
-    customers = [_customer(n, rng) for n in range(VALUE_CUSTOMERS)]
+    count = value_customers(transactions)
+    customers = [_customer(n, rng) for n in range(count)]
     await repos.customers.insert_many(customers)
 
     def moment() -> datetime:
@@ -199,7 +213,7 @@ async def prepare_value(db: MongoDatabase, transactions: int, seed: int) -> floa
     for start in range(0, transactions, BATCH):
         chunk = []
         for n in range(start, min(transactions, start + BATCH)):
-            customer = customers[rng.randrange(VALUE_CUSTOMERS)]
+            customer = customers[rng.randrange(count)]
             chunk.append(
                 Transaction(
                     id=f"t{n:023x}",
@@ -230,7 +244,7 @@ async def measure_standings(
     client = create_client(uri, server_selection_timeout_ms=30_000)
     try:
         for size in customers:
-            db = client[f"bench_worklist_{size}_s{seed}_{LAYOUT}"]
+            db = client[worklist_database(size, seed)]
             print(f"worklist: {size} customers ...", flush=True)
             loaded = await prepare_worklist(db, size, seed)
             token = {"role": Role.FRONTLINE, "subject": "bench-frontline", "regions": ["north"]}
@@ -239,7 +253,7 @@ async def measure_standings(
                 Measured(size, loaded, *await _serve(uri, db.name, token, body, requests, log_path))
             )
         for size in transactions:
-            db = client[f"bench_value_{size}_s{seed}_{LAYOUT}"]
+            db = client[value_database(size, seed)]
             print(f"experience value: {size} transactions ...", flush=True)
             loaded = await prepare_value(db, size, seed)
             token = {"role": Role.BOARD, "subject": "bench-board"}
@@ -312,8 +326,9 @@ def render(worklists: list[Measured], values: list[Measured], *, requests: int) 
         "worker off (`bench/standings.py`). Worklist: a frontline member of one region (a fifth of the "
         "customers) asks for the first 20 by priority with their standings; each customer has a standing of "
         "a random action and priority. Experience value: a board member asks for nine months by region and "
-        f"month over {VALUE_CUSTOMERS} customers with {RESPONSES_PER_CUSTOMER} NPS responses each and the "
-        "given number of transactions; its cells are rebuilt from that raw history first.",
+        f"month over {VALUE_CUSTOMERS} customers (fewer in tiny runs) with {RESPONSES_PER_CUSTOMER} NPS "
+        "responses each and the given number of transactions; its cells are rebuilt from that raw history "
+        "first.",
         "",
         "### Worklist",
         "",

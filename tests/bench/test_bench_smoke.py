@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pymongo
 
-from bench import aggregates, dashboard, team_table
+from bench import aggregates, dashboard, standings, team_table
 from bench.datasets import database_name
 from bench.scenarios import SCENARIOS
 from bench.server import TARGETS
@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ROW = re.compile(r"^\| (?P<scenario>[\w-]+) \| (?P<target>\w+) \| (?P<figures>.*) \|$")
 CUSTOMERS = 110
 AGGREGATES = (30, 60)  # customers of the aggregates' data sets
+WORKLIST = (40, 80)  # customers of the worklist's data sets
+VALUE = (150, 250)  # transactions of the experience-value data sets
 
 
 def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str, tmp_path: Path) -> None:
@@ -32,6 +34,7 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     command += ["--first-start-customers", "0"]  # tests/bench/test_first_start.py runs that one
     command += ["--aggregates-sizes", ",".join(map(str, AGGREGATES)), "--aggregates-requests", "2"]
     command += ["--tactical-feedback", "", "--loop-alerts", ""]  # their own run below
+    command += ["--worklist-customers", "", "--value-transactions", ""]  # their own run below
     try:
         finished = subprocess.run(
             command,
@@ -161,3 +164,49 @@ def test_only_the_tactical_check_and_loop_performance_replace_their_own_sections
         figures = line.strip("| ").split(" | ")
         assert int(figures[2]) > 0  # rows
         assert figures[-1] == "0"  # failures
+
+
+def test_only_the_standings_section_measures_the_worklist_value_and_closed_loop_with_the_worker(
+    mongodb_uri: str, tmp_path: Path
+) -> None:
+    report = tmp_path / "BENCHMARKS.md"
+    report.write_text("# Benchmarks\n\n## 10 customers\n\nkept\n")
+    command = [sys.executable, "-m", "bench", "--only", "standings", "--concurrency", "2"]
+    command += ["--worklist-customers", ",".join(map(str, WORKLIST)), "--standings-requests", "2"]
+    command += ["--value-transactions", ",".join(map(str, VALUE)), "--closed-loop-requests", "5"]
+    command += ["--out", str(report), "--log", str(tmp_path / "bench.log")]
+    try:
+        finished = subprocess.run(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "MONGODB_URI": mongodb_uri},
+            capture_output=True,
+            text=True,
+            timeout=300,  # generous: a loaded machine stretches it several times
+            check=False,
+        )
+    finally:
+        client: pymongo.MongoClient[dict[str, object]]
+        with pymongo.MongoClient(mongodb_uri) as client:
+            for size in WORKLIST:
+                client.drop_database(standings.worklist_database(size, 1))
+            for size in VALUE:
+                client.drop_database(standings.value_database(size, 1))
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+
+    text = report.read_text()
+    assert [line for line in text.splitlines() if line.startswith("## ")] == [
+        "## 10 customers",
+        standings.TITLE,
+    ]
+    assert "kept\n" in text
+    # The worklist and experience value at two sizes each, and the closed loop with the worker off and on.
+    for size in (*WORKLIST, *VALUE):
+        [row] = [line for line in text.splitlines() if line.startswith(f"| {size} |")]
+        measured = row.strip("| ").split(" | ")
+        assert 0 < float(measured[2]) <= float(measured[3]), row  # p50, p99
+        assert float(measured[5]) >= 1, row  # database commands per request
+        assert measured[6] == "0", row  # failures
+    for label in ("worker off", "worker on"):
+        [row] = [line for line in text.splitlines() if line.startswith(f"| {label} |")]
+        assert row.split(" | ")[1:3] == ["5", "0"], row
