@@ -351,6 +351,7 @@ async def closed_loop_with_and_without(
             uri, requests=requests, concurrency=concurrency, log_path=log_path, env=env, standings=True
         )
         runs.append((label, result))
+        print(f"  {label}: {result.requests} requests, {result.per_second:.1f}/s", flush=True)
     return runs
 
 
