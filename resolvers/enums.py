@@ -40,9 +40,9 @@ from domain.errors import ErrorCode
 from domain.feedback.models import FeedbackChannel, FeedbackStatus, Touchpoint
 from domain.lists.models import ListKind
 from domain.standards.models import TargetMetric
-from domain.tactical.models import Verdict
 from domain.standing.models import NextBestAction, ReasonCode
 from domain.standing.worklist import Owner
+from domain.tactical.models import Verdict
 from domain.timeline import TimelineKind
 from domain.value.models import NpsCategory, ValueWindow
 
@@ -517,8 +517,8 @@ __all__ = [
     "Tier",
     "TimelineKind",
     "Touchpoint",
-    "Verdict",
     "ValueAxis",
     "ValueWindow",
+    "Verdict",
     "describe_enum",
 ]

@@ -18,9 +18,9 @@ from resolvers.aggregates.churn import ChurnQueries
 from resolvers.aggregates.complaints import ComplaintQueries
 from resolvers.aggregates.compliance import ComplianceQueries
 from resolvers.aggregates.experience import ExperienceQueries
+from resolvers.aggregates.experience_value import ExperienceValueQueries
 from resolvers.aggregates.loop_performance import LoopPerformanceQueries
 from resolvers.aggregates.recurring import RecurringQueries
-from resolvers.aggregates.experience_value import ExperienceValueQueries
 from resolvers.aggregates.risk import RiskQueries
 from resolvers.alerts.mutations import AlertMutations
 from resolvers.alerts.queries import AlertQueries
@@ -54,8 +54,8 @@ from resolvers.lookup import NODE_TYPES, load_node
 from resolvers.node import Node, decode_global_id
 from resolvers.standards.mutations import StandardMutations
 from resolvers.standards.queries import StandardQueries
-from resolvers.tactical.queries import TacticalQueries
 from resolvers.standing.queries import WorklistQueries
+from resolvers.tactical.queries import TacticalQueries
 from resolvers.viewer.queries import ViewerQueries
 
 NodeIdArg = Annotated[strawberry.ID, strawberry.argument(description="Global id of the object.")]

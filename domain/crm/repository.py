@@ -29,6 +29,7 @@ from domain.customers.models import ExternalId
 from domain.customers.repository import LOOKUP_CHUNK, external_key
 from domain.documents import date_doc, date_from, money_doc, money_from
 from domain.imports.rows import Upserted
+from domain.money import Money
 from domain.root_cause import (
     Caused,
     CauseSource,
@@ -38,7 +39,6 @@ from domain.root_cause import (
     causes_recorded,
     rename_cause,
 )
-from domain.money import Money
 from domain.scope import any_of
 from domain.store import Document, IndexSpec
 
