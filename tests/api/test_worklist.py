@@ -55,6 +55,21 @@ async def until_listed(client: GraphQLClient, count: int, **variables: Any) -> l
     return found
 
 
+async def until_ranked(client: GraphQLClient, actions: list[str]) -> list[dict[str, Any]]:
+    """The worklist once the worker has caught up with every write so far: customers are listed as soon as
+    they are inserted, and their standings change again with the feedback written after them."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        found = await listed(client)
+        if [node["standing"]["action"] for node in found] == actions:
+            return found
+        assert time.monotonic() < deadline, found
+        await asyncio.sleep(0.2)
+
+
+SETTLED = ["RECOVER", "GROW", "FOLLOW_UP", "NONE"]  # the people of the north, once their standings follow
+
+
 @pytest.fixture
 async def people(repos: Repositories) -> dict[str, Customer]:
     """North: a recent detractor, a passive, a promoter with marketing consent and an opportunity, one
@@ -90,7 +105,7 @@ def frontline(http: httpx.AsyncClient, token: Any, **claims: Any) -> GraphQLClie
 async def test_the_worklist_ranks_the_regions_customers_with_their_standing_and_reasons(
     http: httpx.AsyncClient, token: Any, people: dict[str, Customer]
 ) -> None:
-    found = await until_listed(frontline(http, token), 4)
+    found = await until_ranked(frontline(http, token), SETTLED)
     ids = [node["id"] for node in found]
     assert ids == [
         encode_global_id("Customer", people[k].id) for k in ("detractor", "promoter", "passive", "newcomer")
@@ -110,7 +125,7 @@ async def test_a_detractor_submitted_through_the_api_moves_the_customer_up_to_re
     http: httpx.AsyncClient, token: Any, people: dict[str, Customer]
 ) -> None:
     client = frontline(http, token)
-    await until_listed(client, 4)
+    await until_ranked(client, SETTLED)
     submission = {
         "idempotencyKey": "phone-1",
         "customerId": encode_global_id("Customer", people["passive"].id),
@@ -139,7 +154,7 @@ async def test_filters_by_action_segment_and_owner(
     mine = people["promoter"].owner_id
     assert mine is not None
     client = frontline(http, token, sub=mine)
-    await until_listed(client, 4)
+    await until_ranked(client, SETTLED)
 
     async def names(**where: Any) -> set[str]:
         found = await listed(client, filter=where)
