@@ -100,7 +100,9 @@ class StandingRepository:
             # Every collection a transaction writes must exist before it: creating one inside a
             # transaction can deadlock the embedded database against concurrent writers.
             IndexSpec(BANDS, (("kind", 1),)),
-            IndexSpec(COLLECTION, (("rank", 1),)),
+            # A worklist page walks one region's (or one owner's in a region) customers over a range of ranks.
+            IndexSpec(COLLECTION, (("region", 1), ("rank", 1), ("_id", 1))),
+            IndexSpec(COLLECTION, (("ownerId", 1), ("region", 1), ("rank", 1), ("_id", 1))),
             IndexSpec(COLLECTION, (("recheckAt", 1),)),
             IndexSpec(COLLECTION, (("detractorAt", 1),)),
             IndexSpec(COLLECTION, (("openAlerts", 1),)),
@@ -187,23 +189,36 @@ class StandingRepository:
         limit: int,
     ) -> list[Standing]:
         """Up to ``limit`` standings in scope of these regions matching ``where``, in worklist order, with
-        a rank after ``after`` and before ``before`` (either end open when None)."""
+        a rank after ``after`` and before ``before`` (either end open when None).
+
+        One command per region: each walks the (region, rank) or (owner, region, rank) index over just the
+        rank range, and the pages are merged here. A database serves a
+        ``$match`` from an index only when every one of its fields is in it, so the index's fields come
+        alone in the first stage and the rest of the filter in a second.
+        """
         ranks: dict[str, str] = {}
         if after is not None:
             ranks["$gt"] = after
         if before is not None:
             ranks["$lt"] = before
-        # The rank comes first: a database that serves one clause from an index takes the first it can.
-        query: dict[str, Any] = {"rank": ranks} if ranks else {}
-        query["region"] = {"$in": list(regions)}
+        rest: dict[str, Any] = {}
         if where.actions:
-            query["action"] = {"$in": [a.value for a in where.actions]}
+            rest["action"] = {"$in": [a.value for a in where.actions]}
         if where.segments:
-            query["segment"] = {"$in": list(where.segments)}
-        if where.owner_id is not None:
-            query["ownerId"] = where.owner_id
-        cursor = self._collection.find(narrowed(query, self._scope)).sort([("rank", 1)]).limit(limit)
-        return [from_document(d).standing for d in await cursor.to_list()]
+            rest["segment"] = {"$in": list(where.segments)}
+        owner = {"ownerId": where.owner_id} if where.owner_id is not None else {}
+        walks = [{**owner, "region": region} for region in dict.fromkeys(regions)]
+        found: list[Document] = []
+        for walk in walks:
+            pipeline: list[dict[str, Any]] = [
+                {"$match": {**walk, "rank": ranks} if ranks else walk},
+                {"$match": narrowed(rest, self._scope)},
+                {"$sort": {"rank": 1}},
+                {"$limit": limit},
+            ]
+            found += [d async for d in await self._collection.aggregate(pipeline)]
+        found.sort(key=lambda d: str(d["rank"]))
+        return [from_document(d).standing for d in found[:limit]]
 
     async def at_risk(self, start: datetime, end: datetime) -> list[AtRisk]:
         """Customers in scope with detractor feedback from ``start`` up to ``end``, or an open alert."""

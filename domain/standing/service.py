@@ -22,6 +22,8 @@ from domain.standing.models import Standing
 from domain.standing.repository import Stored
 from domain.standing.rules import assess
 from domain.standing.worklist import (
+    WIDENING,
+    WIDENINGS,
     WorklistFilter,
     band_end,
     bands_for,
@@ -287,15 +289,20 @@ async def worklist(
     """A page of the standings in scope matching ``where`` in worklist order, after the cursor ``after``.
 
     The counts of the request's bands say how far the page has to read (``domain.standing.worklist``);
-    a band that turns out short is followed by one read of the rest.
+    a band that turns out short is followed by wider ones, then by a read of the rest.
     """
     start = _rank_from(after) if after is not None else None
     bands = await repos.standings.band_counts(bands_for(where, regions, [s.value for s in Segment]))
-    end = band_end(expected(bands, where.actions), start, first + 1)
-    found = await repos.standings.page(where, regions=regions, after=start, before=end, limit=first + 1)
-    if len(found) <= first and end is not None:
-        rest = first + 1 - len(found)
-        found += await repos.standings.page(where, regions=regions, after=end, before=None, limit=rest)
+    per_priority = expected(bands, where.actions)
+    reach = first + 1
+    end = band_end(per_priority, start, reach)
+    found = await repos.standings.page(where, regions=regions, after=start, before=end, limit=reach)
+    for widening in range(WIDENINGS + 1):
+        if len(found) >= reach or end is None:
+            break
+        lower, missing = end, reach - len(found)
+        end = band_end(per_priority, lower, WIDENING * missing) if widening < WIDENINGS else None
+        found += await repos.standings.page(where, regions=regions, after=lower, before=end, limit=missing)
     return Page(found[:first], has_next=len(found) > first)
 
 

@@ -4,12 +4,15 @@ Customers are listed by priority (highest first), then by a fixed pseudo-random 
 equal priorities do not always favour the same customers), then by id. That order is one string per
 standing, its **rank**, indexed: a page is the next ``first`` ranks after the cursor.
 
-A database that cannot stop an index walk at a limit (the embedded one materialises every match before
+A database that cannot stop an index walk at a limit (the embedded one reads every key of the range before
 sorting) would read every matching standing for each page. So pages are read from a **band** of ranks
 expected to hold just enough of them: ``Bands`` counts standings per action and priority (kept with the
-standings, per region and segment and per owner and segment), and since tie-breaks are spread evenly, the
-share of a priority's tie-break range a band covers holds about that share of its standings. A band that
-turns out short is followed by one read of the rest.
+standings, per region and segment, and per owner, region and segment), and since tie-breaks are spread
+evenly, the share of a priority's tie-break range a band covers holds about that share of its standings.
+Each of the caller's regions (or the owner's customers in it) is read over the band from its own (region,
+rank) or (owner, region, rank) index, and the reads are merged: a page reads about the band's standings,
+whatever the number of customers. A band that turns out short is followed by a wider one (``WIDENINGS`` at
+most), then by a read of the rest.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ _TIE_BREAKS = 1 << 32
 # A band aims at this many times the standings a page needs, plus a few: short bands are then rare.
 SAFETY_FACTOR = 1.5
 SAFETY_EXTRA = 8
+# A short band is followed by bands aiming at this many times what is still missing, this many times.
+WIDENING = 4
+WIDENINGS = 2
 
 
 def tie_break(customer_id: str) -> int:
@@ -64,16 +70,16 @@ def region_band(region: str, segment: str) -> str:
     return f"region|{region}|{segment}"
 
 
-def owner_band(owner_id: str, segment: str) -> str:
-    """The key of the counts of one employee's customers of one segment."""
-    return f"owner|{owner_id}|{segment}"
+def owner_band(owner_id: str, region: str, segment: str) -> str:
+    """The key of the counts of one employee's customers of one region and segment."""
+    return f"owner|{owner_id}|{region}|{segment}"
 
 
 def bands_of(region: str, segment: str, owner_id: str | None) -> list[str]:
     """Every band a standing is counted in."""
     keys = [region_band(region, segment)]
     if owner_id is not None:
-        keys.append(owner_band(owner_id, segment))
+        keys.append(owner_band(owner_id, region, segment))
     return keys
 
 
@@ -81,7 +87,7 @@ def bands_for(where: WorklistFilter, regions: Sequence[str], segments: Sequence[
     """The bands whose counts estimate a request: its owner's, else its regions', for its segments."""
     chosen = where.segments or tuple(segments)
     if where.owner_id is not None:
-        return [owner_band(where.owner_id, s) for s in chosen]
+        return [owner_band(where.owner_id, r, s) for r in regions for s in chosen]
     return [region_band(r, s) for r in regions for s in chosen]
 
 

@@ -8,10 +8,15 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import monitoring
+
+from api.settings import Settings
+from api.storage.client import create_client, ensure_indexes
 from domain.crm.models import OpportunityStage
 from domain.customer_history import CustomerHistory, read_histories
 from domain.customers.models import Consent, Customer, Segment
-from domain.repositories import Repositories
+from domain.money import Money
+from domain.repositories import Repositories, all_indexes
 from domain.standing.models import NextBestAction, Standing
 from domain.standing.rules import assess
 from domain.standing.service import cursor_of, refresh, sweep_due, verify, worklist
@@ -149,3 +154,92 @@ async def test_concurrent_sweeps_recompute_each_due_standing_exactly_once(
     assert {s.standing.action for s in stored.values()} == {NextBestAction.NONE}
     assert await sweep_due(repos, uow, now=later) == 0
     assert (await verify(repos, now=later)).differences == []
+
+
+class StandingReads(monitoring.CommandListener):
+    """The commands that read standings, as sent."""
+
+    def __init__(self) -> None:
+        self.commands: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "aggregate" and event.command["aggregate"] == "standings":
+            self.commands.append(
+                {"aggregate": "standings", "pipeline": event.command["pipeline"], "cursor": {}}
+            )
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def a_standing(n: int, rng: random.Random) -> Standing:
+    """A stored standing of a random action and priority in one of five regions."""
+    action = rng.choice(list(NextBestAction))
+    return Standing(
+        customer_id=f"s{n:023x}",
+        region=("north", "south", "east", "west", "central")[n % 5],
+        segment=list(Segment)[n % len(Segment)].value,
+        owner_id=f"e{n % 3}",
+        priority=0 if action is NextBestAction.NONE else rng.randrange(1, 101),
+        action=action,
+        reasons=(),
+        detractor_at=(),
+        open_alerts=0,
+        lifetime_value=Money(0, "EUR"),
+        computed_at=NOW,
+        recheck_at=None,
+    )
+
+
+async def test_a_worklist_page_reads_about_a_page_of_standings_however_many_customers(
+    settings: Settings,
+) -> None:
+    """Each page's reads, explained by the database: the standings examined stay near the page's size at
+    10x the customers, for the regions' worklist, a filtered one and an owner's."""
+    reads = StandingReads()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[reads])
+    examined: dict[int, list[int]] = {}
+    try:
+        for customers in (300, 3000):
+            db = client[f"{settings.database_name}_{customers}"]
+            try:
+                await ensure_indexes(db, all_indexes())
+                repos = Repositories.on(db)
+                rng = random.Random(customers)  # noqa: S311
+                await repos.standings.replace_all([a_standing(n, rng) for n in range(customers)])
+                regions = ["north", "south"]
+                first = await worklist(repos, WorklistFilter(), regions=regions, first=20, after=None)
+                pages = [
+                    first,
+                    await worklist(
+                        repos, WorklistFilter(), regions=regions, first=20, after=cursor_of(first.items[-1])
+                    ),
+                    await worklist(
+                        repos,
+                        WorklistFilter(actions=(NextBestAction.GROW, NextBestAction.RETAIN)),
+                        regions=regions,
+                        first=20,
+                        after=None,
+                    ),
+                    await worklist(
+                        repos, WorklistFilter(owner_id="e1"), regions=regions, first=20, after=None
+                    ),
+                ]
+                assert all(len(page.items) == 20 for page in pages)
+                counts = []
+                for command in reads.commands:
+                    explained = await db.command({"explain": command, "verbosity": "executionStats"})
+                    counts.append(explained["stages"][0]["$cursor"]["executionStats"]["totalDocsExamined"])
+                examined[customers] = counts
+                reads.commands.clear()
+            finally:
+                await client.drop_database(db.name)
+    finally:
+        await client.close()
+    # A read per region and page; a band holds about 1.5 pages of what is asked for.
+    assert len(examined[300]) == len(examined[3000]) == 8, examined
+    assert max(examined[3000]) <= 100, examined
+    assert sum(examined[3000]) <= 2 * sum(examined[300]) + 100, examined
