@@ -186,12 +186,12 @@ def create_app(
         # Background work (the standing worker and sweep) has its own connections, so it never waits for a
         # request's or makes one wait; its commands count in the metrics, not in what requests cost.
         background = create_client(uri, event_listeners=[metrics.command_listener])
-        watching = asyncio.create_task(watch.run(), name="database-watch")
+        stopping = asyncio.Event()
+        watching = asyncio.create_task(watch.run(stopping), name="database-watch")
         db = client[settings.database_name]
         await prepare_database(db)
         if rebuilt := await CustomerRepository(db).refresh_search_tokens():
             logger.info("rebuilt the search tokens of %d customers", rebuilt)
-        stopping = asyncio.Event()
         feed = ChangeFeed(db, stopping=stopping)
         uow = MongoUnitOfWork(client)
         zones = settings.rollup_time_zones
@@ -238,9 +238,9 @@ def create_app(
         try:
             yield
         finally:
-            # Stop the loops between database calls, so no connection is cut mid-command.
+            # Stop the loops between database calls, so no connection is cut mid-command (and none is
+            # cancelled: a cancellation lost in the driver would leave its loop running and this waiting).
             stopping.set()
-            watching.cancel()
             await asyncio.gather(*background_loops, *background_work, watching, return_exceptions=True)
             await background.close()
             await client.close()

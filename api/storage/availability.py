@@ -81,11 +81,17 @@ class DatabaseWatch:
             return True
         return False
 
-    async def run(self) -> None:
-        """Until cancelled: probe, act on a change of verdict, wait the interval."""
-        while True:
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Until ``stopping`` is set: probe, act on a change of verdict, wait the interval.
+
+        It is stopped by the event, never cancelled: on Python 3.11 a cancellation arriving as a driver
+        call completes can be lost inside the driver's ``wait_for``, and the loop would probe on forever
+        while shutdown waited for it.
+        """
+        while not stopping.is_set():
             self._settle(await self.probe())
-            await asyncio.sleep(self._interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=self._interval)
 
     def _settle(self, answered: bool) -> None:
         if answered == self._available:

@@ -156,18 +156,18 @@ async def rebuild_under_lease(
     await asyncio.sleep(settle_seconds)
     start = await current_token(db)
 
+    rebuilt = asyncio.Event()
+
     async def keep() -> None:
-        while True:
-            await asyncio.sleep(lease_seconds / 3)
+        while not await _stopped(rebuilt, lease_seconds / 3):
             await lease.seize()
 
     keeping = asyncio.create_task(keep())
     try:
         done = await rebuild(repos, now=datetime.now(UTC), progress=progress)
     finally:
-        keeping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeping
+        rebuilt.set()
+        await keeping
     await lease.keep(start)
     await lease.release()
     return done
@@ -215,19 +215,18 @@ class StandingWorker:
             await self.lease.release()
 
     async def _follow(self) -> None:
-        lost = asyncio.Event()
-        keeping = asyncio.create_task(self._keep_lease(lost), name="standing-lease")
+        lost, done = asyncio.Event(), asyncio.Event()
+        keeping = asyncio.create_task(self._keep_lease(lost, done), name="standing-lease")
         try:
             await self._follow_while(lost)
         finally:
-            keeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeping
+            # Ended by an event, not cancelled: a cancellation lost in the driver would leave it running.
+            done.set()
+            await keeping
 
-    async def _keep_lease(self, lost: asyncio.Event) -> None:
+    async def _keep_lease(self, lost: asyncio.Event, done: asyncio.Event) -> None:
         """Renew the lease while working (a rebuild can take minutes); note when another process took it."""
-        while not lost.is_set():
-            await asyncio.sleep(self._lease_seconds / 3)
+        while not lost.is_set() and not await _stopped(done, self._lease_seconds / 3):
             with contextlib.suppress(PyMongoError):
                 if not await self.lease.take():
                     lost.set()
@@ -269,8 +268,14 @@ class StandingWorker:
                         return  # another process took over
 
     async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        await _stopped(self._stopping, seconds)
+
+
+async def _stopped(event: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``event``; whether it is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=seconds)
+    return event.is_set()
 
 
 async def sweep_standings_forever(
@@ -284,5 +289,4 @@ async def sweep_standings_forever(
                 logger.info("recomputed %d standings that time changed", swept)
         except Exception:  # a failed sweep is retried on the next round; the loop must not die
             logger.exception("standing sweep failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=every_seconds)
+        await _stopped(stopping, every_seconds)

@@ -46,7 +46,8 @@ async def running(
         yield worker
     finally:
         stopping.set()
-        await task
+        # It stops between database calls, soon: a worker that does not is a failure, not a hang.
+        await asyncio.wait_for(task, timeout=DEADLINE)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -103,7 +104,7 @@ async def test_the_worker_follows_a_mixed_write_load_and_verify_agrees(
             version=intake.alert.version,
             by=staff.id,
             now=now,
-            resolution=Resolution("Refunded", "Sorry", "EMAIL"),
+            resolution=Resolution("Refunded", "Sorry", "EMAIL", "carrier-delay", "The parcel came late"),
         )
         purchases = tmp_path / "transactions.jsonl"
         purchases.write_text(
