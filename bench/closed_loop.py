@@ -81,15 +81,16 @@ async def measure_closed_loop(
     log_path: Path,
     env: Mapping[str, str] | None = None,
     standings: bool = False,
+    customers: int = CUSTOMERS,
 ) -> ClosedLoopResult:
-    """Loads a small data set into a throwaway database (with its standings rebuilt when ``standings``),
-    runs the loop against two processes, drops it."""
+    """Loads a small data set of ``customers`` into a throwaway database (with its standings rebuilt when
+    ``standings``), runs the loop against two processes, drops it."""
     name = f"bench_closed_loop_{secrets.token_hex(4)}"
     client = create_client(uri)
     try:
         db = client[name]
         await ensure_indexes(db, all_indexes())
-        await load(Repositories.on(db), customers=CUSTOMERS, seed=7, as_of=datetime.now(UTC))
+        await load(Repositories.on(db), customers=customers, seed=7, as_of=datetime.now(UTC))
         if standings:
             await rebuild_under_lease(db, Repositories.on(db), holder="bench")
         customer_ids = [d["_id"] async for d in db["customers"].find({}, {"_id": 1})]

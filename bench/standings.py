@@ -30,7 +30,7 @@ from api.storage.client import MongoDatabase, create_client, ensure_indexes
 from api.storage.standing_worker import rebuild_under_lease
 from auth.principal import Role
 from auth.tokens import issue_dev_token
-from bench.closed_loop import ClosedLoopResult, measure_closed_loop
+from bench.closed_loop import CUSTOMERS, ClosedLoopResult, measure_closed_loop
 from bench.load import percentile, run
 from bench.measure import commands_so_far
 from bench.process import ServerProcess, cpu_seconds
@@ -343,12 +343,20 @@ def render(worklists: list[Measured], values: list[Measured], *, requests: int) 
 async def closed_loop_with_and_without(
     uri: str, *, requests: int, concurrency: int, log_path: Path
 ) -> list[tuple[str, ClosedLoopResult]]:
-    """The closed loop with the standing worker off (as before standings) and on, each on new data."""
+    """The closed loop with the standing worker off (as before standings) and on, each on new data: the
+    closed loop's data set, smaller for a tiny run (a customer per request, at least 20)."""
+    customers = min(CUSTOMERS, max(20, requests))
     runs = []
     for label, env in (("worker off", OFF), ("worker on", ON)):
         print(f"closed loop, standing {label} ...", flush=True)
         result = await measure_closed_loop(
-            uri, requests=requests, concurrency=concurrency, log_path=log_path, env=env, standings=True
+            uri,
+            requests=requests,
+            concurrency=concurrency,
+            log_path=log_path,
+            env=env,
+            standings=True,
+            customers=customers,
         )
         runs.append((label, result))
         print(f"  {label}: {result.requests} requests, {result.per_second:.1f}/s", flush=True)
