@@ -216,7 +216,7 @@ def _customers(row: ValueRow) -> int:
     return row.figures.customers if row.figures else 0
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     answered=answers,
     purchased=bought,
