@@ -2,8 +2,9 @@
 
 Feedback, transactions, alerts, cases, opportunities, interactions and profiles change a customer's standing
 and experience value, whoever writes them: the API, ``customer360 import``, or another system writing to the
-database. The worker follows them all with one change stream and recomputes each batch of customers it
-names (``domain.standing.service.refresh``), so the write paths themselves pay nothing.
+database. The worker follows them all with one change stream (``CustomerChanges``, its only contact with
+the stream) and recomputes each batch of customers it names (``domain.standing.service.refresh``), so the
+write paths themselves pay nothing.
 
 - **One at a time.** Every server process runs a worker, but only the holder of a lease (a document,
   taken and renewed with conditional updates) works; when it stops or dies, another takes over once the
@@ -26,7 +27,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -78,6 +79,57 @@ def customer_of(change: dict[str, Any]) -> str | None:
         return str(change["documentKey"]["_id"])
     customer = (change.get("fullDocument") or {}).get("customerId")
     return str(customer) if customer is not None else None
+
+
+class CustomerChanges:
+    """The customers the database's writes name, in batches: the one interface through which the worker
+    follows the change stream (opened after a stored position, or where the stream stands now)."""
+
+    def __init__(self, db: MongoDatabase, *, wait_ms: int) -> None:
+        self._db = db
+        self._wait_ms = wait_ms
+        self._stream: Any = None
+        self.resumed = False  # whether it opened after the position asked for (else: where it stands now)
+
+    @contextlib.asynccontextmanager
+    async def opened(self, after: Any) -> AsyncIterator[CustomerChanges]:
+        """Follow the changes after the position ``after``; from where the stream stands now when it is
+        None or the database no longer has the history it points at."""
+        options: dict[str, Any] = {"full_document": "updateLookup", "max_await_time_ms": self._wait_ms}
+        stream = None
+        if after is not None:
+            try:
+                stream = await self._db.watch(PIPELINE, resume_after=after, **options)
+            except OperationFailure as error:
+                if error.code != HISTORY_LOST:
+                    raise
+                logger.warning("the change history the worker stopped at is gone: rebuilding")
+        self.resumed = stream is not None
+        if stream is None:
+            stream = await self._db.watch(PIPELINE, **options)
+        async with stream:
+            self._stream = stream
+            yield self
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._stream is not None and self._stream.alive)
+
+    @property
+    def position(self) -> Any:
+        """Where the stream stands: opening after it later sees every change from here on."""
+        return self._stream.resume_token
+
+    async def next_batch(self, most: int) -> set[str]:
+        """The customers named by the changes available now (up to ``most``; none after the wait)."""
+        customers: set[str] = set()
+        while len(customers) < most:
+            change = await self._stream.try_next()
+            if change is None:
+                break
+            if (customer := customer_of(change)) is not None:
+                customers.add(customer)
+        return customers
 
 
 class Lease:
@@ -134,8 +186,8 @@ class Lease:
 
 async def current_token(db: MongoDatabase) -> Any:
     """Where the change stream stands now: a worker resuming from it sees every later change."""
-    async with await db.watch(PIPELINE) as stream:
-        return stream.resume_token
+    async with CustomerChanges(db, wait_ms=0).opened(None) as changes:
+        return changes.position
 
 
 async def rebuild_under_lease(
@@ -232,39 +284,21 @@ class StandingWorker:
                     lost.set()
 
     async def _follow_while(self, lost: asyncio.Event) -> None:
-        token = await self.lease.token()
-        try:
-            stream = await self._db.watch(
-                PIPELINE, full_document="updateLookup", resume_after=token, max_await_time_ms=self._poll_ms
-            )
-        except OperationFailure as error:
-            if error.code != HISTORY_LOST:
-                raise
-            logger.warning("the change history the worker stopped at is gone: rebuilding")
-            token = None
-            stream = await self._db.watch(
-                PIPELINE, full_document="updateLookup", max_await_time_ms=self._poll_ms
-            )
-        async with stream:
-            if token is None:
+        changes = CustomerChanges(self._db, wait_ms=self._poll_ms)
+        async with changes.opened(await self.lease.token()):
+            if not changes.resumed:
                 # Changes from here on are followed; what came before is rebuilt from scratch.
-                start = stream.resume_token
+                start = changes.position
                 done = await rebuild(self._repos, now=self._clock())
                 logger.info("rebuilt the standings of %d customers", done.customers)
                 if not await self.lease.keep(start):
                     return
-            while stream.alive and not self._stopping.is_set() and not lost.is_set():
-                customers: set[str] = set()
-                while len(customers) < self._batch:
-                    change = await stream.try_next()
-                    if change is None:
-                        break
-                    if (customer := customer_of(change)) is not None:
-                        customers.add(customer)
+            while changes.alive and not self._stopping.is_set() and not lost.is_set():
+                customers = await changes.next_batch(self._batch)
                 if customers:
                     done = await refresh(self._repos, self._uow, sorted(customers), now=self._clock())
                     self.recomputed += done.customers
-                    if not await self.lease.keep(stream.resume_token):
+                    if not await self.lease.keep(changes.position):
                         return  # another process took over
 
     async def _pause(self, seconds: float) -> None:
