@@ -397,10 +397,15 @@ async def audit_rows(repos: Repositories, customers: list[str]) -> list[tuple[An
     return sorted(rows, key=repr)
 
 
+def root_names(query: str) -> list[str]:
+    """The root fields a query reads."""
+    [operation] = [d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode)]
+    return [s.name.value for s in operation.selection_set.selections if hasattr(s, "name")]
+
+
 def customer_roots(query: str) -> int | None:
     """How many root fields read customers, when they are all the query reads (else None)."""
-    [operation] = [d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode)]
-    names = [s.name.value for s in operation.selection_set.selections if hasattr(s, "name")]
+    names = root_names(query)
     return len(names) if names and all(n in ROOTS for n in names) else None
 
 
@@ -461,8 +466,10 @@ def test_the_bench_and_readme_customer_queries_compile_fully(schemas: dict[bool,
     }
     assert found == {s.name: [] for s in scenarios.SCENARIOS}
     customer_queries = [q for q in readme_queries() if "customer" in q]
+    # The worklist and experience value read standings and cells through their own resolvers.
+    own = ("worklist", "experienceValue")
     assert [fallbacks(schema, parse(q), {"id": "x"} if "$id" in q else {}) for q in customer_queries] == [
-        [] for _ in customer_queries
+        [f"Query.{name}" for name in root_names(q) if name in own] for q in customer_queries
     ]
     # What is not read by pipelines is named: a nested customer's own lists, and other root fields.
     assert fallbacks(schema, parse(PAGES), {"id": "x"}) == ["Feedback.customer (beyond the profile)"]
