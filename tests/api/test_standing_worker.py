@@ -100,6 +100,7 @@ async def test_the_worker_follows_a_mixed_write_load_and_verify_agrees(
         assert intake.alert is not None
         await resolve(
             repos,
+            uow,
             alert_id=intake.alert.id,
             version=intake.alert.version,
             by=staff.id,
