@@ -172,10 +172,8 @@ async def verify_rollups(
 
 
 async def _handling_differences(repos: Repositories) -> list[HandlingDifference]:
-    expected = {
-        h.alert_id: h
-        async for h in (handling_of(d) async for d in repos.alerts.handling_documents() if is_packed(d))
-    }
+    handlings = [handling_of(d) async for d in repos.alerts.handling_documents() if is_packed(d)]
+    expected = {h.alert_id: h for h in handlings}
     stored = {h.alert_id: h async for h in repos.alert_handling.everything()}
     return [
         HandlingDifference(alert_id, stored.get(alert_id), expected.get(alert_id))
