@@ -3,14 +3,51 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
-from collections.abc import Mapping
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 # Generous: a loaded machine stretches a browser's start several times.
 NODE_TIMEOUT = 120.0
+
+
+@contextlib.contextmanager
+def exclusive(what: Path) -> Iterator[None]:
+    """Held by one test process at a time (the suite runs in several, see pytest-xdist) while it sets up
+    ``what``: two ``npm ci`` in one folder at once would leave neither's packages whole."""
+    digest = hashlib.sha256(str(what.resolve()).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"customer360-tests-{digest}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def node_modules(folder: Path, *packages: str) -> Path:
+    """``folder``'s node_modules, installed from its package-lock.json unless ``packages`` are all there."""
+    modules = folder / "node_modules"
+    with exclusive(folder):
+        if not all((modules / name).is_dir() for name in packages):
+            done = subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund"],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                pytest.fail(f"npm ci exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return modules
 
 
 async def run_node(script: Path, *arguments: str, env: Mapping[str, str]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 
 from api.http.graphiql_files import PACKAGED, missing_assets
 from api.settings import Settings
+from tests.node import exclusive, node_modules
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -32,26 +33,26 @@ def run(
 @pytest.fixture(scope="session")
 def chromium() -> Path:
     """Debian's Chromium, installed when absent (the test machines run as root)."""
-    if not CHROMIUM.exists():
-        apt = {"DEBIAN_FRONTEND": "noninteractive"}
-        run(["apt-get", "update"], timeout=600, env=apt)
-        run(["apt-get", "install", "-y", "chromium"], timeout=1200, env=apt)
+    with exclusive(CHROMIUM):
+        if not CHROMIUM.exists():
+            apt = {"DEBIAN_FRONTEND": "noninteractive"}
+            run(["apt-get", "update"], timeout=600, env=apt)
+            run(["apt-get", "install", "-y", "chromium"], timeout=1200, env=apt)
     return CHROMIUM
 
 
 @pytest.fixture(scope="session")
 def puppeteer() -> Path:
     """tests/browser/node_modules, installed from package-lock.json when absent."""
-    if not (HERE / "node_modules" / "puppeteer-core").is_dir():
-        run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, timeout=600)
-    return HERE / "node_modules"
+    return node_modules(HERE, "puppeteer-core")
 
 
 @pytest.fixture(scope="session")
 def graphiql_assets() -> Path:
     """Where ``make graphiql-assets`` puts GraphiQL's files (in the package); fetched here when missing."""
-    if missing_assets(PACKAGED):
-        run([sys.executable, "-m", "api.http.graphiql_files"], timeout=600)
+    with exclusive(PACKAGED):
+        if missing_assets(PACKAGED):
+            run([sys.executable, "-m", "api.http.graphiql_files"], timeout=600)
     assert missing_assets(PACKAGED) == []
     return PACKAGED
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -28,6 +27,7 @@ from api.storage.embedded import free_port
 from tests.browser.conftest import chromium  # noqa: F401
 from tests.conftest import TEST_SECRET
 from tests.e2e.servers import Server
+from tests.node import node_modules as install_node_modules
 from tests.node import run_node
 
 HERE = Path(__file__).resolve().parent
@@ -38,13 +38,7 @@ NODE_PACKAGES = ("graphql-ws", "ws", "puppeteer-core")
 @pytest.fixture(scope="session")
 def node_modules() -> Path:
     """tests/clients/node_modules, installed from package-lock.json when absent."""
-    if not all((HERE / "node_modules" / name).is_dir() for name in NODE_PACKAGES):
-        done = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True, timeout=600
-        )
-        if done.returncode != 0:
-            pytest.fail(f"npm ci exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    return HERE / "node_modules"
+    return install_node_modules(HERE, *NODE_PACKAGES)
 
 
 @pytest.fixture(scope="module")

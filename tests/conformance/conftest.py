@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.node import node_modules
 
 HERE = Path(__file__).resolve().parent
 
@@ -13,10 +14,5 @@ HERE = Path(__file__).resolve().parent
 @pytest.fixture(scope="session")
 def graphql_http_audit() -> Path:
     """tests/conformance/audit.mjs with its node_modules in place."""
-    if not (HERE / "node_modules" / "graphql-http").is_dir():
-        done = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True, timeout=600
-        )
-        if done.returncode != 0:
-            pytest.fail(f"npm ci exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    node_modules(HERE, "graphql-http")
     return HERE / "audit.mjs"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from api.settings import Settings
+from tests.node import node_modules
 
 HERE = Path(__file__).resolve().parent
 
@@ -21,10 +21,5 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture(scope="session")
 def composer() -> Path:
     """tests/federation/compose.mjs with its node_modules in place (npm ci from package-lock.json)."""
-    if not (HERE / "node_modules" / "@apollo" / "composition").is_dir():
-        done = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, capture_output=True, text=True, timeout=600
-        )
-        if done.returncode != 0:
-            pytest.fail(f"npm ci exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    node_modules(HERE, "@apollo/composition")
     return HERE / "compose.mjs"
