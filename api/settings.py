@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=32_768, ge=4096)
     max_authorization_bytes: int = Field(default=8192, ge=256)
     request_timeout_seconds: float = Field(default=15.0, gt=0)
+    # A database that answers no ping for this long is declared unavailable (requests get UNAVAILABLE at
+    # once until it answers again). Short enough to answer well within the request time limit; long enough
+    # that a database busy with one heavy command (the embedded one runs a command at a time) is not lost.
+    database_probe_timeout_seconds: float = Field(default=5.0, gt=0)
     # Production turns these off unless enabled explicitly.
     introspection: bool | None = None
     field_suggestions: bool | None = None

@@ -182,7 +182,7 @@ def create_app(
         # The watch pings on a client of its own: its probes are no request's commands, and the pool it
         # probes through is not the one a dropped connection just cleared.
         probe_client = create_client(uri)
-        watch = DatabaseWatch(probe_client)
+        watch = DatabaseWatch(probe_client, timeout=settings.database_probe_timeout_seconds)
         # Background work (the standing worker and sweep) has its own connections, so it never waits for a
         # request's or makes one wait; its commands count in the metrics, not in what requests cost.
         background = create_client(uri, event_listeners=[metrics.command_listener])

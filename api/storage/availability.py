@@ -1,9 +1,10 @@
 """Whether the database can take commands, as the last probe found it, and what that means for requests.
 
 A probe pings the database on a client of its own every ``PROBE_INTERVAL_SECONDS``, and keeps pinging for
-up to ``PROBE_TIMEOUT_SECONDS`` until one answers: only a probe that got no answer in that time declares the
-database unavailable. A command that fails on a dropped connection declares nothing: the driver retries
-reads and retryable writes once its monitor finds the server again, which takes it well under a second.
+up to its timeout (the ``database_probe_timeout_seconds`` setting) until one answers: only a probe that got
+no answer in that time declares the database unavailable. A command that fails on a dropped connection
+declares nothing: the driver retries reads and retryable writes once its monitor finds the server again,
+which takes it well under a second.
 
 While the database is unavailable, operations are refused at once with UNAVAILABLE; those already running
 when it was declared so are answered the same way right then (``unless_lost``), instead of waiting on the
@@ -29,7 +30,7 @@ logger = logging.getLogger("customer360.database")
 T = TypeVar("T")
 
 PROBE_INTERVAL_SECONDS = 0.5
-PROBE_TIMEOUT_SECONDS = 2.0
+PROBE_TIMEOUT_SECONDS = 5.0
 # A ping that failed at once (a dropped connection) is tried again after this pause, within the timeout.
 RETRY_PAUSE_SECONDS = 0.05
 

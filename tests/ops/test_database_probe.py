@@ -1,0 +1,79 @@
+"""A database slow to answer is not a lost one: it is declared unavailable only when it leaves pings
+unanswered for ``database_probe_timeout_seconds``.
+
+The embedded database runs one command at a time, so a heavy command keeps it silent for a while; a
+probe that gave up after 2 s answered the requests in flight with UNAVAILABLE meanwhile, on a loaded
+machine, for work the database was doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.settings import Settings
+from api.storage.client import create_client
+from api.storage.embedded import EmbeddedDatabase
+from auth.principal import Role
+from domain.repositories import Repositories
+from tests import factories as f
+from tests.conftest import client_for
+
+QUERY = "{ customers(first: 5) { edges { node { id } } } }"
+
+
+@pytest.fixture
+async def database(settings: Settings, tmp_path: Path) -> AsyncIterator[EmbeddedDatabase]:
+    server = EmbeddedDatabase(tmp_path / "db")
+    server.start()
+    try:
+        client = create_client(server.uri)
+        await Repositories.on(client[settings.database_name]).customers.insert_many([f.customer()])
+        await client.close()
+        yield server
+    finally:
+        server.stop()
+
+
+async def asked_while_silent(
+    settings: Settings, token: Any, database: EmbeddedDatabase, *, silent_for: float
+) -> tuple[int, list[str]]:
+    """A query sent while the database is frozen (SIGSTOP) for ``silent_for`` seconds: its status and
+    error codes once the database is back."""
+    settings = settings.model_copy(update={"mongodb_uri": database.uri})
+    headers = {"Authorization": f"Bearer {token(Role.FRONTLINE)}"}
+    process = database._process
+    assert process is not None
+    async with client_for(settings) as http:
+        warm = await http.post("/graphql", json={"query": QUERY}, headers=headers)
+        assert warm.status_code == 200, warm.text
+        process.send_signal(signal.SIGSTOP)
+        try:
+            asked = asyncio.create_task(http.post("/graphql", json={"query": QUERY}, headers=headers))
+            await asyncio.sleep(silent_for)
+        finally:
+            process.send_signal(signal.SIGCONT)
+        answer = await asked
+    return answer.status_code, [e["extensions"]["code"] for e in answer.json().get("errors", ())]
+
+
+async def test_a_database_silent_for_less_than_the_default_probe_timeout_answers_the_request(
+    settings: Settings, token: Any, database: EmbeddedDatabase
+) -> None:
+    assert settings.database_probe_timeout_seconds == 5.0  # the default
+    status, codes = await asked_while_silent(settings, token, database, silent_for=2.5)
+    assert (status, codes) == (200, [])
+
+
+async def test_a_database_silent_for_longer_than_the_probe_timeout_is_declared_unavailable(
+    settings: Settings, token: Any, database: EmbeddedDatabase
+) -> None:
+    status, codes = await asked_while_silent(
+        settings.model_copy(update={"database_probe_timeout_seconds": 0.5}), token, database, silent_for=5.0
+    )
+    assert (status, codes) == (503, ["UNAVAILABLE"])
