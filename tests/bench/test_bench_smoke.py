@@ -21,18 +21,18 @@ from bench.server import TARGETS
 ROOT = Path(__file__).resolve().parents[2]
 ROW = re.compile(r"^\| (?P<scenario>[\w-]+) \| (?P<target>\w+) \| (?P<figures>.*) \|$")
 CUSTOMERS = 110
-AGGREGATES = (30, 60)  # customers of the aggregates' data sets
+AGGREGATES = (12, 24)  # customers of the aggregates' data sets
 WORKLIST = (40,)  # customers of the worklist data set (the full bench compares sizes)
 VALUE = (150,)  # transactions of the experience-value data set
 
 
 def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str, tmp_path: Path) -> None:
     report = tmp_path / "BENCHMARKS.md"
-    command = [sys.executable, "-m", "bench", "--sizes", str(CUSTOMERS), "--requests", "3", "--warmup", "1"]
+    command = [sys.executable, "-m", "bench", "--sizes", str(CUSTOMERS), "--requests", "2", "--warmup", "0"]
     command += ["--concurrency", "2", "--out", str(report), "--log", str(tmp_path / "bench.log")]
-    command += ["--closed-loop-requests", "5", "--dashboard-feedback", "300,600", "--dashboard-requests", "3"]
+    command += ["--closed-loop-requests", "3", "--dashboard-feedback", "100,200", "--dashboard-requests", "2"]
     command += ["--first-start-customers", "0"]  # tests/bench/test_first_start.py runs that one
-    command += ["--aggregates-sizes", ",".join(map(str, AGGREGATES)), "--aggregates-requests", "2"]
+    command += ["--aggregates-sizes", ",".join(map(str, AGGREGATES)), "--aggregates-requests", "1"]
     command += ["--tactical-feedback", "", "--loop-alerts", ""]  # their own run below
     command += ["--worklist-customers", "", "--value-transactions", ""]  # their own run below
     try:
@@ -49,7 +49,7 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
         client: pymongo.MongoClient[dict[str, object]]
         with pymongo.MongoClient(mongodb_uri) as client:
             client.drop_database(database_name(CUSTOMERS, 1))
-            for feedback in (300, 600):
+            for feedback in (100, 200):
                 client.drop_database(dashboard.database_name(feedback, 1))
             for customers in AGGREGATES:
                 client.drop_database(aggregates.database_name(customers, 1))
@@ -80,14 +80,14 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     assert "every target returned the same data: **False**" not in text
     assert "every target returned the same data: **not compared" not in text
     assert "- `customer-360`: compiled fully" in text
-    [loop] = [line for line in text.splitlines() if line.startswith("| 5 |")]
+    [loop] = [line for line in text.splitlines() if line.startswith("| 3 |")]
     requests, failures, per_second, *latencies, missed = (float(f) for f in loop.strip("| ").split(" | "))
-    assert (requests, failures, missed) == (5, 0, 0)
+    assert (requests, failures, missed) == (3, 0, 0)
     assert per_second > 0
     # Mutation latencies are positive; a push may beat the reply to its client, so push figures may not be.
     assert min(latencies[:2]) > 0
 
-    board = [line for line in text.splitlines() if line.startswith(("| 300 |", "| 600 |"))]
+    board = [line for line in text.splitlines() if line.startswith(("| 100 |", "| 200 |"))]
     assert len(board) == 2
     for line in board:
         _, cells, per_second, p50, p99, cpu, commands, failures, _ = line.strip("| ").split(" | ")
