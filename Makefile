@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 SERVING := $(VENV)/.serving
 INSTALLED := $(VENV)/.installed
+# Test processes: most tests wait on servers and child processes, so two share two cores well.
+TEST_WORKERS ?= 2
 
 .PHONY: serve test lint typecheck schema graphiql-assets bench lock clean
 
@@ -63,7 +65,7 @@ fuzz: $(INSTALLED)
 test: lint typecheck graphiql-assets
 	$(BIN)/customer360 export-schema --check
 	$(BIN)/customer360 export-schema --federation --check
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) .customer360 api/http/graphiql_assets build dist .mypy_cache .ruff_cache .pytest_cache \
