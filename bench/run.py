@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
         help="submitFeedback requests of the closed loop (0: skip)",
     )
     parser.add_argument(
+        "--closed-loop-rounds",
+        type=int,
+        default=3,
+        help="alternating rounds of the closed loop with the standing worker off and on (standings section)",
+    )
+    parser.add_argument(
         "--dashboard-feedback",
         default="10000,1000000",
         help="responses per board-dashboard data set, comma-separated (empty: skip); the raw $group is "
@@ -291,7 +297,11 @@ def _standings(uri: str, args: argparse.Namespace) -> list[str]:
     if args.closed_loop_requests > 0:
         runs = asyncio.run(
             standings.closed_loop_with_and_without(
-                uri, requests=args.closed_loop_requests, concurrency=args.concurrency, log_path=args.log
+                uri,
+                requests=args.closed_loop_requests,
+                concurrency=args.concurrency,
+                log_path=args.log,
+                rounds=args.closed_loop_rounds,
             )
         )
         section += ["", *standings.render_closed_loop(runs, concurrency=args.concurrency)]

@@ -174,6 +174,7 @@ def test_only_the_standings_section_measures_the_worklist_value_and_closed_loop_
     command = [sys.executable, "-m", "bench", "--only", "standings", "--concurrency", "2"]
     command += ["--worklist-customers", ",".join(map(str, WORKLIST)), "--standings-requests", "2"]
     command += ["--value-transactions", ",".join(map(str, VALUE)), "--closed-loop-requests", "5"]
+    command += ["--closed-loop-rounds", "1"]
     command += ["--out", str(report), "--log", str(tmp_path / "bench.log")]
     try:
         finished = subprocess.run(
@@ -208,5 +209,6 @@ def test_only_the_standings_section_measures_the_worklist_value_and_closed_loop_
         assert float(measured[5]) >= 1, row  # database commands per request
         assert measured[6] == "0", row  # failures
     for label in ("worker off", "worker on"):
-        [row] = [line for line in text.splitlines() if line.startswith(f"| {label} |")]
-        assert row.split(" | ")[1:3] == ["5", "0"], row
+        [row] = [line for line in text.splitlines() if line.startswith(f"| 1 | {label} |")]
+        assert row.split(" | ")[2:4] == ["5", "0"], row  # requests, failures
+    assert "- Throughput with the worker on against off, round by round: " in text
