@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     # Customers' standings and experience value follow every write through a change-stream worker (one
     # process at a time works); off, they change only with `customer360 standings rebuild`.
     standing_worker: bool = True
+    # How long the worker gathers changes after one comes, to recompute their customers together.
+    standing_gather_seconds: float = Field(default=1.0, ge=0)
     # How often each server process recomputes the standings that time alone changed.
     standing_sweep_seconds: float = Field(default=60.0, gt=0)
 

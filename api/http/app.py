@@ -126,7 +126,9 @@ def _standings(settings: Settings, background: Client, stopping: asyncio.Event) 
     db = background[settings.database_name]
     repos = Repositories.on(db, rollup_zones=settings.rollup_time_zones)
     uow = MongoUnitOfWork(background)
-    worker = StandingWorker(db, repos, uow, stopping=stopping)
+    worker = StandingWorker(
+        db, repos, uow, stopping=stopping, gather_seconds=settings.standing_gather_seconds
+    )
     sweep = sweep_standings_forever(
         repos, uow, every_seconds=settings.standing_sweep_seconds, stopping=stopping
     )

@@ -13,6 +13,10 @@ write paths themselves pay nothing.
   starting (after a restart or a handover) resumes from it, so no change is missed.
 - **Idempotent.** A change seen twice recomputes its customers twice, and recomputing writes only what
   differs, so resuming from a slightly older token is harmless.
+- **Gathered.** Once a change comes, the worker goes on gathering changes for a moment
+  (``standing_gather_seconds``) and recomputes their customers together: one read of their histories and one
+  transaction for the lot. Recomputed one by one, each customer costs about as many database commands as
+  the write that named it, and the worker took a sixth of the closed loop's throughput.
 - **From scratch when needed.** With no token (a new database) or a token the database no longer has the
   history for, the worker notes where the stream stands, rebuilds every customer, then follows from there.
 
@@ -120,13 +124,19 @@ class CustomerChanges:
         """Where the stream stands: opening after it later sees every change from here on."""
         return self._stream.resume_token
 
-    async def next_batch(self, most: int) -> set[str]:
-        """The customers named by the changes available now (up to ``most``; none after the wait)."""
+    async def next_batch(self, most: int, *, gather_seconds: float = 0.0) -> set[str]:
+        """The customers named by the changes available now (up to ``most``; none after the wait). Once a
+        change has come, those that come within ``gather_seconds`` are gathered with it."""
         customers: set[str] = set()
+        loop = asyncio.get_running_loop()
+        until: float | None = None
         while len(customers) < most:
             change = await self._stream.try_next()
             if change is None:
-                break
+                if until is None or loop.time() >= until:
+                    break
+                continue
+            until = loop.time() + gather_seconds if until is None else until
             if (customer := customer_of(change)) is not None:
                 customers.add(customer)
         return customers
@@ -239,6 +249,7 @@ class StandingWorker:
         lease_seconds: float = 15.0,
         poll_ms: int = 500,
         batch: int = 500,
+        gather_seconds: float = 0.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._db = db
@@ -249,6 +260,8 @@ class StandingWorker:
         self._lease_seconds = lease_seconds
         self._poll_ms = poll_ms
         self._batch = batch
+        self._gather_seconds = gather_seconds
+        self.batches = 0  # batches of customers recomputed by this worker (for tests and logs)
         self._clock = clock
         self.recomputed = 0  # customers recomputed by this worker (for tests and logs)
 
@@ -294,10 +307,11 @@ class StandingWorker:
                 if not await self.lease.keep(start):
                     return
             while changes.alive and not self._stopping.is_set() and not lost.is_set():
-                customers = await changes.next_batch(self._batch)
+                customers = await changes.next_batch(self._batch, gather_seconds=self._gather_seconds)
                 if customers:
                     done = await refresh(self._repos, self._uow, sorted(customers), now=self._clock())
                     self.recomputed += done.customers
+                    self.batches += 1
                     if not await self.lease.keep(changes.position):
                         return  # another process took over
 

@@ -37,10 +37,19 @@ DEADLINE = 90.0  # a loaded machine: poll, never assume
 
 @contextlib.asynccontextmanager
 async def running(
-    db: MongoDatabase, repos: Repositories, uow: UnitOfWork, *, holder: str
+    db: MongoDatabase, repos: Repositories, uow: UnitOfWork, *, holder: str, gather_seconds: float = 0.0
 ) -> AsyncIterator[StandingWorker]:
     stopping = asyncio.Event()
-    worker = StandingWorker(db, repos, uow, stopping=stopping, holder=holder, lease_seconds=3, poll_ms=200)
+    worker = StandingWorker(
+        db,
+        repos,
+        uow,
+        stopping=stopping,
+        holder=holder,
+        lease_seconds=3,
+        poll_ms=200,
+        gather_seconds=gather_seconds,
+    )
     task = asyncio.create_task(worker.run())
     try:
         yield worker
@@ -168,3 +177,18 @@ async def test_one_worker_works_at_a_time_and_another_takes_over_when_it_stops(
         await repos.customers.insert_many(customers[2:])
         await eventually(lambda: settled(repos), "the last customer")
     assert one.recomputed == before + 1
+
+
+async def test_changes_that_come_within_the_gathering_time_are_recomputed_together(
+    db: MongoDatabase, repos: Repositories, uow: MongoUnitOfWork
+) -> None:
+    existing, *customers = [f.customer() for _ in range(5)]
+    await repos.customers.insert_many([existing])
+    # Generous: the four writes below, a quarter of a second apart, come well within it on a loaded machine.
+    async with running(db, repos, uow, holder="a", gather_seconds=8.0) as worker:
+        await eventually(lambda: settled(repos), "the rebuild")
+        for customer in customers:
+            await repos.customers.insert_many([customer])
+            await asyncio.sleep(0.25)
+        await eventually(lambda: settled(repos), "the customers written one by one")
+    assert (worker.recomputed, worker.batches) == (4, 1)
