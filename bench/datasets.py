@@ -40,7 +40,8 @@ def generator_digest() -> str:
 def rollup_layout() -> str:
     """What the rollup cells look like: a data set whose cells were written otherwise gets them rebuilt."""
     held = ";".join(f"{grain.value}={','.join(c.name for c in STORED[grain])}" for grain in Grain)
-    return f"shards={SHARDS};documents=zone,span,region,shard;{held};customers=cell,dimension"
+    documents = "documents=zone,span,region,shard"
+    return f"shards={SHARDS};{documents};{held};customers=cell,dimension;months=window days"
 
 
 async def rollups_current(db: MongoDatabase, marker: str, marker_id: str) -> bool:

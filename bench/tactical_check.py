@@ -13,17 +13,18 @@ import statistics
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pymongo import monitoring
 
 from api.storage.client import MongoUnitOfWork, create_client
 from bench import dashboard
-from domain.aggregates.periods import Slot
+from domain.aggregates.periods import Period, Slot
 from domain.aggregates.repository import COLLECTION as ROLLUPS
 from domain.aggregates.repository import RollupRepository
 from domain.aggregates.rollups import Axis, CellKey, Cube
 from domain.aggregates.tally import Tally
+from domain.aggregates.window_counts import WindowCounts
 from domain.feedback.models import Touchpoint
 from domain.repositories import Repositories
 from domain.standards.models import WindowTargets, default_standard
@@ -63,7 +64,8 @@ class RollupDocuments(monitoring.CommandListener):
 
 
 class CountingRollups(RollupRepository):
-    """The rollup repository, counting the cells it reads."""
+    """The rollup repository, counting what it reads: cells, and window counts (one per region,
+    touchpoint and day)."""
 
     def __init__(self, db: Database, zones: Sequence[str]) -> None:
         super().__init__(db, zones=zones)
@@ -73,6 +75,13 @@ class CountingRollups(RollupRepository):
         self, zone: str, cube: Cube, slots: Sequence[Slot], where: Mapping[Axis, Sequence[str]]
     ) -> list[tuple[CellKey, Tally]]:
         found = await super().cells(zone, cube, slots, where)
+        self.read += len(found)
+        return found
+
+    async def window_days(
+        self, zone: str, period: Period, where: Mapping[Axis, Sequence[str]]
+    ) -> dict[tuple[str, str, date], WindowCounts]:
+        found = await super().window_days(zone, period, where)
         self.read += len(found)
         return found
 
@@ -87,7 +96,7 @@ class CheckSize:
     rounds: int
     all_p50_ms: float
     all_p99_ms: float
-    all_cells: float  # cells read per round
+    all_cells: float  # window counts (and cells) read per round
     all_documents: float  # rollup documents the database returned per round
     one_p50_ms: float
     one_cells: float
@@ -195,10 +204,11 @@ def render(results: list[CheckSize], *, command: str, when: str) -> list[str]:
         f"{results[0].rounds if results else 0} rounds of every window (the sweep's) and of one touchpoint's "
         "window (intake's), each after one warm-up round (`bench/tactical_check.py`). The data sets' rollups "
         "are written whole, one document per region and day or month, as the sweep leaves them once it has "
-        "folded their shards.",
+        "folded their shards. A window reads its days' window counts (one per region, touchpoint and day) "
+        "from the month documents of its days.",
         "",
-        "| feedback | breaches raised | first round ms | every window p50 ms | p99 ms | cells read "
-        "| rollup documents read | one window p50 ms | cells read | rollup documents read |",
+        "| feedback | breaches raised | first round ms | every window p50 ms | p99 ms | window days read "
+        "| rollup documents read | one window p50 ms | window days read | rollup documents read |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:

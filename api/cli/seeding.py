@@ -17,6 +17,8 @@ from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, pr
 from auth.keys import NoSigningKey
 from auth.principal import Role
 from auth.tokens import issue_token
+from domain.aggregates.periods import Grain
+from domain.aggregates.repository import COLLECTION as ROLLUPS
 from domain.alerts.handling import COLLECTION as HANDLING_COLLECTION
 from domain.alerts.models import AlertKind
 from domain.employees.models import EmployeeRole
@@ -87,15 +89,15 @@ async def first_start(settings: Settings) -> None:
         count = settings.demo_customers
         announce = f"Empty database: loading the demo data set ({count} customers) ..."
         await seed_database(settings, customers=count, seed=1, as_of=None, announce=announce)
-    if not settings.is_production and await _feedback_without_rollups(settings):
-        # A development database from before aggregates existed: production runs `rollups rebuild` itself.
-        print("The database has records but no rollups: building them for the aggregates ...", flush=True)
+    if not settings.is_production and await _rollups_missing(settings):
+        # A development database from before these rollups: production runs `rollups rebuild` itself.
+        print("The database has records but not all their rollups: building them ...", flush=True)
         await rebuild(settings)
 
 
-async def _feedback_without_rollups(settings: Settings) -> bool:
+async def _rollups_missing(settings: Settings) -> bool:
     """Whether feedback has no rollup cells, customers no lifecycle cells or operational alerts no handling
-    packs (a database from before them)."""
+    packs, or month rollup documents no window counts (a database from before them)."""
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
@@ -106,7 +108,9 @@ async def _feedback_without_rollups(settings: Settings) -> bool:
         ):
             if await db[records].find_one(which, {"_id": 1}) and not await db[cells].find_one({}, {"_id": 1}):
                 return True
-        return False
+        # Every month document has responses, so window counts of their days (absent before they existed).
+        older = {"grain": Grain.MONTH.value, "days": {"$exists": False}}
+        return await db[ROLLUPS].find_one(older, {"_id": 1}) is not None
     finally:
         await client.close()
 

@@ -3,7 +3,10 @@
 A document holds every cell of one zone, region, time span and shard, cube by cube: a response counts into
 one day document and one month document, two writes however many cubes there are. Month documents hold the
 four coarse cubes only, which every dashboard reads; the finest cube (every axis) is kept per day, and its
-month cells are summed from its day cells when asked for, exactly (tallies merge exactly). Writes use classic
+month cells are summed from its day cells when asked for, exactly (tallies merge exactly). A month document
+also holds its days' window counts per touchpoint (``WindowCounts``: eight counts, no customers), which is
+what a touchpoint's rolling window of days is judged on: a window reads a month document or two per region,
+not a day document per day, whose size grows with the responses of the day. Writes use classic
 update operators only (cheap on every server): counts are ``$inc`` increments, so concurrent responses add
 up, and a cell keeps its distinct customers up to CUSTOMERS_KEPT, added by ``$addToSet`` only while its list
 is short of that, as read in the same transaction.
@@ -20,9 +23,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from domain.aggregates.churn import Lifecycle, LifecycleCounts, LifecycleKey, lifecycle_changes
-from domain.aggregates.periods import Grain, Slot, add_months, local_day, month_start, time_zone
-from domain.aggregates.rollups import CUBES, SHARDS, Axis, CellKey, Cube, shard_of, values_of
+from domain.aggregates.periods import Grain, Period, Slot, add_months, local_day, month_start, time_zone
+from domain.aggregates.rollups import CUBES, SHARDS, Axis, CellKey, Cube, cube_for, shard_of, values_of
 from domain.aggregates.tally import CUSTOMERS_KEPT, DimensionTally, Tally
+from domain.aggregates.window_counts import WindowCounts
 from domain.feedback.models import Feedback
 from domain.feedback.scores import CSAT_SCORES, EFFORT_SCORES, NPS_SCORES
 from domain.scope import RowScope, any_of
@@ -37,6 +41,22 @@ STORED: dict[Grain, tuple[Cube, ...]] = {
     Grain.DAY: CUBES,
     Grain.MONTH: tuple(cube for cube in CUBES if cube is not FINEST),
 }
+# The cube whose day cells month documents also hold as window counts, under ``days.d<DD>.<touchpoint>``.
+WINDOW_CUBE = cube_for([Axis.REGION, Axis.TOUCHPOINT])
+# The stored name of each window count: one letter, as a month holds up to 31 x 6 of them per document.
+_WINDOW_FIELDS = {
+    "responses": "r",
+    "nps_answers": "n",
+    "promoters": "p",
+    "detractors": "d",
+    "csat_answers": "c",
+    "csat_bottom": "b",
+    "indexed": "i",
+    "index_sum": "s",
+}
+_WINDOW_NAMES = {short: name for name, short in _WINDOW_FIELDS.items()}
+# A month document's window counts: (day, touchpoint) -> counts.
+WindowDays = dict[tuple[date, str], WindowCounts]
 
 
 def slot_key(zone: str, slot: Slot) -> str:
@@ -78,6 +98,53 @@ def _counts(tally: Tally) -> dict[str, int]:
             {f"{prefix}.n": d.responses, f"{prefix}.gap": d.gap_sum, f"{prefix}.ratio": d.ratio_sum}
         )
     return {path: count for path, count in counts.items() if count}
+
+
+def _day_field(day: date) -> str:
+    return f"d{day.day:02d}"
+
+
+def _window_path(day: date, touchpoint: str) -> str:
+    return f"days.{_day_field(day)}.{touchpoint}"
+
+
+def _window_document(counts: WindowCounts) -> dict[str, int]:
+    """Window counts as stored: non-zero counts by their one-letter names."""
+    return {_WINDOW_FIELDS[name]: n for name, n in counts.as_dict().items() if n}
+
+
+def _window_increments(days: WindowDays) -> dict[str, int]:
+    """``$inc`` paths adding ``days``' window counts into a month document's (missing ones start at 0)."""
+    return {
+        f"{_window_path(day, touchpoint)}.{short}": n
+        for (day, touchpoint), counts in days.items()
+        for short, n in _window_document(counts).items()
+    }
+
+
+def _days_document(days: WindowDays) -> Document:
+    """A month document's ``days``, whole."""
+    document: Document = {}
+    for (day, touchpoint), counts in sorted(days.items()):
+        document.setdefault(_day_field(day), {})[touchpoint] = _window_document(counts)
+    return document
+
+
+def stored_days(document: Document) -> WindowDays:
+    """The window counts a month document holds (none for a day document)."""
+    month = date.fromisoformat(document["start"])
+    days: WindowDays = {}
+    for day_field, touchpoints in document.get("days", {}).items():
+        day = month.replace(day=int(day_field[1:]))
+        for touchpoint, stored in touchpoints.items():
+            counts = {_WINDOW_NAMES[short]: int(n) for short, n in stored.items()}
+            days[(day, touchpoint)] = WindowCounts(**counts)
+    return days
+
+
+def _add_days(into: WindowDays, days: WindowDays) -> None:
+    for key, counts in days.items():
+        into.setdefault(key, WindowCounts()).add(counts)
 
 
 def _increments(cell: str, tally: Tally) -> dict[str, int]:
@@ -134,13 +201,14 @@ def _identity(zone: str, slot: Slot, region: str, shard: int) -> Document:
 Cells = dict[tuple[str, str], tuple[dict[str, str], Tally]]
 
 
-def _increment(cells: Cells, stored: Document) -> Document:
-    """The update counting tallies into the cells of a stored document, with classic operators only:
-    ``$inc`` creates the counts of a cell seen for the first time, whose axis values are ``$set``; a
-    customer list takes only who it misses while short of CUSTOMERS_KEPT (``$addToSet``), from the
-    document as ``stored`` (its cells' values and customer lists, read in the same transaction)."""
+def _increment(cells: Cells, days: WindowDays, stored: Document) -> Document:
+    """The update counting tallies into the cells of a stored document (and window counts into its days),
+    with classic operators only: ``$inc`` creates the counts of a cell seen for the first time, whose axis
+    values are ``$set``; a customer list takes only who it misses while short of CUSTOMERS_KEPT
+    (``$addToSet``), from the document as ``stored`` (its cells' values and customer lists, read in the same
+    transaction)."""
     sets: Document = {}
-    increments: dict[str, int] = {}
+    increments: dict[str, int] = _window_increments(days)
     added: Document = {}
     for (cube, key), (axes, tally) in cells.items():
         cell = f"cubes.{cube}.{key}"
@@ -167,12 +235,15 @@ def _stored_fields(cells: Cells) -> list[str]:
     return fields
 
 
-def _new_document(document_id: str, identity: Document, cells: Cells) -> Document:
+def _new_document(document_id: str, identity: Document, cells: Cells, days: WindowDays) -> Document:
     """A document not stored yet, whole: what ``_increment`` would build up in it."""
     cubes: dict[str, Document] = {}
     for (cube, key), (axes, tally) in cells.items():
         cubes.setdefault(cube, {})[key] = _cell_document(tally, axes)
-    return {"_id": document_id, **identity, "cubes": cubes}
+    document = {"_id": document_id, **identity, "cubes": cubes}
+    if days:
+        document["days"] = _days_document(days)
+    return document
 
 
 def _cell_document(tally: Tally, axes: Mapping[str, str]) -> Document:
@@ -191,20 +262,33 @@ def _cell_document(tally: Tally, axes: Mapping[str, str]) -> Document:
     return cell
 
 
-def to_documents(cells: Mapping[CellKey, Tally]) -> list[Document]:
-    """Whole documents holding ``cells`` (those of the finest cube by month are left out: summed on read)."""
+def to_documents(cells: Mapping[CellKey, Tally], *, window_days: bool = True) -> list[Document]:
+    """Whole documents holding ``cells`` (those of the finest cube by month are left out: summed on read),
+    month documents with their days' window counts, from the window cube's day cells (unless not
+    ``window_days``: a fold of one time span's shards carries its documents' own)."""
     documents: dict[str, Document] = {}
+
+    def document_of(zone: str, slot: Slot, region: str, shard: int) -> Document:
+        document_id = _id(zone, slot, region, shard)
+        identity = _identity(zone, slot, region, shard)
+        return documents.setdefault(document_id, {"_id": document_id, **identity, "cubes": {}})
+
+    days: dict[str, WindowDays] = {}
     for key, tally in cells.items():
+        region = key.value(Axis.REGION) or ""
+        if window_days and key.cube is WINDOW_CUBE and key.slot.grain is Grain.DAY:
+            month = document_of(key.zone, Slot(Grain.MONTH, month_start(key.slot.start)), region, key.shard)
+            touchpoint = key.value(Axis.TOUCHPOINT) or ""
+            month_days = days.setdefault(month["_id"], {})
+            _add_days(month_days, {(key.slot.start, touchpoint): WindowCounts.of(tally)})
         if key.cube not in STORED[key.slot.grain]:
             continue
-        region = key.value(Axis.REGION) or ""
-        document_id = _id(key.zone, key.slot, region, key.shard)
-        document = documents.setdefault(
-            document_id, {"_id": document_id, **_identity(key.zone, key.slot, region, key.shard), "cubes": {}}
-        )
+        document = document_of(key.zone, key.slot, region, key.shard)
         axes = {axis.value: value for axis, value in key.values if axis is not Axis.REGION}
         cube = document["cubes"].setdefault(_cube_field(key.cube), {})
         cube[_cell_field(axes)] = _cell_document(tally, axes)
+    for document_id, month_days in days.items():
+        documents[document_id]["days"] = _days_document(month_days)
     return list(documents.values())
 
 
@@ -300,10 +384,14 @@ class RollupRepository:
         if len(documents) < 2 and all(d.get("shard", 0) == 0 for d in documents):
             return 0
         whole: dict[CellKey, Tally] = {}
+        days: WindowDays = {}
         for document in documents:
             for key, tally in from_document(document):
                 whole.setdefault(key.whole, Tally()).add(tally)
-        (merged,) = to_documents(whole) or [_empty(sharded)]
+            _add_days(days, stored_days(document))
+        (merged,) = to_documents(whole, window_days=False) or [_empty(sharded)]
+        if days:
+            merged["days"] = _days_document(days)
         folded = [d["_id"] for d in documents if d["_id"] != merged["_id"]]
         await self._collection.replace_one({"_id": merged["_id"]}, merged, upsert=True, session=session)
         await self._collection.delete_many({"_id": {"$in": folded}}, session=session)
@@ -324,28 +412,32 @@ class RollupRepository:
         cubes. Concurrent transactions changing or creating the same document conflict, and the
         transaction is retried; so a customer list read short of CUSTOMERS_KEPT is still so when written.
         """
-        documents: dict[str, tuple[Document, Cells]] = {}
+        documents: dict[str, tuple[Document, Cells, WindowDays]] = {}
         for feedback in responses:
             tally = Tally.of(feedback)
+            counts = WindowCounts.of(tally)
             values = values_of(feedback)
             region, shard = values[Axis.REGION], shard_of(feedback)
             for zone in self.zones:
                 day = local_day(feedback.occurred_at, time_zone(zone))
                 for slot in (Slot(Grain.DAY, day), Slot(Grain.MONTH, month_start(day))):
                     identity = _identity(zone, slot, region, shard)
-                    _, cells = documents.setdefault(_id(zone, slot, region, shard), (identity, {}))
+                    _, cells, days = documents.setdefault(_id(zone, slot, region, shard), (identity, {}, {}))
                     for cube in STORED[slot.grain]:
                         axes = _axis_values(cube, values)
                         cell = (_cube_field(cube), _cell_field(axes))
                         cells.setdefault(cell, (axes, Tally()))[1].add(tally)
-        fields = dict.fromkeys(f for _, cells in documents.values() for f in _stored_fields(cells))
+                    if slot.grain is Grain.MONTH:
+                        _add_days(days, {(day, values[Axis.TOUCHPOINT]): counts})
+        fields = dict.fromkeys(f for _, cells, _ in documents.values() for f in _stored_fields(cells))
         query = {"_id": {"$in": list(documents)}}
         found = {
             d["_id"]: d async for d in self._collection.find(query, dict.fromkeys(fields, 1), session=session)
         }
         updates: dict[str, tuple[Document, list[str]]] = {}
         for document_id in sorted(found):
-            update = _increment(documents[document_id][1], found[document_id])
+            _, cells, days = documents[document_id]
+            update = _increment(cells, days, found[document_id])
             updates.setdefault(json.dumps(update, sort_keys=True), (update, []))[1].append(document_id)
         for update, ids in updates.values():
             await self._collection.update_many({"_id": {"$in": ids}}, update, session=session)
@@ -360,12 +452,9 @@ class RollupRepository:
         where: Mapping[Axis, Sequence[str]],
     ) -> list[tuple[CellKey, Tally]]:
         """The cube's cells for these time spans whose axis values are among ``where``'s."""
-        if self._scope.nothing or self._scope.customer_id is not None:
+        if not self._readable():
             return []
-        regions: list[str] | None = list(where.get(Axis.REGION) or ()) or None
-        if self._scope.regions is not None:
-            allowed = set(self._scope.regions)
-            regions = [r for r in regions if r in allowed] if regions else sorted(allowed)
+        regions = self._regions(where)
         stored = [s for s in dict.fromkeys(slots) if cube in STORED[s.grain]]
         summed = {s.start for s in slots if cube not in STORED[s.grain]}
         days = [day for month in sorted(summed) for day in _days_of(month)]
@@ -388,6 +477,50 @@ class RollupRepository:
             (k, t) for k, t in found if k.slot.grain is Grain.DAY and month_start(k.slot.start) in summed
         )
         return [*((k, t) for k, t in found if k.slot in kept), *_month_of_days(from_days).items()]
+
+    def _readable(self) -> bool:
+        """Whether the scope reads any cells: none for a customer (cells mix customers) or no scope."""
+        return not self._scope.nothing and self._scope.customer_id is None
+
+    def _regions(self, where: Mapping[Axis, Sequence[str]]) -> list[str] | None:
+        """The regions ``where`` asks for within the scope's (None: every region)."""
+        regions: list[str] | None = list(where.get(Axis.REGION) or ()) or None
+        if self._scope.regions is not None:
+            allowed = set(self._scope.regions)
+            regions = [r for r in regions if r in allowed] if regions else sorted(allowed)
+        return regions
+
+    async def window_days(
+        self, zone: str, period: Period, where: Mapping[Axis, Sequence[str]]
+    ) -> dict[tuple[str, str, date], WindowCounts]:
+        """The window counts of each region, touchpoint and day of ``period`` with responses, narrowed by
+        ``where``'s regions and touchpoints: read from the month documents of the period, one or two per
+        region and shard for a window of a few weeks."""
+        if not self._readable() or period.last < period.first:
+            return {}
+        months = []
+        month = month_start(period.first)
+        while month <= period.last:
+            months.append(month)
+            month = add_months(month, 1)
+        query: Document = {"slot": {"$in": [slot_key(zone, Slot(Grain.MONTH, m)) for m in months]}}
+        if (regions := self._regions(where)) is not None:
+            query["region"] = {"$in": regions}
+        touchpoints = set(where.get(Axis.TOUCHPOINT) or ())
+        found: dict[tuple[str, str, date], WindowCounts] = {}
+        fields = {"start": 1, "region": 1, "days": 1}
+        for document in await self._collection.find(query, fields).to_list(None):
+            for (day, touchpoint), counts in stored_days(document).items():
+                if day in period and (not touchpoints or touchpoint in touchpoints):
+                    found.setdefault((document["region"], touchpoint, day), WindowCounts()).add(counts)
+        return found
+
+    async def every_window_day(self) -> AsyncIterator[tuple[tuple[str, str, str, date], WindowCounts]]:
+        """Every stored window count (for verifying them), by zone, region, touchpoint and day, one per
+        shard."""
+        async for document in self._collection.find({"grain": Grain.MONTH.value, "days": {"$exists": True}}):
+            for (day, touchpoint), counts in stored_days(document).items():
+                yield (document["zone"], document["region"], touchpoint, day), counts
 
     async def everything(self) -> AsyncIterator[tuple[CellKey, Tally]]:
         """Every cell (for verifying them): those stored, and the finest cube's months summed from days."""

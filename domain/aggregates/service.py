@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from domain.aggregates.churn import LifecycleCounts, LifecycleKey, count_lifecycle
-from domain.aggregates.repository import ShardedCells
-from domain.aggregates.rollups import CellKey, count_in
+from domain.aggregates.periods import Grain
+from domain.aggregates.repository import WINDOW_CUBE, ShardedCells
+from domain.aggregates.rollups import Axis, CellKey, count_in
 from domain.aggregates.tally import Tally
+from domain.aggregates.window_counts import WindowCounts
 from domain.alerts.handling import handling_of, is_packed
 from domain.alerts.models import Handling
 from domain.repositories import Repositories
@@ -44,6 +47,29 @@ class Difference:
         if self.expected is None:
             return f"unexpected cell {where}: {self.stored.responses} responses"
         return f"cell {where}: stored {self.stored.responses} responses, raw {self.expected.responses}"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowDayDifference:
+    """A day's window counts (a month document's, its shards added up) that are not those of the raw
+    responses (a missing day counts none)."""
+
+    zone: str
+    region: str
+    touchpoint: str
+    day: date
+    stored: WindowCounts
+    expected: WindowCounts
+
+    def describe(self) -> str:
+        where = f"{self.zone} window counts {self.day} (region={self.region}, touchpoint={self.touchpoint})"
+        stored, expected = self.stored.as_dict(), self.expected.as_dict()
+        differ = ", ".join(
+            f"{name} stored {stored[name]}, raw {expected[name]}"
+            for name in stored
+            if stored[name] != expected[name]
+        )
+        return f"{where}: {differ}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +177,10 @@ async def compact_rollups(repos: Repositories, uow: UnitOfWork, *, limit: int = 
 
 async def verify_rollups(
     repos: Repositories, *, progress: Callable[[int], None] | None = None
-) -> list[Difference | LifecycleDifference | HandlingDifference]:
+) -> list[Difference | WindowDayDifference | LifecycleDifference | HandlingDifference]:
     """Every whole cell whose stored counts differ from the raw responses' (none when rollups are exact),
-    then every lifecycle cell whose counts differ from the customers', then every alert whose packed
-    handling differs from the alert's.
+    then every day's window counts that differ, then every lifecycle cell whose counts differ from the
+    customers', then every alert whose packed handling differs from the alert's.
 
     A cell's shards are added up first, as reads do: how its responses are spread over them changes nothing.
     """
@@ -168,7 +194,33 @@ async def verify_rollups(
         if key not in expected or _comparable(tally) != _comparable(expected[key])
     ]
     differences.extend(Difference(key, None, tally) for key, tally in expected.items() if key not in stored)
-    return [*differences, *await _lifecycle_differences(repos), *await _handling_differences(repos)]
+    return [
+        *differences,
+        *await _window_differences(repos, expected),
+        *await _lifecycle_differences(repos),
+        *await _handling_differences(repos),
+    ]
+
+
+async def _window_differences(
+    repos: Repositories, expected_cells: dict[CellKey, Tally]
+) -> list[WindowDayDifference]:
+    """The window counts month documents hold must be those of the window cube's day cells."""
+    expected = {
+        (key.zone, key.value(Axis.REGION) or "", key.value(Axis.TOUCHPOINT) or "", key.slot.start): (
+            WindowCounts.of(tally)
+        )
+        for key, tally in expected_cells.items()
+        if key.cube is WINDOW_CUBE and key.slot.grain is Grain.DAY
+    }
+    stored: dict[tuple[str, str, str, date], WindowCounts] = {}
+    async for key, counts in repos.rollups.every_window_day():
+        stored.setdefault(key, WindowCounts()).add(counts)
+    return [
+        WindowDayDifference(*key, stored.get(key, WindowCounts()), expected.get(key, WindowCounts()))
+        for key in sorted({*stored, *expected})
+        if stored.get(key, WindowCounts()) != expected.get(key, WindowCounts())
+    ]
 
 
 async def _handling_differences(repos: Repositories) -> list[HandlingDifference]:

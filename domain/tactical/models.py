@@ -7,9 +7,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from fractions import Fraction
 
-from domain.aggregates.tally import Tally
+from domain.aggregates.window_counts import WindowCounts
 from domain.alerts.models import Alert
-from domain.feedback.scores import net_promoter_score
 from domain.standards.models import Target, TargetMetric
 
 
@@ -21,23 +20,22 @@ class Verdict(StrEnum):
     NOT_JUDGED = "NOT_JUDGED"  # fewer answers than the standard's minimum
 
 
-def answers(tally: Tally, metric: TargetMetric) -> int:
+def answers(counts: WindowCounts, metric: TargetMetric) -> int:
     """How many responses answered what ``metric`` is computed from."""
     if metric is TargetMetric.NPS:
-        return sum(tally.nps)
+        return counts.nps_answers
     if metric is TargetMetric.CSAT_BOTTOM_BOX_SHARE:
-        return sum(tally.csat)
-    return tally.indexed
+        return counts.csat_answers
+    return counts.indexed
 
 
-def figure(tally: Tally, metric: TargetMetric) -> Fraction | None:
-    """The exact figure of ``metric`` over the responses of ``tally`` (None without answers)."""
+def figure(counts: WindowCounts, metric: TargetMetric) -> Fraction | None:
+    """The exact figure of ``metric`` over the responses ``counts`` counts (None without answers)."""
     if metric is TargetMetric.NPS:
-        return net_promoter_score(tally.nps)
+        return counts.net_promoter_score
     if metric is TargetMetric.CSAT_BOTTOM_BOX_SHARE:
-        answered = sum(tally.csat)
-        return Fraction(tally.csat[0], answered) if answered else None
-    return tally.satisfaction_index
+        return counts.csat_bottom_box_share
+    return counts.satisfaction_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +48,10 @@ class Judgement:
     verdict: Verdict
 
 
-def judge(target: Target, tally: Tally, *, min_responses: int) -> Judgement:
-    """The verdict on ``target`` of a window whose responses are counted in ``tally``."""
-    answered = answers(tally, target.metric)
-    value = figure(tally, target.metric)
+def judge(target: Target, counts: WindowCounts, *, min_responses: int) -> Judgement:
+    """The verdict on ``target`` of a window whose responses are counted in ``counts``."""
+    answered = answers(counts, target.metric)
+    value = figure(counts, target.metric)
     if value is None or answered < min_responses:
         return Judgement(target, value, answered, Verdict.NOT_JUDGED)
     return Judgement(target, value, answered, Verdict.BROKEN if target.broken_by(value) else Verdict.MET)

@@ -9,7 +9,7 @@ from fractions import Fraction
 from domain.aggregates.periods import Period
 from domain.aggregates.rollups import Axis
 from domain.aggregates.stats import rounded
-from domain.aggregates.tally import Tally
+from domain.aggregates.window_counts import WindowCounts
 from domain.alerts.models import Contribution
 from domain.standards.models import Target, TargetMetric
 from domain.tactical.models import answers, figure
@@ -26,8 +26,8 @@ def window_ending(day: date, days: int) -> Period:
 
 def contributions(
     target: Target,
-    current: Mapping[tuple[Axis, str], Tally],
-    before: Mapping[tuple[Axis, str], Tally],
+    current: Mapping[tuple[Axis, str], WindowCounts],
+    before: Mapping[tuple[Axis, str], WindowCounts],
 ) -> list[Contribution]:
     """The cells that moved the window's figure the wrong way, worst first (at most ``WORST_CELLS``).
 
@@ -73,7 +73,7 @@ def contributions(
     return [c for _, c in moved[:WORST_CELLS]]
 
 
-def _term(tally: Tally | None, metric: TargetMetric, total: int) -> Fraction:
+def _term(tally: WindowCounts | None, metric: TargetMetric, total: int) -> Fraction:
     """A cell's share of the answers times its figure (zero for a cell without answers)."""
     if tally is None:
         return Fraction(0)

@@ -1,9 +1,9 @@
 """The tactical check: every touchpoint's rolling window against its standard's targets, from rollup cells.
 
-A window is read as the rollup cells of its days (cube region x touchpoint), so a check costs the cells of
-the windows it looks at, never a scan of responses. A broken target raises one tactical alert per breach to
-the region's manager; the breach clears itself (and resolves its alert) once the window has been back within
-target for a full window.
+A window is read as the window counts of its days (region x touchpoint, kept in the month rollup
+documents), so a check costs a month document or two per region, never a scan of responses. A broken target
+raises one tactical alert per breach to the region's manager; the breach clears itself (and resolves its
+alert) once the window has been back within target for a full window.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Protocol
 from domain.aggregates.periods import Period, daily, local_day, time_zone
 from domain.aggregates.rollups import Axis, CellKey, cube_for
 from domain.aggregates.stats import rounded
-from domain.aggregates.tally import Tally
+from domain.aggregates.window_counts import WindowCounts
 from domain.alerts import rules as alert_rules
 from domain.alerts.models import Alert, Contribution, TacticalBreach
 from domain.employees.models import EmployeeRole
@@ -38,7 +38,6 @@ from domain.tactical.models import (
 )
 from domain.tactical.rules import EXPLAINED_BY, contributions, window_ending
 
-PAIR_CUBE = cube_for([Axis.REGION, Axis.TOUCHPOINT])
 FINEST_CUBE = cube_for(list(Axis))
 Pair = tuple[str, str]  # region, touchpoint
 
@@ -85,12 +84,11 @@ async def check_windows(
     where: dict[Axis, Sequence[str]] = {Axis.TOUCHPOINT: touchpoints}
     if only is not None:
         where[Axis.REGION] = sorted({region for region, _ in only})
-    days: dict[Pair, dict[date, Tally]] = {}
+    days: dict[Pair, dict[date, WindowCounts]] = {}
     if touchpoints and longest:
-        slots = daily(window_ending(today, longest))
-        for cell, tally in await repos.rollups.cells(zone, PAIR_CUBE, slots, where):
-            pair = (_value(cell, Axis.REGION), _value(cell, Axis.TOUCHPOINT))
-            days.setdefault(pair, {}).setdefault(cell.slot.start, Tally()).add(_counts_only(tally))
+        found = await repos.rollups.window_days(zone, window_ending(today, longest), where)
+        for (region, touchpoint, day), counts in found.items():
+            days.setdefault((region, touchpoint), {})[day] = counts
     pairs = {p for p in days if only is None or p in only} | {_pair(k) for k in watches}
     pairs |= {(s.region, s.touchpoint.value) for s in windowed if s.region != COMPANY}
     if only is not None:
@@ -103,10 +101,10 @@ async def check_windows(
         targets = window.targets() if window is not None else ()
         if window is not None and targets:
             period = window_ending(today, window.window_days)
-            tally = _sum(days.get((region, touchpoint), {}), period)  # once for the window's targets
+            counts = _sum(days.get((region, touchpoint), {}), period)  # once for the window's targets
         for target in targets:
             assert window is not None
-            judgement = judge(target, tally, min_responses=window.min_responses)
+            judgement = judge(target, counts, min_responses=window.min_responses)
             key = BreachKey(region, touchpoint, target.metric)
             watch = watches.get(key)
             if judgement.verdict is Verdict.BROKEN and watch is None:
@@ -128,23 +126,15 @@ async def check_windows(
     return outcome
 
 
-def _counts_only(tally: Tally) -> Tally:
-    """A cell's counts without who answered: windows are judged on counts, and merging the customers of
-    thousands of cells is most of the work of adding them up."""
-    tally.customers = set()
-    tally.dimensions = {}
-    return tally
-
-
 def _pair(key: BreachKey) -> Pair:
     return (key.region, key.touchpoint)
 
 
-def _sum(days: Mapping[date, Tally], period: Period) -> Tally:
-    total = Tally()
-    for day, tally in days.items():
+def _sum(days: Mapping[date, WindowCounts], period: Period) -> WindowCounts:
+    total = WindowCounts()
+    for day, counts in days.items():
         if day in period:
-            total.add(tally)
+            total.add(counts)
     return total
 
 
@@ -232,14 +222,13 @@ async def _worst(
         Axis.TOUCHPOINT: sorted({key.touchpoint for key, _, _ in breaches}),
     }
     cells = await repos.rollups.cells(zone, FINEST_CUBE, daily(Period(first, last)), where)
-    sides: dict[BreachKey, tuple[dict[tuple[Axis, str], Tally], dict[tuple[Axis, str], Tally]]] = {
-        key: ({}, {}) for key in spans
-    }
+    Side = dict[tuple[Axis, str], WindowCounts]
+    sides: dict[BreachKey, tuple[Side, Side]] = {key: ({}, {}) for key in spans}
     by_pair: dict[Pair, list[BreachKey]] = {}
     for key in spans:
         by_pair.setdefault(_pair(key), []).append(key)
     for cell, tally in cells:
-        counts = _counts_only(tally)
+        counts = WindowCounts.of(tally)
         for key in by_pair.get((_value(cell, Axis.REGION), _value(cell, Axis.TOUCHPOINT)), ()):
             before, period = spans[key]
             current, earlier = sides[key]
@@ -247,7 +236,7 @@ async def _worst(
             if side is None:
                 continue
             for axis in EXPLAINED_BY:
-                side.setdefault((axis, _value(cell, axis)), Tally()).add(counts)
+                side.setdefault((axis, _value(cell, axis)), WindowCounts()).add(counts)
     return {key: contributions(target, *sides[key]) for key, target, _ in breaches}
 
 
@@ -299,9 +288,8 @@ async def windows_by_day(
     versions = await repos.standards.history(region, touchpoint)
     read = Period(period.first - timedelta(days=MAX_WINDOW_DAYS - 1), period.last)
     where = {Axis.REGION: [region], Axis.TOUCHPOINT: [touchpoint.value]}
-    days: dict[date, Tally] = {}
-    for cell, tally in await repos.rollups.cells(zone_name, PAIR_CUBE, daily(read), where):
-        days.setdefault(cell.slot.start, Tally()).add(tally)
+    found = await repos.rollups.window_days(zone_name, read, where)
+    days = {day: counts for (_, _, day), counts in found.items()}
     judged = []
     for n in range(period.days):
         day = period.first + timedelta(days=n)
@@ -309,11 +297,11 @@ async def windows_by_day(
         standard = in_force(versions, region, touchpoint, end)
         window = standard.window
         span = window_ending(day, window.window_days if window else 1)
-        tally = _sum(days, span)
+        counts = _sum(days, span)
         targets = []
         for target in window.targets() if window else ():
             assert window is not None
-            verdict = judge(target, tally, min_responses=window.min_responses)
+            verdict = judge(target, counts, min_responses=window.min_responses)
             targets.append(
                 TargetDay(
                     metric=target.metric,
@@ -323,5 +311,5 @@ async def windows_by_day(
                     verdict=verdict.verdict,
                 )
             )
-        judged.append(WindowDay(day, span.first, tally.responses, standard.version, tuple(targets)))
+        judged.append(WindowDay(day, span.first, counts.responses, standard.version, tuple(targets)))
     return judged

@@ -16,7 +16,7 @@ from domain.aggregates.disclosure import Disclosure, Guarantee
 from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, experience
 from domain.aggregates.periods import Grain, Interval, Period
 from domain.aggregates.rollups import SHARDS, Axis
-from domain.aggregates.service import rebuild_rollups, verify_rollups
+from domain.aggregates.service import WindowDayDifference, rebuild_rollups, verify_rollups
 from domain.aggregates.tally import CUSTOMERS_KEPT
 from domain.errors import InvalidInput
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
@@ -186,6 +186,7 @@ async def test_rebuild_restores_rollups_that_drifted(repos: Repositories, db: Mo
     differences = await verify_rollups(rollups)
     assert differences
     assert all("responses" in d.describe() for d in differences)
+    assert any(isinstance(d, WindowDayDifference) for d in differences)
 
     rebuilt = await rebuild_rollups(rollups)
 
@@ -196,6 +197,24 @@ async def test_rebuild_restores_rollups_that_drifted(repos: Repositories, db: Mo
     assert got == raw_experience(feedback, query, min_customers=5)
     assert got[0].figures is not None
     assert got[0].figures.responses == 60
+
+
+async def test_window_counts_that_drifted_alone_are_reported_and_rebuilt(
+    repos: Repositories, db: MongoDatabase
+) -> None:
+    day = START + timedelta(days=2)
+    await f.store_feedback(repos, [f.feedback(None, occurred_at=day, region="north") for _ in range(3)])
+    month = await db["rollups"].find_one({"grain": "month", "days": {"$exists": True}})
+    assert month is not None
+    await db["rollups"].update_one({"_id": month["_id"]}, {"$inc": {"days.d22.DELIVERY.p": 1}})
+
+    differences = await verify_rollups(repos)
+
+    assert [d.describe() for d in differences] == [
+        "UTC window counts 2026-01-22 (region=north, touchpoint=DELIVERY): promoters stored 4, raw 3"
+    ]
+    await rebuild_rollups(repos)
+    assert await verify_rollups(repos) == []
 
 
 @pytest.mark.parametrize(

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import date, timedelta
 
 import pytest
 
 from api.settings import Settings
 from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client
-from domain.aggregates.periods import Grain
-from domain.aggregates.repository import RollupRepository
-from domain.aggregates.rollups import shard_of
+from domain.aggregates.periods import Grain, Period, daily
+from domain.aggregates.repository import WINDOW_CUBE, RollupRepository
+from domain.aggregates.rollups import Axis, shard_of
 from domain.aggregates.service import compact_rollups, verify_rollups
-from domain.feedback.models import Feedback
+from domain.aggregates.tally import Tally
+from domain.aggregates.window_counts import WindowCounts
+from domain.feedback.models import Feedback, Touchpoint
 from domain.feedback.service import Submitter, submit_feedback
 from domain.repositories import Repositories
 from domain.store import Session
@@ -69,6 +72,46 @@ async def test_a_response_writes_two_rollup_documents_its_day_and_its_month(
     # two documents, then two writes however many cubes (the first response inserts both whole).
     assert sent == [["find", "insert"], ["find", "update", "update"]]
     assert await db["rollups"].count_documents({}) == 2
+
+
+async def test_a_month_document_keeps_its_days_window_counts_as_its_day_cells_count_them(
+    db: MongoDatabase,
+) -> None:
+    rollups = RollupRepository(db)
+    customer = f.customer(region="north")
+    first, second = NOW - timedelta(days=3), NOW - timedelta(days=1)
+    responses = [
+        f.feedback(customer, occurred_at=first, nps=10, csat=1),
+        f.feedback(customer, occurred_at=first, nps=3, csat=None, items=()),
+        f.feedback(customer, occurred_at=second, nps=None, csat=4, touchpoint=Touchpoint.BILLING),
+    ]
+    for response in responses:
+        await rollups.add(response)
+    period = Period(first.date(), second.date())
+
+    counted = await rollups.window_days("UTC", period, {})
+
+    from_cells: dict[tuple[str, str, date], Tally] = {}
+    for key, tally in await rollups.cells("UTC", WINDOW_CUBE, daily(period), {}):
+        pair = (key.value(Axis.REGION) or "", key.value(Axis.TOUCHPOINT) or "", key.slot.start)
+        from_cells.setdefault(pair, Tally()).add(tally)
+    assert counted == {pair: WindowCounts.of(tally) for pair, tally in from_cells.items()}
+    assert counted[("north", "DELIVERY", first.date())] == WindowCounts(
+        responses=2,
+        nps_answers=2,
+        promoters=1,
+        detractors=1,
+        csat_answers=1,
+        csat_bottom=1,
+        indexed=1,
+        index_sum=WindowCounts.of(Tally.of(responses[0])).index_sum,
+    )
+    # Only the month documents hold them (one per shard the responses fell in); a touchpoint filter
+    # narrows them.
+    holding = await db["rollups"].find({"days": {"$exists": True}}).to_list(None)
+    assert {d["grain"] for d in holding} == {"month"}
+    billing = await rollups.window_days("UTC", period, {Axis.TOUCHPOINT: ["BILLING"]})
+    assert list(billing) == [("north", "BILLING", second.date())]
 
 
 async def test_a_retried_response_is_counted_once(

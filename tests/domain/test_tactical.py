@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from api.storage.client import MongoDatabase, MongoUnitOfWork
+from api.settings import Settings
+from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client
+from bench.tactical_check import RollupDocuments
 from domain.aggregates.periods import Period, Slot
 from domain.aggregates.repository import RollupRepository
 from domain.aggregates.rollups import Axis, CellKey, Cube
+from domain.aggregates.service import compact_rollups
 from domain.aggregates.tally import Tally
+from domain.aggregates.window_counts import WindowCounts
 from domain.alerts.models import AlertAction, AlertKind, AlertReason, AlertState
 from domain.employees.models import EmployeeRole
 from domain.feedback.models import Feedback, FeedbackChannel, Touchpoint
@@ -137,11 +141,11 @@ async def test_a_standard_changed_mid_period_applies_from_its_time_on(
 
 
 def test_the_cells_that_moved_the_figure_add_up_to_its_change() -> None:
-    def tally(*scores: int) -> Tally:
+    def tally(*scores: int) -> WindowCounts:
         total = Tally()
         for score in scores:
             total.add(Tally.of(responses(START, score, 1)[0]))
-        return total
+        return WindowCounts.of(total)
 
     app, web = (Axis.CHANNEL, "APP"), (Axis.CHANNEL, "WEB")
     before = {app: tally(10, 10), web: tally(10, 0)}
@@ -154,17 +158,23 @@ def test_the_cells_that_moved_the_figure_add_up_to_its_change() -> None:
 
 
 class CubesRead(RollupRepository):
-    """The rollup repository, noting which cube each read was of."""
+    """The rollup repository, noting what each read was of: a cube's cells, or window counts."""
 
     def __init__(self, db: MongoDatabase) -> None:
         super().__init__(db)
-        self.cubes: list[Cube] = []
+        self.reads: list[str] = []
 
     async def cells(
         self, zone: str, cube: Cube, slots: Sequence[Slot], where: Mapping[Axis, Sequence[str]]
     ) -> list[tuple[CellKey, Tally]]:
-        self.cubes.append(cube)
+        self.reads.append(cube.name)
         return await super().cells(zone, cube, slots, where)
+
+    async def window_days(
+        self, zone: str, period: Period, where: Mapping[Axis, Sequence[str]]
+    ) -> dict[tuple[str, str, date], WindowCounts]:
+        self.reads.append("window counts")
+        return await super().window_days(zone, period, where)
 
 
 async def test_a_round_raising_several_breaches_reads_their_worst_cells_once_each_on_its_own_window(
@@ -197,5 +207,29 @@ async def test_a_round_raising_several_breaches_reads_their_worst_cells_once_eac
         assert breach.window_days == days
         assert (breach.worst[0].axis, breach.worst[0].value) == (Axis.SEGMENT.value, "")
         assert breach.worst[0].responses == answers
-    # The windows' cells, then every breach's finest cells in one read.
-    assert [len(c.axes) for c in counted.cubes] == [2, 4]
+    # The windows' counts, then every breach's finest cells in one read.
+    assert counted.reads == ["window counts", "region+channel+touchpoint+segment"]
+
+
+async def test_a_window_of_days_reads_its_month_document_not_a_document_per_day(
+    settings: Settings, repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
+) -> None:
+    await standard(repos, uow, replace(WINDOW, window_days=21), START - DAY)
+    for n in range(34):  # 1 September to 4 October
+        await f.store_feedback(repos, responses(START + n * DAY, 10, 2))
+    while await compact_rollups(repos, uow):  # as the sweep leaves them: shards folded
+        pass
+    documents = RollupDocuments()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[documents])
+    try:
+        counted = Repositories.on(client[db.name])
+        outcome = await check_windows(counted, uow, now=START + 23 * DAY)
+        read_in_september = documents.read
+        outcome_across = await check_windows(counted, uow, now=START + 33 * DAY)
+    finally:
+        await client.close()
+
+    assert outcome.raised == outcome_across.raised == []
+    # 21 days of September: its month document alone; days 13 September to 3 October: two months.
+    assert read_in_september == 1
+    assert documents.read - read_in_september == 2

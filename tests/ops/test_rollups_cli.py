@@ -112,6 +112,21 @@ async def test_a_development_start_packs_the_handling_of_alerts_a_database_lacks
     assert [h async for h in repos.alert_handling.everything()]
 
 
+async def test_a_development_start_adds_the_window_counts_a_database_lacks(
+    settings: Settings, repos: Repositories, db: MongoDatabase
+) -> None:
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    await f.store_feedback(repos, [f.feedback(customer)])
+    # Month documents as written before they kept window counts: the tactical check would see no answers.
+    await db["rollups"].update_many({}, {"$unset": {"days": ""}})
+    assert await verify_rollups(repos) != []
+
+    await first_start(settings.model_copy(update={"demo_customers": 0}))
+
+    assert await verify_rollups(repos) == []
+
+
 async def test_a_development_start_builds_lifecycle_cells_a_database_lacks(
     settings: Settings, repos: Repositories
 ) -> None:
