@@ -315,8 +315,13 @@ def _database(storage: str, log: Path) -> Iterator[tuple[str, str, int | None]]:
         yield uri, "MongoDB at MONGODB_URI", None
         return
     log.parent.mkdir(parents=True, exist_ok=True)
-    with EmbeddedDatabase(storage, log_path=log.with_name("bench-db.log")) as server:
+    server = EmbeddedDatabase(storage, log_path=log.with_name("bench-db.log"))
+    # Kept data sets of a million records take minutes to open on a loaded machine, not seconds.
+    server.start(timeout=600)
+    try:
         yield server.uri, "SecantusDB 0.7.0b3 (embedded, its own process)", server.pid
+    finally:
+        server.stop()
 
 
 async def _one_size(
