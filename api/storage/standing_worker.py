@@ -4,7 +4,7 @@ Feedback, transactions, alerts, cases, opportunities, interactions and profiles 
 and experience value, whoever writes them: the API, ``customer360 import``, or another system writing to the
 database. The worker follows them all with one change stream (``CustomerChanges``, its only contact with
 the stream) and recomputes each batch of customers it names (``domain.standing.service.refresh``), so the
-write paths themselves pay nothing.
+write paths themselves do no standing work (the worker's commands still share the database with them).
 
 - **One at a time.** Every server process runs a worker, but only the holder of a lease (a document,
   taken and renewed with conditional updates) works; when it stops or dies, another takes over once the
