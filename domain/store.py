@@ -84,6 +84,8 @@ class Database(Protocol):
 
     async def aggregate(self, *args: Any, **kwargs: Any) -> Cursor: ...
 
+    async def command(self, *args: Any, **kwargs: Any) -> Document: ...
+
 
 class Session(Protocol):
     """A database session carrying one transaction; repositories pass it through to the driver."""
@@ -116,6 +118,26 @@ def only_already_stored(error: Exception) -> bool:
     return bool(errors) and all(
         e.get("code") == DUPLICATE_KEY_CODE and e.get("keyPattern") == {"_id": 1} for e in errors
     )
+
+
+class WriteFailed(Exception):
+    """A statement of a batched write failed (other than on a duplicate key)."""
+
+
+async def write_all(
+    db: Database, verb: str, collection: str, statements: Sequence[Document], *, session: Session | None
+) -> Document:
+    """Many ``update`` (``{"q", "u", "upsert"}``) or ``delete`` (``{"q", "limit"}``) statements in one
+    command, unordered: one round trip instead of one per document. Its reply: ``n`` (matched or deleted),
+    ``upserted`` (the statements' indexes that inserted). A failed statement raises, as a single write would.
+    """
+    field = {"update": "updates", "delete": "deletes"}[verb]
+    reply = await db.command({verb: collection, field: list(statements), "ordered": False}, session=session)
+    if errors := reply.get("writeErrors"):
+        if any(e.get("code") == DUPLICATE_KEY_CODE for e in errors):
+            raise DuplicateKey(str(errors[0]))
+        raise WriteFailed(str(errors[0]))
+    return reply
 
 
 @dataclass(frozen=True, slots=True)

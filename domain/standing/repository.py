@@ -18,7 +18,7 @@ from domain.money import Money
 from domain.scope import RowScope, narrowed
 from domain.standing.models import NextBestAction, Reason, ReasonCode, Standing
 from domain.standing.worklist import WorklistFilter, bands_of, rank_of
-from domain.store import Database, Document, IndexSpec, Session
+from domain.store import Database, Document, IndexSpec, Session, write_all
 
 COLLECTION = "standings"
 BANDS = "worklistBands"
@@ -89,6 +89,7 @@ class StandingRepository:
     """Standings (one per customer, keyed by its id) and the band counts; reads are limited to the scope."""
 
     def __init__(self, db: Database, scope: RowScope | None = None) -> None:
+        self._db = db
         self._collection = db[COLLECTION]
         self._bands = db[BANDS]
         self._scope = (scope or RowScope.everything()).customer_filter()
@@ -113,13 +114,57 @@ class StandingRepository:
         query = narrowed({"_id": {"$in": list(customer_ids)}}, self._scope)
         return {d["_id"]: from_document(d) async for d in self._collection.find(query)}
 
+    async def save_all(self, changes: Sequence[tuple[Stored | None, Standing]], *, session: Session) -> bool:
+        """Store new standings over the ones read, and their band counts, in two commands whatever their
+        number; False when any standing changed since it was read (some of the others are written then:
+        ``session``'s transaction must be abandoned, and ``save`` tells which)."""
+        if not changes:
+            return True
+        statements: list[Document] = []
+        for old, new in changes:
+            if old is None:
+                insert = {"$setOnInsert": to_document(new, 1)}
+                statements.append({"q": {"_id": new.customer_id}, "u": insert, "upsert": True})
+            else:
+                document = to_document(new, old.version + 1)
+                statements.append({"q": {"_id": new.customer_id, "version": old.version}, "u": document})
+        reply = await write_all(self._db, "update", COLLECTION, statements, session=session)
+        inserted = len(reply.get("upserted", ()))
+        fresh = sum(1 for old, _ in changes if old is None)
+        # Every new one inserted, and every other one matched at the version read (n counts both).
+        if inserted != fresh or reply["n"] - inserted != len(changes) - fresh:
+            return False
+        await self._count_bands(changes, session=session)
+        return True
+
+    async def _count_bands(
+        self, changes: Sequence[tuple[Stored | None, Standing]], *, session: Session | None
+    ) -> None:
+        deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for old, new in changes:
+            for band, path in _counted(old.standing) if old else ():
+                deltas[band][path] -= 1
+            for band, path in _counted(new):
+                deltas[band][path] += 1
+        statements = [
+            {
+                "q": {"_id": band},
+                "u": {"$inc": changed, "$setOnInsert": {"kind": band.split("|", 1)[0]}},
+                "upsert": True,
+            }
+            for band, increments in sorted(deltas.items())
+            if (changed := {path: n for path, n in increments.items() if n})
+        ]
+        if statements:
+            await write_all(self._db, "update", BANDS, statements, session=session)
+
     async def save(
         self, changes: Sequence[tuple[Stored | None, Standing]], *, session: Session | None = None
     ) -> list[str]:
         """Store new standings over the ones read (None: none was), with their band counts; the customers
         whose standing changed since it was read are returned, unsaved."""
         conflicts: list[str] = []
-        deltas: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        saved_changes: list[tuple[Stored | None, Standing]] = []
         for old, new in changes:
             if old is None:
                 result = await self._collection.update_one(
@@ -139,19 +184,8 @@ class StandingRepository:
             if not saved:
                 conflicts.append(new.customer_id)
                 continue
-            for band, path in _counted(old.standing) if old else ():
-                deltas[band][path] -= 1
-            for band, path in _counted(new):
-                deltas[band][path] += 1
-        for band, increments in sorted(deltas.items()):
-            changed = {path: n for path, n in increments.items() if n}
-            if changed:
-                await self._bands.update_one(
-                    {"_id": band},
-                    {"$inc": changed, "$setOnInsert": {"kind": band.split("|", 1)[0]}},
-                    upsert=True,
-                    session=session,
-                )
+            saved_changes.append((old, new))
+        await self._count_bands(saved_changes, session=session)
         return conflicts
 
     async def claim_due(self, now: datetime, *, until: datetime, limit: int) -> tuple[list[str], bool]:

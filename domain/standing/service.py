@@ -100,19 +100,37 @@ async def _refresh_batch(
     return Refreshed(len(customer_ids), standings_changed, observations_changed)
 
 
+class _Taken(Exception):
+    """A version read was taken meanwhile: the batched write is abandoned for one write at a time."""
+
+
 async def _write(
     repos: Repositories,
     uow: UnitOfWork,
     standings: list[tuple[Stored | None, Standing]],
     observations: list[tuple[StoredObservation | None, Observation | None]],
 ) -> list[str]:
-    """Both kinds of change in one transaction; the customers whose versions were taken meanwhile."""
+    """Both kinds of change in one transaction; the customers whose versions were taken meanwhile.
 
-    async def write(session: Session) -> list[str]:
+    First a command per collection for all of them (what a change-stream batch costs the database does not
+    grow with its customers); when a version was taken, that transaction is abandoned and each document is
+    written on its own, which tells whose versions were taken."""
+
+    async def at_once(session: Session) -> list[str]:
+        if not await repos.standings.save_all(standings, session=session):
+            raise _Taken
+        if not await repos.value.apply_all(observations, session=session):
+            raise _Taken
+        return []
+
+    async def one_by_one(session: Session) -> list[str]:
         conflicts = await repos.standings.save(standings, session=session)
         return conflicts + await repos.value.apply(observations, session=session)
 
-    return await uow.run(write)
+    try:
+        return await uow.run(at_once)
+    except _Taken:
+        return await uow.run(one_by_one)
 
 
 def _standing_changes(

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from domain.scope import RowScope, any_of
-from domain.store import Database, Document, IndexSpec, Session
+from domain.store import Database, Document, IndexSpec, Session, write_all
 from domain.value.models import (
     CellKey,
     NpsCategory,
@@ -144,6 +144,7 @@ class ValueRepository:
     """Observations (a few per customer) and cells; reads of cells are limited to the scope's regions."""
 
     def __init__(self, db: Database, scope: RowScope | None = None) -> None:
+        self._db = db
         self._observations = db[OBSERVATIONS]
         self._cells = db[CELLS]
         self._scope = scope or RowScope.everything()
@@ -159,6 +160,63 @@ class ValueRepository:
             found[document["customerId"]].append(_observation_from(document))
         return found
 
+    async def apply_all(
+        self, changes: Sequence[tuple[StoredObservation | None, Observation | None]], *, session: Session
+    ) -> bool:
+        """``apply`` in at most three commands whatever the number of changes; False when any observation
+        changed since it was read (some of the others are written then: ``session``'s transaction must be
+        abandoned, and ``apply`` tells which)."""
+        writes: list[Document] = []
+        deletes: list[Document] = []
+        fresh = 0
+        for old, new in changes:
+            if old is None and new is not None:
+                fresh += 1
+                insert = {"$setOnInsert": _observation_doc(new, 1)}
+                writes.append({"q": {"_id": new.key}, "u": insert, "upsert": True})
+            elif old is not None and new is not None:
+                document = _observation_doc(new, old.version + 1)
+                writes.append({"q": {"_id": new.key, "version": old.version}, "u": document})
+            elif old is not None:
+                deletes.append({"q": {"_id": old.observation.key, "version": old.version}, "limit": 1})
+        if writes:
+            reply = await write_all(self._db, "update", OBSERVATIONS, writes, session=session)
+            inserted = len(reply.get("upserted", ()))
+            # Every new one inserted, and every other one matched at the version read (n counts both).
+            if inserted != fresh or reply["n"] - inserted != len(writes) - fresh:
+                return False
+        if deletes:
+            reply = await write_all(self._db, "delete", OBSERVATIONS, deletes, session=session)
+            if reply["n"] != len(deletes):
+                return False
+        await self._move_cells(changes, session=session)
+        return True
+
+    async def _move_cells(
+        self,
+        changes: Sequence[tuple[StoredObservation | None, Observation | None]],
+        *,
+        session: Session | None,
+    ) -> None:
+        """Move the cells by the difference the (saved) changes make."""
+        deltas: dict[CellKey, ValueFigures] = defaultdict(ValueFigures)
+        for old, new in changes:
+            for key, figures in cells_of(old.observation).items() if old else ():
+                deltas[key].add(figures, -1)
+            for key, figures in cells_of(new).items() if new else ():
+                deltas[key].add(figures)
+        statements = [
+            {
+                "q": {"_id": _cell_id(key)},
+                "u": {"$inc": increments, "$setOnInsert": _identity(key)},
+                "upsert": True,
+            }
+            for key, figures in sorted(deltas.items(), key=lambda kv: _cell_id(kv[0]))
+            if (increments := _increments(figures))
+        ]
+        if statements:
+            await write_all(self._db, "update", CELLS, statements, session=session)
+
     async def apply(
         self,
         changes: Sequence[tuple[StoredObservation | None, Observation | None]],
@@ -169,7 +227,7 @@ class ValueRepository:
         any more), and move the cells by the difference; the customers of observations that changed since
         they were read are returned, unchanged."""
         conflicts: list[str] = []
-        deltas: dict[CellKey, ValueFigures] = defaultdict(ValueFigures)
+        saved_changes: list[tuple[StoredObservation | None, Observation | None]] = []
         for old, new in changes:
             if old is None and new is not None:
                 result = await self._observations.update_one(
@@ -193,18 +251,8 @@ class ValueRepository:
             if not saved:
                 conflicts.append(new.customer_id if new is not None else old.observation.customer_id)  # type: ignore[union-attr]
                 continue
-            for key, figures in cells_of(old.observation).items() if old else ():
-                deltas[key].add(figures, -1)
-            for key, figures in cells_of(new).items() if new else ():
-                deltas[key].add(figures)
-        for key, figures in sorted(deltas.items(), key=lambda kv: _cell_id(kv[0])):
-            if increments := _increments(figures):
-                await self._cells.update_one(
-                    {"_id": _cell_id(key)},
-                    {"$inc": increments, "$setOnInsert": _identity(key)},
-                    upsert=True,
-                    session=session,
-                )
+            saved_changes.append((old, new))
+        await self._move_cells(saved_changes, session=session)
         return conflicts
 
     async def cells(

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import monitoring
 
 from api.settings import Settings
-from api.storage.client import create_client, ensure_indexes
+from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_indexes
 from domain.crm.models import OpportunityStage
 from domain.customer_history import CustomerHistory, read_histories
 from domain.customers.models import Consent, Customer, Segment
 from domain.money import Money
 from domain.repositories import Repositories, all_indexes
 from domain.standing.models import NextBestAction, Standing
+from domain.standing.repository import StandingRepository, Stored
 from domain.standing.rules import assess
 from domain.standing.service import cursor_of, refresh, sweep_due, verify, worklist
 from domain.standing.worklist import WorklistFilter
@@ -65,6 +68,60 @@ async def test_a_standing_computed_from_older_inputs_never_overwrites_a_newer_on
     stored = (await repos.standings.get_many([customer.id]))[customer.id]
     assert stored.standing.action is NextBestAction.FOLLOW_UP
     assert stored.version == read.version + 1
+
+
+class CommandNames(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.names.append(event.command_name)
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+class Raced(StandingRepository):
+    """Another writer changes the first customer's standing right after this refresh has read it."""
+
+    raced = False
+
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Stored]:
+        found = await super().get_many(customer_ids)
+        if not self.raced:
+            self.raced = True
+            await self._collection.update_one({"_id": customer_ids[0]}, {"$inc": {"version": 1}})
+        return found
+
+
+async def test_a_batch_writes_one_command_per_collection_and_one_by_one_when_a_version_was_taken(
+    settings: Settings, db: MongoDatabase
+) -> None:
+    names = CommandNames()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[names])
+    try:
+        repos = Repositories.on(client[db.name])
+        uow = MongoUnitOfWork(client)
+        customers = await customers_with_scores(repos, [9, 7, 3, 10, 0, 8])
+        ids = sorted(c.id for c in customers)
+        await refresh(repos, uow, ids, now=NOW)
+        await repos.feedback.insert_many([f.feedback(c, nps=1, occurred_at=NOW - DAY) for c in customers])
+        names.names = []
+        batched = await refresh(repos, uow, ids[1:], now=NOW)
+        writes = [n for n in names.names if n in ("update", "delete", "insert")]
+        raced = await refresh(replace(repos, standings=Raced(client[db.name])), uow, ids[:1], now=NOW)
+    finally:
+        await client.close()
+
+    # Five customers' standings, band counts, observations and value cells: one update command each.
+    assert batched.standings == 5
+    assert writes == ["update"] * 4
+    # The taken version: the batch is written again one by one, and the customer recomputed from fresh reads.
+    assert raced.standings == 1
+    assert (await verify(Repositories.on(db), now=NOW)).differences == []
 
 
 async def _history(repos: Repositories, customer: Customer) -> CustomerHistory:
