@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from domain.aggregates.disclosure import Atom, Disclosure, months_of, publishable_period, suppress
+from domain.aggregates.disclosure import Atom, Disclosure, publishable_period, suppress
 from domain.aggregates.groups import CustomerAxis
 from domain.aggregates.periods import (
     Grain,
@@ -32,6 +32,7 @@ from domain.aggregates.periods import (
     buckets,
     local_day,
     month_start,
+    months_of,
     time_zone,
 )
 from domain.aggregates.stats import ratio

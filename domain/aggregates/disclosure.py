@@ -29,7 +29,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
 
-from domain.aggregates.periods import Interval, Period, add_months, month_start
+from domain.aggregates.periods import Interval, Period, add_months, month_start, months_of
 from domain.errors import InvalidInput
 
 # Customers of a cell: the distinct ones while fewer than the tally keeps, None for at least that many.
@@ -269,16 +269,6 @@ def publishable_period(period: Period, interval: Interval | None, *, today: date
     if period.last >= month_start(today):
         raise InvalidInput("the period must end before the current month", field="to")
     return period
-
-
-def months_of(period: Period) -> list[date]:
-    """The first day of every month of a whole-month period."""
-    months = []
-    month = period.first
-    while month <= period.last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
 
 
 def months_before(period: Period) -> Period:

@@ -17,7 +17,6 @@ from domain.aggregates.disclosure import (
     Pattern,
     enough,
     months_before,
-    months_of,
     publishable_period,
     suppress,
 )
@@ -31,6 +30,7 @@ from domain.aggregates.periods import (
     cover,
     daily,
     local_day,
+    months_of,
     previous_bucket,
     time_zone,
 )

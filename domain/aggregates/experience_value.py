@@ -21,7 +21,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Protocol
 
-from domain.aggregates.disclosure import Atom, Disclosure, months_of, suppress
+from domain.aggregates.disclosure import Atom, Disclosure, suppress
 from domain.aggregates.periods import (
     Interval,
     Period,
@@ -30,6 +30,7 @@ from domain.aggregates.periods import (
     bucket_start,
     local_day,
     month_start,
+    months_of,
     time_zone,
 )
 from domain.aggregates.stats import ratio

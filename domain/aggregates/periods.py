@@ -158,6 +158,16 @@ class Slot:
     start: date
 
 
+def months_of(period: Period) -> list[date]:
+    """The first day of every month ``period`` has days in."""
+    months = []
+    month = month_start(period.first)
+    while month <= period.last:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
 def cover(period: Period) -> list[Slot]:
     """The fewest rollup spans that make up ``period`` exactly: whole months inside it, days at its edges."""
     slots: list[Slot] = []

@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from domain.aggregates.disclosure import Atom, Disclosure, months_of, publishable_period, suppress
+from domain.aggregates.disclosure import Atom, Disclosure, publishable_period, suppress
 from domain.aggregates.periods import (
     Interval,
     Period,
@@ -25,6 +25,7 @@ from domain.aggregates.periods import (
     buckets,
     local_day,
     month_start,
+    months_of,
     previous_bucket,
     time_zone,
 )
