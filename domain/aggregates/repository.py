@@ -23,7 +23,16 @@ from datetime import date, timedelta
 from typing import Any
 
 from domain.aggregates.churn import Lifecycle, LifecycleCounts, LifecycleKey, lifecycle_changes
-from domain.aggregates.periods import Grain, Period, Slot, add_months, local_day, month_start, time_zone
+from domain.aggregates.periods import (
+    Grain,
+    Period,
+    Slot,
+    add_months,
+    local_day,
+    month_start,
+    months_of,
+    time_zone,
+)
 from domain.aggregates.rollups import CUBES, SHARDS, Axis, CellKey, Cube, cube_for, shard_of, values_of
 from domain.aggregates.tally import CUSTOMERS_KEPT, DimensionTally, Tally
 from domain.aggregates.window_counts import WindowCounts
@@ -142,9 +151,13 @@ def stored_days(document: Document) -> WindowDays:
     return days
 
 
+def _add_day(into: WindowDays, day: date, touchpoint: str, counts: WindowCounts) -> None:
+    into.setdefault((day, touchpoint), WindowCounts()).add(counts)
+
+
 def _add_days(into: WindowDays, days: WindowDays) -> None:
-    for key, counts in days.items():
-        into.setdefault(key, WindowCounts()).add(counts)
+    for (day, touchpoint), counts in days.items():
+        _add_day(into, day, touchpoint, counts)
 
 
 def _increments(cell: str, tally: Tally) -> dict[str, int]:
@@ -279,8 +292,7 @@ def to_documents(cells: Mapping[CellKey, Tally], *, window_days: bool = True) ->
         if window_days and key.cube is WINDOW_CUBE and key.slot.grain is Grain.DAY:
             month = document_of(key.zone, Slot(Grain.MONTH, month_start(key.slot.start)), region, key.shard)
             touchpoint = key.value(Axis.TOUCHPOINT) or ""
-            month_days = days.setdefault(month["_id"], {})
-            _add_days(month_days, {(key.slot.start, touchpoint): WindowCounts.of(tally)})
+            _add_day(days.setdefault(month["_id"], {}), key.slot.start, touchpoint, WindowCounts.of(tally))
         if key.cube not in STORED[key.slot.grain]:
             continue
         document = document_of(key.zone, key.slot, region, key.shard)
@@ -428,7 +440,7 @@ class RollupRepository:
                         cell = (_cube_field(cube), _cell_field(axes))
                         cells.setdefault(cell, (axes, Tally()))[1].add(tally)
                     if slot.grain is Grain.MONTH:
-                        _add_days(days, {(day, values[Axis.TOUCHPOINT]): counts})
+                        _add_day(days, day, values[Axis.TOUCHPOINT], counts)
         fields = dict.fromkeys(f for _, cells, _ in documents.values() for f in _stored_fields(cells))
         query = {"_id": {"$in": list(documents)}}
         found = {
@@ -498,11 +510,7 @@ class RollupRepository:
         region and shard for a window of a few weeks."""
         if not self._readable() or period.last < period.first:
             return {}
-        months = []
-        month = month_start(period.first)
-        while month <= period.last:
-            months.append(month)
-            month = add_months(month, 1)
+        months = months_of(period)
         query: Document = {"slot": {"$in": [slot_key(zone, Slot(Grain.MONTH, m)) for m in months]}}
         if (regions := self._regions(where)) is not None:
             query["region"] = {"$in": regions}
