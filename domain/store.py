@@ -141,6 +141,36 @@ async def write_all(
 
 
 @dataclass(frozen=True, slots=True)
+class VersionedWrite:
+    """A document written over the version read: inserted only if still absent (``read_version`` None),
+    else replaced only if still at ``read_version``. ``document`` carries its new version."""
+
+    id: str
+    read_version: int | None
+    document: Document
+
+    @property
+    def statement(self) -> Document:
+        if self.read_version is None:
+            return {"q": {"_id": self.id}, "u": {"$setOnInsert": self.document}, "upsert": True}
+        return {"q": {"_id": self.id, "version": self.read_version}, "u": self.document}
+
+
+async def write_versioned(
+    db: Database, collection: str, writes: Sequence[VersionedWrite], *, session: Session | None
+) -> bool:
+    """``writes`` in one command; whether every one applied (a document inserted or changed meanwhile
+    leaves its write undone, and the others done)."""
+    if not writes:
+        return True
+    reply = await write_all(db, "update", collection, [w.statement for w in writes], session=session)
+    inserted = len(reply.get("upserted", ()))
+    fresh = sum(1 for w in writes if w.read_version is None)
+    # Every new one inserted, and every other one matched at its version read (n counts both).
+    return inserted == fresh and reply["n"] - inserted == len(writes) - fresh
+
+
+@dataclass(frozen=True, slots=True)
 class IndexSpec:
     """An index a repository's queries rely on; created idempotently at start-up."""
 

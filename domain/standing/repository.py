@@ -18,7 +18,7 @@ from domain.money import Money
 from domain.scope import RowScope, narrowed
 from domain.standing.models import NextBestAction, Reason, ReasonCode, Standing
 from domain.standing.worklist import WorklistFilter, bands_of, rank_of
-from domain.store import Database, Document, IndexSpec, Session, write_all
+from domain.store import Database, Document, IndexSpec, Session, VersionedWrite, write_all, write_versioned
 
 COLLECTION = "standings"
 BANDS = "worklistBands"
@@ -85,6 +85,11 @@ def _counted(standing: Standing) -> list[tuple[str, str]]:
     return [(band, path) for band in bands_of(standing.region, standing.segment, standing.owner_id)]
 
 
+def _write(old: Stored | None, new: Standing) -> VersionedWrite:
+    version = old.version if old is not None else None
+    return VersionedWrite(new.customer_id, version, to_document(new, (version or 0) + 1))
+
+
 class StandingRepository:
     """Standings (one per customer, keyed by its id) and the band counts; reads are limited to the scope."""
 
@@ -118,21 +123,8 @@ class StandingRepository:
         """Store new standings over the ones read, and their band counts, in two commands whatever their
         number; False when any standing changed since it was read (some of the others are written then:
         ``session``'s transaction must be abandoned, and ``save`` tells which)."""
-        if not changes:
-            return True
-        statements: list[Document] = []
-        for old, new in changes:
-            if old is None:
-                insert = {"$setOnInsert": to_document(new, 1)}
-                statements.append({"q": {"_id": new.customer_id}, "u": insert, "upsert": True})
-            else:
-                document = to_document(new, old.version + 1)
-                statements.append({"q": {"_id": new.customer_id, "version": old.version}, "u": document})
-        reply = await write_all(self._db, "update", COLLECTION, statements, session=session)
-        inserted = len(reply.get("upserted", ()))
-        fresh = sum(1 for old, _ in changes if old is None)
-        # Every new one inserted, and every other one matched at the version read (n counts both).
-        if inserted != fresh or reply["n"] - inserted != len(changes) - fresh:
+        writes = [_write(old, new) for old, new in changes]
+        if not await write_versioned(self._db, COLLECTION, writes, session=session):
             return False
         await self._count_bands(changes, session=session)
         return True
@@ -166,22 +158,7 @@ class StandingRepository:
         conflicts: list[str] = []
         saved_changes: list[tuple[Stored | None, Standing]] = []
         for old, new in changes:
-            if old is None:
-                result = await self._collection.update_one(
-                    {"_id": new.customer_id},
-                    {"$setOnInsert": to_document(new, 1)},
-                    upsert=True,
-                    session=session,
-                )
-                saved = result.upserted_id is not None
-            else:
-                result = await self._collection.replace_one(
-                    {"_id": new.customer_id, "version": old.version},
-                    to_document(new, old.version + 1),
-                    session=session,
-                )
-                saved = result.matched_count == 1
-            if not saved:
+            if not await write_versioned(self._db, COLLECTION, [_write(old, new)], session=session):
                 conflicts.append(new.customer_id)
                 continue
             saved_changes.append((old, new))

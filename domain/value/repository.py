@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from domain.scope import RowScope, any_of
-from domain.store import Database, Document, IndexSpec, Session, write_all
+from domain.store import Database, Document, IndexSpec, Session, VersionedWrite, write_all, write_versioned
 from domain.value.models import (
     CellKey,
     NpsCategory,
@@ -140,6 +140,11 @@ def _identity(key: CellKey) -> Document:
     }
 
 
+def _write(old: StoredObservation | None, new: Observation) -> VersionedWrite:
+    version = old.version if old is not None else None
+    return VersionedWrite(new.key, version, _observation_doc(new, (version or 0) + 1))
+
+
 class ValueRepository:
     """Observations (a few per customer) and cells; reads of cells are limited to the scope's regions."""
 
@@ -166,25 +171,14 @@ class ValueRepository:
         """``apply`` in at most three commands whatever the number of changes; False when any observation
         changed since it was read (some of the others are written then: ``session``'s transaction must be
         abandoned, and ``apply`` tells which)."""
-        writes: list[Document] = []
-        deletes: list[Document] = []
-        fresh = 0
-        for old, new in changes:
-            if old is None and new is not None:
-                fresh += 1
-                insert = {"$setOnInsert": _observation_doc(new, 1)}
-                writes.append({"q": {"_id": new.key}, "u": insert, "upsert": True})
-            elif old is not None and new is not None:
-                document = _observation_doc(new, old.version + 1)
-                writes.append({"q": {"_id": new.key, "version": old.version}, "u": document})
-            elif old is not None:
-                deletes.append({"q": {"_id": old.observation.key, "version": old.version}, "limit": 1})
-        if writes:
-            reply = await write_all(self._db, "update", OBSERVATIONS, writes, session=session)
-            inserted = len(reply.get("upserted", ()))
-            # Every new one inserted, and every other one matched at the version read (n counts both).
-            if inserted != fresh or reply["n"] - inserted != len(writes) - fresh:
-                return False
+        writes = [_write(old, new) for old, new in changes if new is not None]
+        deletes = [
+            {"q": {"_id": old.observation.key, "version": old.version}, "limit": 1}
+            for old, new in changes
+            if old is not None and new is None
+        ]
+        if not await write_versioned(self._db, OBSERVATIONS, writes, session=session):
+            return False
         if deletes:
             reply = await write_all(self._db, "delete", OBSERVATIONS, deletes, session=session)
             if reply["n"] != len(deletes):
@@ -229,18 +223,8 @@ class ValueRepository:
         conflicts: list[str] = []
         saved_changes: list[tuple[StoredObservation | None, Observation | None]] = []
         for old, new in changes:
-            if old is None and new is not None:
-                result = await self._observations.update_one(
-                    {"_id": new.key}, {"$setOnInsert": _observation_doc(new, 1)}, upsert=True, session=session
-                )
-                saved = result.upserted_id is not None
-            elif old is not None and new is not None:
-                result = await self._observations.replace_one(
-                    {"_id": new.key, "version": old.version},
-                    _observation_doc(new, old.version + 1),
-                    session=session,
-                )
-                saved = result.matched_count == 1
+            if new is not None:
+                saved = await write_versioned(self._db, OBSERVATIONS, [_write(old, new)], session=session)
             elif old is not None:
                 removed = await self._observations.delete_one(
                     {"_id": old.observation.key, "version": old.version}, session=session
