@@ -108,9 +108,10 @@ async def _rollups_missing(settings: Settings) -> bool:
         ):
             if await db[records].find_one(which, {"_id": 1}) and not await db[cells].find_one({}, {"_id": 1}):
                 return True
-        # Every month document has responses, so window counts of their days (absent before they existed).
-        older = {"grain": Grain.MONTH.value, "days": {"$exists": False}}
-        return await db[ROLLUPS].find_one(older, {"_id": 1}) is not None
+        # Every month document has responses, so window counts of their days, and rollups are written in
+        # one layout (a rebuild rewrites them all): the first month document found tells, without a scan.
+        month = await db[ROLLUPS].find_one({"grain": Grain.MONTH.value}, {"days": 1})
+        return month is not None and "days" not in month
     finally:
         await client.close()
 
