@@ -30,7 +30,6 @@ logger = logging.getLogger("customer360.database")
 T = TypeVar("T")
 
 PROBE_INTERVAL_SECONDS = 0.5
-PROBE_TIMEOUT_SECONDS = 5.0
 # A ping that failed at once (a dropped connection) is tried again after this pause, within the timeout.
 RETRY_PAUSE_SECONDS = 0.05
 
@@ -53,7 +52,7 @@ class DatabaseWatch:
         probe_client: Client,
         *,
         interval: float = PROBE_INTERVAL_SECONDS,
-        timeout: float = PROBE_TIMEOUT_SECONDS,
+        timeout: float,
     ) -> None:
         self._client = probe_client
         self._interval = interval

@@ -50,7 +50,7 @@ async def stopped(task: asyncio.Task[None]) -> None:
 
 
 async def test_the_database_watch_stops_on_its_event(db: MongoDatabase) -> None:
-    watch = DatabaseWatch(db.client, interval=0.01)
+    watch = DatabaseWatch(db.client, interval=0.01, timeout=5.0)
     probed = asyncio.Event()
     watch.probe = stubborn(watch.probe, 3, probed)  # type: ignore[method-assign]
     stopping = asyncio.Event()
