@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pymongo
@@ -26,6 +27,28 @@ WORKLIST = (40,)  # customers of the worklist data set (the full bench compares 
 VALUE = (150,)  # transactions of the experience-value data set
 
 
+def run_bench(command: list[str], mongodb_uri: str, *, timeout: float, made: Sequence[str]) -> None:
+    """Runs the bench ``command`` against the suite's database and checks it exits 0; the data sets it
+    ``made`` are dropped however it ended. ``timeout`` is generous: a loaded machine stretches a run
+    several times."""
+    try:
+        finished = subprocess.run(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "MONGODB_URI": mongodb_uri},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    finally:
+        client: pymongo.MongoClient[dict[str, object]]
+        with pymongo.MongoClient(mongodb_uri) as client:
+            for name in made:
+                client.drop_database(name)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+
+
 def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str, tmp_path: Path) -> None:
     report = tmp_path / "BENCHMARKS.md"
     command = [sys.executable, "-m", "bench", "--sizes", str(CUSTOMERS), "--requests", "2", "--warmup", "0"]
@@ -35,25 +58,12 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     command += ["--aggregates-sizes", ",".join(map(str, AGGREGATES)), "--aggregates-requests", "1"]
     command += ["--tactical-feedback", "", "--loop-alerts", ""]  # their own run below
     command += ["--worklist-customers", "", "--value-transactions", ""]  # their own run below
-    try:
-        finished = subprocess.run(
-            command,
-            cwd=ROOT,
-            env={**os.environ, "MONGODB_URI": mongodb_uri},
-            capture_output=True,
-            text=True,
-            timeout=600,  # generous: a loaded machine stretches it several times
-            check=False,
-        )
-    finally:
-        client: pymongo.MongoClient[dict[str, object]]
-        with pymongo.MongoClient(mongodb_uri) as client:
-            client.drop_database(database_name(CUSTOMERS, 1))
-            for feedback in (100, 200):
-                client.drop_database(dashboard.database_name(feedback, 1))
-            for customers in AGGREGATES:
-                client.drop_database(aggregates.database_name(customers, 1))
-    assert finished.returncode == 0, finished.stdout + finished.stderr
+    made = [
+        database_name(CUSTOMERS, 1),
+        *(dashboard.database_name(feedback, 1) for feedback in (100, 200)),
+        *(aggregates.database_name(customers, 1) for customers in AGGREGATES),
+    ]
+    run_bench(command, mongodb_uri, timeout=600, made=made)
 
     text = report.read_text()
     rows = {(m["scenario"], m["target"]): m["figures"] for m in map(ROW.match, text.splitlines()) if m}
@@ -126,24 +136,11 @@ def test_only_the_tactical_check_and_loop_performance_replace_their_own_sections
     command = [sys.executable, "-m", "bench", "--only", "tactical,loop", "--tactical-feedback", "200,400"]
     command += ["--tactical-rounds", "2", "--loop-alerts", "30,60", "--loop-requests", "2"]
     command += ["--out", str(report), "--log", str(tmp_path / "bench.log")]
-    try:
-        finished = subprocess.run(
-            command,
-            cwd=ROOT,
-            env={**os.environ, "MONGODB_URI": mongodb_uri},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    finally:
-        client: pymongo.MongoClient[dict[str, object]]
-        with pymongo.MongoClient(mongodb_uri) as client:
-            for feedback in (200, 400):
-                client.drop_database(dashboard.database_name(feedback, 1))
-            for alerts in (30, 60):
-                client.drop_database(team_table.database_name(alerts, 1))
-    assert finished.returncode == 0, finished.stdout + finished.stderr
+    made = [
+        *(dashboard.database_name(feedback, 1) for feedback in (200, 400)),
+        *(team_table.database_name(alerts, 1) for alerts in (30, 60)),
+    ]
+    run_bench(command, mongodb_uri, timeout=120, made=made)
 
     text = report.read_text()
     headings = [line for line in text.splitlines() if line.startswith("## ")]
@@ -176,24 +173,11 @@ def test_only_the_standings_section_measures_the_worklist_value_and_closed_loop_
     command += ["--value-transactions", ",".join(map(str, VALUE)), "--closed-loop-requests", "5"]
     command += ["--closed-loop-rounds", "1"]
     command += ["--out", str(report), "--log", str(tmp_path / "bench.log")]
-    try:
-        finished = subprocess.run(
-            command,
-            cwd=ROOT,
-            env={**os.environ, "MONGODB_URI": mongodb_uri},
-            capture_output=True,
-            text=True,
-            timeout=300,  # generous: a loaded machine stretches it several times
-            check=False,
-        )
-    finally:
-        client: pymongo.MongoClient[dict[str, object]]
-        with pymongo.MongoClient(mongodb_uri) as client:
-            for size in WORKLIST:
-                client.drop_database(standings.worklist_database(size, 1))
-            for size in VALUE:
-                client.drop_database(standings.value_database(size, 1))
-    assert finished.returncode == 0, finished.stdout + finished.stderr
+    made = [
+        *(standings.worklist_database(size, 1) for size in WORKLIST),
+        *(standings.value_database(size, 1) for size in VALUE),
+    ]
+    run_bench(command, mongodb_uri, timeout=300, made=made)
 
     text = report.read_text()
     assert [line for line in text.splitlines() if line.startswith("## ")] == [
