@@ -315,7 +315,9 @@ class AlertRepository(CustomerRecords[Alert]):
         recovering = {
             "customerId": feedback.customer_id,
             "resolvedAt": {"$gte": at - RECOVERY_WINDOW, "$lt": at},
-            "$or": [{"recovery": None}, {"recovery.at": {"$gt": at}}],
+            # No recovery yet, or a later one. Not written as an $or: the embedded database scans the
+            # whole collection for a query with a top-level $or, on every response submitted.
+            "recovery.at": {"$not": {"$lte": at}},
         }
         ids = [d["_id"] async for d in self._collection.find(recovering, {"_id": 1}, session=session)]
         if not ids:

@@ -57,6 +57,34 @@ async def resolve(repos: Repositories, uow: MongoUnitOfWork, alert: Any, at: dat
     )
 
 
+async def test_a_recovery_is_the_earliest_response_after_the_resolution_whatever_order_they_come_in(
+    repos: Repositories, uow: MongoUnitOfWork
+) -> None:
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    alert = await respond(repos, uow, customer.id, 1, START)
+    await resolve(repos, uow, alert, START + HOUR)
+    await respond(repos, uow, customer.id, 6, START + 5 * timedelta(days=1))
+    # Taken on day 3, submitted after the one of day 5: it is the next response after the resolution.
+    earlier = FeedbackSubmission(
+        idempotency_key=f.next_id(),
+        customer_id=customer.id,
+        channel=FeedbackChannel.APP,
+        touchpoint=Touchpoint.DELIVERY,
+        occurred_at=START + 3 * timedelta(days=1),
+        nps=8,
+    )
+    await submit_feedback(
+        repos, uow, submitter=Submitter(customer.id, False), submission=earlier, now=START + 6 * timedelta(days=1)
+    )
+    # Taken on day 4: later than the recovery kept, so not the next response.
+    await respond(repos, uow, customer.id, 2, START + 4 * timedelta(days=1))
+
+    recovery = (await repos.alerts.by_feedback([alert.feedback_id]))[alert.feedback_id].recovery
+    assert recovery is not None
+    assert (recovery.nps, recovery.at) == (8, START + 3 * timedelta(days=1))
+
+
 async def test_recovery_and_handling_on_a_hand_built_scenario(
     repos: Repositories, uow: MongoUnitOfWork
 ) -> None:
