@@ -126,14 +126,15 @@ class CustomerChanges:
 
     async def next_batch(self, most: int, *, gather_seconds: float = 0.0) -> set[str]:
         """The customers named by the changes available now (up to ``most``; none after the wait). Once a
-        change has come, those that come within ``gather_seconds`` are gathered with it."""
+        change has come, those that come within ``gather_seconds`` are gathered with it, and no more: under
+        a steady flow of changes the batch still ends then."""
         customers: set[str] = set()
         loop = asyncio.get_running_loop()
         until: float | None = None
-        while len(customers) < most:
+        while len(customers) < most and (until is None or loop.time() < until):
             change = await self._stream.try_next()
             if change is None:
-                if until is None or loop.time() >= until:
+                if until is None:
                     break
                 continue
             until = loop.time() + gather_seconds if until is None else until

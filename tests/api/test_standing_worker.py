@@ -16,7 +16,7 @@ from pathlib import Path
 
 from api.cli.importer import Importer
 from api.storage.client import MongoDatabase, MongoUnitOfWork
-from api.storage.standing_worker import StandingWorker
+from api.storage.standing_worker import CustomerChanges, StandingWorker
 from domain.alerts.service import Resolution, resolve
 from domain.crm.models import CaseChannel, CaseKind, CaseStatus, Severity
 from domain.crm.service import CaseChange, NewCase, open_case, update_case
@@ -192,3 +192,23 @@ async def test_changes_that_come_within_the_gathering_time_are_recomputed_togeth
             await asyncio.sleep(0.25)
         await eventually(lambda: settled(repos), "the customers written one by one")
     assert (worker.recomputed, worker.batches) == (4, 1)
+
+
+class _EndlessStream:
+    """A change stream that always has another change, as MongoDB's has under a steady flow of writes."""
+
+    def __init__(self) -> None:
+        self.served = 0
+
+    async def try_next(self) -> dict[str, object]:
+        await asyncio.sleep(0.01)
+        self.served += 1
+        return {"ns": {"coll": "customers"}, "documentKey": {"_id": f"c{self.served}"}}
+
+
+async def test_a_batch_ends_at_the_gathering_time_while_changes_keep_coming(db: MongoDatabase) -> None:
+    changes = CustomerChanges(db, wait_ms=200)
+    changes._stream = stream = _EndlessStream()
+    # Generous: it returns after half a second; one that waits for the changes to stop never does.
+    batch = await asyncio.wait_for(changes.next_batch(1_000_000, gather_seconds=0.5), timeout=DEADLINE / 3)
+    assert batch == {f"c{n}" for n in range(1, stream.served + 1)}
