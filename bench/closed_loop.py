@@ -38,6 +38,7 @@ SUBMIT = """mutation($input: SubmitFeedbackInput!) {
 RAISED = "subscription { alertRaised { customer { id } } }"
 # Both processes serve the production configuration only, each following the change streams once.
 TARGET = "pipelines"
+TITLE = "## Closed loop: `submitFeedback` and live alerts across two processes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +196,7 @@ async def _submit_all(
     return tuple(sorted(latencies)), failures, time.perf_counter() - started
 
 
-def render(result: ClosedLoopResult, *, concurrency: int) -> list[str]:
+def render(result: ClosedLoopResult, *, concurrency: int, command: str, when: str) -> list[str]:
     """The report section."""
 
     def ms(values: tuple[float, ...], share: float) -> str:
@@ -212,12 +213,13 @@ def render(result: ClosedLoopResult, *, concurrency: int) -> list[str]:
         str(result.missed),
     ]
     return [
-        "## Closed loop: `submitFeedback` and live alerts across two processes",
+        TITLE,
         "",
-        f"{result.requests} detractor responses (each raises an alert), sent to server process A by "
-        f"{concurrency} concurrent clients, each for another customer of a fresh {CUSTOMERS}-customer data "
-        "set; one `alertRaised` subscriber on server process B (graphql-transport-ws). Both processes serve "
-        "the default configuration only, as production processes do. Push latency runs "
+        f"`{command}` on {when}: {result.requests} detractor responses (each raises an alert), sent to "
+        f"server process A by {concurrency} concurrent clients, each for another customer of a fresh "
+        f"{CUSTOMERS}-customer data set; one `alertRaised` subscriber on server process B "
+        "(graphql-transport-ws). Both processes serve the default configuration only, as production "
+        "processes do. Push latency runs "
         "from the mutation's reply to the event's arrival at the subscriber (negative when the push arrived "
         "before the reply reached its client).",
         "",

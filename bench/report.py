@@ -196,7 +196,6 @@ def render(
     concurrency: int,
     warmup: int,
     started: float,
-    closed_loop: Sequence[str] = (),
     dashboard: Sequence[str] = (),
     first_start: Sequence[str] = (),
     more: Sequence[str] = (),
@@ -275,8 +274,6 @@ def render(
         ]
     if first_start:
         text += ["", *first_start]
-    if closed_loop:
-        text += ["", *closed_loop]
     if dashboard:
         text += ["", *dashboard]
     text += more

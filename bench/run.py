@@ -131,14 +131,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         help="comma-separated scenarios to run on their own (first-start, aggregates, tactical, loop, "
-        "standings); their sections of --out are replaced and the rest of it is kept",
+        "standings, closed-loop); their sections of --out are replaced and the rest of it is kept",
     )
     return parser
 
 
 FIRST_START = "first-start"
 AGGREGATES = "aggregates"
-SECTIONS = {"tactical": "## Tactical check", "loop": "## Loop performance", "standings": standings.TITLE}
+SECTIONS = {
+    "tactical": "## Tactical check",
+    "loop": "## Loop performance",
+    "standings": standings.TITLE,
+    "closed-loop": closed_loop.TITLE,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -172,14 +177,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.time()
     with _database(args.storage, args.log) as (uri, database_label, db_pid):
         results = [asyncio.run(_one_size(uri, db_pid, size, scenarios, args)) for size in sizes]
-        loop = None
-        if args.closed_loop_requests > 0:
-            print("closed loop: submitFeedback through one process, alerts pushed by another ...", flush=True)
-            loop = asyncio.run(
-                measure_closed_loop(
-                    uri, requests=args.closed_loop_requests, concurrency=args.concurrency, log_path=args.log
-                )
-            )
         feedback_sizes = [int(s) for s in args.dashboard_feedback.split(",") if s.strip()]
         board = None
         if feedback_sizes:
@@ -205,7 +202,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         concurrency=args.concurrency,
         warmup=args.warmup,
         started=started,
-        closed_loop=closed_loop.render(loop, concurrency=args.concurrency) if loop else [],
         dashboard=dashboard.render(board, requests=args.dashboard_requests) if board else [],
         first_start=starts,
         more=[line for lines in sections.values() for line in ["", *lines]],
@@ -238,8 +234,8 @@ def _first_start(args: argparse.Namespace, command: str) -> list[str]:
 
 
 def _sections(uri: str, args: argparse.Namespace, only: Sequence[str], command: str) -> dict[str, list[str]]:
-    """The sections of ``only`` (tactical, loop, standings), measured; one whose sizes are empty is left
-    out."""
+    """The sections of ``only`` (tactical, loop, standings, closed-loop), measured; one whose sizes (or
+    requests) are empty is left out."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     sections: dict[str, list[str]] = {}
     tactical_sizes = [int(s) for s in args.tactical_feedback.split(",") if s.strip()]
@@ -262,6 +258,16 @@ def _sections(uri: str, args: argparse.Namespace, only: Sequence[str], command: 
         )
     if "standings" in only and (args.worklist_customers.strip() or args.value_transactions.strip()):
         sections[SECTIONS["standings"]] = _standings(uri, args)
+    if "closed-loop" in only and args.closed_loop_requests > 0:
+        print("closed loop: submitFeedback through one process, alerts pushed by another ...", flush=True)
+        loop = asyncio.run(
+            measure_closed_loop(
+                uri, requests=args.closed_loop_requests, concurrency=args.concurrency, log_path=args.log
+            )
+        )
+        sections[SECTIONS["closed-loop"]] = closed_loop.render(
+            loop, concurrency=args.concurrency, command=command, when=when
+        )
     return sections
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pymongo
 
-from bench import aggregates, dashboard, standings, team_table
+from bench import aggregates, closed_loop, dashboard, standings, team_table
 from bench.datasets import database_name
 from bench.scenarios import SCENARIOS
 from bench.server import TARGETS
@@ -120,7 +120,7 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
         assert min(float(c) for c in commands.split(" / ")) >= 1
 
 
-def test_only_the_tactical_check_and_loop_performance_replace_their_own_sections(
+def test_only_the_tactical_check_loop_performance_and_closed_loop_replace_their_own_sections(
     mongodb_uri: str, tmp_path: Path
 ) -> None:
     report = tmp_path / "BENCHMARKS.md"
@@ -133,14 +133,15 @@ def test_only_the_tactical_check_and_loop_performance_replace_their_own_sections
         "## The cuts, step by step",
     )
     report.write_text("\n\n".join([*earlier, "kept too"]) + "\n")
-    command = [sys.executable, "-m", "bench", "--only", "tactical,loop", "--tactical-feedback", "200,400"]
-    command += ["--tactical-rounds", "2", "--loop-alerts", "30,60", "--loop-requests", "2"]
+    command = [sys.executable, "-m", "bench", "--only", "tactical,loop,closed-loop"]
+    command += ["--tactical-feedback", "200,400", "--tactical-rounds", "2"]
+    command += ["--loop-alerts", "30,60", "--loop-requests", "2", "--closed-loop-requests", "3"]
     command += ["--out", str(report), "--log", str(tmp_path / "bench.log")]
     made = [
         *(dashboard.database_name(feedback, 1) for feedback in (200, 400)),
         *(team_table.database_name(alerts, 1) for alerts in (30, 60)),
     ]
-    run_bench(command, mongodb_uri, timeout=120, made=made)
+    run_bench(command, mongodb_uri, timeout=240, made=made)
 
     text = report.read_text()
     headings = [line for line in text.splitlines() if line.startswith("## ")]
@@ -148,6 +149,7 @@ def test_only_the_tactical_check_and_loop_performance_replace_their_own_sections
         "## 10 customers",
         "## Loop performance",
         "## Tactical check",
+        closed_loop.TITLE,
         "## The cuts, step by step",
     ]
     assert "kept\n" in text
@@ -161,6 +163,8 @@ def test_only_the_tactical_check_and_loop_performance_replace_their_own_sections
         figures = line.strip("| ").split(" | ")
         assert int(figures[2]) > 0  # rows
         assert figures[-1] == "0"  # failures
+    [loop] = [line for line in text.splitlines() if line.startswith("| 3 |")]
+    assert loop.strip("| ").split(" | ")[:2] == ["3", "0"]  # requests, failures
 
 
 def test_only_the_standings_section_measures_the_worklist_value_and_closed_loop_with_the_worker(

@@ -75,7 +75,11 @@ async def test_a_recovery_is_the_earliest_response_after_the_resolution_whatever
         nps=8,
     )
     await submit_feedback(
-        repos, uow, submitter=Submitter(customer.id, False), submission=earlier, now=START + 6 * timedelta(days=1)
+        repos,
+        uow,
+        submitter=Submitter(customer.id, False),
+        submission=earlier,
+        now=START + 6 * timedelta(days=1),
     )
     # Taken on day 4: later than the recovery kept, so not the next response.
     await respond(repos, uow, customer.id, 2, START + 4 * timedelta(days=1))
