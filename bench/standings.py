@@ -360,7 +360,6 @@ async def closed_loop_with_and_without(
                 concurrency=concurrency,
                 log_path=log_path,
                 env=env,
-                standings=True,
                 customers=customers,
             )
             runs.append((label, result))
