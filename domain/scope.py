@@ -86,12 +86,40 @@ class RowScope:
 
 
 def narrowed(query: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
-    """``query`` restricted to ``scope``: merged when their keys differ, else both under ``$and``."""
+    """``query`` restricted to ``scope``: merged field by field, a field both name by values (one, or
+    ``$in``) kept to the values both allow; anything else both name goes under ``$and``.
+
+    Scope fields hold one value per document (a region, a customer id), so a value allowed by both is exactly
+    what both conditions admit. Merging matters beyond tidiness: the embedded database reads a whole
+    collection for a filter with a top-level ``$and``, and every read of a customer's own records named
+    ``customerId`` twice."""
     if not scope:
         return query
-    if query.keys().isdisjoint(scope):
-        return {**query, **scope}
-    return {"$and": [query, scope]}
+    merged = dict(query)
+    rest: dict[str, Any] = {}
+    for field, allowed in scope.items():
+        if field not in merged:
+            merged[field] = allowed
+        elif (both := _common_values(merged[field], allowed)) is not None:
+            merged[field] = {"$in": both}
+        else:
+            rest[field] = allowed
+    return {"$and": [merged, rest]} if rest else merged
+
+
+def _common_values(condition: Any, other: Any) -> list[Any] | None:
+    """The values two conditions on a single-valued field both allow; None unless both list their values."""
+    mine, theirs = _values(condition), _values(other)
+    if mine is None or theirs is None:
+        return None
+    return [value for value in mine if value in theirs]
+
+
+def _values(condition: Any) -> list[Any] | None:
+    """The values an equality or an ``$in`` allows; None for any other condition (or an array's equality)."""
+    if isinstance(condition, dict):
+        return list(condition["$in"]) if condition.keys() == {"$in"} else None
+    return None if isinstance(condition, list | tuple) else [condition]
 
 
 def any_of(**values: Sequence[str]) -> dict[str, Any]:

@@ -134,10 +134,28 @@ def test_row_scope_filters() -> None:
     assert RowScope.of_customer("c1").customer_filter() == {"_id": "c1"}
     assert RowScope.of_customer("c1").record_filter() == {"customerId": "c1"}
     assert RowScope.none().customer_filter() == {"_id": {"$in": []}}
-    assert narrowed({"_id": {"$in": ["a"]}}, {"_id": "b"}) == {
-        "$and": [{"_id": {"$in": ["a"]}}, {"_id": "b"}]
-    }
     assert narrowed({"customerId": "a"}, {"region": "n"}) == {"customerId": "a", "region": "n"}
+
+
+def test_a_field_named_by_the_query_and_the_scope_keeps_the_values_both_allow() -> None:
+    assert narrowed({"_id": {"$in": ["a", "b"]}}, {"_id": "b"}) == {"_id": {"$in": ["b"]}}
+    assert narrowed({"_id": {"$in": ["a"]}}, {"_id": "b"}) == {"_id": {"$in": []}}
+    assert narrowed({"region": "n", "state": "OPEN"}, {"region": {"$in": ["n", "s"]}}) == {
+        "region": {"$in": ["n"]},
+        "state": "OPEN",
+    }
+    assert narrowed({"_id": {"$in": ["a", "b"]}}, {"_id": {"$in": []}}) == {"_id": {"$in": []}}
+
+
+def test_conditions_other_than_values_on_the_same_field_are_both_kept_under_and() -> None:
+    assert narrowed({"region": {"$ne": "n"}}, {"region": {"$in": ["n"]}}) == {
+        "$and": [{"region": {"$ne": "n"}}, {"region": {"$in": ["n"]}}]
+    }
+    either = {"$or": [{"region": "n"}, {"assigneeId": "e"}]}
+    assert narrowed({"$or": [{"a": 1}, {"b": 2}], "state": "OPEN"}, either) == {
+        "$and": [{"$or": [{"a": 1}, {"b": 2}], "state": "OPEN"}, either]
+    }
+    assert narrowed({"tags": ["x", "y"]}, {"tags": "x"}) == {"$and": [{"tags": ["x", "y"]}, {"tags": "x"}]}
 
 
 def test_the_audit_collector_hands_out_each_read_once() -> None:
