@@ -127,19 +127,21 @@ class CustomerChanges:
     async def next_batch(self, most: int, *, gather_seconds: float = 0.0) -> set[str]:
         """The customers named by the changes available now (up to ``most``; none after the wait). Once a
         change has come, those that come within ``gather_seconds`` are gathered with it, and no more: under
-        a steady flow of changes the batch still ends then."""
+        a steady flow of changes (on MongoDB a busy stream never reads empty) the batch still ends then."""
         customers: set[str] = set()
         loop = asyncio.get_running_loop()
         until: float | None = None
-        while len(customers) < most and (until is None or loop.time() < until):
+        while len(customers) < most:
             change = await self._stream.try_next()
             if change is None:
-                if until is None:
+                if until is None or loop.time() >= until:
                     break
                 continue
             until = loop.time() + gather_seconds if until is None else until
             if (customer := customer_of(change)) is not None:
                 customers.add(customer)
+            if gather_seconds and loop.time() >= until:
+                break
         return customers
 
 
