@@ -97,8 +97,13 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def serve(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Served]]:
-    """``serve(**env)``: ``customer360 serve`` on the module's database with these settings, until the end."""
+def serve(
+    settings: Settings, db: MongoDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Served]]:
+    """``serve(**env)``: ``customer360 serve`` on the module's database with these settings, until the end.
+
+    It holds ``db`` so that the servers stop before the database is dropped: a ``dropDatabase`` of the
+    embedded database under a server's writes (a standing worker, a sweep) hung for minutes in one run."""
     started: list[Server] = []
 
     def start(**env: str) -> Served:

@@ -14,6 +14,7 @@ import pytest
 import websockets
 
 from api.settings import Settings
+from api.storage.client import MongoDatabase
 from api.storage.embedded import free_port
 from auth.principal import Role
 from domain.repositories import Repositories
@@ -28,7 +29,10 @@ DEADLINE = 60.0
 
 
 @pytest.fixture
-def two_servers(settings: Settings, tmp_path: Path) -> Any:
+def two_servers(settings: Settings, db: MongoDatabase, tmp_path: Path) -> Any:
+    """Two ``serve`` processes on the test's database. They hold ``db`` so that they stop before it is
+    dropped: a ``dropDatabase`` of the embedded database under a server's writes hung for minutes in one
+    run."""
     env = {
         "MONGODB_URI": str(settings.mongodb_uri),
         "CUSTOMER360_DATABASE_NAME": settings.database_name,
