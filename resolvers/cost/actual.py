@@ -63,12 +63,16 @@ class _SelectionCost:
     connections: tuple[tuple[str, _ConnectionCost], ...]  # 2 + what the connection holds
     entity_lists: tuple[tuple[str, _SelectionCost], ...] = ()  # 2 + one per entity + what each costs
     introspection: tuple[str, ...] = ()  # every object it holds
+    flat: tuple[str, ...] = ()  # objects (or lists of them) selecting leaves only: 1 each, not walked
 
     def of(self, data: Any) -> int:
         # Executors build their data of plain dicts and lists: no abstract Mapping check per object.
         if not isinstance(data, dict):
             return 0
         cost = 0
+        for key in self.flat:
+            if data.get(key) is not None:
+                cost += 1
         for key, inner in self.objects:
             value = data.get(key)
             if value is None:
@@ -97,6 +101,9 @@ def _objects_in(value: Any) -> int:
     if isinstance(value, list):
         return sum(_objects_in(item) for item in value)
     return 0
+
+
+_LEAVES = _SelectionCost((), ())  # a selection of leaves alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,7 @@ def _selection_cost(
     connections: list[tuple[str, _ConnectionCost]] = []
     entity_lists: list[tuple[str, _SelectionCost]] = []
     introspection: list[str] = []
+    flat: list[str] = []
     for node, node_parent in walk.flatten(selection_set, parent):
         definition = w.field_definition(node_parent, node.name.value)
         if definition is None or is_leaf_type(get_named_type(definition.type)):
@@ -151,8 +159,14 @@ def _selection_cost(
         elif w.is_connection(definition):
             connections.append((key, _connection_cost(walk, node, named)))
         else:
-            objects.append((key, _selection_cost(walk, node.selection_set, named)))
-    return _SelectionCost(tuple(objects), tuple(connections), tuple(entity_lists), tuple(introspection))
+            inner = _selection_cost(walk, node.selection_set, named)
+            if inner == _LEAVES:
+                flat.append(key)  # what it holds costs nothing: 1 when present, as ``objects`` counts it
+            else:
+                objects.append((key, inner))
+    return _SelectionCost(
+        tuple(objects), tuple(connections), tuple(entity_lists), tuple(introspection), tuple(flat)
+    )
 
 
 def _connection_cost(walk: w.DocumentWalk, node: FieldNode, connection: GraphQLNamedType) -> _ConnectionCost:
