@@ -107,7 +107,7 @@ def narrowed(query: dict[str, Any], scope: dict[str, Any]) -> dict[str, Any]:
     return {"$and": [merged, rest]} if rest else merged
 
 
-def _common_values(condition: Any, other: Any) -> list[Any] | None:
+def _common_values(condition: Any, other: Any) -> list[str] | None:
     """The values two conditions on a single-valued field both allow; None unless both list their values."""
     mine, theirs = _values(condition), _values(other)
     if mine is None or theirs is None:
@@ -115,11 +115,11 @@ def _common_values(condition: Any, other: Any) -> list[Any] | None:
     return [value for value in mine if value in theirs]
 
 
-def _values(condition: Any) -> list[Any] | None:
-    """The values an equality or an ``$in`` allows; None for any other condition (or an array's equality)."""
-    if isinstance(condition, dict):
-        return list(condition["$in"]) if condition.keys() == {"$in"} else None
-    return None if isinstance(condition, list | tuple) else [condition]
+def _values(condition: Any) -> list[str] | None:
+    """The strings an equality or an ``$in`` allows (ids and regions are strings); None for any other
+    condition, or for values Python's equality may not compare as the database does (patterns, numbers)."""
+    values = condition["$in"] if isinstance(condition, dict) and condition.keys() == {"$in"} else [condition]
+    return list(values) if all(isinstance(value, str) for value in values) else None
 
 
 def any_of(**values: Sequence[str]) -> dict[str, Any]:

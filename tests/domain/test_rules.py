@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -156,6 +157,10 @@ def test_conditions_other_than_values_on_the_same_field_are_both_kept_under_and(
         "$and": [{"$or": [{"a": 1}, {"b": 2}], "state": "OPEN"}, either]
     }
     assert narrowed({"tags": ["x", "y"]}, {"tags": "x"}) == {"$and": [{"tags": ["x", "y"]}, {"tags": "x"}]}
+    pattern = re.compile("^n")
+    assert narrowed({"region": {"$in": [pattern]}}, {"region": "n"}) == {
+        "$and": [{"region": {"$in": [pattern]}}, {"region": "n"}]
+    }
 
 
 def test_the_audit_collector_hands_out_each_read_once() -> None:
