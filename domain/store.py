@@ -149,6 +149,13 @@ class VersionedWrite:
     read_version: int | None
     document: Document
 
+    @classmethod
+    def over(
+        cls, id: str, read_version: int | None, document_at: Callable[[int], Document]
+    ) -> VersionedWrite:
+        """The write of ``document_at(version)`` over the version read, at the next version (1 if new)."""
+        return cls(id, read_version, document_at((read_version or 0) + 1))
+
     @property
     def statement(self) -> Document:
         if self.read_version is None:

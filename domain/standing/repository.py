@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from domain.documents import money_doc, money_from
@@ -86,8 +87,9 @@ def _counted(standing: Standing) -> list[tuple[str, str]]:
 
 
 def _write(old: Stored | None, new: Standing) -> VersionedWrite:
-    version = old.version if old is not None else None
-    return VersionedWrite(new.customer_id, version, to_document(new, (version or 0) + 1))
+    return VersionedWrite.over(
+        new.customer_id, old.version if old is not None else None, partial(to_document, new)
+    )
 
 
 class StandingRepository:

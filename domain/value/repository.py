@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from domain.scope import RowScope, any_of
@@ -141,8 +142,9 @@ def _identity(key: CellKey) -> Document:
 
 
 def _write(old: StoredObservation | None, new: Observation) -> VersionedWrite:
-    version = old.version if old is not None else None
-    return VersionedWrite(new.key, version, _observation_doc(new, (version or 0) + 1))
+    return VersionedWrite.over(
+        new.key, old.version if old is not None else None, partial(_observation_doc, new)
+    )
 
 
 class ValueRepository:
