@@ -26,6 +26,7 @@ from domain.standing.service import cursor_of, refresh, sweep_due, verify, workl
 from domain.standing.worklist import WorklistFilter
 from domain.store import UnitOfWork
 from tests import factories as f
+from tests.conftest import CommandCounter
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 DAY = timedelta(days=1)
@@ -70,20 +71,6 @@ async def test_a_standing_computed_from_older_inputs_never_overwrites_a_newer_on
     assert stored.version == read.version + 1
 
 
-class CommandNames(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names.append(event.command_name)
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 class Raced(StandingRepository):
     """Another writer changes the first customer's standing right after this refresh has read it."""
 
@@ -100,8 +87,8 @@ class Raced(StandingRepository):
 async def test_a_batch_writes_one_command_per_collection_and_one_by_one_when_a_version_was_taken(
     settings: Settings, db: MongoDatabase
 ) -> None:
-    names = CommandNames()
-    client = create_client(str(settings.mongodb_uri), event_listeners=[names])
+    commands = CommandCounter(counting=True)
+    client = create_client(str(settings.mongodb_uri), event_listeners=[commands])
     try:
         repos = Repositories.on(client[db.name])
         uow = MongoUnitOfWork(client)
@@ -109,9 +96,9 @@ async def test_a_batch_writes_one_command_per_collection_and_one_by_one_when_a_v
         ids = sorted(c.id for c in customers)
         await refresh(repos, uow, ids, now=NOW)
         await repos.feedback.insert_many([f.feedback(c, nps=1, occurred_at=NOW - DAY) for c in customers])
-        names.names = []
+        commands.names.clear()
         batched = await refresh(repos, uow, ids[1:], now=NOW)
-        writes = [n for n in names.names if n in ("update", "delete", "insert")]
+        writes = [n for n in commands.names if n in ("update", "delete", "insert")]
         raced = await refresh(replace(repos, standings=Raced(client[db.name])), uow, ids[:1], now=NOW)
     finally:
         await client.close()
