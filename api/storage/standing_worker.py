@@ -264,9 +264,9 @@ class StandingWorker:
         self._poll_ms = poll_ms
         self._batch = batch
         self._gather_seconds = gather_seconds
-        self.batches = 0  # batches of customers recomputed by this worker (for tests and logs)
         self._clock = clock
         self.recomputed = 0  # customers recomputed by this worker (for tests and logs)
+        self.batches = 0  # the batches they came in
 
     async def run(self) -> None:
         """Work whenever this process holds the lease, until ``stopping`` is set."""

@@ -49,8 +49,8 @@ def contributions(
             if before_total:
                 change = term_now - _term(before.get((axis, value)), metric, before_total)
             else:
-                tally = current.get((axis, value))
-                share = Fraction(answers(tally, metric), now_total) if tally else Fraction(0)
+                counts = current.get((axis, value))
+                share = Fraction(answers(counts, metric), now_total) if counts else Fraction(0)
                 change = term_now - share * Fraction(target.bound)
             wrong_way = change > 0 if metric.at_most else change < 0
             if not wrong_way:
@@ -73,9 +73,9 @@ def contributions(
     return [c for _, c in moved[:WORST_CELLS]]
 
 
-def _term(tally: WindowCounts | None, metric: TargetMetric, total: int) -> Fraction:
+def _term(counts: WindowCounts | None, metric: TargetMetric, total: int) -> Fraction:
     """A cell's share of the answers times its figure (zero for a cell without answers)."""
-    if tally is None:
+    if counts is None:
         return Fraction(0)
-    value = figure(tally, metric)
-    return Fraction(answers(tally, metric), total) * value if value is not None else Fraction(0)
+    value = figure(counts, metric)
+    return Fraction(answers(counts, metric), total) * value if value is not None else Fraction(0)
