@@ -103,3 +103,8 @@ def all_indexes() -> list[IndexSpec]:
         *StandingRepository.indexes(),
         *ValueRepository.indexes(),
     ]
+
+
+def retired_indexes() -> list[IndexSpec]:
+    """Indexes earlier versions created that no query uses any more, dropped at start-up."""
+    return StandingRepository.retired_indexes()

@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.alerts import rules as alert_rules
+from domain.alerts.models import Alert, AlertReason
 from domain.crm.models import (
     Case,
     CaseChannel,
@@ -29,6 +31,7 @@ from domain.employees.models import Employee, EmployeeRole
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
 from domain.money import Money
 from domain.repositories import Repositories
+from domain.standards.models import default_standard
 from domain.standing.service import refresh
 from domain.store import UnitOfWork
 
@@ -186,3 +189,19 @@ async def derive(
     """The standings and experience-value observations of these customers, as the standing worker keeps
     them (tests write records directly, with the worker off)."""
     await refresh(repos, uow, [c.id for c in customers], now=now or datetime.now(UTC))
+
+
+def alert(customer: Customer, response: Feedback, now: datetime = NOW) -> Alert:
+    """An open alert raised by ``response`` of ``customer`` (a low NPS), as intake raises it."""
+    return alert_rules.raise_alert(
+        alert_id=next_id(),
+        customer_id=customer.id,
+        region=customer.region,
+        standard=default_standard(customer.region, response.touchpoint),
+        reasons=(AlertReason.LOW_NPS,),
+        assignee_id=None,
+        now=now,
+        by="customer",
+        feedback_id=response.id,
+        nps=response.nps,
+    )

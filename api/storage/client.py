@@ -12,7 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.monitoring import _EventListener
 
 from domain.lists.service import ensure_default_lists
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories, all_indexes, retired_indexes
 from domain.store import Document, DuplicateKey, IndexSpec, Session
 
 T = TypeVar("T")
@@ -38,11 +38,15 @@ def create_client(
 
 
 async def ensure_indexes(db: MongoDatabase, specs: Iterable[IndexSpec]) -> None:
-    """Create every index that is missing; existing ones are left as they are."""
+    """Create every index that is missing (existing ones are left as they are) and drop the retired ones
+    that are still there."""
     for spec in specs:
         await db[spec.collection].create_index(
             list(spec.keys), name=spec.name, unique=spec.unique, sparse=spec.sparse
         )
+    for retired in retired_indexes():
+        if retired.name in await db[retired.collection].index_information():
+            await db[retired.collection].drop_index(retired.name)
 
 
 async def prepare_database(db: MongoDatabase, *, now: datetime | None = None) -> None:

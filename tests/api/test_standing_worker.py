@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from api.cli.importer import Importer
-from api.storage.client import MongoDatabase, MongoUnitOfWork
+from api.storage.client import MongoDatabase, MongoUnitOfWork, ensure_indexes
 from api.storage.standing_worker import CustomerChanges, StandingWorker
 from domain.alerts.service import Resolution, resolve
 from domain.crm.models import CaseChannel, CaseKind, CaseStatus, Severity
@@ -26,7 +26,7 @@ from domain.feedback.service import Submitter, submit_feedback
 from domain.feedback.submission import FeedbackSubmission
 from domain.imports.formats import FileFormat
 from domain.imports.rows import ImportKind
-from domain.repositories import Repositories
+from domain.repositories import Repositories, all_indexes
 from domain.standing.models import NextBestAction
 from domain.standing.service import verify
 from domain.store import UnitOfWork
@@ -161,6 +161,31 @@ async def test_a_restarted_worker_resumes_where_it_stopped(
     assert await action_of(repos, second) is NextBestAction.FOLLOW_UP
 
 
+async def test_standings_stored_in_an_older_layout_are_rebuilt_by_the_next_worker(
+    db: MongoDatabase, repos: Repositories, uow: MongoUnitOfWork
+) -> None:
+    await repos.customers.insert_many([f.customer()])
+    async with running(db, repos, uow, holder="before"):
+        await eventually(lambda: settled(repos), "the first customer")
+    # As an earlier version left them: its position kept without a layout, standings without at-risk time.
+    await db["workerState"].update_one({"_id": "standings"}, {"$unset": {"layout": ""}})
+    await db["standings"].update_many({}, {"$unset": {"atRiskThrough": ""}})
+
+    async def rebuilt() -> bool:
+        return await db["standings"].find_one({"atRiskThrough": {"$exists": False}}) is None
+
+    async with running(db, repos, uow, holder="after"):
+        await eventually(rebuilt, "the rebuild of standings in the older layout")
+
+
+async def test_start_up_drops_the_indexes_no_query_uses_any_more(db: MongoDatabase) -> None:
+    await db["standings"].create_index([("detractorAt", 1)], name="detractorAt_1")
+    await ensure_indexes(db, all_indexes())
+    indexes = await db["standings"].index_information()
+    assert "detractorAt_1" not in indexes
+    assert "atRiskThrough_1" in indexes
+
+
 async def test_one_worker_works_at_a_time_and_another_takes_over_when_it_stops(
     db: MongoDatabase, repos: Repositories, uow: MongoUnitOfWork
 ) -> None:
@@ -212,3 +237,23 @@ async def test_a_batch_ends_at_the_gathering_time_while_changes_keep_coming(db: 
     # Generous: it returns after half a second; one that waits for the changes to stop never does.
     batch = await asyncio.wait_for(changes.next_batch(1_000_000, gather_seconds=0.5), timeout=DEADLINE / 3)
     assert batch == {f"c{n}" for n in range(1, stream.served + 1)}
+
+
+async def test_an_update_names_the_customer_of_the_updated_document(
+    db: MongoDatabase, repos: Repositories
+) -> None:
+    # An update's change carries the document's key only: the batch reads whose document it is.
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    await repos.interactions.insert_many([f.interaction(customer, occurred_at=datetime.now(UTC))])
+    interaction = await db["interactions"].find_one({"customerId": customer.id})
+    assert interaction is not None
+    changes = CustomerChanges(db, wait_ms=200)
+    async with changes.opened(None):
+        await db["interactions"].update_one({"_id": interaction["_id"]}, {"$set": {"summary": "Called back"}})
+        batch: set[str] = set()
+        deadline = time.monotonic() + DEADLINE
+        while not batch:
+            assert time.monotonic() < deadline, "the update never came"
+            batch = await changes.next_batch(10)
+    assert batch == {customer.id}

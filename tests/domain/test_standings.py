@@ -71,6 +71,26 @@ async def test_a_standing_computed_from_older_inputs_never_overwrites_a_newer_on
     assert stored.version == read.version + 1
 
 
+async def test_at_risk_are_the_detractors_of_the_window_and_those_with_an_open_alert(
+    repos: Repositories, uow: UnitOfWork
+) -> None:
+    before, inside, after, happy = await customers_with_scores(repos, [9, 9, 9, 9])
+    await repos.feedback.insert_many(
+        [
+            f.feedback(before, nps=2, occurred_at=NOW - 40 * DAY),
+            f.feedback(inside, nps=2, occurred_at=NOW - 20 * DAY),
+            f.feedback(inside, nps=9, occurred_at=NOW - 10 * DAY),  # a later answer does not undo it
+            f.feedback(after, nps=2, occurred_at=NOW - 5 * DAY),
+        ]
+    )
+    alerted = f.customer()
+    await repos.customers.insert_many([alerted])
+    await repos.alerts.insert_many([f.alert(alerted, f.feedback(alerted, nps=1, occurred_at=NOW - 90 * DAY))])
+    await refresh(repos, uow, [c.id for c in (before, inside, after, happy, alerted)], now=NOW)
+    found = await repos.standings.at_risk(NOW - 30 * DAY, NOW - 7 * DAY)
+    assert sorted(c.customer_id for c in found) == sorted([inside.id, alerted.id])
+
+
 class Raced(StandingRepository):
     """Another writer changes the first customer's standing right after this refresh has read it."""
 

@@ -5,20 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from api.cli.seeding import first_start
 from api.settings import Settings
 from api.storage.client import MongoDatabase
 from domain.aggregates.service import verify_rollups
-from domain.alerts import rules
-from domain.alerts.models import Alert, AlertReason
 from domain.alerts.repository import AlertRepository
-from domain.customers.models import Customer
-from domain.feedback.models import Feedback
 from domain.repositories import Repositories
-from domain.standards.models import default_standard
 from tests import factories as f
 
 
@@ -35,21 +30,6 @@ def rollups(settings: Settings, action: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def raise_alert(customer: Customer, response: Feedback, now: datetime) -> Alert:
-    return rules.raise_alert(
-        alert_id=f.next_id(),
-        customer_id=customer.id,
-        region=customer.region,
-        standard=default_standard(customer.region, response.touchpoint),
-        reasons=(AlertReason.LOW_NPS,),
-        assignee_id=None,
-        now=now,
-        by="customer",
-        feedback_id=response.id,
-        nps=response.nps,
-    )
-
-
 async def test_verify_reports_drift_and_rebuild_repairs_it(
     settings: Settings, repos: Repositories, db: MongoDatabase
 ) -> None:
@@ -60,7 +40,7 @@ async def test_verify_reports_drift_and_rebuild_repairs_it(
     for response in responses[:2]:  # the third response is stored without its rollups
         await repos.rollups.add(response)
     # An alert stored without its handling's pack (as by a version before packs), and one whose pack is stale.
-    unpacked, stale = (raise_alert(customer, f.feedback(customer), f.NOW) for customer in customers[:2])
+    unpacked, stale = (f.alert(customer, f.feedback(customer)) for customer in customers[:2])
     await db["alerts"].insert_one(AlertRepository.to_document(unpacked))
     await repos.alerts.insert(stale)
     await db["alerts"].update_one({"_id": stale.id}, {"$set": {"assigneeId": "someone-else"}})
@@ -104,7 +84,7 @@ async def test_a_development_start_packs_the_handling_of_alerts_a_database_lacks
     await repos.feedback.insert_many([response])
     await repos.rollups.add(response)
     # Stored before alerts' handling was packed: loop performance would not see it.
-    await db["alerts"].insert_one(AlertRepository.to_document(raise_alert(customer, response, f.NOW)))
+    await db["alerts"].insert_one(AlertRepository.to_document(f.alert(customer, response)))
 
     await first_start(settings.model_copy(update={"demo_customers": 0}))
 
