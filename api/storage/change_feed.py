@@ -4,6 +4,11 @@ Every process watches the database itself, so an alert written through one proce
 connected to any other. After a dropped stream the feed resumes from the last event it saw, so none is lost.
 While nothing changes, one getMore waits on the server (up to ``AWAIT_MS``): the feed sends nothing and
 spends no CPU meanwhile, and a change is delivered the moment it is committed. Stopping does not wait for it.
+
+The stream does not look up the documents of updates (``fullDocument: updateLookup``): the embedded database
+looks up the document of every update in the database before the stream's ``$match`` sees it (rollups,
+standings, their counts: several per response, in every process). Inserts and replacements carry their
+document; the feed reads the document of an updated alert itself, the one update a subscriber is told of.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from domain.feedback.repository import FeedbackRepository
 
 logger = logging.getLogger("customer360.events")
 
+ALERTS = AlertRepository.collection_name
 WATCHED = [
-    AlertRepository.collection_name,
+    ALERTS,
     FeedbackRepository.collection_name,
     DigestRepository.collection_name,
 ]
@@ -84,7 +90,6 @@ class ChangeFeed:
                 try:
                     async with await self._db.watch(
                         PIPELINE,
-                        full_document="updateLookup",
                         resume_after=self._resume_token,
                         max_await_time_ms=AWAIT_MS,
                     ) as stream:
@@ -119,7 +124,11 @@ class ChangeFeed:
                 # The database was dropped or renamed: nothing to resume; watch afresh.
                 self._resume_token = None
                 return
-            self._resume_token = change["_id"]
+            if change["operationType"] == "update" and change["ns"]["coll"] == ALERTS:
+                # As it is now (as updateLookup reads it); None when it is gone, which tells nobody.
+                key = change["documentKey"]["_id"]
+                change["fullDocument"] = await self._db[ALERTS].find_one({"_id": key})
+            self._resume_token = change["_id"]  # after the read: a failed read resumes before this change
             if (event := to_event(change)) is not None:
                 self._publish(event)
 

@@ -68,6 +68,25 @@ async def test_changes_made_while_the_stream_is_down_are_delivered_after_it_resu
     assert {e.kind for e in received} == {EventKind.ALERT_RAISED}
 
 
+async def test_an_updated_alert_is_delivered_as_it_is_after_the_update(
+    feed: ChangeFeed, repos: Repositories
+) -> None:
+    events = feed.subscribe()
+    alert = new_alert()
+    pending = asyncio.ensure_future(next_event(events))
+    async with asyncio.timeout(5):
+        while feed.subscribers == 0:  # noqa: ASYNC110 (a plain counter; polled with a deadline)
+            await asyncio.sleep(0.01)
+    await repos.alerts.insert(alert)  # type: ignore[arg-type]
+    assert (await pending).kind is EventKind.ALERT_RAISED
+    # An update, not a replacement: its change carries the key, and the feed reads the alert.
+    assert await repos.alerts.escalate(alert, manager_id="m1", now=f.NOW)  # type: ignore[arg-type]
+    updated = await next_event(events)
+    assert updated.kind is EventKind.ALERT_UPDATED
+    assert updated.alert is not None
+    assert (updated.alert.id, updated.alert.escalated_to) == (alert.id, "m1")  # type: ignore[attr-defined]
+
+
 class GetMores(monitoring.CommandListener):
     """Counts the change stream's getMore commands, and notes when the stream was opened."""
 
