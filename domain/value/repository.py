@@ -141,6 +141,12 @@ def _identity(key: CellKey) -> Document:
     }
 
 
+def _as_read(stored: StoredObservation) -> Document:
+    """The filter of a stored observation at the version it was read at: a write conditional on it fails
+    when another wrote the observation since."""
+    return {"_id": stored.observation.key, "version": stored.version}
+
+
 def _write(old: StoredObservation | None, new: Observation) -> VersionedWrite:
     return VersionedWrite.over(
         new.key, old.version if old is not None else None, partial(_observation_doc, new)
@@ -175,9 +181,7 @@ class ValueRepository:
         abandoned, and ``apply`` tells which)."""
         writes = [_write(old, new) for old, new in changes if new is not None]
         deletes = [
-            {"q": {"_id": old.observation.key, "version": old.version}, "limit": 1}
-            for old, new in changes
-            if old is not None and new is None
+            {"q": _as_read(old), "limit": 1} for old, new in changes if old is not None and new is None
         ]
         if not await write_versioned(self._db, OBSERVATIONS, writes, session=session):
             return False
@@ -228,9 +232,7 @@ class ValueRepository:
             if new is not None:
                 saved = await write_versioned(self._db, OBSERVATIONS, [_write(old, new)], session=session)
             elif old is not None:
-                removed = await self._observations.delete_one(
-                    {"_id": old.observation.key, "version": old.version}, session=session
-                )
+                removed = await self._observations.delete_one(_as_read(old), session=session)
                 saved = removed.deleted_count == 1
             else:
                 continue
