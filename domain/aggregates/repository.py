@@ -17,7 +17,7 @@ Also the lifecycle cells churn is counted from, changed with each customer (``Li
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -139,13 +139,20 @@ def _days_document(days: WindowDays) -> Document:
     return document
 
 
-def stored_days(document: Document) -> WindowDays:
-    """The window counts a month document holds (none for a day document)."""
+def stored_days(
+    document: Document, period: Period | None = None, touchpoints: Collection[str] = ()
+) -> WindowDays:
+    """The window counts a month document holds (none for a day document): of the days of ``period`` and
+    of ``touchpoints`` only, when given (the others are not decoded)."""
     month = date.fromisoformat(document["start"])
     days: WindowDays = {}
-    for day_field, touchpoints in document.get("days", {}).items():
+    for day_field, by_touchpoint in document.get("days", {}).items():
         day = month.replace(day=int(day_field[1:]))
-        for touchpoint, stored in touchpoints.items():
+        if period is not None and day not in period:
+            continue
+        for touchpoint, stored in by_touchpoint.items():
+            if touchpoints and touchpoint not in touchpoints:
+                continue
             counts = {_WINDOW_NAMES[short]: int(n) for short, n in stored.items()}
             days[(day, touchpoint)] = WindowCounts(**counts)
     return days
@@ -518,9 +525,12 @@ class RollupRepository:
         found: dict[tuple[str, str, date], WindowCounts] = {}
         fields = {"start": 1, "region": 1, "days": 1}
         for document in await self._collection.find(query, fields).to_list(None):
-            for (day, touchpoint), counts in stored_days(document).items():
-                if day in period and (not touchpoints or touchpoint in touchpoints):
-                    found.setdefault((document["region"], touchpoint, day), WindowCounts()).add(counts)
+            for (day, touchpoint), counts in stored_days(document, period, touchpoints).items():
+                key = (document["region"], touchpoint, day)
+                if (earlier := found.get(key)) is None:
+                    found[key] = counts  # one shard's, or the whole day's: most days have one document
+                else:
+                    earlier.add(counts)
         return found
 
     async def every_window_day(self) -> AsyncIterator[tuple[tuple[str, str, str, date], WindowCounts]]:

@@ -15,7 +15,7 @@ from domain.aggregates.repository import RollupRepository
 from domain.aggregates.rollups import Axis, CellKey, Cube
 from domain.aggregates.service import compact_rollups
 from domain.aggregates.tally import Tally
-from domain.aggregates.window_counts import WindowCounts
+from domain.aggregates.window_counts import NAMES, WindowCounts
 from domain.alerts.models import AlertAction, AlertKind, AlertReason, AlertState
 from domain.employees.models import EmployeeRole
 from domain.feedback.models import Feedback, FeedbackChannel, Touchpoint
@@ -44,6 +44,15 @@ def responses(
 async def standard(repos: Repositories, uow: MongoUnitOfWork, window: WindowTargets, at: datetime) -> None:
     base = default_standard("north", Touchpoint.DELIVERY)
     await set_standard(repos, uow, standard=replace(base, window=window, updated_at=at, updated_by="boss"))
+
+
+def test_adding_window_counts_adds_every_count() -> None:
+    # add() names each field: a count added to the class and not to add() would be dropped from windows.
+    ones = WindowCounts(**dict.fromkeys(NAMES, 1))
+    total = WindowCounts()
+    total.add(ones)
+    total.add(ones)
+    assert total.as_dict() == dict.fromkeys(NAMES, 2)
 
 
 async def test_a_window_sliding_below_target_raises_one_alert_with_three_concurrent_sweeps_and_clears(
