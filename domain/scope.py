@@ -11,6 +11,27 @@ from typing import Any
 
 # The stored kind of a tactical alert (``domain.alerts.models.AlertKind.TACTICAL``).
 TACTICAL = "TACTICAL"
+# The field of an alert that holds the keys an employee's scope finds it by (``alert_scope_keys``).
+SCOPE_KEYS = "scopeKeys"
+# The version of those keys' form: alerts stored with another are given the current keys at start-up.
+SCOPE_KEYS_VERSION = 1
+
+
+def alert_scope_keys(*, region: str, tactical: bool, assignee_id: str | None) -> list[str]:
+    """The keys an alert is found by in an employee's scope: its region's (operational and tactical alerts
+    apart, as frontline staff see only the former), and its assignee's."""
+    keys = [_region_key(region, tactical=tactical)]
+    if assignee_id is not None:
+        keys.append(_assignee_key(assignee_id))
+    return keys
+
+
+def _region_key(region: str, *, tactical: bool) -> str:
+    return f"{'tactical' if tactical else 'region'}:{region}"
+
+
+def _assignee_key(employee_id: str) -> str:
+    return f"employee:{employee_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +73,21 @@ class RowScope:
         return self._filter("customerId")
 
     def alert_filter(self) -> dict[str, Any]:
-        """The filter that keeps the alerts in scope: the records' scope, or assigned to the employee."""
+        """The filter that keeps the alerts in scope: the records' scope, or assigned to the employee.
+
+        An employee's regions are matched through the keys each alert stores (``alert_scope_keys``), not as
+        "in the regions, or assigned to me": the embedded database reads a whole collection for any filter
+        with an ``$or`` (beside a customer id too), which every alert an employee read then cost."""
         records = self.record_filter()
         if not self.tactical_alerts and not self.nothing:
             records = {**records, "kind": {"$ne": TACTICAL}}
         if self.employee_id is None or not records or self.nothing:
             return records
+        if self.regions is not None and self.customer_id is None:
+            keys = [_region_key(region, tactical=False) for region in self.regions]
+            if self.tactical_alerts:
+                keys += [_region_key(region, tactical=True) for region in self.regions]
+            return {SCOPE_KEYS: {"$in": [*keys, _assignee_key(self.employee_id)]}}
         return {"$or": [records, {"assigneeId": self.employee_id}]}
 
     def admits(

@@ -37,6 +37,7 @@ from api.storage.intake_checks import IntakeChecks
 from api.storage.standing_worker import StandingWorker, sweep_standings_forever
 from api.storage.sweeper import sweep_forever
 from auth.tokens import TokenVerifier
+from domain.alerts.repository import AlertRepository
 from domain.customers.repository import CustomerRepository
 from domain.repositories import Repositories
 from resolvers.cost.budget import CostBudget
@@ -194,6 +195,8 @@ def create_app(
         await prepare_database(db)
         if rebuilt := await CustomerRepository(db).refresh_search_tokens():
             logger.info("rebuilt the search tokens of %d customers", rebuilt)
+        if keyed := await AlertRepository(db).refresh_scope_keys():
+            logger.info("stored the scope keys of %d alerts", keyed)
         feed = ChangeFeed(db, stopping=stopping)
         uow = MongoUnitOfWork(client)
         zones = settings.rollup_time_zones

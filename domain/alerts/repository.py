@@ -35,7 +35,7 @@ from domain.root_cause import (
     causes_recorded,
     rename_cause,
 )
-from domain.scope import RowScope, any_of, narrowed
+from domain.scope import SCOPE_KEYS, SCOPE_KEYS_VERSION, RowScope, alert_scope_keys, any_of, narrowed
 from domain.standards.models import TargetMetric
 from domain.store import Database, Document, Session
 
@@ -52,6 +52,12 @@ class AlertQueue:
     overdue_at: datetime | None = None  # only alerts whose next deadline passed before this moment
     assignee_id: str | None = None
     kinds: tuple[AlertKind, ...] = ()  # only these kinds (every kind when empty)
+
+
+def _scope_keys(region: str, kind: AlertKind | str, assignee_id: str | None) -> Document:
+    """The keys an employee's scope finds the alert by, with the version of their form."""
+    keys = alert_scope_keys(region=region, tactical=kind == AlertKind.TACTICAL, assignee_id=assignee_id)
+    return {SCOPE_KEYS: keys, "scopeKeysVersion": SCOPE_KEYS_VERSION}
 
 
 def _step_doc(step: AlertStep) -> Document:
@@ -123,6 +129,8 @@ class AlertRepository(CustomerRecords[Alert]):
         (("customerId", 1), ("resolvedAt", 1)),
         (("kind", 1), ("occurredAt", 1)),
         (("rootCause.at", 1),),
+        # Finds the alerts whose scope keys an older version stored (or none), in one index range.
+        (("scopeKeysVersion", 1),),
     )
 
     async def raised_between(
@@ -229,6 +237,7 @@ class AlertRepository(CustomerRecords[Alert]):
                 {"feedbackId": r.feedback_id, "nps": r.nps, "at": r.at} if (r := record.recovery) else None
             ),
             "rootCause": cause_document(record.root_cause),
+            **_scope_keys(record.region, record.kind, record.assignee_id),
         }
 
     @staticmethod
@@ -303,6 +312,30 @@ class AlertRepository(CustomerRecords[Alert]):
             projection = dict.fromkeys(HANDLING_FIELDS, 1)
             found = self._collection.find({"_id": {"$in": list(ids)}}, projection, session=session)
             await self._handling.keep([d async for d in found], session=session)
+
+    async def refresh_scope_keys(self, *, batch: int = 500) -> int:
+        """Store the current scope keys on alerts stored without them or with an older form of them.
+
+        Idempotent, and one indexed query when every alert is up to date. An alert whose region, kind or
+        assignee changed meanwhile is skipped: its change stored current keys. Returns how many it updated.
+        """
+        stale = {"scopeKeysVersion": {"$in": [None, *range(1, SCOPE_KEYS_VERSION)]}}
+        fields = {"region": 1, "kind": 1, "assigneeId": 1}
+        updated = 0
+        while True:
+            documents = await self._collection.find(stale, fields).limit(batch).to_list()
+            if not documents:
+                return updated
+            written = 0
+            for d in documents:
+                read = {"region": d["region"], "kind": d.get("kind"), "assigneeId": d.get("assigneeId")}
+                keys = _scope_keys(d["region"], d.get("kind") or AlertKind.OPERATIONAL, d.get("assigneeId"))
+                result = await self._collection.update_one({"_id": d["_id"], **read, **stale}, {"$set": keys})
+                written += result.matched_count
+            updated += written
+            # A batch that wrote nothing was all changed meanwhile (by writers of older keys): stop.
+            if len(documents) < batch or not written:
+                return updated
 
     async def record_recovery(self, feedback: Feedback, *, session: Session | None = None) -> None:
         """Note ``feedback`` as its customer's next response on their alerts resolved shortly before it.
