@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -26,6 +27,31 @@ def cpu_seconds(pid: int) -> float:
     # fields 14 and 15 of the line, the 12th and 13th after the name.
     fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+# A process counts as quiet below this share of one core's time, over a whole window of QUIET_WINDOW seconds.
+QUIET_SHARE = 0.05
+QUIET_WINDOW = 1.0
+SETTLE_TIMEOUT = 300.0
+
+
+async def settle(pids: Sequence[int], *, give_up_after: float = SETTLE_TIMEOUT) -> float:
+    """Wait until every one of ``pids`` has been quiet for a whole window; the seconds it took.
+
+    A server started on a kept data set first catches up with the changes written since a standing worker
+    last ran on it (every customer they name is recomputed), and the database rebuilds what a new version's
+    start-up changed: measured meanwhile, the first target of a run read several times the database CPU of
+    the next ones. Raises ``TimeoutError`` when they are still busy after ``give_up_after`` seconds."""
+    began = time.monotonic()
+    while True:
+        before = [cpu_seconds(pid) for pid in pids]
+        await asyncio.sleep(QUIET_WINDOW)
+        used = [cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True)]
+        if all(u < QUIET_SHARE * QUIET_WINDOW for u in used):
+            return time.monotonic() - began
+        if time.monotonic() - began > give_up_after:
+            busy = ", ".join(f"{pid}: {u:.2f} s" for pid, u in zip(pids, used, strict=True))
+            raise TimeoutError(f"still busy after {give_up_after:.0f} s (CPU in the last second: {busy})")
 
 
 class ServerProcess:

@@ -35,7 +35,7 @@ from bench import (
 )
 from bench.closed_loop import measure_closed_loop
 from bench.measure import Measurement, measure
-from bench.process import ServerProcess
+from bench.process import ServerProcess, settle
 from bench.scenarios import Scenario, by_name
 from bench.server import TARGETS
 from resolvers.pipeline import fallbacks
@@ -348,6 +348,8 @@ async def _one_size(
         mongodb_uri=uri, database_name=data.database_name, jwt_secret=secret, log_path=args.log
     )
     with server:
+        waited = await settle([server.pid, *([db_pid] if db_pid is not None else [])])
+        print(f"  server and database quiet after {waited:.0f} s", flush=True)
         limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
         async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=limits) as client:
             for scenario in scenarios:
