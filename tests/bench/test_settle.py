@@ -11,20 +11,22 @@ import pytest
 from bench.process import settle
 
 
-@pytest.fixture
-def idle() -> Iterator[int]:
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+def running(code: str) -> Iterator[int]:
+    """The pid of a Python process running ``code``, killed afterwards."""
+    process = subprocess.Popen([sys.executable, "-c", code])
     yield process.pid
     process.kill()
     process.wait()
+
+
+@pytest.fixture
+def idle() -> Iterator[int]:
+    yield from running("import time; time.sleep(120)")
 
 
 @pytest.fixture
 def busy() -> Iterator[int]:
-    process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    yield process.pid
-    process.kill()
-    process.wait()
+    yield from running("while True: pass")
 
 
 async def test_quiet_processes_are_settled_at_once(idle: int) -> None:
