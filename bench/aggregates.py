@@ -28,7 +28,7 @@ from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.datasets import generator_digest, rollup_layout, rollups_current
 from bench.measure import commands_so_far
-from bench.process import ServerProcess
+from bench.process import WORKER_OFF, ServerProcess
 from domain.aggregates.churn import LifecycleCounts, LifecycleKey, count_lifecycle
 from domain.aggregates.rollups import CellKey, count_in
 from domain.aggregates.tally import Tally
@@ -165,7 +165,9 @@ async def _serve_and_measure(
         Role.BOARD: issue_dev_token(token_settings, role=Role.BOARD, subject="bench-board"),
     }
     timed = []
-    with ServerProcess(mongodb_uri=uri, database_name=name, jwt_secret=secret, log_path=log_path) as server:
+    with ServerProcess(
+        mongodb_uri=uri, database_name=name, jwt_secret=secret, log_path=log_path, env=WORKER_OFF
+    ) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=300) as http:
             for query in QUERIES:
                 headers = {

@@ -29,7 +29,7 @@ from auth.tokens import issue_dev_token
 from bench.datasets import rollup_layout
 from bench.load import percentile, run
 from bench.measure import commands_so_far
-from bench.process import ServerProcess, cpu_seconds
+from bench.process import WORKER_OFF, ServerProcess, cpu_seconds
 from domain.aggregates.repository import to_documents
 from domain.aggregates.rollups import count_in
 from domain.aggregates.service import rebuild_rollups
@@ -233,7 +233,9 @@ async def _serve_and_measure(
     )
     headers = {"authorization": f"Bearer {bearer}", "content-type": "application/json"}
     body = {"query": DASHBOARD, "variables": VARIABLES}
-    with ServerProcess(mongodb_uri=uri, database_name=name, jwt_secret=secret, log_path=log_path) as server:
+    with ServerProcess(
+        mongodb_uri=uri, database_name=name, jwt_secret=secret, log_path=log_path, env=WORKER_OFF
+    ) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
             path = "/stock/graphql"
             await run(http, path, lambda n: body, headers=headers, requests=3, concurrency=1)

@@ -29,6 +29,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+# The standing worker off: a server measuring reads does not also recompute, on a data set no worker has
+# followed, every customer's standing meanwhile (``bench/standings.py`` measures the worker itself).
+WORKER_OFF = {"CUSTOMER360_STANDING_WORKER": "false"}
+WORKER_ON = {"CUSTOMER360_STANDING_WORKER": "true"}
 # A process counts as quiet below this share of one core's time, over a whole window of QUIET_WINDOW seconds.
 QUIET_SHARE = 0.05
 QUIET_WINDOW = 1.0

@@ -34,7 +34,7 @@ from auth.tokens import issue_dev_token
 from bench.closed_loop import CUSTOMERS, ClosedLoopResult, measure_closed_loop
 from bench.load import percentile, run
 from bench.measure import commands_so_far
-from bench.process import ServerProcess, cpu_seconds
+from bench.process import WORKER_OFF, WORKER_ON, ServerProcess, cpu_seconds
 from domain.crm.models import SalesChannel, Transaction
 from domain.crm.repository import TransactionRepository
 from domain.customers.models import Consent, Customer, CustomerStatus, ExternalId, Segment, Tier
@@ -71,8 +71,6 @@ query ExperienceValue {
   }
 }
 """
-OFF = {"CUSTOMER360_STANDING_WORKER": "false"}
-ON = {"CUSTOMER360_STANDING_WORKER": "true"}
 TITLE = "## Worklist and experience value"
 
 
@@ -277,7 +275,9 @@ async def _serve(
         Settings(mongodb_uri=uri, database_name=name, jwt_secret=secret).token_settings(), **token
     )
     headers = {"authorization": f"Bearer {bearer}", "content-type": "application/json"}
-    server = ServerProcess(mongodb_uri=uri, database_name=name, jwt_secret=secret, log_path=log_path, env=OFF)
+    server = ServerProcess(
+        mongodb_uri=uri, database_name=name, jwt_secret=secret, log_path=log_path, env=WORKER_OFF
+    )
     with server:
         async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
             path = "/stock/graphql"
@@ -352,7 +352,7 @@ async def closed_loop_with_and_without(
     customers = min(CUSTOMERS, max(20, requests))
     runs = []
     for round_number in range(1, rounds + 1):
-        for label, env in (("worker off", OFF), ("worker on", ON)):
+        for label, env in (("worker off", WORKER_OFF), ("worker on", WORKER_ON)):
             print(f"closed loop, standing {label}, round {round_number} of {rounds} ...", flush=True)
             result = await measure_closed_loop(
                 uri,

@@ -26,7 +26,7 @@ from auth.tokens import issue_dev_token
 from bench.dashboard import insert_all
 from bench.load import percentile, run
 from bench.measure import commands_so_far
-from bench.process import ServerProcess, cpu_seconds
+from bench.process import WORKER_OFF, ServerProcess, cpu_seconds
 from domain.alerts.models import Alert, AlertReason, Recovery, Reply
 from domain.alerts.repository import AlertRepository
 from domain.alerts.rules import acknowledge, raise_alert, reopen, resolve
@@ -203,7 +203,9 @@ async def _serve_and_measure(
         ),
     }
     measured = []
-    with ServerProcess(mongodb_uri=uri, database_name=name, jwt_secret=secret, log_path=log_path) as server:
+    with ServerProcess(
+        mongodb_uri=uri, database_name=name, jwt_secret=secret, log_path=log_path, env=WORKER_OFF
+    ) as server:
         async with httpx.AsyncClient(base_url=server.url, timeout=300) as http:
             for caller, (bearer, query) in callers.items():
                 headers = {"authorization": f"Bearer {bearer}", "content-type": "application/json"}
