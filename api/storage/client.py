@@ -44,9 +44,12 @@ async def ensure_indexes(db: MongoDatabase, specs: Iterable[IndexSpec]) -> None:
         await db[spec.collection].create_index(
             list(spec.keys), name=spec.name, unique=spec.unique, sparse=spec.sparse
         )
-    for retired in retired_indexes():
-        if retired.name in await db[retired.collection].index_information():
-            await db[retired.collection].drop_index(retired.name)
+    retired = retired_indexes()
+    for collection in {spec.collection for spec in retired}:
+        existing = await db[collection].index_information()  # once per collection, not per index
+        for spec in retired:
+            if spec.collection == collection and spec.name in existing:
+                await db[collection].drop_index(spec.name)
 
 
 async def prepare_database(db: MongoDatabase, *, now: datetime | None = None) -> None:
