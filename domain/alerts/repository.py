@@ -324,8 +324,6 @@ class AlertRepository(CustomerRecords[Alert]):
         updated = 0
         while True:
             documents = await self._collection.find(stale, fields).limit(batch).to_list()
-            if not documents:
-                return updated
             written = 0
             for d in documents:
                 read = {"region": d["region"], "kind": d.get("kind"), "assigneeId": d.get("assigneeId")}
