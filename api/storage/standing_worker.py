@@ -96,11 +96,9 @@ class CustomerChanges:
     """The customers the database's writes name, in batches: the one interface through which the worker
     follows the change stream (opened after a stored position, or where the stream stands now).
 
-    The stream does not look up the documents of updates (``fullDocument: updateLookup``): the embedded
-    database looks up the document of every update in the database before the stream's ``$match`` sees
-    it, rollups and standings included, which cost it about 2.5 ms of
-    database time per response (a tenth of the response's own). The
-    updated documents of the watched collections are read instead, one command per collection and batch.
+    The stream does not look up the documents of updates (``fullDocument: updateLookup``, whose cost on the
+    embedded database ``api/storage/change_feed.py`` explains): the updated documents of the watched
+    collections are read instead, one command per collection and batch.
     """
 
     def __init__(self, db: MongoDatabase, *, wait_ms: int) -> None:
