@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.datasets import DataSet
 from bench.measure import Measurement
+from bench.process import QUIET_SHARE, QUIET_WINDOW
 from bench.scenarios import SCENARIOS
 from bench.server import TARGETS
 
@@ -220,9 +221,10 @@ def render(
         f"process; `customers-100` by 2): {warmup} warm-up requests, then {requests} measured ones (a share "
         "of that for the slow, database-bound `customers-50`, `customers-100` and `large`, and three times "
         "as many for `customer-360`, whose ratio to the reference moved by ±15 % between runs of 60; see "
-        "`bench/scenarios.py`). Measuring starts once the server and the database have each used under 5 % "
-        "of a core for a whole second (`bench/process.py` `settle`): a server started on a kept data set "
-        "first recomputes the standings of what changed since a worker last ran on it.",
+        "`bench/scenarios.py`). Measuring starts once the server and the database have each used under "
+        f"{QUIET_SHARE:.0%} of a core over a whole window of {QUIET_WINDOW:g} s (`bench/process.py` "
+        "`settle`): a server started on a kept data set first recomputes the standings of what changed "
+        "since a worker last ran on it.",
         "- Targets, one after the other on the same server process (uvicorn, one worker) and database, each "
         "the same schema and app at `/<target>/graphql`: "
         + "; ".join(f"`{name}`: {target.title}" for name, target in TARGETS.items())
