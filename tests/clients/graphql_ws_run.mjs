@@ -9,7 +9,8 @@
 //     operations: [{name, token, query, variables?, background?: n}, ...]
 //   }
 // Operations run one after the other. A background operation is a subscription that is left running once the
-// server counts it, and whose first n `next` messages are awaited after the other operations have finished.
+// server counts it, and whose first n `next` messages are awaited after the other operations have finished,
+// in the order listed (n = 0: none; it reports what it received by the time those before it were done).
 // Each operation reports its events in order: {type: "next", payload}, {type: "error", payload} (the
 // protocol's error message), {type: "complete"}, {type: "closed", code, reason} or {type: "failed", message}.
 import { createClient } from "graphql-ws";
@@ -95,7 +96,7 @@ try {
   for (const operation of plan.operations) {
     const running = start(operation);
     report.operations[operation.name] = running.events;
-    if (operation.background) {
+    if (operation.background !== undefined) {
       background.push([operation, running]);
       // The server counts a subscription once it listens: from then on, nothing it should see is missed.
       if (!(await subscriptionsCounted(background.length))) running.events.push({ type: "not counted" });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 
 from auth.principal import Role
 from domain.repositories import Repositories
+from resolvers.node import encode_global_id
+from tests import factories as f
 from tests.clients.conftest import Served, graphql_ws
 from tests.clients.documents import (
     ALIASES,
@@ -67,6 +70,61 @@ async def test_a_query_a_mutation_and_a_subscription_with_a_pushed_alert(
     assert alerts[0] == {"type": "next", "payload": {"data": {"alertRaised": loop.pushed}}}
     # Clean closes only: 1000 when the client disposed of its connections.
     assert {close["code"] for close in report["closed"].values()} <= {1000}
+
+
+UPDATED = "subscription Updated { alertUpdated { id state version } }"
+ACKNOWLEDGE = """mutation Acknowledge($id: ID!, $version: Int!) {
+  acknowledgeAlert(id: $id, version: $version) {
+    __typename ... on AlertChanged { alert { state version } } } }"""
+
+
+async def test_an_alert_a_client_acknowledges_is_pushed_as_updated_to_its_region_only(
+    node_modules: Path, development: Served, repos: Repositories, token: Any
+) -> None:
+    # Subscribers hear of the acknowledgement through the change feed, as of any write to an alert.
+    loop = await closed_loop(repos)
+    now = datetime.now(UTC)  # raised now: not due, so no escalation changes it before the client does
+    response = f.feedback(loop.customer, nps=1, occurred_at=now, received_at=now)
+    alert = f.alert(loop.customer, response, now)
+    await repos.feedback.insert(response)
+    await repos.alerts.insert(alert)
+    alert_id = encode_global_id("Alert", alert.id)
+
+    report = await graphql_ws(
+        node_modules,
+        development,
+        {
+            "tokens": {
+                "agent": loop.agent_token(token),
+                "outsider": token(Role.FRONTLINE, sub="south-agent", regions=["south"]),
+            },
+            "operations": [
+                {"name": "updates", "token": "agent", "query": UPDATED, "background": 1},
+                # Awaited after the agent's update came: by then it would have come here too.
+                {"name": "elsewhere", "token": "outsider", "query": UPDATED, "background": 0},
+                {
+                    "name": "acknowledge",
+                    "token": "agent",
+                    "query": ACKNOWLEDGE,
+                    "variables": {"id": alert_id, "version": alert.version},
+                },
+            ],
+        },
+    )
+
+    changed = {"state": "ACKNOWLEDGED", "version": alert.version + 1}
+    acknowledged = {
+        "type": "next",
+        "payload": {"data": {"acknowledgeAlert": {"__typename": "AlertChanged", "alert": changed}}},
+    }
+    assert report["operations"]["acknowledge"] == [
+        acknowledged,
+        {"type": "complete"},
+    ]
+    assert report["operations"]["updates"] == [
+        {"type": "next", "payload": {"data": {"alertUpdated": {"id": alert_id, **changed}}}}
+    ]
+    assert report["operations"]["elsewhere"] == []
 
 
 @pytest.mark.parametrize(
