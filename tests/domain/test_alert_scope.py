@@ -69,3 +69,44 @@ async def test_alerts_stored_without_scope_keys_get_them_at_start_up(
     assert await repos.alerts.refresh_scope_keys() == 1
     assert await visible(db, frontline) == {older.id}
     assert await repos.alerts.refresh_scope_keys() == 0
+
+
+SCOPES = {
+    "everything": RowScope.everything(),
+    "nothing": RowScope.none(),
+    "frontline north": RowScope.of_regions(("north",), employee_id="e1", tactical_alerts=False),
+    "manager north": RowScope.of_regions(("north",), employee_id="e2"),
+    "manager of both": RowScope.of_regions(("north", "south"), employee_id="e3"),
+    "regions without an employee": RowScope.of_regions(("south",)),
+    "regions without tactical alerts": RowScope.of_regions(("south",), tactical_alerts=False),
+}
+
+
+async def test_a_pushed_alert_reaches_whoever_reads_it_and_nobody_else(
+    db: MongoDatabase, repos: Repositories
+) -> None:
+    # Subscriptions and handling figures decide in memory (``admits``) what queries decide by the filter:
+    # the two must agree for every scope and every alert, or a push shows what a read hides.
+    north, south = f.customer(region="north"), f.customer(region="south")
+    await repos.customers.insert_many([north, south])
+    alerts = [
+        alert(customer, assignee=assignee, kind=kind)
+        for customer in (north, south)
+        for assignee in (None, "e1", "e2", "e9")
+        for kind in AlertKind
+    ]
+    await repos.alerts.insert_many(alerts)
+    scopes = {**SCOPES, "customer north": RowScope.of_customer(north.id)}
+
+    for name, scope in scopes.items():
+        admitted = {
+            a.id
+            for a in alerts
+            if scope.admits(
+                region=a.region,
+                customer_id=a.customer_id,
+                assignee_id=a.assignee_id,
+                tactical=a.kind is AlertKind.TACTICAL,
+            )
+        }
+        assert await visible(db, scope) == admitted, name
