@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from domain.calendar import utc_instant
 from domain.errors import InvalidInput
@@ -72,3 +72,17 @@ class Position:
         except ValueError:
             raise InvalidInput("malformed cursor", field="after") from None
         return cls(utc_instant(moment, field="after"), record_id)
+
+
+def following(
+    query: Mapping[str, Any], field: str, boundary: Any, last_id: Any, *, descending: bool = False
+) -> list[dict[str, Any]]:
+    """``$match`` stages keeping the documents of ``query`` that come after the one at (``boundary``,
+    ``last_id``) in (``field``, ``_id``) order, both ascending or both descending: keyset paging's "after".
+
+    ``query`` alone comes first, so a page after the first is read from the same index as the first;
+    the position follows in a second stage (MongoDB merges the two). In one stage, the embedded database
+    reads the whole collection for a filter with an ``$or`` in it, and for a range beside an ``$in``."""
+    strict = "$lt" if descending else "$gt"
+    position = {"$or": [{field: {strict: boundary}}, {field: boundary, "_id": {strict: last_id}}]}
+    return [{"$match": dict(query)}, {"$match": position}]

@@ -25,7 +25,7 @@ from domain.alerts.models import (
 from domain.alerts.rules import escalation_step, resolved_at
 from domain.customer_records import CustomerRecords
 from domain.feedback.models import Feedback
-from domain.paging import Page, Position
+from domain.paging import Page, Position, following
 from domain.root_cause import (
     Caused,
     CauseSource,
@@ -378,19 +378,10 @@ class AlertRepository(CustomerRecords[Alert]):
             query["dueAt"] = {"$lt": which.overdue_at}
         if which.kinds:
             query["kind"] = {"$in": [k.value for k in which.kinds]}
-        if after is not None:
-            query = {
-                "$and": [
-                    query,
-                    {"$or": [{"dueAt": {"$gt": after.at}}, {"dueAt": after.at, "_id": {"$gt": after.id}}]},
-                ]
-            }
-        documents = (
-            await self._collection.find(self._in_scope(query))
-            .sort([("dueAt", 1), ("_id", 1)])
-            .limit(first + 1)
-            .to_list()
-        )
+        query = self._in_scope(query)
+        matches = [{"$match": query}] if after is None else following(query, "dueAt", after.at, after.id)
+        pipeline = [*matches, {"$sort": {"dueAt": 1, "_id": 1}}, {"$limit": first + 1}]
+        documents = await (await self._collection.aggregate(pipeline)).to_list(None)
         return Page([self.from_document(d) for d in documents[:first]], has_next=len(documents) > first)
 
     async def open_counts(self, assignee_ids: Sequence[str]) -> dict[str, int]:

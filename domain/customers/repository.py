@@ -26,7 +26,7 @@ from domain.customers.search import WordKind
 from domain.documents import date_doc, date_from, money_doc, money_from
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.imports.rows import Upserted
-from domain.paging import Page, decode_cursor, encode_cursor
+from domain.paging import Page, decode_cursor, encode_cursor, following
 from domain.scope import RowScope, any_of, narrowed
 from domain.store import Database, Document, IndexSpec, Session, UnitOfWork
 
@@ -301,10 +301,18 @@ class CustomerRepository:
     def list_stages(self, where: CustomerFilter, *, first: int, after: str | None = None) -> list[Document]:
         """``list`` as stages: the page's customers in name order, and one more (see ``page_of``)."""
         return [
-            {"$match": self._list_query(where, after)},
+            *self._list_matches(where, after),
             {"$sort": dict(_ORDER)},
             {"$limit": first + 1},
         ]
+
+    def _list_matches(self, where: CustomerFilter, after: str | None) -> list[Document]:
+        """The matches of ``list``: the customers in scope matching ``where`` after ``after``."""
+        query = narrowed(_query(where), self._scope)
+        if after is None:
+            return [{"$match": query}]
+        sort_key, last_id = decode_cursor(CURSOR_KIND, after, parts=2)
+        return following(query, "sortName", sort_key, last_id)
 
     def by_id_stages(self, customer_id: str) -> list[Document]:
         """The customer in scope with this id, if any."""
@@ -320,23 +328,7 @@ class CustomerRepository:
 
     async def list(self, where: CustomerFilter, *, first: int, after: str | None = None) -> Page[Customer]:
         """A page of customers in scope matching ``where``, in name order, after the position ``after``."""
-        query = self._list_query(where, after)
-        documents = await self._collection.find(query).sort(list(_ORDER)).limit(first + 1).to_list()
-        return self.page_of(documents, first)
-
-    def _list_query(self, where: CustomerFilter, after: str | None) -> dict[str, Any]:
-        query = narrowed(_query(where), self._scope)
-        if after is None:
-            return query
-        sort_key, last_id = decode_cursor(CURSOR_KIND, after, parts=2)
-        # The range on sortName narrows the index scan; the $or breaks ties on the id.
-        return {
-            "$and": [
-                query,
-                {"sortName": {"$gte": sort_key}},
-                {"$or": [{"sortName": {"$gt": sort_key}}, {"_id": {"$gt": last_id}}]},
-            ]
-        }
+        return self.page_of(await self.read(self.list_stages(where, first=first, after=after)), first)
 
     async def list_before(
         self, where: CustomerFilter, *, last: int, before: str | None = None
@@ -347,17 +339,12 @@ class CustomerRepository:
         customers precede them.
         """
         query = narrowed(_query(where), self._scope)
+        matches: list[Document] = [{"$match": query}]
         if before is not None:
             sort_key, first_id = decode_cursor(CURSOR_KIND, before, parts=2, field="before")
-            query = {
-                "$and": [
-                    query,
-                    {"sortName": {"$lte": sort_key}},
-                    {"$or": [{"sortName": {"$lt": sort_key}}, {"_id": {"$lt": first_id}}]},
-                ]
-            }
-        backward = [(field, -direction) for field, direction in _ORDER]
-        documents = await self._collection.find(query).sort(backward).limit(last + 1).to_list()
+            matches = following(query, "sortName", sort_key, first_id, descending=True)
+        backward = {field: -direction for field, direction in _ORDER}
+        documents = await self.read([*matches, {"$sort": backward}, {"$limit": last + 1}])
         items = [self.from_document(d) for d in reversed(documents[:last])]
         return Page(items, has_next=len(documents) > last)
 
