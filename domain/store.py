@@ -142,12 +142,12 @@ async def write_all(
 
 @dataclass(frozen=True, slots=True)
 class VersionedWrite:
-    """A document written over the version read: inserted only if still absent (``read_version`` None),
-    else replaced only if still at ``read_version``. ``document`` carries its new version."""
+    """A document written over the version read (``read_version`` None: it was absent), or removed when
+    there is no ``document``. ``document`` carries its new version."""
 
     id: str
     read_version: int | None
-    document: Document
+    document: Document | None
 
     @classmethod
     def over(
@@ -156,25 +156,38 @@ class VersionedWrite:
         """The write of ``document_at(version)`` over the version read, at the next version (1 if new)."""
         return cls(id, read_version, document_at((read_version or 0) + 1))
 
-    @property
-    def statement(self) -> Document:
-        if self.read_version is None:
-            return {"q": {"_id": self.id}, "u": {"$setOnInsert": self.document}, "upsert": True}
-        return {"q": {"_id": self.id, "version": self.read_version}, "u": self.document}
+    @classmethod
+    def removal(cls, id: str, read_version: int) -> VersionedWrite:
+        """The removal of the document at the version read."""
+        return cls(id, read_version, None)
 
 
 async def write_versioned(
-    db: Database, collection: str, writes: Sequence[VersionedWrite], *, session: Session | None
+    db: Database, collection: str, writes: Sequence[VersionedWrite], *, session: Session
 ) -> bool:
-    """``writes`` in one command; whether every one applied (a document inserted or changed meanwhile
-    leaves its write undone, and the others done)."""
+    """``writes`` in ``session``'s transaction, in a command or two; False, with nothing written, when a
+    document was inserted, changed or removed since its version was read.
+
+    The versions are checked by one read in the transaction, and the documents written by id: a change
+    committed after that read makes the transaction's writes conflict, and the transaction is run again
+    (as a write conditional on the version would have matched nothing). Written by id, a replacement costs
+    the embedded database a third less than one whose filter names the version too: it matches every
+    field of a filter against each index of the collection, statement by statement."""
     if not writes:
         return True
-    reply = await write_all(db, "update", collection, [w.statement for w in writes], session=session)
-    inserted = len(reply.get("upserted", ()))
-    fresh = sum(1 for w in writes if w.read_version is None)
-    # Every new one inserted, and every other one matched at its version read (n counts both).
-    return inserted == fresh and reply["n"] - inserted == len(writes) - fresh
+    found = db[collection].find({"_id": {"$in": [w.id for w in writes]}}, {"version": 1}, session=session)
+    read = {d["_id"]: d.get("version") async for d in found}
+    if any(read.get(w.id) != w.read_version for w in writes):
+        return False
+    replaced = [
+        {"q": {"_id": w.id}, "u": w.document, "upsert": True} for w in writes if w.document is not None
+    ]
+    removed = [{"q": {"_id": w.id}, "limit": 1} for w in writes if w.document is None]
+    if replaced:
+        await write_all(db, "update", collection, replaced, session=session)
+    if removed:
+        await write_all(db, "delete", collection, removed, session=session)
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,9 +145,9 @@ class StandingRepository:
         return {d["_id"]: from_document(d) async for d in self._collection.find(query)}
 
     async def save_all(self, changes: Sequence[tuple[Stored | None, Standing]], *, session: Session) -> bool:
-        """Store new standings over the ones read, and their band counts, in two commands whatever their
-        number; False when any standing changed since it was read (some of the others are written then:
-        ``session``'s transaction must be abandoned, and ``save`` tells which)."""
+        """Store new standings over the ones read, and their band counts, in ``session``'s transaction, in
+        three commands whatever their number; False, with nothing written, when any standing changed since
+        it was read (``save`` tells which)."""
         writes = [_write(old, new) for old, new in changes]
         if not await write_versioned(self._db, COLLECTION, writes, session=session):
             return False
@@ -175,11 +175,9 @@ class StandingRepository:
         if statements:
             await write_all(self._db, "update", BANDS, statements, session=session)
 
-    async def save(
-        self, changes: Sequence[tuple[Stored | None, Standing]], *, session: Session | None = None
-    ) -> list[str]:
-        """Store new standings over the ones read (None: none was), with their band counts; the customers
-        whose standing changed since it was read are returned, unsaved."""
+    async def save(self, changes: Sequence[tuple[Stored | None, Standing]], *, session: Session) -> list[str]:
+        """Store new standings over the ones read (None: none was), with their band counts, in ``session``'s
+        transaction; the customers whose standing changed since it was read are returned, unsaved."""
         conflicts: list[str] = []
         saved_changes: list[tuple[Stored | None, Standing]] = []
         for old, new in changes:

@@ -141,16 +141,13 @@ def _identity(key: CellKey) -> Document:
     }
 
 
-def _as_read(stored: StoredObservation) -> Document:
-    """The filter of a stored observation at the version it was read at: a write conditional on it fails
-    when another wrote the observation since."""
-    return {"_id": stored.observation.key, "version": stored.version}
-
-
-def _write(old: StoredObservation | None, new: Observation) -> VersionedWrite:
-    return VersionedWrite.over(
-        new.key, old.version if old is not None else None, partial(_observation_doc, new)
-    )
+def _write(old: StoredObservation | None, new: Observation | None) -> VersionedWrite | None:
+    """The write replacing the observation read (None: there was none) with ``new`` (None: removing it)."""
+    if new is not None:
+        return VersionedWrite.over(
+            new.key, old.version if old is not None else None, partial(_observation_doc, new)
+        )
+    return VersionedWrite.removal(old.observation.key, old.version) if old is not None else None
 
 
 class ValueRepository:
@@ -176,19 +173,12 @@ class ValueRepository:
     async def apply_all(
         self, changes: Sequence[tuple[StoredObservation | None, Observation | None]], *, session: Session
     ) -> bool:
-        """``apply`` in at most three commands whatever the number of changes; False when any observation
-        changed since it was read (some of the others are written then: ``session``'s transaction must be
-        abandoned, and ``apply`` tells which)."""
-        writes = [_write(old, new) for old, new in changes if new is not None]
-        deletes = [
-            {"q": _as_read(old), "limit": 1} for old, new in changes if old is not None and new is None
-        ]
+        """``apply`` in ``session``'s transaction, in at most four commands whatever the number of changes;
+        False, with nothing written, when any observation changed since it was read (``apply`` tells
+        which)."""
+        writes = [w for old, new in changes if (w := _write(old, new)) is not None]
         if not await write_versioned(self._db, OBSERVATIONS, writes, session=session):
             return False
-        if deletes:
-            reply = await write_all(self._db, "delete", OBSERVATIONS, deletes, session=session)
-            if reply["n"] != len(deletes):
-                return False
         await self._move_cells(changes, session=session)
         return True
 
@@ -221,22 +211,17 @@ class ValueRepository:
         self,
         changes: Sequence[tuple[StoredObservation | None, Observation | None]],
         *,
-        session: Session | None = None,
+        session: Session,
     ) -> list[str]:
         """Replace observations as read (None: there was none) with recomputed ones (None: there is none
-        any more), and move the cells by the difference; the customers of observations that changed since
-        they were read are returned, unchanged."""
+        any more), and move the cells by the difference, in ``session``'s transaction; the customers of
+        observations that changed since they were read are returned, unchanged."""
         conflicts: list[str] = []
         saved_changes: list[tuple[StoredObservation | None, Observation | None]] = []
         for old, new in changes:
-            if new is not None:
-                saved = await write_versioned(self._db, OBSERVATIONS, [_write(old, new)], session=session)
-            elif old is not None:
-                removed = await self._observations.delete_one(_as_read(old), session=session)
-                saved = removed.deleted_count == 1
-            else:
+            if (write := _write(old, new)) is None:
                 continue
-            if not saved:
+            if not await write_versioned(self._db, OBSERVATIONS, [write], session=session):
                 conflicts.append(new.customer_id if new is not None else old.observation.customer_id)  # type: ignore[union-attr]
                 continue
             saved_changes.append((old, new))

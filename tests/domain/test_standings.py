@@ -65,10 +65,75 @@ async def test_a_standing_computed_from_older_inputs_never_overwrites_a_newer_on
     await refresh(repos, uow, [customer.id], now=NOW)
     # ... so a write based on the version read before is refused, and the newer standing stays.
     stale = assess((await _history(repos, customer)), NOW - 5 * DAY)
-    assert await repos.standings.save([(read, stale)]) == [customer.id]
+    refused = await uow.run(lambda session: repos.standings.save([(read, stale)], session=session))
+    assert refused == [customer.id]
     stored = (await repos.standings.get_many([customer.id]))[customer.id]
     assert stored.standing.action is NextBestAction.FOLLOW_UP
     assert stored.version == read.version + 1
+
+
+class RacingDatabase:
+    """The test's database, where another writer changes ``document`` of ``collection`` just after a
+    read of that collection (once): between a transaction's check of the versions and its write."""
+
+    def __init__(self, db: MongoDatabase, collection: str, document: str) -> None:
+        self._db = db
+        self._collection = collection
+        self._document = document
+        self.raced = False
+
+    def __getitem__(self, name: str) -> Any:
+        collection = self._db[name]
+        if name != self._collection:
+            return collection
+        race = self
+
+        class Raced:
+            def __getattr__(self, attribute: str) -> Any:
+                return getattr(collection, attribute)
+
+            def find(self, *args: Any, **kwargs: Any) -> Any:
+                return RacedCursor(collection.find(*args, **kwargs))
+
+        class RacedCursor:
+            def __init__(self, cursor: Any) -> None:
+                self._cursor = cursor
+
+            async def __aiter__(self) -> Any:
+                async for document in self._cursor:
+                    yield document
+                if not race.raced:
+                    race.raced = True
+                    await collection.update_one({"_id": race._document}, {"$inc": {"version": 1}})
+
+        return Raced()
+
+    async def command(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._db.command(*args, **kwargs)
+
+    async def aggregate(self, *args: Any, **kwargs: Any) -> Any:
+        return await self._db.aggregate(*args, **kwargs)
+
+
+async def test_a_standing_changed_after_its_version_was_checked_is_not_overwritten(
+    db: MongoDatabase, repos: Repositories, uow: UnitOfWork
+) -> None:
+    # The versions are read in the transaction and the standings written by id: a change committed in
+    # between makes the write conflict, and the transaction, run again, finds the version taken.
+    [customer] = await customers_with_scores(repos, [9])
+    await refresh(repos, uow, [customer.id], now=NOW)
+    read = (await repos.standings.get_many([customer.id]))[customer.id]
+    racing = RacingDatabase(db, "standings", customer.id)
+    standings = StandingRepository(racing)  # type: ignore[arg-type]
+    other = replace(read.standing, priority=(read.standing.priority + 1) % 100)
+
+    saved = await uow.run(lambda session: standings.save_all([(read, other)], session=session))
+
+    assert racing.raced
+    assert saved is False
+    stored = (await repos.standings.get_many([customer.id]))[customer.id]
+    assert stored.version == read.version + 1  # the other writer's change only
+    assert stored.standing == read.standing
 
 
 async def test_at_risk_are_the_detractors_of_the_window_and_those_with_an_open_alert(
