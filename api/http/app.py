@@ -48,6 +48,9 @@ _frozen = False
 
 # What a page on a listed origin may send besides the CORS-safelisted headers.
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Accept", "X-Request-Id"]
+# zlib's fastest level. Starlette's default, 9, took 32 ms of CPU for a 955 KB answer against 2.5 ms here,
+# for 46 KB sent against 71 KB: the server's CPU is what a large answer costs, not the bytes.
+GZIP_LEVEL = 1
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -288,7 +291,7 @@ def create_app(
             Middleware(RequestContext, metrics=metrics),
             *tracing.middleware,
             *_cors(settings.cors_origins),
-            Middleware(GZipMiddleware, minimum_size=1024),
+            Middleware(GZipMiddleware, minimum_size=1024, compresslevel=GZIP_LEVEL),
         ],
         lifespan=lifespan,
     )
