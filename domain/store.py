@@ -6,6 +6,7 @@ application hands real collections in.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -188,6 +189,35 @@ async def write_versioned(
     if removed:
         await write_all(db, "delete", collection, removed, session=session)
     return True
+
+
+async def backfill(
+    collection: Collection,
+    stale: Filter,
+    fields: Mapping[str, int],
+    rewrite: Callable[[Document], tuple[Filter, Document]],
+    *,
+    batch: int,
+) -> int:
+    """Bring up to date the documents ``stale`` finds (stored by an older version), ``batch`` at a time.
+
+    ``rewrite`` gives each document read (its ``fields``) the fields its update was computed from, as they
+    were read, and the fields to set: a document changed since is skipped, its change having stored what
+    is current. Idempotent, and one indexed query when nothing is stale; a batch of nothing but documents
+    changed meanwhile (by writers of the older form) ends it. How many documents it updated."""
+
+    async def update(document: Document) -> int:
+        read, changes = rewrite(document)
+        condition = {"_id": document["_id"], **read, **stale}
+        return (await collection.update_one(condition, {"$set": changes})).matched_count
+
+    updated = 0
+    while True:
+        documents = await collection.find(stale, dict(fields)).limit(batch).to_list()
+        written = sum(await asyncio.gather(*(update(d) for d in documents)))
+        updated += written
+        if len(documents) < batch or not written:
+            return updated
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ from domain.root_cause import (
 )
 from domain.scope import SCOPE_KEYS, SCOPE_KEYS_VERSION, RowScope, alert_scope_keys, any_of, narrowed
 from domain.standards.models import TargetMetric
-from domain.store import Database, Document, Session
+from domain.store import Database, Document, Session, backfill
 
 OPEN_STATES = [AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value]
 # The alerts raised by responses, as stages over a customer's alerts (read with ``by_feedback_of``).
@@ -58,6 +58,17 @@ def _scope_keys(region: str, kind: AlertKind | str, assignee_id: str | None) -> 
     """The keys an employee's scope finds the alert by, with the version of their form."""
     keys = alert_scope_keys(region=region, tactical=kind == AlertKind.TACTICAL, assignee_id=assignee_id)
     return {SCOPE_KEYS: keys, "scopeKeysVersion": SCOPE_KEYS_VERSION}
+
+
+def _current_scope_keys(document: Document) -> tuple[Document, Document]:
+    """A stored alert's scope keys as this version forms them, from its region, kind and assignee."""
+    read = {
+        "region": document["region"],
+        "kind": document.get("kind"),
+        "assigneeId": document.get("assigneeId"),
+    }
+    kind = document.get("kind") or AlertKind.OPERATIONAL
+    return read, _scope_keys(document["region"], kind, document.get("assigneeId"))
 
 
 def _step_doc(step: AlertStep) -> Document:
@@ -314,26 +325,12 @@ class AlertRepository(CustomerRecords[Alert]):
             await self._handling.keep([d async for d in found], session=session)
 
     async def refresh_scope_keys(self, *, batch: int = 500) -> int:
-        """Store the current scope keys on alerts stored without them or with an older form of them.
-
-        Idempotent, and one indexed query when every alert is up to date. An alert whose region, kind or
-        assignee changed meanwhile is skipped: its change stored current keys. Returns how many it updated.
-        """
+        """Store the current scope keys on alerts stored without them or with an older form of them (see
+        ``backfill``): an alert whose region, kind or assignee changed meanwhile is skipped. How many it
+        updated."""
         stale = {"scopeKeysVersion": {"$in": [None, *range(1, SCOPE_KEYS_VERSION)]}}
         fields = {"region": 1, "kind": 1, "assigneeId": 1}
-        updated = 0
-        while True:
-            documents = await self._collection.find(stale, fields).limit(batch).to_list()
-            written = 0
-            for d in documents:
-                read = {"region": d["region"], "kind": d.get("kind"), "assigneeId": d.get("assigneeId")}
-                keys = _scope_keys(d["region"], d.get("kind") or AlertKind.OPERATIONAL, d.get("assigneeId"))
-                result = await self._collection.update_one({"_id": d["_id"], **read, **stale}, {"$set": keys})
-                written += result.matched_count
-            updated += written
-            # A batch that wrote nothing was all changed meanwhile (by writers of older keys): stop.
-            if len(documents) < batch or not written:
-                return updated
+        return await backfill(self._collection, stale, fields, _current_scope_keys, batch=batch)
 
     async def record_recovery(self, feedback: Feedback, *, session: Session | None = None) -> None:
         """Note ``feedback`` as its customer's next response on their alerts resolved shortly before it.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
@@ -28,7 +27,7 @@ from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.imports.rows import Upserted
 from domain.paging import Page, decode_cursor, encode_cursor, following
 from domain.scope import RowScope, any_of, narrowed
-from domain.store import Database, Document, IndexSpec, Session, UnitOfWork
+from domain.store import Database, Document, IndexSpec, Session, UnitOfWork, backfill
 
 CURSOR_KIND = "customer"
 # What a pipeline reading profiles leaves out: stored for indexes and searches, never read back.
@@ -167,38 +166,15 @@ class CustomerRepository:
                 await self._lifecycles.change([], [lifecycle_of(c) for c in stored], session=session)
 
     async def refresh_search_tokens(self, *, batch: int = 200) -> int:
-        """Rebuilds the search tokens of customers stored with an older ``search.TOKENS_VERSION``.
-
-        Idempotent, and one indexed query when every customer is up to date. Only the derived tokens are
-        written, not the profile's version or update time; a customer changed meanwhile (another version)
-        is skipped, as its change wrote current tokens. Returns how many customers it rebuilt.
-        """
+        """Rebuilds the search tokens of customers stored with an older ``search.TOKENS_VERSION`` (see
+        ``backfill``): only the derived tokens are written, not the profile's version or update time, and a
+        customer changed meanwhile (another version) is skipped. How many customers it rebuilt."""
         # Every older version by equality (and None: stored before versions), so the index answers it.
-        older = [None, *range(1, search.TOKENS_VERSION)]
-        stale = {"searchTokensVersion": {"$in": older}}
-        fields = {"givenName": 1, "familyName": 1, "emails": 1, "version": 1}
-        rebuilt = 0
-        while True:
-            documents = (
-                await self._collection.find(narrowed(stale, self._scope), fields).limit(batch).to_list()
-            )
-            results = await asyncio.gather(*(self._rebuild_tokens(d, stale) for d in documents))
-            rebuilt += sum(results)
-            # A batch that rebuilt nothing was all changed meanwhile (by writers of older tokens): stop.
-            if len(documents) < batch or not any(results):
-                return rebuilt
-
-    async def _rebuild_tokens(self, document: Document, stale: Document) -> int:
-        names = (document.get("givenName", ""), document.get("familyName", ""))
-        rebuilt = {
-            "searchTokens": search.index_tokens(names, document.get("emails", ())),
-            "nameTokens": search.name_tokens(names),
-            "searchTokensVersion": search.TOKENS_VERSION,
-        }
-        result = await self._collection.update_one(
-            {"_id": document["_id"], "version": document.get("version"), **stale}, {"$set": rebuilt}
+        stale = narrowed(
+            {"searchTokensVersion": {"$in": [None, *range(1, search.TOKENS_VERSION)]}}, self._scope
         )
-        return result.matched_count
+        fields = {"givenName": 1, "familyName": 1, "emails": 1, "version": 1}
+        return await backfill(self._collection, stale, fields, _current_tokens, batch=batch)
 
     async def get_many(self, ids: Sequence[str]) -> dict[str, Customer]:
         """The customers in scope with these ids, by id."""
@@ -347,6 +323,18 @@ class CustomerRepository:
         documents = await self.read([*matches, {"$sort": backward}, {"$limit": last + 1}])
         items = [self.from_document(d) for d in reversed(documents[:last])]
         return Page(items, has_next=len(documents) > last)
+
+
+def _current_tokens(document: Document) -> tuple[Document, Document]:
+    """A stored customer's search tokens as this version builds them, from its names and emails (read at
+    its version)."""
+    names = (document.get("givenName", ""), document.get("familyName", ""))
+    tokens = {
+        "searchTokens": search.index_tokens(names, document.get("emails", ())),
+        "nameTokens": search.name_tokens(names),
+        "searchTokensVersion": search.TOKENS_VERSION,
+    }
+    return {"version": document.get("version")}, tokens
 
 
 def lifecycle_of(customer: Customer) -> Lifecycle:
