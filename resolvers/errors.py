@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, PyMongoError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult, StreamExecutionResult
 
@@ -85,6 +85,12 @@ def classify(error: GraphQLError, request_id: str | None, *, suggestions: bool =
         logger.warning("database unavailable: %s", original, extra={"request_id": request_id})
         code = ServerErrorCode.UNAVAILABLE.value
         return _with(error, "the database is unavailable; retry later", {"code": code})
+    if isinstance(original, PyMongoError) and original.timeout:
+        # The driver's deadline (the time limit and a grace) passed before a command it was to send: the
+        # request's own limit could not stop it first, as nothing awaited meanwhile.
+        logger.warning("database command past the time limit: %s", original, extra={"request_id": request_id})
+        message = "the operation took longer than its time limit and was stopped"
+        return _with(error, message, {"code": ServerErrorCode.TIMEOUT.value})
     if original is None or isinstance(original, GraphQLError):
         if _TOO_MANY_TOKENS.search(error.message):
             limit: dict[str, object] = {"code": ServerErrorCode.LIMIT_EXCEEDED.value, "limit": "tokens"}

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from graphql import GraphQLInputObjectType, GraphQLScalarType, get_named_type
+from pymongo.errors import ExecutionTimeout
 
+from domain.customers.repository import CustomerRepository
 from domain.repositories import Repositories
 from resolvers.schema import build_schema
 from tests import factories as f
@@ -47,6 +50,30 @@ async def test_an_operation_past_the_time_limit_is_stopped_with_timeout(
     async with app_client(request_timeout_seconds=0.001) as http:
         response = await http.post("/graphql", json={"query": query}, headers=bearer)
     assert response.status_code == 504
+    print("STATUS", response.status_code, response.json())
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "TIMEOUT"
     assert "data" not in response.json()
+
+
+async def test_a_database_command_past_the_drivers_deadline_is_a_timeout_not_an_internal_error(
+    app_client: Callable[..., Any],
+    bearer: dict[str, str],
+    repos: Repositories,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Work that never awaits (a long computation) cannot be stopped by the request's own limit, which acts
+    # at an await. The driver's deadline (the limit and a grace) still holds: past it, the driver refuses the
+    # next command, and the request's time limit is what the caller is told of, not a fault of the server.
+    await repos.customers.insert_many([f.customer()])
+
+    async def past_the_deadline(self: CustomerRepository, *args: Any, **kwargs: Any) -> Any:
+        raise ExecutionTimeout("operation would exceed time limit", 50, {"code": 50})
+
+    monkeypatch.setattr(CustomerRepository, "list", past_the_deadline)
+    query = "{ customers(first: 1) { edges { cursor } } }"
+    async with app_client(compiled_pipelines=False) as http:
+        response = await http.post("/graphql", json={"query": query}, headers=bearer)
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "TIMEOUT"}
+    assert "time limit" in error["message"]
