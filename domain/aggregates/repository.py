@@ -311,6 +311,11 @@ def to_documents(cells: Mapping[CellKey, Tally], *, window_days: bool = True) ->
     return list(documents.values())
 
 
+# Each histogram's stored keys, in score order, worked out once: a read decodes cells by the hundred thousand.
+_HISTOGRAM_KEYS = tuple((name, tuple(str(score) for score in scores)) for name, scores in HISTOGRAMS)
+_AXES = {axis.value: axis for axis in Axis}
+
+
 def _tally(cell: Document) -> Tally:
     tally = Tally(
         responses=int(cell.get("responses", 0)),
@@ -318,9 +323,9 @@ def _tally(cell: Document) -> Tally:
         index_sum=int(cell.get("indexSum", 0)),
         customers=set(cell.get("customers", ())),
     )
-    for name, scores in HISTOGRAMS:
-        stored = cell.get(name, {})
-        setattr(tally, name, [int(stored.get(str(score), 0)) for score in scores])
+    for name, keys in _HISTOGRAM_KEYS:
+        if stored := cell.get(name):  # none stored: the tally's zeros stand
+            setattr(tally, name, [int(stored.get(key, 0)) for key in keys])
     for field, d in cell.get("dims", {}).items():
         n, gap, ratio = (int(d.get(part, 0)) for part in ("n", "gap", "ratio"))
         tally.dimensions[_dimension_name(field)] = DimensionTally(n, gap, ratio, set(d.get("customers", ())))
@@ -330,13 +335,14 @@ def _tally(cell: Document) -> Tally:
 def from_document(document: Document, cubes: Iterable[Cube] = CUBES) -> list[tuple[CellKey, Tally]]:
     """The cells of ``cubes`` a document holds."""
     slot = Slot(Grain(document["grain"]), date.fromisoformat(document["start"]))
-    region, shard = str(document["region"]), int(document.get("shard", 0))
+    region, shard, zone = str(document["region"]), int(document.get("shard", 0)), document["zone"]
     found = []
     for cube in cubes:
+        ordered = cube.ordered
         for cell in document.get("cubes", {}).get(_cube_field(cube), {}).values():
-            axes = {Axis.REGION: region, **{Axis(name): str(v) for name, v in cell["values"].items()}}
-            values = tuple((axis, axes[axis]) for axis in Axis if axis in cube.axes)
-            found.append((CellKey(document["zone"], slot, cube, values, shard), _tally(cell)))
+            axes = {Axis.REGION: region, **{_AXES[name]: str(v) for name, v in cell["values"].items()}}
+            values = tuple((axis, axes[axis]) for axis in ordered)
+            found.append((CellKey(zone, slot, cube, values, shard), _tally(cell)))
     return found
 
 
