@@ -32,6 +32,7 @@ import contextlib
 import logging
 import os
 import socket
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -79,8 +80,12 @@ HISTORY_LOST = 286  # the server no longer has the changes a resume token points
 
 
 def holder_name() -> str:
-    """This process, as the lease names its holder."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """A new worker, as the lease names its holder: its process, and itself among the process's workers.
+
+    One process can run several apps, each with its worker (the bench serves its targets from one): named
+    by the process alone, they all held the lease at once and rebuilt every standing side by side, into
+    each other's duplicate keys."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def customer_of(change: dict[str, Any]) -> str | None:

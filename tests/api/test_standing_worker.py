@@ -186,6 +186,17 @@ async def test_start_up_drops_the_indexes_no_query_uses_any_more(db: MongoDataba
     assert "atRiskThrough_1" in indexes
 
 
+async def test_a_second_worker_of_the_same_process_does_not_hold_the_lease_too(
+    db: MongoDatabase, repos: Repositories, uow: MongoUnitOfWork
+) -> None:
+    # As a process serving two apps runs them: each app its own worker, named by default.
+    first, second = (StandingWorker(db, repos, uow, stopping=asyncio.Event()) for _ in range(2))
+    assert await first.lease.take()
+    assert not await second.lease.take()
+    await first.lease.release()
+    assert await second.lease.take()
+
+
 async def test_one_worker_works_at_a_time_and_another_takes_over_when_it_stops(
     db: MongoDatabase, repos: Repositories, uow: MongoUnitOfWork
 ) -> None:
