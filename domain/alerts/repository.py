@@ -67,8 +67,7 @@ def _current_scope_keys(document: Document) -> tuple[Document, Document]:
         "kind": document.get("kind"),
         "assigneeId": document.get("assigneeId"),
     }
-    kind = document.get("kind") or AlertKind.OPERATIONAL
-    return read, _scope_keys(document["region"], kind, document.get("assigneeId"))
+    return read, _scope_keys(read["region"], read["kind"] or AlertKind.OPERATIONAL, read["assigneeId"])
 
 
 def _step_doc(step: AlertStep) -> Document:
