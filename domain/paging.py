@@ -74,15 +74,26 @@ class Position:
         return cls(utc_instant(moment, field="after"), record_id)
 
 
-def following(
-    query: Mapping[str, Any], field: str, boundary: Any, last_id: Any, *, descending: bool = False
+def keyset_page(
+    query: Mapping[str, Any],
+    field: str,
+    *,
+    limit: int,
+    after: tuple[Any, Any] | None = None,
+    descending: bool = False,
 ) -> list[dict[str, Any]]:
-    """``$match`` stages keeping the documents of ``query`` that come after the one at (``boundary``,
-    ``last_id``) in (``field``, ``_id``) order, both ascending or both descending: keyset paging's "after".
+    """The stages of a keyset page: up to ``limit`` documents of ``query`` in (``field``, ``_id``) order, both
+    ascending or both descending, after the one at ``after`` (its ``field`` and its id) when given. The
+    order and the position are worked out here together, so that they cannot disagree.
 
     ``query`` alone comes first, so a page after the first is read from the same index as the first;
     the position follows in a second stage (MongoDB merges the two). In one stage, the embedded database
     reads the whole collection for a filter with an ``$or`` in it, and for a range beside an ``$in``."""
-    strict = "$lt" if descending else "$gt"
-    position = {"$or": [{field: {strict: boundary}}, {field: boundary, "_id": {strict: last_id}}]}
-    return [{"$match": dict(query)}, {"$match": position}]
+    direction = -1 if descending else 1
+    stages: list[dict[str, Any]] = [{"$match": dict(query)}]
+    if after is not None:
+        boundary, last_id = after
+        strict = "$lt" if descending else "$gt"
+        ties = {field: boundary, "_id": {strict: last_id}}
+        stages.append({"$match": {"$or": [{field: {strict: boundary}}, ties]}})
+    return [*stages, {"$sort": {field: direction, "_id": direction}}, {"$limit": limit}]

@@ -25,7 +25,7 @@ from domain.alerts.models import (
 from domain.alerts.rules import escalation_step, resolved_at
 from domain.customer_records import CustomerRecords
 from domain.feedback.models import Feedback
-from domain.paging import Page, Position, following
+from domain.paging import Page, Position, keyset_page
 from domain.root_cause import (
     Caused,
     CauseSource,
@@ -374,9 +374,8 @@ class AlertRepository(CustomerRecords[Alert]):
             query["dueAt"] = {"$lt": which.overdue_at}
         if which.kinds:
             query["kind"] = {"$in": [k.value for k in which.kinds]}
-        query = self._in_scope(query)
-        matches = [{"$match": query}] if after is None else following(query, "dueAt", after.at, after.id)
-        pipeline = [*matches, {"$sort": {"dueAt": 1, "_id": 1}}, {"$limit": first + 1}]
+        position = (after.at, after.id) if after is not None else None
+        pipeline = keyset_page(self._in_scope(query), "dueAt", limit=first + 1, after=position)
         documents = await (await self._collection.aggregate(pipeline)).to_list(None)
         return Page([self.from_document(d) for d in documents[:first]], has_next=len(documents) > first)
 

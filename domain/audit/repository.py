@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from domain.audit.models import AuditEntry
-from domain.paging import Page, Position, following
+from domain.paging import Page, Position, keyset_page
 from domain.store import Database, Document, IndexSpec, only_already_stored
 
 
@@ -60,10 +60,8 @@ class AuditRepository:
 
     async def for_customer(self, customer_id: str, *, first: int, after: Position | None) -> Page[AuditEntry]:
         """A customer's entries, newest first."""
+        position = (after.at, after.id) if after is not None else None
         query = {"customerId": customer_id}
-        matches = [{"$match": query}]
-        if after is not None:
-            matches = following(query, "at", after.at, after.id, descending=True)
-        pipeline = [*matches, {"$sort": {"at": -1, "_id": -1}}, {"$limit": first + 1}]
+        pipeline = keyset_page(query, "at", limit=first + 1, after=position, descending=True)
         documents: Sequence[Document] = await (await self._collection.aggregate(pipeline)).to_list(None)
         return Page([self.from_document(d) for d in documents[:first]], has_next=len(documents) > first)

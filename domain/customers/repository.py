@@ -25,7 +25,7 @@ from domain.customers.search import WordKind
 from domain.documents import date_doc, date_from, money_doc, money_from
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.imports.rows import Upserted
-from domain.paging import Page, decode_cursor, encode_cursor, following
+from domain.paging import Page, decode_cursor, encode_cursor, keyset_page
 from domain.scope import RowScope, any_of, narrowed
 from domain.store import Database, Document, IndexSpec, Session, UnitOfWork, backfill
 
@@ -34,7 +34,9 @@ CURSOR_KIND = "customer"
 PROFILE_STAGE: Document = {"$project": {"searchTokens": 0, "externalKeys": 0, "sortName": 0}}
 # Lookups by many external ids are split: some servers (SecantusDB) slow down sharply on long $in lists.
 LOOKUP_CHUNK = 100
-_ORDER = (("sortName", 1), ("_id", 1))
+SORT_NAME = "sortName"
+# Name order, ties by id: what lists and their indexes are sorted by (``keyset_page``).
+_ORDER = ((SORT_NAME, 1), ("_id", 1))
 
 
 def external_key(external_id: ExternalId) -> str:
@@ -276,19 +278,8 @@ class CustomerRepository:
 
     def list_stages(self, where: CustomerFilter, *, first: int, after: str | None = None) -> list[Document]:
         """``list`` as stages: the page's customers in name order, and one more (see ``page_of``)."""
-        return [
-            *self._list_matches(where, after),
-            {"$sort": dict(_ORDER)},
-            {"$limit": first + 1},
-        ]
-
-    def _list_matches(self, where: CustomerFilter, after: str | None) -> list[Document]:
-        """The matches of ``list``: the customers in scope matching ``where`` after ``after``."""
         query = narrowed(_query(where), self._scope)
-        if after is None:
-            return [{"$match": query}]
-        sort_key, last_id = decode_cursor(CURSOR_KIND, after, parts=2)
-        return following(query, "sortName", sort_key, last_id)
+        return keyset_page(query, SORT_NAME, limit=first + 1, after=_position(after, field="after"))
 
     def by_id_stages(self, customer_id: str) -> list[Document]:
         """The customer in scope with this id, if any."""
@@ -314,15 +305,21 @@ class CustomerRepository:
         The same index read the other way: items come in name order, and ``has_next`` says whether more
         customers precede them.
         """
+        position = _position(before, field="before")
         query = narrowed(_query(where), self._scope)
-        matches: list[Document] = [{"$match": query}]
-        if before is not None:
-            sort_key, first_id = decode_cursor(CURSOR_KIND, before, parts=2, field="before")
-            matches = following(query, "sortName", sort_key, first_id, descending=True)
-        backward = {field: -direction for field, direction in _ORDER}
-        documents = await self.read([*matches, {"$sort": backward}, {"$limit": last + 1}])
+        documents = await self.read(
+            keyset_page(query, SORT_NAME, limit=last + 1, after=position, descending=True)
+        )
         items = [self.from_document(d) for d in reversed(documents[:last])]
         return Page(items, has_next=len(documents) > last)
+
+
+def _position(cursor: str | None, *, field: str) -> tuple[str, str] | None:
+    """The place in name order a list cursor stands for: a sort name and a customer id (None: no cursor)."""
+    if cursor is None:
+        return None
+    sort_key, customer_id = decode_cursor(CURSOR_KIND, cursor, parts=2, field=field)
+    return sort_key, customer_id
 
 
 def _current_tokens(document: Document) -> tuple[Document, Document]:
