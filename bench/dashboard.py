@@ -30,7 +30,7 @@ from bench.datasets import rollup_layout
 from bench.load import percentile, run
 from bench.measure import commands_so_far
 from bench.process import WORKER_OFF, ServerProcess, cpu_seconds
-from domain.aggregates.repository import to_documents
+from domain.aggregates.repository import TOTALS_COLLECTION, to_documents, window_totals_documents
 from domain.aggregates.rollups import count_in
 from domain.aggregates.service import rebuild_rollups
 from domain.aggregates.tally import Tally
@@ -172,6 +172,7 @@ async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, flo
     documents = to_documents(cells)
     for start in range(0, len(documents), BATCH // 4):
         await insert_all(db, "rollups", documents[start : start + BATCH // 4])
+    await insert_all(db, TOTALS_COLLECTION, window_totals_documents(cells))
     await db["benchMeta"].insert_one({"_id": "dashboard", "cells": len(cells), "layout": rollup_layout()})
     return len(cells), time.perf_counter() - began
 

@@ -41,7 +41,7 @@ def rollup_layout() -> str:
     """What the rollup cells look like: a data set whose cells were written otherwise gets them rebuilt."""
     held = ";".join(f"{grain.value}={','.join(c.name for c in STORED[grain])}" for grain in Grain)
     documents = "documents=zone,span,region,shard"
-    return f"shards={SHARDS};{documents};{held};customers=cell,dimension;months=window days"
+    return f"shards={SHARDS};{documents};{held};customers=cell,dimension;window=running totals by month"
 
 
 async def rollups_current(db: MongoDatabase, marker: str, marker_id: str) -> bool:

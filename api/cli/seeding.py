@@ -19,6 +19,7 @@ from auth.principal import Role
 from auth.tokens import issue_token
 from domain.aggregates.periods import Grain
 from domain.aggregates.repository import COLLECTION as ROLLUPS
+from domain.aggregates.repository import TOTALS_COLLECTION as WINDOW_TOTALS
 from domain.alerts.handling import COLLECTION as HANDLING_COLLECTION
 from domain.alerts.models import AlertKind
 from domain.employees.models import EmployeeRole
@@ -97,7 +98,8 @@ async def first_start(settings: Settings) -> None:
 
 async def _rollups_missing(settings: Settings) -> bool:
     """Whether feedback has no rollup cells, customers no lifecycle cells or operational alerts no handling
-    packs, or month rollup documents no window counts (a database from before them)."""
+    packs, or window counts are neither pending in month rollup documents nor in running totals (a database
+    from before them)."""
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
@@ -108,10 +110,16 @@ async def _rollups_missing(settings: Settings) -> bool:
         ):
             if await db[records].find_one(which, {"_id": 1}) and not await db[cells].find_one({}, {"_id": 1}):
                 return True
-        # Every month document has responses, so window counts of their days, and rollups are written in
-        # one layout (a rebuild rewrites them all): the first month document found tells, without a scan.
-        month = await db[ROLLUPS].find_one({"grain": Grain.MONTH.value}, {"days": 1})
-        return month is not None and "days" not in month
+        # Every month document has responses, so window counts of their days: pending in it (marked) or
+        # folded into the running totals. Unmarked ones are from before the totals (which reads skip).
+        months = db[ROLLUPS]
+        if await months.find_one({"grain": Grain.MONTH.value, "days": {"$exists": True}, "pending": None}):
+            return True
+        if await db[WINDOW_TOTALS].find_one({}, {"_id": 1}) or await months.find_one(
+            {"pending": {"$gt": ""}}
+        ):
+            return False
+        return await months.find_one({"grain": Grain.MONTH.value}, {"_id": 1}) is not None
     finally:
         await client.close()
 

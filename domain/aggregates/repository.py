@@ -4,12 +4,13 @@ A document holds every cell of one zone, region, time span and shard, cube by cu
 one day document and one month document, two writes however many cubes there are. Month documents hold the
 four coarse cubes only, which every dashboard reads; the finest cube (every axis) is kept per day, and its
 month cells are summed from its day cells when asked for, exactly (tallies merge exactly). A month document
-also holds its days' window counts per touchpoint (``WindowCounts``: eight counts, no customers), which is
-what a touchpoint's rolling window of days is judged on: a window reads a month document or two per region,
-not a day document per day, whose size grows with the responses of the day. Writes use classic
-update operators only (cheap on every server): counts are ``$inc`` increments, so concurrent responses add
-up, and a cell keeps its distinct customers up to CUSTOMERS_KEPT, added by ``$addToSet`` only while its list
-is short of that, as read in the same transaction.
+also takes its responses' window counts per day and touchpoint (``WindowCounts``: eight counts, no
+customers), marked ``pending`` until the sweep folds them into the month's running totals of its region
+(``windowTotals``, see ``domain/aggregates/window_totals.py``): what a touchpoint's rolling window of days is
+judged on, at a cost that does not grow with the responses. Writes use classic update operators only (cheap
+on every server): counts are ``$inc`` increments, so concurrent responses add up, and a cell keeps its
+distinct customers up to CUSTOMERS_KEPT, added by ``$addToSet`` only while its list is short of that, as read
+in the same transaction.
 
 Also the lifecycle cells churn is counted from, changed with each customer (``LifecycleRollupRepository``).
 """
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from domain.aggregates import window_totals
 from domain.aggregates.churn import Lifecycle, LifecycleCounts, LifecycleKey, lifecycle_changes
 from domain.aggregates.periods import (
     Grain,
@@ -36,6 +38,7 @@ from domain.aggregates.periods import (
 from domain.aggregates.rollups import CUBES, SHARDS, Axis, CellKey, Cube, cube_for, shard_of, values_of
 from domain.aggregates.tally import CUSTOMERS_KEPT, DimensionTally, Tally
 from domain.aggregates.window_counts import WindowCounts
+from domain.aggregates.window_totals import MonthDays, day_field
 from domain.feedback.models import Feedback
 from domain.feedback.scores import CSAT_SCORES, EFFORT_SCORES, NPS_SCORES
 from domain.scope import RowScope, any_of
@@ -52,20 +55,7 @@ STORED: dict[Grain, tuple[Cube, ...]] = {
 }
 # The cube whose day cells month documents also hold as window counts, under ``days.d<DD>.<touchpoint>``.
 WINDOW_CUBE = cube_for([Axis.REGION, Axis.TOUCHPOINT])
-# The stored name of each window count: one letter, as a month holds up to 31 x 6 of them per document.
-_WINDOW_FIELDS = {
-    "responses": "r",
-    "nps_answers": "n",
-    "promoters": "p",
-    "detractors": "d",
-    "csat_answers": "c",
-    "csat_bottom": "b",
-    "indexed": "i",
-    "index_sum": "s",
-}
-_WINDOW_NAMES = {short: name for name, short in _WINDOW_FIELDS.items()}
-# A month document's window counts: (day, touchpoint) -> counts.
-WindowDays = dict[tuple[date, str], WindowCounts]
+TOTALS_COLLECTION = "windowTotals"
 
 
 def slot_key(zone: str, slot: Slot) -> str:
@@ -109,60 +99,50 @@ def _counts(tally: Tally) -> dict[str, int]:
     return {path: count for path, count in counts.items() if count}
 
 
-def _day_field(day: date) -> str:
-    return f"d{day.day:02d}"
-
-
 def _window_path(day: date, touchpoint: str) -> str:
-    return f"days.{_day_field(day)}.{touchpoint}"
+    return f"days.{day_field(day)}.{touchpoint}"
 
 
-def _window_document(counts: WindowCounts) -> dict[str, int]:
-    """Window counts as stored: non-zero counts by their one-letter names."""
-    return {_WINDOW_FIELDS[name]: n for name, n in counts.as_dict().items() if n}
-
-
-def _window_increments(days: WindowDays) -> dict[str, int]:
+def _window_increments(days: MonthDays) -> dict[str, int]:
     """``$inc`` paths adding ``days``' window counts into a month document's (missing ones start at 0)."""
     return {
         f"{_window_path(day, touchpoint)}.{short}": n
         for (day, touchpoint), counts in days.items()
-        for short, n in _window_document(counts).items()
+        for short, n in window_totals.stored(counts).items()
     }
 
 
-def _days_document(days: WindowDays) -> Document:
+def _days_document(days: MonthDays) -> Document:
     """A month document's ``days``, whole."""
     document: Document = {}
     for (day, touchpoint), counts in sorted(days.items()):
-        document.setdefault(_day_field(day), {})[touchpoint] = _window_document(counts)
+        document.setdefault(day_field(day), {})[touchpoint] = window_totals.stored(counts)
     return document
 
 
 def stored_days(
     document: Document, period: Period | None = None, touchpoints: Collection[str] = ()
-) -> WindowDays:
-    """The window counts a month document holds (none for a day document): of the days of ``period`` and
-    of ``touchpoints`` only, when given (the others are not decoded)."""
+) -> MonthDays:
+    """The window counts a month document holds, pending (none for a day document): of the days of
+    ``period`` and of ``touchpoints`` only, when given (the others are not decoded)."""
     month = date.fromisoformat(document["start"])
-    days: WindowDays = {}
-    for day_field, by_touchpoint in document.get("days", {}).items():
-        day = month.replace(day=int(day_field[1:]))
+    days: MonthDays = {}
+    for field, by_touchpoint in document.get("days", {}).items():
+        day = month.replace(day=int(field[1:]))
         if period is not None and day not in period:
             continue
-        for touchpoint, stored in by_touchpoint.items():
+        for touchpoint, counts in by_touchpoint.items():
             if touchpoints and touchpoint not in touchpoints:
                 continue
-            counts = {_WINDOW_NAMES[short]: int(n) for short, n in stored.items()}
-            days[(day, touchpoint)] = WindowCounts(**counts)
+            days[(day, touchpoint)] = window_totals.from_stored(counts)
     return days
 
 
-def _add_day(into: WindowDays, day: date, touchpoint: str, counts: WindowCounts) -> None:
+def _add_day(into: MonthDays, day: date, touchpoint: str, counts: WindowCounts) -> None:
     into.setdefault((day, touchpoint), WindowCounts()).add(counts)
 
 
-def _add_days(into: WindowDays, days: WindowDays) -> None:
+def _add_days(into: MonthDays, days: MonthDays) -> None:
     for (day, touchpoint), counts in days.items():
         _add_day(into, day, touchpoint, counts)
 
@@ -221,7 +201,7 @@ def _identity(zone: str, slot: Slot, region: str, shard: int) -> Document:
 Cells = dict[tuple[str, str], tuple[dict[str, str], Tally]]
 
 
-def _increment(cells: Cells, days: WindowDays, stored: Document) -> Document:
+def _increment(cells: Cells, days: MonthDays, stored: Document) -> Document:
     """The update counting tallies into the cells of a stored document (and window counts into its days),
     with classic operators only: ``$inc`` creates the counts of a cell seen for the first time, whose axis
     values are ``$set``; a customer list takes only who it misses while short of CUSTOMERS_KEPT
@@ -255,7 +235,7 @@ def _stored_fields(cells: Cells) -> list[str]:
     return fields
 
 
-def _new_document(document_id: str, identity: Document, cells: Cells, days: WindowDays) -> Document:
+def _new_document(document_id: str, identity: Document, cells: Cells, days: MonthDays) -> Document:
     """A document not stored yet, whole: what ``_increment`` would build up in it."""
     cubes: dict[str, Document] = {}
     for (cube, key), (axes, tally) in cells.items():
@@ -263,6 +243,7 @@ def _new_document(document_id: str, identity: Document, cells: Cells, days: Wind
     document = {"_id": document_id, **identity, "cubes": cubes}
     if days:
         document["days"] = _days_document(days)
+        document["pending"] = identity["slot"]
     return document
 
 
@@ -282,33 +263,51 @@ def _cell_document(tally: Tally, axes: Mapping[str, str]) -> Document:
     return cell
 
 
-def to_documents(cells: Mapping[CellKey, Tally], *, window_days: bool = True) -> list[Document]:
-    """Whole documents holding ``cells`` (those of the finest cube by month are left out: summed on read),
-    month documents with their days' window counts, from the window cube's day cells (unless not
-    ``window_days``: a fold of one time span's shards carries its documents' own)."""
+def to_documents(cells: Mapping[CellKey, Tally]) -> list[Document]:
+    """Whole documents holding ``cells`` (those of the finest cube by month are left out: summed on read)."""
     documents: dict[str, Document] = {}
-
-    def document_of(zone: str, slot: Slot, region: str, shard: int) -> Document:
-        document_id = _id(zone, slot, region, shard)
-        identity = _identity(zone, slot, region, shard)
-        return documents.setdefault(document_id, {"_id": document_id, **identity, "cubes": {}})
-
-    days: dict[str, WindowDays] = {}
     for key, tally in cells.items():
-        region = key.value(Axis.REGION) or ""
-        if window_days and key.cube is WINDOW_CUBE and key.slot.grain is Grain.DAY:
-            month = document_of(key.zone, Slot(Grain.MONTH, month_start(key.slot.start)), region, key.shard)
-            touchpoint = key.value(Axis.TOUCHPOINT) or ""
-            _add_day(days.setdefault(month["_id"], {}), key.slot.start, touchpoint, WindowCounts.of(tally))
         if key.cube not in STORED[key.slot.grain]:
             continue
-        document = document_of(key.zone, key.slot, region, key.shard)
+        region = key.value(Axis.REGION) or ""
+        document_id = _id(key.zone, key.slot, region, key.shard)
+        identity = _identity(key.zone, key.slot, region, key.shard)
+        document = documents.setdefault(document_id, {"_id": document_id, **identity, "cubes": {}})
         axes = {axis.value: value for axis, value in key.values if axis is not Axis.REGION}
         cube = document["cubes"].setdefault(_cube_field(key.cube), {})
         cube[_cell_field(axes)] = _cell_document(tally, axes)
-    for document_id, month_days in days.items():
-        documents[document_id]["days"] = _days_document(month_days)
     return list(documents.values())
+
+
+def _totals_slot(zone: str, month: date) -> str:
+    return f"{zone}|{month.isoformat()}"
+
+
+def _totals_id(zone: str, month: date, region: str) -> str:
+    return json.dumps([_totals_slot(zone, month), region])
+
+
+def _totals_document(zone: str, month: date, region: str, days: MonthDays) -> Document:
+    return {
+        "_id": _totals_id(zone, month, region),
+        "slot": _totals_slot(zone, month),
+        "zone": zone,
+        "month": month.isoformat(),
+        "region": region,
+        "days": window_totals.running_totals(month, days),
+    }
+
+
+def window_totals_documents(cells: Mapping[CellKey, Tally]) -> list[Document]:
+    """The running window totals of ``cells``' window cube day cells (shards summed), one document per zone,
+    month and region."""
+    months: dict[tuple[str, date, str], MonthDays] = {}
+    for key, tally in cells.items():
+        if key.cube is WINDOW_CUBE and key.slot.grain is Grain.DAY:
+            day = key.slot.start
+            month = months.setdefault((key.zone, month_start(day), key.value(Axis.REGION) or ""), {})
+            _add_day(month, day, key.value(Axis.TOUCHPOINT) or "", WindowCounts.of(tally))
+    return [_totals_document(zone, month, region, days) for (zone, month, region), days in months.items()]
 
 
 # Each histogram's stored keys, in score order, worked out once: a read decodes cells by the hundred thousand.
@@ -381,46 +380,64 @@ class RollupRepository:
         self, db: Database, scope: RowScope | None = None, *, zones: Sequence[str] = ("UTC",)
     ) -> None:
         self._collection = db[COLLECTION]
+        self._totals = db[TOTALS_COLLECTION]
         self._scope = scope or RowScope.everything()
         self.zones = tuple(zones)
 
     @classmethod
     def indexes(cls) -> list[IndexSpec]:
-        # ``shard`` finds the documents compaction folds into shard 0 (few: only those written since).
-        return [IndexSpec(COLLECTION, (("slot", 1),)), IndexSpec(COLLECTION, (("shard", 1),))]
+        # ``shard`` and ``pending`` find the documents the sweep folds (few: only those written since).
+        return [
+            IndexSpec(COLLECTION, (("slot", 1),)),
+            IndexSpec(COLLECTION, (("shard", 1),)),
+            IndexSpec(COLLECTION, (("pending", 1),)),
+            IndexSpec(TOTALS_COLLECTION, (("slot", 1),)),
+        ]
 
     async def sharded(self, *, limit: int) -> list[ShardedCells]:
-        """Up to ``limit`` zone, time span and region whose cells are split over more than shard 0."""
-        query = {"shard": {"$gt": 0}}
+        """Up to ``limit`` zone, time span and region whose cells are split over more than shard 0, or whose
+        window counts are not folded into the running totals yet."""
         fields = dict.fromkeys(("zone", "grain", "start", "region"), 1)
         found: dict[tuple[str, str, str, str], None] = {}
-        async for document in self._collection.find(query, fields).limit(limit * SHARDS):
-            found[(document["zone"], document["grain"], document["start"], document["region"])] = None
+        for query in ({"shard": {"$gt": 0}}, {"pending": {"$gt": ""}}):
+            async for document in self._collection.find(query, fields).limit(limit * SHARDS):
+                found[(document["zone"], document["grain"], document["start"], document["region"])] = None
         return [
             ShardedCells(zone, Slot(Grain(grain), date.fromisoformat(start)), region)
             for zone, grain, start, region in list(found)[:limit]
         ]
 
     async def compact(self, sharded: ShardedCells, *, session: Session) -> int:
-        """Fold the cells of every shard of ``sharded`` into shard 0 (in ``session``'s transaction, which a
-        response counted into one of them at the same time conflicts with); the documents folded."""
+        """Fold the cells of every shard of ``sharded`` into shard 0, and their pending window counts into the
+        month's running totals (in ``session``'s transaction, which a response counted into one of them at
+        the same time conflicts with); the documents folded."""
         query = {"slot": slot_key(sharded.zone, sharded.slot), "region": sharded.region}
         documents = await self._collection.find(query, session=session).to_list(None)
-        if len(documents) < 2 and all(d.get("shard", 0) == 0 for d in documents):
+        if len(documents) < 2 and all(d.get("shard", 0) == 0 and "pending" not in d for d in documents):
             return 0
         whole: dict[CellKey, Tally] = {}
-        days: WindowDays = {}
+        days: MonthDays = {}
         for document in documents:
             for key, tally in from_document(document):
                 whole.setdefault(key.whole, Tally()).add(tally)
             _add_days(days, stored_days(document))
-        (merged,) = to_documents(whole, window_days=False) or [_empty(sharded)]
+        (merged,) = to_documents(whole) or [_empty(sharded)]
         if days:
-            merged["days"] = _days_document(days)
+            await self._fold_days(sharded, days, session=session)
         folded = [d["_id"] for d in documents if d["_id"] != merged["_id"]]
         await self._collection.replace_one({"_id": merged["_id"]}, merged, upsert=True, session=session)
         await self._collection.delete_many({"_id": {"$in": folded}}, session=session)
         return len(folded)
+
+    async def _fold_days(self, sharded: ShardedCells, days: MonthDays, *, session: Session) -> None:
+        """Add a month's pending window counts into its running totals."""
+        month = sharded.slot.start
+        totals_id = _totals_id(sharded.zone, month, sharded.region)
+        found = await self._totals.find_one({"_id": totals_id}, session=session)
+        month_days = window_totals.daily(month, found["days"]) if found is not None else {}
+        _add_days(month_days, days)
+        document = _totals_document(sharded.zone, month, sharded.region, month_days)
+        await self._totals.replace_one({"_id": totals_id}, document, upsert=True, session=session)
 
     async def add(self, feedback: Feedback, *, session: Session | None = None) -> None:
         """Count one new response into every cell it belongs to (inside ``session``'s transaction)."""
@@ -437,7 +454,7 @@ class RollupRepository:
         cubes. Concurrent transactions changing or creating the same document conflict, and the
         transaction is retried; so a customer list read short of CUSTOMERS_KEPT is still so when written.
         """
-        documents: dict[str, tuple[Document, Cells, WindowDays]] = {}
+        documents: dict[str, tuple[Document, Cells, MonthDays]] = {}
         for feedback in responses:
             tally = Tally.of(feedback)
             counts = WindowCounts.of(tally)
@@ -461,8 +478,10 @@ class RollupRepository:
         }
         updates: dict[str, tuple[Document, list[str]]] = {}
         for document_id in sorted(found):
-            _, cells, days = documents[document_id]
+            identity, cells, days = documents[document_id]
             update = _increment(cells, days, found[document_id])
+            if days:  # for the sweep to fold into the month's running totals
+                update.setdefault("$set", {})["pending"] = identity["slot"]
             updates.setdefault(json.dumps(update, sort_keys=True), (update, []))[1].append(document_id)
         for update, ids in updates.values():
             await self._collection.update_many({"_id": {"$in": ids}}, update, session=session)
@@ -515,34 +534,86 @@ class RollupRepository:
             regions = [r for r in regions if r in allowed] if regions else sorted(allowed)
         return regions
 
+    async def window_sums(
+        self, zone: str, periods: Collection[Period], where: Mapping[Axis, Sequence[str]]
+    ) -> dict[tuple[str, str, Period], WindowCounts]:
+        """The window counts of each region and touchpoint over each of ``periods``, narrowed by ``where``'s
+        regions and touchpoints (none for a pair without responses then): from the running totals of the
+        periods' months, two days of each per region, and the counts not folded into them yet."""
+        periods = [p for p in periods if p.first <= p.last]
+        if not self._readable() or not periods:
+            return {}
+        months = sorted({month for period in periods for month in months_of(period)})
+        regions = self._regions(where)
+        touchpoints = set(where.get(Axis.TOUCHPOINT) or ())
+        query: Document = {"slot": {"$in": [_totals_slot(zone, month) for month in months]}}
+        if regions is not None:
+            query["region"] = {"$in": regions}
+        fields = dict.fromkeys(("month", "region"), 1)
+        for month in months:
+            fields.update(
+                dict.fromkeys((f"days.{f}" for f in window_totals.needed_fields(month, periods)), 1)
+            )
+        sums: dict[tuple[str, str, Period], WindowCounts] = {}
+        for document in await self._totals.find(query, fields).to_list(None):
+            month, totals = date.fromisoformat(document["month"]), document.get("days", {})
+            found = {tp for by_touchpoint in totals.values() for tp in by_touchpoint}
+            for touchpoint in found & touchpoints if touchpoints else found:
+                for period in periods:
+                    counts = window_totals.span_total(month, totals, period, touchpoint)
+                    if counts.responses:
+                        sums.setdefault((document["region"], touchpoint, period), WindowCounts()).add(counts)
+        pending = await self._pending_days(zone, months, regions, touchpoints)
+        for (region, touchpoint, day), counts in pending.items():
+            for period in periods:
+                if day in period:
+                    sums.setdefault((region, touchpoint, period), WindowCounts()).add(counts)
+        return sums
+
     async def window_days(
         self, zone: str, period: Period, where: Mapping[Axis, Sequence[str]]
     ) -> dict[tuple[str, str, date], WindowCounts]:
         """The window counts of each region, touchpoint and day of ``period`` with responses, narrowed by
-        ``where``'s regions and touchpoints: read from the month documents of the period, one or two per
-        region and shard for a window of a few weeks."""
+        ``where``'s regions and touchpoints: from the running totals of the period's months (whole, a
+        document per month and region) and the counts not folded into them yet."""
         if not self._readable() or period.last < period.first:
             return {}
         months = months_of(period)
-        query: Document = {"slot": {"$in": [slot_key(zone, Slot(Grain.MONTH, m)) for m in months]}}
-        if (regions := self._regions(where)) is not None:
-            query["region"] = {"$in": regions}
+        regions = self._regions(where)
         touchpoints = set(where.get(Axis.TOUCHPOINT) or ())
+        query: Document = {"slot": {"$in": [_totals_slot(zone, month) for month in months]}}
+        if regions is not None:
+            query["region"] = {"$in": regions}
+        found = await self._pending_days(zone, months, regions, touchpoints)
+        for document in await self._totals.find(query, {"month": 1, "region": 1, "days": 1}).to_list(None):
+            month = date.fromisoformat(document["month"])
+            for (day, touchpoint), counts in window_totals.daily(month, document.get("days", {})).items():
+                if day in period and (not touchpoints or touchpoint in touchpoints):
+                    found.setdefault((document["region"], touchpoint, day), WindowCounts()).add(counts)
+        return {key: counts for key, counts in found.items() if key[2] in period}
+
+    async def _pending_days(
+        self, zone: str, months: Sequence[date], regions: Sequence[str] | None, touchpoints: Collection[str]
+    ) -> dict[tuple[str, str, date], WindowCounts]:
+        """The window counts of ``months`` that month documents hold, not folded into the running totals yet
+        (by the ``pending`` index: none once the sweep has folded them)."""
+        query: Document = {"pending": {"$in": [slot_key(zone, Slot(Grain.MONTH, m)) for m in months]}}
+        if regions is not None:
+            query["region"] = {"$in": list(regions)}
         found: dict[tuple[str, str, date], WindowCounts] = {}
-        fields = {"start": 1, "region": 1, "days": 1}
-        for document in await self._collection.find(query, fields).to_list(None):
-            for (day, touchpoint), counts in stored_days(document, period, touchpoints).items():
-                key = (document["region"], touchpoint, day)
-                if (earlier := found.get(key)) is None:
-                    found[key] = counts  # one shard's, or the whole day's: most days have one document
-                else:
-                    earlier.add(counts)
+        async for document in self._collection.find(query, {"start": 1, "region": 1, "days": 1}):
+            for (day, touchpoint), counts in stored_days(document, touchpoints=touchpoints).items():
+                found.setdefault((document["region"], touchpoint, day), WindowCounts()).add(counts)
         return found
 
     async def every_window_day(self) -> AsyncIterator[tuple[tuple[str, str, str, date], WindowCounts]]:
-        """Every stored window count (for verifying them), by zone, region, touchpoint and day, one per
-        shard."""
-        async for document in self._collection.find({"grain": Grain.MONTH.value, "days": {"$exists": True}}):
+        """Every stored window count (for verifying them), by zone, region, touchpoint and day: from the
+        running totals, and from each month document holding some not folded into them yet."""
+        async for document in self._totals.find({}):
+            month = date.fromisoformat(document["month"])
+            for (day, touchpoint), counts in window_totals.daily(month, document.get("days", {})).items():
+                yield (document["zone"], document["region"], touchpoint, day), counts
+        async for document in self._collection.find({"pending": {"$gt": ""}}):
             for (day, touchpoint), counts in stored_days(document).items():
                 yield (document["zone"], document["region"], touchpoint, day), counts
 
@@ -566,6 +637,7 @@ class RollupRepository:
     ) -> None:
         """Drop every cell and store ``cells`` instead, telling ``progress`` how many are written."""
         await self._collection.delete_many({})
+        await self._totals.delete_many({})
         await self.insert_cells(cells, batch=batch, progress=progress)
 
     async def insert_cells(
@@ -584,6 +656,8 @@ class RollupRepository:
             written += sum(len(cube) for document in chunk for cube in document["cubes"].values())
             if progress is not None:
                 progress(written)
+        for chunk in _chunks(window_totals_documents(cells), batch):
+            await self._totals.insert_many(chunk, ordered=False)
         if progress is not None and written < len(cells):
             progress(len(cells))
 

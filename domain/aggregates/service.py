@@ -51,8 +51,8 @@ class Difference:
 
 @dataclass(frozen=True, slots=True)
 class WindowDayDifference:
-    """A day's window counts (a month document's, its shards added up) that are not those of the raw
-    responses (a missing day counts none)."""
+    """A day's window counts (from the running totals and the month documents holding some not folded into
+    them yet, added up) that are not those of the raw responses (a missing day counts none)."""
 
     zone: str
     region: str
@@ -205,7 +205,7 @@ async def verify_rollups(
 async def _window_differences(
     repos: Repositories, expected_cells: dict[CellKey, Tally]
 ) -> list[WindowDayDifference]:
-    """The window counts month documents hold must be those of the window cube's day cells."""
+    """The window counts stored (running totals and pending) must be those of the window cube's day cells."""
     expected = {
         (key.zone, key.value(Axis.REGION) or "", key.value(Axis.TOUCHPOINT) or "", key.slot.start): (
             WindowCounts.of(tally)

@@ -53,6 +53,17 @@ class WindowCounts:
         self.indexed += other.indexed
         self.index_sum += other.index_sum
 
+    def subtract(self, other: WindowCounts) -> None:
+        """Take ``other``'s responses out (``other`` counted among these): a difference of running totals."""
+        self.responses -= other.responses
+        self.nps_answers -= other.nps_answers
+        self.promoters -= other.promoters
+        self.detractors -= other.detractors
+        self.csat_answers -= other.csat_answers
+        self.csat_bottom -= other.csat_bottom
+        self.indexed -= other.indexed
+        self.index_sum -= other.index_sum
+
     def as_dict(self) -> dict[str, int]:
         """Every count by its name (zeros too)."""
         return {name: getattr(self, name) for name in NAMES}

@@ -1,7 +1,8 @@
 """The tactical check: every touchpoint's rolling window against its standard's targets, from rollup cells.
 
-A window is read as the window counts of its days (region x touchpoint, kept in the month rollup
-documents), so a check costs a month document or two per region, never a scan of responses. A broken target
+A window is read as the sum of its days' window counts (region x touchpoint), from running totals kept per
+month: two days' totals per touchpoint and month, the same however many responses the window holds, never a
+scan of responses. A broken target
 raises one tactical alert per breach to the region's manager; the breach clears itself (and resolves its
 alert) once the window has been back within target for a full window.
 """
@@ -77,19 +78,19 @@ async def check_windows(
         return found or default_standard(region, Touchpoint(touchpoint))
 
     windowed = [s for s in stored.values() if s.window is not None]
-    longest = max((s.window.window_days for s in windowed if s.window), default=0)
+    lengths = {s.window.window_days for s in windowed if s.window}
     touchpoints = sorted({s.touchpoint.value for s in windowed})
     if only is not None:
         touchpoints = sorted({tp for _, tp in only} & set(touchpoints))
     where: dict[Axis, Sequence[str]] = {Axis.TOUCHPOINT: touchpoints}
     if only is not None:
         where[Axis.REGION] = sorted({region for region, _ in only})
-    days: dict[Pair, dict[date, WindowCounts]] = {}
-    if touchpoints and longest:
-        found = await repos.rollups.window_days(zone, window_ending(today, longest), where)
-        for (region, touchpoint, day), counts in found.items():
-            days.setdefault((region, touchpoint), {})[day] = counts
-    pairs = {p for p in days if only is None or p in only} | {_pair(k) for k in watches}
+    sums: dict[tuple[str, str, Period], WindowCounts] = {}
+    if touchpoints and lengths:
+        periods = [window_ending(today, days) for days in sorted(lengths)]
+        sums = await repos.rollups.window_sums(zone, periods, where)
+    pairs = {(region, tp) for region, tp, _ in sums if only is None or (region, tp) in only}
+    pairs |= {_pair(k) for k in watches}
     pairs |= {(s.region, s.touchpoint.value) for s in windowed if s.region != COMPANY}
     if only is not None:
         pairs &= set(only)
@@ -101,7 +102,7 @@ async def check_windows(
         targets = window.targets() if window is not None else ()
         if window is not None and targets:
             period = window_ending(today, window.window_days)
-            counts = _sum(days.get((region, touchpoint), {}), period)  # once for the window's targets
+            counts = sums.get((region, touchpoint, period)) or WindowCounts()
         for target in targets:
             assert window is not None
             judgement = judge(target, counts, min_responses=window.min_responses)

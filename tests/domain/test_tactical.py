@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from api.settings import Settings
 from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client
@@ -179,11 +179,11 @@ class CubesRead(RollupRepository):
         self.reads.append(cube.name)
         return await super().cells(zone, cube, slots, where)
 
-    async def window_days(
-        self, zone: str, period: Period, where: Mapping[Axis, Sequence[str]]
-    ) -> dict[tuple[str, str, date], WindowCounts]:
+    async def window_sums(
+        self, zone: str, periods: Collection[Period], where: Mapping[Axis, Sequence[str]]
+    ) -> dict[tuple[str, str, Period], WindowCounts]:
         self.reads.append("window counts")
-        return await super().window_days(zone, period, where)
+        return await super().window_sums(zone, periods, where)
 
 
 async def test_a_round_raising_several_breaches_reads_their_worst_cells_once_each_on_its_own_window(
@@ -220,25 +220,28 @@ async def test_a_round_raising_several_breaches_reads_their_worst_cells_once_eac
     assert counted.reads == ["window counts", "region+channel+touchpoint+segment"]
 
 
-async def test_a_window_of_days_reads_its_month_document_not_a_document_per_day(
+async def test_a_window_reads_two_days_of_running_totals_per_month_not_a_document_per_day(
     settings: Settings, repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     await standard(repos, uow, replace(WINDOW, window_days=21), START - DAY)
     for n in range(34):  # 1 September to 4 October
         await f.store_feedback(repos, responses(START + n * DAY, 10, 2))
-    while await compact_rollups(repos, uow):  # as the sweep leaves them: shards folded
+    while await compact_rollups(repos, uow):  # as the sweep leaves them: shards and window counts folded
         pass
     documents = RollupDocuments()
     client = create_client(str(settings.mongodb_uri), event_listeners=[documents])
     try:
         counted = Repositories.on(client[db.name])
         outcome = await check_windows(counted, uow, now=START + 23 * DAY)
-        read_in_september = documents.read
+        read_in_september, totals_in_september = documents.read, documents.totals
         outcome_across = await check_windows(counted, uow, now=START + 33 * DAY)
     finally:
         await client.close()
 
     assert outcome.raised == outcome_across.raised == []
-    # 21 days of September: its month document alone; days 13 September to 3 October: two months.
-    assert read_in_september == 1
-    assert documents.read - read_in_september == 2
+    # 4 to 24 September: September's totals through the 24th less those through the 3rd.
+    assert (read_in_september, totals_in_september) == (1, 2)
+    # 14 September to 4 October: September's through the 30th less through the 13th, and October's through
+    # the 4th. One read projects the days either month needs from both (the 4th, 13th and 30th); no month
+    # document (nothing pending).
+    assert (documents.read - read_in_september, documents.totals - totals_in_september) == (2, 6)

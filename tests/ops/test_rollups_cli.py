@@ -8,6 +8,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from api.cli.seeding import first_start
 from api.settings import Settings
 from api.storage.client import MongoDatabase
@@ -92,14 +94,21 @@ async def test_a_development_start_packs_the_handling_of_alerts_a_database_lacks
     assert [h async for h in repos.alert_handling.everything()]
 
 
+@pytest.mark.parametrize(
+    "written_before",
+    [
+        {"days": "", "pending": ""},  # window counts: month documents held none
+        {"pending": ""},  # running totals: month documents held them all, unmarked, and none were folded
+    ],
+)
 async def test_a_development_start_adds_the_window_counts_a_database_lacks(
-    settings: Settings, repos: Repositories, db: MongoDatabase
+    settings: Settings, repos: Repositories, db: MongoDatabase, written_before: dict[str, str]
 ) -> None:
     customer = f.customer()
     await repos.customers.insert_many([customer])
     await f.store_feedback(repos, [f.feedback(customer)])
-    # Month documents as written before they kept window counts: the tactical check would see no answers.
-    await db["rollups"].update_many({}, {"$unset": {"days": ""}})
+    # Month documents as written by an older version: the tactical check would see no answers.
+    await db["rollups"].update_many({}, {"$unset": written_before})
     assert await verify_rollups(repos) != []
 
     await first_start(settings.model_copy(update={"demo_customers": 0}))
