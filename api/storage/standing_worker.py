@@ -5,6 +5,8 @@ and experience value, whoever writes them: the API, ``customer360 import``, or a
 database. The worker follows them all with one change stream (``CustomerChanges``, its only contact with
 the stream) and recomputes each batch of customers it names (``domain.standing.service.refresh``), so the
 write paths themselves do no standing work (the worker's commands still share the database with them).
+A recomputation reads again only the kinds of record the changes name, and takes a response or an alert
+inserted as its change carries it: the rest comes from the records stored with the standing.
 
 - **One at a time.** Every server process runs a worker, but only the holder of a lease (a document,
   taken and renewed with conditional updates) works; when it stops or dies, another takes over once the
@@ -41,13 +43,14 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from api.storage.client import MongoDatabase
-from domain.alerts.repository import AlertRepository
+from domain.alerts.repository import OPEN_STATES, AlertRepository
 from domain.crm.repository import (
     CaseRepository,
     InteractionRepository,
     OpportunityRepository,
     TransactionRepository,
 )
+from domain.customer_history import Changes, Part
 from domain.customers.repository import CustomerRepository
 from domain.feedback.repository import FeedbackRepository
 from domain.repositories import Repositories
@@ -68,11 +71,30 @@ WATCHED = [
     OpportunityRepository.collection_name,
     InteractionRepository.collection_name,
 ]
+# The kind of record each watched collection holds (a profile is read with every recomputation).
+PARTS = {
+    TransactionRepository.collection_name: Part.PURCHASES,
+    FeedbackRepository.collection_name: Part.ANSWERS,
+    AlertRepository.collection_name: Part.ALERTS,
+    CaseRepository.collection_name: Part.CASES,
+    OpportunityRepository.collection_name: Part.OPPORTUNITIES,
+    InteractionRepository.collection_name: Part.INTERACTIONS,
+}
+# What an inserted response or alert adds to a customer's records without a read.
+CARRIED = ("_id", "customerId", "occurredAt", "nps", "csat", "touchpoint", "region", "segment", "state")
 PIPELINE: list[dict[str, Any]] = [
     {"$match": {"ns.coll": {"$in": WATCHED}, "operationType": {"$in": ["insert", "update", "replace"]}}},
-    # Only what names the customer travels: not the documents themselves. Inserts and replacements carry
-    # their document; an update carries its key only, and ``CustomerChanges`` reads whose document it is.
-    {"$project": {"ns": 1, "operationType": 1, "documentKey": 1, "fullDocument.customerId": 1}},
+    # Only what names the customer travels, and what an insert adds: not the documents themselves. Inserts
+    # and replacements carry their document; an update carries its key only, and ``CustomerChanges`` reads
+    # whose document it is.
+    {
+        "$project": {
+            "ns": 1,
+            "operationType": 1,
+            "documentKey": 1,
+            **{f"fullDocument.{f}": 1 for f in CARRIED},
+        }
+    },
 ]
 # The shape of the stored standings: a worker that finds its token kept with another rebuilds them all.
 LAYOUT = StandingRepository.LAYOUT
@@ -95,6 +117,25 @@ def customer_of(change: dict[str, Any]) -> str | None:
         return str(change["documentKey"]["_id"])
     customer = (change.get("fullDocument") or {}).get("customerId")
     return str(customer) if customer is not None else None
+
+
+def _note(changed: Changes, change: dict[str, Any]) -> None:
+    """Add what ``change`` did to its customer's records: an inserted response or open alert as it came,
+    any other write of a kind of record as that kind to read again (a profile is read in any case)."""
+    collection, document = change["ns"]["coll"], change.get("fullDocument") or {}
+    part = PARTS.get(collection)
+    if part is None:
+        return
+    if change.get("operationType") != "insert":
+        changed.reread.add(part)
+    elif part is Part.ANSWERS:
+        answer = FeedbackRepository.answer_from(document)
+        changed.answers[answer.id] = answer
+    elif part is Part.ALERTS:
+        if document.get("state") in OPEN_STATES:
+            changed.opened_alerts.add(str(document["_id"]))
+    else:
+        changed.reread.add(part)
 
 
 class CustomerChanges:
@@ -141,11 +182,12 @@ class CustomerChanges:
         """Where the stream stands: opening after it later sees every change from here on."""
         return self._stream.resume_token
 
-    async def next_batch(self, most: int, *, gather_seconds: float = 0.0) -> set[str]:
-        """The customers named by the changes available now (up to ``most``; none after the wait). Once a
-        change has come, those that come within ``gather_seconds`` are gathered with it, and no more: under
-        a steady flow of changes (on MongoDB a busy stream never reads empty) the batch still ends then."""
-        customers: set[str] = set()
+    async def next_batch(self, most: int, *, gather_seconds: float = 0.0) -> dict[str, Changes]:
+        """The customers named by the changes available now (up to ``most``; none after the wait), with
+        what changed of their records. Once a change has come, those that come within ``gather_seconds``
+        are gathered with it, and no more: under a steady flow of changes (on MongoDB a busy stream never
+        reads empty) the batch still ends then."""
+        customers: dict[str, Changes] = {}
         updated: dict[str, set[Any]] = defaultdict(set)  # collection: ids of documents updated
         loop = asyncio.get_running_loop()
         until: float | None = None
@@ -157,7 +199,7 @@ class CustomerChanges:
                 continue
             until = loop.time() + gather_seconds if until is None else until
             if (customer := customer_of(change)) is not None:
-                customers.add(customer)
+                _note(customers.setdefault(customer, Changes()), change)
             elif change.get("operationType") == "update":
                 updated[change["ns"]["coll"]].add(change["documentKey"]["_id"])
             if gather_seconds and loop.time() >= until:
@@ -165,7 +207,9 @@ class CustomerChanges:
         for collection, ids in updated.items():
             async for document in self._db[collection].find({"_id": {"$in": list(ids)}}, {"customerId": 1}):
                 if document.get("customerId") is not None:
-                    customers.add(str(document["customerId"]))
+                    changed = customers.setdefault(str(document["customerId"]), Changes())
+                    if (part := PARTS.get(collection)) is not None:
+                        changed.reread.add(part)
         return customers
 
 
@@ -339,7 +383,9 @@ class StandingWorker:
             while changes.alive and not self._stopping.is_set() and not lost.is_set():
                 customers = await changes.next_batch(self._batch, gather_seconds=self._gather_seconds)
                 if customers:
-                    done = await refresh(self._repos, self._uow, sorted(customers), now=self._clock())
+                    done = await refresh(
+                        self._repos, self._uow, sorted(customers), now=self._clock(), changes=customers
+                    )
                     self.recomputed += done.customers
                     self.batches += 1
                     if not await self.lease.keep(changes.position):

@@ -201,11 +201,16 @@ class AlertRepository(CustomerRecords[Alert]):
         ]
         return {row["_id"] async for row in await self._collection.aggregate(pipeline)}
 
-    async def open_by_customer(self, customer_ids: Sequence[str]) -> dict[str, int]:
-        """How many open or acknowledged alerts each customer has (zero included), in one command."""
-        return await self._count_by(
-            "customerId", customer_ids, self._in_scope({"state": {"$in": OPEN_STATES}})
+    async def open_ids_by_customer(self, customer_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The open or acknowledged alerts of each customer, by id (customers without are absent), in one
+        command."""
+        query = narrowed(
+            {"customerId": {"$in": list(customer_ids)}}, self._in_scope({"state": {"$in": OPEN_STATES}})
         )
+        found: dict[str, set[str]] = {}
+        async for document in self._collection.find(query, {"customerId": 1}):
+            found.setdefault(document["customerId"], set()).add(document["_id"])
+        return found
 
     @classmethod
     def scope_filter(cls, scope: RowScope) -> dict[str, Any]:

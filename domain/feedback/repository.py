@@ -164,6 +164,19 @@ class FeedbackRepository(CustomerRecords[Feedback]):
         )
         return result.matched_count
 
+    @staticmethod
+    def answer_from(document: Document) -> Answer:
+        """A stored response as an ``Answer`` (from as little of it as ``answers`` reads)."""
+        return Answer(
+            document["_id"],
+            document["occurredAt"],
+            document.get("nps"),
+            document.get("csat"),
+            Touchpoint(document["touchpoint"]),
+            document.get("region"),
+            document.get("segment"),
+        )
+
     async def answers(self, customer_ids: Sequence[str]) -> dict[str, list[Answer]]:
         """Every response of each customer, oldest first, in one command (no comment, items or links)."""
         query = self._in_scope({"customerId": {"$in": list(customer_ids)}})
@@ -172,16 +185,7 @@ class FeedbackRepository(CustomerRecords[Feedback]):
         )
         found: dict[str, list[Answer]] = {c: [] for c in customer_ids}
         async for d in self._collection.find(query, fields):
-            answer = Answer(
-                d["_id"],
-                d["occurredAt"],
-                d.get("nps"),
-                d.get("csat"),
-                Touchpoint(d["touchpoint"]),
-                d.get("region"),
-                d.get("segment"),
-            )
-            found[d["customerId"]].append(answer)
+            found[d["customerId"]].append(self.answer_from(d))
         for answers in found.values():
             answers.sort(key=lambda a: (a.at, a.id))
         return found

@@ -1,19 +1,22 @@
 """Persistence of standings and of the worklist's band counts.
 
 A standing is stored with a version: every write is conditional on the version read before the inputs
-were, so a standing computed from older inputs never overwrites one computed from newer ones. Band counts
-change in the same transaction as the standings they count.
+were, so a standing computed from older inputs never overwrites one computed from newer ones. It is stored
+with those inputs (the customer's records, ``domain.customer_history.Records``), so that the next
+recomputation reads again only the kinds of record changed since. Band counts change in the same transaction
+as the standings they count.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from domain.customer_history import Records, records_document, records_from
 from domain.documents import money_doc, money_from
 from domain.money import Money
 from domain.scope import RowScope, narrowed
@@ -27,10 +30,12 @@ BANDS = "worklistBands"
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """A standing as stored, with the version its next write is conditional on."""
+    """A standing as stored, with the version its next write is conditional on, and the records it was
+    computed from (None: stored without them)."""
 
     standing: Standing
     version: int
+    records: Records | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +48,8 @@ class AtRisk:
     lifetime_value: Money
 
 
-def to_document(standing: Standing, version: int) -> Document:
-    return {
+def to_document(standing: Standing, version: int, records: Records | None = None) -> Document:
+    document = {
         "_id": standing.customer_id,
         "region": standing.region,
         "segment": standing.segment,
@@ -61,6 +66,9 @@ def to_document(standing: Standing, version: int) -> Document:
         "recheckAt": standing.recheck_at,
         "version": version,
     }
+    if records is not None:
+        document["records"] = records_document(records)
+    return document
 
 
 # While an alert is open the customer stays at risk: no start of a window is later.
@@ -92,7 +100,8 @@ def from_document(document: Document) -> Stored:
         computed_at=document["computedAt"],
         recheck_at=document.get("recheckAt"),
     )
-    return Stored(standing, int(document["version"]))
+    records = document.get("records")
+    return Stored(standing, int(document["version"]), records_from(records) if records is not None else None)
 
 
 def _counted(standing: Standing) -> list[tuple[str, str]]:
@@ -101,18 +110,18 @@ def _counted(standing: Standing) -> list[tuple[str, str]]:
     return [(band, path) for band in bands_of(standing.region, standing.segment, standing.owner_id)]
 
 
-def _write(old: Stored | None, new: Standing) -> VersionedWrite:
+def _write(old: Stored | None, new: Standing, records: Records | None) -> VersionedWrite:
     return VersionedWrite.over(
-        new.customer_id, old.version if old is not None else None, partial(to_document, new)
+        new.customer_id, old.version if old is not None else None, partial(to_document, new, records=records)
     )
 
 
 class StandingRepository:
     """Standings (one per customer, keyed by its id) and the band counts; reads are limited to the scope."""
 
-    # The version of the stored documents' shape (2: ``atRiskThrough``): stored in an older one, every
-    # standing is rebuilt.
-    LAYOUT = 2
+    # The version of the stored documents' shape (2: ``atRiskThrough``, 3: ``records``): stored in an older
+    # one, every standing is rebuilt.
+    LAYOUT = 3
 
     def __init__(self, db: Database, scope: RowScope | None = None) -> None:
         self._db = db
@@ -139,16 +148,25 @@ class StandingRepository:
         """Indexes earlier versions created, dropped at start-up: every index costs every write."""
         return [IndexSpec(COLLECTION, (("detractorAt", 1),)), IndexSpec(COLLECTION, (("openAlerts", 1),))]
 
-    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Stored]:
-        """The stored standings in scope of these customers, by customer id."""
+    async def get_many(self, customer_ids: Sequence[str], *, records: bool = False) -> dict[str, Stored]:
+        """The stored standings in scope of these customers, by customer id; with the records each was
+        computed from when ``records`` (else they are not sent)."""
         query = narrowed({"_id": {"$in": list(customer_ids)}}, self._scope)
-        return {d["_id"]: from_document(d) async for d in self._collection.find(query)}
+        fields = None if records else {"records": 0}
+        return {d["_id"]: from_document(d) async for d in self._collection.find(query, fields)}
 
-    async def save_all(self, changes: Sequence[tuple[Stored | None, Standing]], *, session: Session) -> bool:
-        """Store new standings over the ones read, and their band counts, in ``session``'s transaction, in
-        three commands whatever their number; False, with nothing written, when any standing changed since
-        it was read (``save`` tells which)."""
-        writes = [_write(old, new) for old, new in changes]
+    async def save_all(
+        self,
+        changes: Sequence[tuple[Stored | None, Standing]],
+        *,
+        records: Mapping[str, Records] | None = None,
+        session: Session,
+    ) -> bool:
+        """Store new standings over the ones read (with the records each was computed from, by customer),
+        and their band counts, in ``session``'s transaction, in three commands whatever their number; False,
+        with nothing written, when any standing changed since it was read (``save`` tells which)."""
+        records = records or {}
+        writes = [_write(old, new, records.get(new.customer_id)) for old, new in changes]
         if not await write_versioned(self._db, COLLECTION, writes, session=session):
             return False
         await self._count_bands(changes, session=session)
@@ -175,13 +193,22 @@ class StandingRepository:
         if statements:
             await write_all(self._db, "update", BANDS, statements, session=session)
 
-    async def save(self, changes: Sequence[tuple[Stored | None, Standing]], *, session: Session) -> list[str]:
-        """Store new standings over the ones read (None: none was), with their band counts, in ``session``'s
-        transaction; the customers whose standing changed since it was read are returned, unsaved."""
+    async def save(
+        self,
+        changes: Sequence[tuple[Stored | None, Standing]],
+        *,
+        records: Mapping[str, Records] | None = None,
+        session: Session,
+    ) -> list[str]:
+        """Store new standings over the ones read (None: none was), with the records each was computed from
+        and their band counts, in ``session``'s transaction; the customers whose standing changed since it
+        was read are returned, unsaved."""
+        records = records or {}
         conflicts: list[str] = []
         saved_changes: list[tuple[Stored | None, Standing]] = []
         for old, new in changes:
-            if not await write_versioned(self._db, COLLECTION, [_write(old, new)], session=session):
+            write = _write(old, new, records.get(new.customer_id))
+            if not await write_versioned(self._db, COLLECTION, [write], session=session):
                 conflicts.append(new.customer_id)
                 continue
             saved_changes.append((old, new))
@@ -249,6 +276,7 @@ class StandingRepository:
                 {"$match": narrowed(rest, self._scope)},
                 {"$sort": {"rank": 1}},
                 {"$limit": limit},
+                {"$project": {"records": 0}},
             ]
             found += [d async for d in await self._collection.aggregate(pipeline)]
         found.sort(key=lambda d: str(d["rank"]))
@@ -279,9 +307,12 @@ class StandingRepository:
                 {action: {int(p): int(n) for p, n in by.items()} for action, by in counts.items()},
             )
 
-    async def replace_all(self, standings: Sequence[Standing]) -> None:
-        """Drop every standing and band and store these instead, with their counts (nothing else may be
-        writing standings meanwhile)."""
+    async def replace_all(
+        self, standings: Sequence[Standing], *, records: Mapping[str, Records] | None = None
+    ) -> None:
+        """Drop every standing and band and store these instead (with the records each was computed from,
+        by customer), with their counts (nothing else may be writing standings meanwhile)."""
+        records = records or {}
         await self._collection.delete_many({})
         await self._bands.delete_many({})
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -290,7 +321,8 @@ class StandingRepository:
                 counts[band][path] += 1
         for start in range(0, len(standings), 5000):
             chunk = standings[start : start + 5000]
-            await self._collection.insert_many([to_document(s, 1) for s in chunk], ordered=False)
+            documents = [to_document(s, 1, records.get(s.customer_id)) for s in chunk]
+            await self._collection.insert_many(documents, ordered=False)
         for band, increments in counts.items():
             kind = band.split("|", 1)[0]
             await self._bands.update_one(

@@ -5,15 +5,21 @@ computes, and writes in one transaction, each write conditional on the version r
 concurrent refreshes run in, the last write of a customer was computed from inputs read after the write
 before it; a refresh that finds its version taken retries with fresh reads. Recomputing a customer whose
 inputs did not change writes nothing, so refreshing twice is harmless (idempotent).
+
+A standing is stored with the records it was computed from. Told what changed since (``Changes``: the
+standing worker knows it from the change stream), a refresh reads again only those kinds of record and
+takes the rest from the stored standing: every change after those records were read has its own change,
+which names its kind, still to come. So a standing is written whenever its records change, even when the
+standing itself does not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain.customer_history import CustomerHistory, read_histories
+from domain.customer_history import Changes, CustomerHistory, Records, read_histories
 from domain.customers.models import Segment
 from domain.errors import InvalidInput
 from domain.paging import Page, decode_cursor, encode_cursor
@@ -66,38 +72,58 @@ def value_zone(repos: Repositories) -> str:
 
 
 async def refresh(
-    repos: Repositories, uow: UnitOfWork, customer_ids: Sequence[str], *, now: datetime, value: bool = True
+    repos: Repositories,
+    uow: UnitOfWork,
+    customer_ids: Sequence[str],
+    *,
+    now: datetime,
+    value: bool = True,
+    changes: Mapping[str, Changes] | None = None,
 ) -> Refreshed:
-    """Recompute the standing (and, with ``value``, the observations) of these customers from raw data."""
+    """Recompute the standing (and, with ``value``, the observations) of these customers from raw data: all
+    of it, or, given the ``changes`` since their standings were stored, the kinds of record changed."""
     pending = list(dict.fromkeys(customer_ids))
     done = Refreshed()
     for start in range(0, len(pending), BATCH):
-        done = done.plus(await _refresh_batch(repos, uow, pending[start : start + BATCH], now, value=value))
+        batch = pending[start : start + BATCH]
+        done = done.plus(await _refresh_batch(repos, uow, batch, now, value=value, changes=changes))
     return done
 
 
 async def _refresh_batch(
-    repos: Repositories, uow: UnitOfWork, customer_ids: list[str], now: datetime, *, value: bool
+    repos: Repositories,
+    uow: UnitOfWork,
+    customer_ids: list[str],
+    now: datetime,
+    *,
+    value: bool,
+    changes: Mapping[str, Changes] | None,
 ) -> Refreshed:
     pending, standings_changed, observations_changed = customer_ids, 0, 0
     zone = value_zone(repos)
     for _ in range(MAX_ATTEMPTS):
         # The versions first, then the inputs: a write conditional on a version is computed from inputs
         # read after that version was written.
-        stored = await repos.standings.get_many(pending)
+        stored = await repos.standings.get_many(pending, records=True)
         stored_observations = await repos.value.observations_of(pending) if value else {}
-        histories = await read_histories(repos, pending)
+        kept = _kept(stored) if changes is not None else None
+        histories = await read_histories(repos, pending, kept=kept, changes=changes)
         standings = _standing_changes(stored, histories, now)
         observations = _observation_changes(stored_observations, histories, zone) if value else []
         if not standings and not observations:
             break
-        retried = set(await _write(repos, uow, standings, observations))
+        records = {customer_id: history.records for customer_id, history in histories.items()}
+        retried = set(await _write(repos, uow, standings, records, observations))
         standings_changed += sum(1 for _, s in standings if s.customer_id not in retried)
         observations_changed += sum(1 for old, new in observations if _owner(old, new) not in retried)
-        pending = sorted(retried)
+        pending, changes = sorted(retried), None  # read again whole: another write came between
         if not pending:
             break
     return Refreshed(len(customer_ids), standings_changed, observations_changed)
+
+
+def _kept(stored: Mapping[str, Stored]) -> dict[str, Records]:
+    return {customer_id: s.records for customer_id, s in stored.items() if s.records is not None}
 
 
 class _Taken(Exception):
@@ -108,6 +134,7 @@ async def _write(
     repos: Repositories,
     uow: UnitOfWork,
     standings: list[tuple[Stored | None, Standing]],
+    records: Mapping[str, Records],
     observations: list[tuple[StoredObservation | None, Observation | None]],
 ) -> list[str]:
     """Both kinds of change in one transaction; the customers whose versions were taken meanwhile.
@@ -117,14 +144,14 @@ async def _write(
     written on its own, which tells whose versions were taken."""
 
     async def at_once(session: Session) -> list[str]:
-        if not await repos.standings.save_all(standings, session=session):
+        if not await repos.standings.save_all(standings, records=records, session=session):
             raise _Taken
         if not await repos.value.apply_all(observations, session=session):
             raise _Taken
         return []
 
     async def one_by_one(session: Session) -> list[str]:
-        conflicts = await repos.standings.save(standings, session=session)
+        conflicts = await repos.standings.save(standings, records=records, session=session)
         return conflicts + await repos.value.apply(observations, session=session)
 
     try:
@@ -136,11 +163,13 @@ async def _write(
 def _standing_changes(
     stored: dict[str, Stored], histories: dict[str, CustomerHistory], now: datetime
 ) -> list[tuple[Stored | None, Standing]]:
+    """The standings to write: those that differ from the stored ones, or were computed from other records
+    (kept with the standing, they must be those of its last computation)."""
     changes = []
     for customer_id, history in histories.items():
         new = assess(history, now)
         old = stored.get(customer_id)
-        if old is None or not old.standing.same_as(new):
+        if old is None or not old.standing.same_as(new) or old.records != history.records:
             changes.append((old, new))
     return changes
 
@@ -176,22 +205,32 @@ async def sweep_due(repos: Repositories, uow: UnitOfWork, *, now: datetime, limi
     return swept
 
 
+@dataclass(frozen=True, slots=True)
+class Recomputed:
+    """Every customer's standing and observations computed from raw data, and the records they were
+    computed from (by customer)."""
+
+    standings: list[Standing]
+    observations: list[Observation]
+    records: dict[str, Records]
+
+
 async def recompute_all(
     repos: Repositories, *, now: datetime, progress: Callable[[int], None] | None = None
-) -> tuple[list[Standing], list[Observation]]:
+) -> Recomputed:
     """Every customer's standing and observations computed from raw data."""
-    standings: list[Standing] = []
-    observations: list[Observation] = []
+    recomputed = Recomputed([], [], {})
     zone = value_zone(repos)
     read = 0
     async for ids in repos.customers.ids(batch=BATCH):
-        for history in (await read_histories(repos, ids)).values():
-            standings.append(assess(history, now))
-            observations.extend(observe(history, zone))
+        for customer_id, history in (await read_histories(repos, ids)).items():
+            recomputed.standings.append(assess(history, now))
+            recomputed.observations.extend(observe(history, zone))
+            recomputed.records[customer_id] = history.records
         read += len(ids)
         if progress is not None:
             progress(read)
-    return standings, observations
+    return recomputed
 
 
 async def rebuild(
@@ -199,10 +238,10 @@ async def rebuild(
 ) -> Refreshed:
     """Replace every standing, band, observation and cell with the recomputation from raw data (nothing
     else may refresh customers meanwhile: the command line takes the worker's lease first)."""
-    standings, observations = await recompute_all(repos, now=now, progress=progress)
-    await repos.standings.replace_all(standings)
-    await repos.value.replace_all(observations)
-    return Refreshed(len(standings), len(standings), len(observations))
+    recomputed = await recompute_all(repos, now=now, progress=progress)
+    await repos.standings.replace_all(recomputed.standings, records=recomputed.records)
+    await repos.value.replace_all(recomputed.observations)
+    return Refreshed(len(recomputed.standings), len(recomputed.standings), len(recomputed.observations))
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,23 +268,27 @@ class Verified:
 async def verify(
     repos: Repositories, *, now: datetime, progress: Callable[[int], None] | None = None
 ) -> Verified:
-    """Compare every standing, band, observation and cell with a recomputation from raw data."""
-    standings, observations = await recompute_all(repos, now=now, progress=progress)
+    """Compare every standing (and the records kept with it), band, observation and cell with a
+    recomputation from raw data."""
+    recomputed = await recompute_all(repos, now=now, progress=progress)
     differences: list[Difference] = []
     due = 0
-    expected_standings = {s.customer_id: s for s in standings}
-    stored_standings: dict[str, Standing] = {}
+    expected_standings = {s.customer_id: s for s in recomputed.standings}
+    stored: dict[str, Stored] = {}
     async for item in repos.standings.every():
-        stored_standings[item.standing.customer_id] = item.standing
-    for customer_id in sorted({*expected_standings, *stored_standings}):
-        wanted, found = expected_standings.get(customer_id), stored_standings.get(customer_id)
+        stored[item.standing.customer_id] = item
+    for customer_id in sorted({*expected_standings, *stored}):
+        wanted, kept = expected_standings.get(customer_id), stored.get(customer_id)
+        found = kept.standing if kept is not None else None
+        if kept is not None and kept.records != recomputed.records.get(customer_id):
+            differences.append(Difference("records", customer_id, "kept", "other records"))
         if found is not None and found.recheck_at is not None and found.recheck_at <= now:
             due += 1
             continue
         if wanted is None or found is None or not found.same_as(wanted):
             differences.append(Difference("standing", customer_id, _describe(found), _describe(wanted)))
-    differences += await _verify_bands(repos, list(stored_standings.values()))
-    differences += await _verify_value(repos, observations)
+    differences += await _verify_bands(repos, [s.standing for s in stored.values()])
+    differences += await _verify_value(repos, recomputed.observations)
     return Verified(differences, due)
 
 

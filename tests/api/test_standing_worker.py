@@ -20,6 +20,7 @@ from api.storage.standing_worker import CustomerChanges, StandingWorker
 from domain.alerts.service import Resolution, resolve
 from domain.crm.models import CaseChannel, CaseKind, CaseStatus, Severity
 from domain.crm.service import CaseChange, NewCase, open_case, update_case
+from domain.customer_history import Changes, Part
 from domain.customers.models import Customer
 from domain.feedback.models import FeedbackChannel, Touchpoint
 from domain.feedback.service import Submitter, submit_feedback
@@ -247,7 +248,7 @@ async def test_a_batch_ends_at_the_gathering_time_while_changes_keep_coming(db: 
     changes._stream = stream = _EndlessStream()
     # Generous: it returns after half a second; one that waits for the changes to stop never does.
     batch = await asyncio.wait_for(changes.next_batch(1_000_000, gather_seconds=0.5), timeout=DEADLINE / 3)
-    assert batch == {f"c{n}" for n in range(1, stream.served + 1)}
+    assert set(batch) == {f"c{n}" for n in range(1, stream.served + 1)}
 
 
 async def test_an_update_names_the_customer_of_the_updated_document(
@@ -262,9 +263,10 @@ async def test_an_update_names_the_customer_of_the_updated_document(
     changes = CustomerChanges(db, wait_ms=200)
     async with changes.opened(None):
         await db["interactions"].update_one({"_id": interaction["_id"]}, {"$set": {"summary": "Called back"}})
-        batch: set[str] = set()
+        batch: dict[str, Changes] = {}
         deadline = time.monotonic() + DEADLINE
         while not batch:
             assert time.monotonic() < deadline, "the update never came"
             batch = await changes.next_batch(10)
-    assert batch == {customer.id}
+    assert list(batch) == [customer.id]
+    assert batch[customer.id].reread == {Part.INTERACTIONS}

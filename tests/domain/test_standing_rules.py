@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from domain.crm.models import OpportunityStage
 from domain.crm.repository import CaseSummary, Purchase
-from domain.customer_history import CustomerHistory
+from domain.customer_history import CustomerHistory, Records
 from domain.customers.models import Consent, CustomerStatus, Tier
 from domain.feedback.models import Touchpoint
 from domain.feedback.repository import Answer
@@ -49,15 +49,15 @@ def history(
     cases = CaseSummary(NOW - 200 * DAY, open_complaints) if open_complaints is not None else None
     opportunities = (f.opportunity(profile, stage=opportunity),) if opportunity else ()
     contact = NOW - contact_days_ago * DAY if contact_days_ago is not None else None
-    return CustomerHistory(
-        profile,
-        tuple(sorted(purchases, key=lambda p: p.at)),
-        tuple(sorted(answers, key=lambda a: a.at)),
-        open_alerts,
-        cases,
-        contact,
-        opportunities,
+    records = Records(
+        purchases=tuple(sorted(purchases, key=lambda p: p.at)),
+        answers=tuple(sorted(answers, key=lambda a: a.at)),
+        open_alert_ids=frozenset(f"alert{n}" for n in range(open_alerts)),
+        cases=cases,
+        last_interaction_at=contact,
+        opportunities=opportunities,
     )
+    return CustomerHistory(profile, records)
 
 
 def codes(standing: Standing) -> list[Code]:

@@ -15,8 +15,9 @@ from pymongo import monitoring
 from api.settings import Settings
 from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_indexes
 from domain.crm.models import OpportunityStage
-from domain.customer_history import CustomerHistory, read_histories
+from domain.customer_history import Changes, CustomerHistory, Part, read_histories
 from domain.customers.models import Consent, Customer, Segment
+from domain.feedback.repository import FeedbackRepository
 from domain.money import Money
 from domain.repositories import Repositories, all_indexes
 from domain.standing.models import NextBestAction, Standing
@@ -161,8 +162,8 @@ class Raced(StandingRepository):
 
     raced = False
 
-    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, Stored]:
-        found = await super().get_many(customer_ids)
+    async def get_many(self, customer_ids: Sequence[str], *, records: bool = False) -> dict[str, Stored]:
+        found = await super().get_many(customer_ids, records=records)
         if not self.raced:
             self.raced = True
             await self._collection.update_one({"_id": customer_ids[0]}, {"$inc": {"version": 1}})
@@ -194,6 +195,86 @@ async def test_a_batch_writes_one_command_per_collection_and_one_by_one_when_a_v
     # The taken version: the batch is written again one by one, and the customer recomputed from fresh reads.
     assert raced.standings == 1
     assert (await verify(Repositories.on(db), now=NOW)).differences == []
+
+
+class CollectionsRead(monitoring.CommandListener):
+    """The collections read (``find`` and ``aggregate``) while ``counting`` is on."""
+
+    def __init__(self) -> None:
+        self.counting = False
+        self.read: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if self.counting and event.command_name in ("find", "aggregate"):
+            self.read.append(str(event.command[event.command_name]))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_refresh_told_what_changed_reads_again_only_those_kinds_of_record(
+    settings: Settings, db: MongoDatabase
+) -> None:
+    reads = CollectionsRead()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[reads])
+    try:
+        repos = Repositories.on(client[db.name])
+        uow = MongoUnitOfWork(client)
+        answered, bought, alerted = customers = await customers_with_scores(repos, [9, 9, 9])
+        ids = sorted(c.id for c in customers)
+        await refresh(repos, uow, ids, now=NOW)
+        response, earlier = f.feedback(answered, nps=1, occurred_at=NOW - DAY), f.feedback(alerted, nps=2)
+        await repos.feedback.insert_many([response, earlier])
+        await repos.transactions.insert_many([f.transaction(bought, occurred_at=NOW - DAY)])
+        alert = f.alert(alerted, earlier)
+        await repos.alerts.insert(alert)
+        # As the change stream tells them: the response and the alert as inserted, the purchase's kind.
+        inserted = FeedbackRepository.answer_from(FeedbackRepository.to_document(response))
+        changes = {
+            answered.id: Changes(answers={response.id: inserted}),
+            bought.id: Changes(reread={Part.PURCHASES}),
+            alerted.id: Changes(reread={Part.ANSWERS}, opened_alerts={alert.id}),
+        }
+        reads.counting = True
+        done = await refresh(repos, uow, ids, now=NOW, changes=changes)
+        reads.counting = False
+    finally:
+        await client.close()
+
+    assert done.standings == 3
+    history = {"customers", "transactions", "feedback", "alerts", "cases", "interactions", "opportunities"}
+    # Of the customers' records, only their profiles and the two kinds named for a read.
+    assert sorted(set(reads.read) & history) == ["customers", "feedback", "transactions"]
+    stored = await Repositories.on(db).standings.get_many(ids, records=True)
+    assert stored[alerted.id].standing.open_alerts == 1
+    assert stored[answered.id].standing.action is NextBestAction.RECOVER
+    assert (await verify(Repositories.on(db), now=NOW)).differences == []
+
+
+async def test_records_that_change_no_standing_are_still_kept_with_it(
+    repos: Repositories, uow: UnitOfWork
+) -> None:
+    (customer,) = await customers_with_scores(repos, [9])
+    await refresh(repos, uow, [customer.id], now=NOW)
+    before = (await repos.standings.get_many([customer.id]))[customer.id].standing
+    # A response without scores long ago: the standing stays what it was, its records do not.
+    old = f.feedback(customer, nps=None, csat=None, occurred_at=NOW - 300 * DAY)
+    await repos.feedback.insert_many([old])
+    inserted = FeedbackRepository.answer_from(FeedbackRepository.to_document(old))
+
+    done = await refresh(
+        repos, uow, [customer.id], now=NOW, changes={customer.id: Changes(answers={old.id: inserted})}
+    )
+
+    stored = (await repos.standings.get_many([customer.id], records=True))[customer.id]
+    assert stored.standing.same_as(before)
+    assert done.standings == 1
+    assert stored.records is not None
+    assert old.id in {a.id for a in stored.records.answers}
+    assert (await verify(repos, now=NOW)).differences == []
 
 
 async def _history(repos: Repositories, customer: Customer) -> CustomerHistory:
