@@ -270,3 +270,30 @@ async def test_an_update_names_the_customer_of_the_updated_document(
             batch = await changes.next_batch(10)
     assert list(batch) == [customer.id]
     assert batch[customer.id].reread == {Part.INTERACTIONS}
+
+
+async def test_a_batch_carries_inserted_responses_and_open_alerts_and_names_other_kinds_to_read_again(
+    db: MongoDatabase, repos: Repositories
+) -> None:
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    response = f.feedback(customer, nps=2, occurred_at=datetime.now(UTC).replace(microsecond=0))
+    alert = f.alert(customer, response)
+    changes = CustomerChanges(db, wait_ms=200)
+    async with changes.opened(None):
+        await repos.feedback.insert_many([response])
+        await repos.alerts.insert(alert)
+        await repos.transactions.insert_many([f.transaction(customer)])
+        seen = Changes()
+        deadline = time.monotonic() + DEADLINE
+        while not (seen.answers and seen.opened_alerts and seen.reread):
+            assert time.monotonic() < deadline, "the inserts never came"
+            for changed in (await changes.next_batch(10)).values():
+                seen.answers |= changed.answers
+                seen.opened_alerts |= changed.opened_alerts
+                seen.reread |= changed.reread
+
+    # The response as the history would read it, the alert by id, the purchase as a kind to read again.
+    assert list(seen.answers.values()) == (await repos.feedback.answers([customer.id]))[customer.id]
+    assert seen.opened_alerts == {alert.id}
+    assert seen.reread == {Part.PURCHASES}
