@@ -30,13 +30,14 @@ if TYPE_CHECKING:  # the repositories keep standings, which keep records: a cycl
 
 
 class Part(Enum):
-    """The kinds of record a history holds, each read by one command for a batch of customers."""
+    """The kinds of record a history holds, each read by one command for a batch of customers; named by
+    their field of ``Records``."""
 
     PURCHASES = "purchases"  # transactions
     ANSWERS = "answers"  # feedback
-    ALERTS = "alerts"
+    ALERTS = "open_alert_ids"
     CASES = "cases"
-    INTERACTIONS = "interactions"
+    INTERACTIONS = "last_interaction_at"
     OPPORTUNITIES = "opportunities"
 
 
@@ -159,7 +160,7 @@ async def read_histories(
             else _with_inserts(kept_records, changes.get(customer_id, nothing))
         )
         fresh = {
-            _FIELDS[part]: _as_stored(part, read[part].get(customer_id))
+            part.value: _as_stored(part, read[part].get(customer_id))
             for part, who in asked.items()
             if customer_id in who
         }
@@ -169,17 +170,6 @@ async def read_histories(
         customer_id: CustomerHistory(customer=customer, records=records_of(customer_id))
         for customer_id, customer in customers.items()
     }
-
-
-# Each kind of record's field of ``Records``.
-_FIELDS = {
-    Part.PURCHASES: "purchases",
-    Part.ANSWERS: "answers",
-    Part.ALERTS: "open_alert_ids",
-    Part.CASES: "cases",
-    Part.INTERACTIONS: "last_interaction_at",
-    Part.OPPORTUNITIES: "opportunities",
-}
 
 
 def _as_stored(part: Part, value: Any) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from pymongo import monitoring
 from api.settings import Settings
 from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_indexes
 from domain.crm.models import OpportunityStage
-from domain.customer_history import Changes, CustomerHistory, Part, read_histories
+from domain.customer_history import Changes, CustomerHistory, Part, Records, read_histories
 from domain.customers.models import Consent, Customer, Segment
 from domain.feedback.repository import FeedbackRepository
 from domain.money import Money
@@ -195,6 +195,11 @@ async def test_a_batch_writes_one_command_per_collection_and_one_by_one_when_a_v
     # The taken version: the batch is written again one by one, and the customer recomputed from fresh reads.
     assert raced.standings == 1
     assert (await verify(Repositories.on(db), now=NOW)).differences == []
+
+
+def test_every_kind_of_record_names_a_field_of_the_records() -> None:
+    # A history read again by kind replaces the field its kind names.
+    assert {part.value for part in Part} == {field.name for field in fields(Records)}
 
 
 class CollectionsRead(monitoring.CommandListener):
