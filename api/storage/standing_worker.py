@@ -62,15 +62,6 @@ logger = logging.getLogger("customer360.standings")
 
 STATE = "workerState"
 LEASE_ID = "standings"
-WATCHED = [
-    CustomerRepository.collection_name,
-    TransactionRepository.collection_name,
-    FeedbackRepository.collection_name,
-    AlertRepository.collection_name,
-    CaseRepository.collection_name,
-    OpportunityRepository.collection_name,
-    InteractionRepository.collection_name,
-]
 # The kind of record each watched collection holds (a profile is read with every recomputation).
 PARTS = {
     TransactionRepository.collection_name: Part.PURCHASES,
@@ -80,6 +71,7 @@ PARTS = {
     OpportunityRepository.collection_name: Part.OPPORTUNITIES,
     InteractionRepository.collection_name: Part.INTERACTIONS,
 }
+WATCHED = [CustomerRepository.collection_name, *PARTS]
 # What an inserted response or alert adds to a customer's records without a read.
 CARRIED = ("_id", "customerId", "occurredAt", "nps", "csat", "touchpoint", "region", "segment", "state")
 PIPELINE: list[dict[str, Any]] = [

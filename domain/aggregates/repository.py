@@ -120,17 +120,13 @@ def _days_document(days: MonthDays) -> Document:
     return document
 
 
-def stored_days(
-    document: Document, period: Period | None = None, touchpoints: Collection[str] = ()
-) -> MonthDays:
-    """The window counts a month document holds, pending (none for a day document): of the days of
-    ``period`` and of ``touchpoints`` only, when given (the others are not decoded)."""
+def stored_days(document: Document, touchpoints: Collection[str] = ()) -> MonthDays:
+    """The window counts a month document holds, pending (none for a day document): of ``touchpoints`` only,
+    when given (the others are not decoded)."""
     month = date.fromisoformat(document["start"])
     days: MonthDays = {}
     for field, by_touchpoint in document.get("days", {}).items():
-        day = month.replace(day=int(field[1:]))
-        if period is not None and day not in period:
-            continue
+        day = window_totals.day_of(month, field)
         for touchpoint, counts in by_touchpoint.items():
             if touchpoints and touchpoint not in touchpoints:
                 continue
@@ -296,6 +292,14 @@ def _totals_document(zone: str, month: date, region: str, days: MonthDays) -> Do
         "region": region,
         "days": window_totals.running_totals(month, days),
     }
+
+
+def _totals_query(zone: str, months: Iterable[date], regions: Sequence[str] | None) -> Document:
+    """The running totals of these months (of these regions; None: every region)."""
+    query: Document = {"slot": {"$in": [_totals_slot(zone, month) for month in months]}}
+    if regions is not None:
+        query["region"] = {"$in": list(regions)}
+    return query
 
 
 def window_totals_documents(cells: Mapping[CellKey, Tally]) -> list[Document]:
@@ -546,16 +550,13 @@ class RollupRepository:
         months = sorted({month for period in periods for month in months_of(period)})
         regions = self._regions(where)
         touchpoints = set(where.get(Axis.TOUCHPOINT) or ())
-        query: Document = {"slot": {"$in": [_totals_slot(zone, month) for month in months]}}
-        if regions is not None:
-            query["region"] = {"$in": regions}
         fields = dict.fromkeys(("month", "region"), 1)
         for month in months:
             fields.update(
                 dict.fromkeys((f"days.{f}" for f in window_totals.needed_fields(month, periods)), 1)
             )
         sums: dict[tuple[str, str, Period], WindowCounts] = {}
-        for document in await self._totals.find(query, fields).to_list(None):
+        for document in await self._totals.find(_totals_query(zone, months, regions), fields).to_list(None):
             month, totals = date.fromisoformat(document["month"]), document.get("days", {})
             found = {tp for by_touchpoint in totals.values() for tp in by_touchpoint}
             for touchpoint in found & touchpoints if touchpoints else found:
@@ -581,11 +582,9 @@ class RollupRepository:
         months = months_of(period)
         regions = self._regions(where)
         touchpoints = set(where.get(Axis.TOUCHPOINT) or ())
-        query: Document = {"slot": {"$in": [_totals_slot(zone, month) for month in months]}}
-        if regions is not None:
-            query["region"] = {"$in": regions}
         found = await self._pending_days(zone, months, regions, touchpoints)
-        for document in await self._totals.find(query, {"month": 1, "region": 1, "days": 1}).to_list(None):
+        fields = {"month": 1, "region": 1, "days": 1}
+        for document in await self._totals.find(_totals_query(zone, months, regions), fields).to_list(None):
             month = date.fromisoformat(document["month"])
             for (day, touchpoint), counts in window_totals.daily(month, document.get("days", {})).items():
                 if day in period and (not touchpoints or touchpoint in touchpoints):
@@ -602,7 +601,7 @@ class RollupRepository:
             query["region"] = {"$in": list(regions)}
         found: dict[tuple[str, str, date], WindowCounts] = {}
         async for document in self._collection.find(query, {"start": 1, "region": 1, "days": 1}):
-            for (day, touchpoint), counts in stored_days(document, touchpoints=touchpoints).items():
+            for (day, touchpoint), counts in stored_days(document, touchpoints).items():
                 found.setdefault((document["region"], touchpoint, day), WindowCounts()).add(counts)
         return found
 

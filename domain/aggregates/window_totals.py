@@ -15,6 +15,7 @@ one of the two documents a response writes; the sweep folds those days into the 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 from datetime import date, timedelta
 
 from domain.aggregates.periods import Period, add_months
@@ -53,7 +54,8 @@ def day_field(day: date) -> str:
     return f"d{day.day:02d}"
 
 
-def _day_of(month: date, field: str) -> date:
+def day_of(month: date, field: str) -> date:
+    """The day of ``month`` a day field names."""
     return month.replace(day=int(field[1:]))
 
 
@@ -89,12 +91,13 @@ def daily(month: date, totals: StoredDays) -> MonthDays:
     before: dict[str, WindowCounts] = {}
     for field in sorted(totals):
         for touchpoint, entry in totals[field].items():
-            day_counts = from_stored(entry)
+            total = from_stored(entry)
+            day_counts = replace(total)
             if (earlier := before.get(touchpoint)) is not None:
                 day_counts.subtract(earlier)
-            before[touchpoint] = from_stored(entry)
+            before[touchpoint] = total
             if day_counts.responses:
-                days[(_day_of(month, field), touchpoint)] = day_counts
+                days[(day_of(month, field), touchpoint)] = day_counts
     return days
 
 
