@@ -23,7 +23,7 @@ from pymongo.errors import BulkWriteError
 
 from api.demo.generator import generate
 from api.settings import Settings
-from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from api.storage.client import MongoDatabase, create_client, ensure_schema
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.datasets import generator_digest, rollup_layout, rollups_current
@@ -34,7 +34,7 @@ from domain.aggregates.rollups import CellKey, count_in
 from domain.aggregates.tally import Tally
 from domain.customers.repository import CustomerRepository, lifecycle_of
 from domain.feedback.repository import FeedbackRepository
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from domain.store import Document
 
 DUPLICATE_KEY = 11000
@@ -106,7 +106,7 @@ async def prepare(db: MongoDatabase, customers: int, seed: int) -> float | None:
         # Cells of another layout are rebuilt from the data set's responses and customers (timed).
         return None if await rollups_current(db, "benchMeta", "aggregates") else time.perf_counter() - began
     await db.client.drop_database(db.name)
-    await ensure_indexes(db, all_indexes())
+    await ensure_schema(db)
     repos = Repositories.on(db)
     cells: dict[CellKey, Tally] = {}
     lifecycles: dict[LifecycleKey, LifecycleCounts] = {}

@@ -23,13 +23,13 @@ from websockets.typing import Subprotocol
 
 from api.demo.loader import load
 from api.settings import Settings
-from api.storage.client import create_client, ensure_indexes
+from api.storage.client import create_client, ensure_schema
 from api.storage.standing_worker import rebuild_under_lease
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.load import percentile
 from bench.process import ServerProcess
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 
 CUSTOMERS = 300
@@ -90,7 +90,7 @@ async def measure_closed_loop(
     client = create_client(uri)
     try:
         db = client[name]
-        await ensure_indexes(db, all_indexes())
+        await ensure_schema(db)
         await load(Repositories.on(db), customers=customers, seed=7, as_of=datetime.now(UTC))
         await rebuild_under_lease(db, Repositories.on(db), holder="bench")
         customer_ids = [d["_id"] async for d in db["customers"].find({}, {"_id": 1})]

@@ -23,7 +23,7 @@ import httpx
 from pymongo.errors import BulkWriteError
 
 from api.settings import Settings
-from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from api.storage.client import MongoDatabase, create_client, ensure_schema
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.datasets import rollup_layout
@@ -39,7 +39,7 @@ from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpo
 from domain.feedback.repository import FeedbackRepository
 from domain.lists.defaults import default_codes
 from domain.lists.models import ListKind
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 
 REGIONS = ("north", "south", "east", "west", "central")
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -148,7 +148,7 @@ def responses(count: int, seed: int) -> list[Feedback]:
 async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, float | None]:
     """The data set's cell count, loading it first unless a complete one is there (then load time is None).
     A kept data set gets the indexes of this version first, as a server's start would give it."""
-    await ensure_indexes(db, all_indexes())
+    await ensure_schema(db)
     marker = await db["benchMeta"].find_one({"_id": "dashboard"})
     if marker is not None and marker.get("layout") == rollup_layout():
         return int(marker["cells"]), None
@@ -160,7 +160,7 @@ async def prepare(db: MongoDatabase, feedback: int, seed: int) -> tuple[int, flo
         )
         return rebuilt.cells, time.perf_counter() - began
     await db.client.drop_database(db.name)
-    await ensure_indexes(db, all_indexes())
+    await ensure_schema(db)
     repos = Repositories.on(db)
     cells: dict[Any, Tally] = {}
     made = responses(feedback, seed)

@@ -17,12 +17,12 @@ from typing import Any
 import api.demo.generator
 import api.demo.vocabulary
 from api.demo.loader import load
-from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from api.storage.client import MongoDatabase, create_client, ensure_schema
 from domain.aggregates.periods import Grain
 from domain.aggregates.repository import STORED
 from domain.aggregates.rollups import SHARDS
 from domain.aggregates.service import rebuild_rollups
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 
 AS_OF = datetime(2026, 11, 1, tzinfo=UTC)
 MARKER = "benchmark"
@@ -79,7 +79,7 @@ async def prepare(uri: str, *, customers: int, seed: int = 1) -> tuple[DataSet, 
         loaded = False
         if await db[MARKER].find_one({"_id": "dataset", "complete": True}) is None:
             await client.drop_database(name)
-            await ensure_indexes(db, all_indexes())
+            await ensure_schema(db)
             await load(Repositories.on(db), customers=customers, seed=seed, as_of=AS_OF)
             await db[MARKER].insert_one(
                 {"_id": "dataset", "customers": customers, "complete": True, "layout": rollup_layout()}

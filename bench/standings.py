@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from api.settings import Settings
-from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from api.storage.client import MongoDatabase, create_client, ensure_schema
 from api.storage.standing_worker import rebuild_under_lease
 from auth.principal import Role
 from auth.tokens import issue_dev_token
@@ -41,7 +41,7 @@ from domain.customers.models import Consent, Customer, CustomerStatus, ExternalI
 from domain.feedback.models import Feedback, FeedbackChannel, Touchpoint
 from domain.feedback.repository import FeedbackRepository
 from domain.money import Money
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from domain.standing.models import NextBestAction, Reason, ReasonCode, Standing
 from domain.standing.rules import BASE
 
@@ -153,11 +153,11 @@ async def _reused(db: MongoDatabase, kind: str) -> bool:
 async def prepare_worklist(db: MongoDatabase, customers: int, seed: int) -> float | None:
     """Customers with standings, unless a complete data set is there; the load time (None: reused)."""
     if await _reused(db, "worklist"):
-        await ensure_indexes(db, all_indexes())  # an index added since is built here, not in a server's start
+        await ensure_schema(db)  # an index added since is built here, not in a server's start
         return None
     began = time.perf_counter()
     await db.client.drop_database(db.name)
-    await ensure_indexes(db, all_indexes())
+    await ensure_schema(db)
     repos = Repositories.on(db)
     rng = random.Random(seed)
     made = [_customer(n, rng) for n in range(customers)]
@@ -172,11 +172,11 @@ async def prepare_worklist(db: MongoDatabase, customers: int, seed: int) -> floa
 async def prepare_value(db: MongoDatabase, transactions: int, seed: int) -> float | None:
     """Customers, responses, ``transactions`` purchases, their observations and cells (None: reused)."""
     if await _reused(db, "value"):
-        await ensure_indexes(db, all_indexes())  # an index added since is built here, not in a server's start
+        await ensure_schema(db)  # an index added since is built here, not in a server's start
         return None
     began = time.perf_counter()
     await db.client.drop_database(db.name)
-    await ensure_indexes(db, all_indexes())
+    await ensure_schema(db)
     repos = Repositories.on(db)
     rng = random.Random(seed)
     count = value_customers(transactions)

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from api.settings import Settings
-from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from api.storage.client import MongoDatabase, create_client, ensure_schema
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.dashboard import insert_all
@@ -32,7 +32,7 @@ from domain.alerts.repository import AlertRepository
 from domain.alerts.rules import acknowledge, raise_alert, reopen, resolve
 from domain.employees.models import Employee, EmployeeRole
 from domain.feedback.models import Touchpoint
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from domain.standards.models import default_standard
 
 REGIONS = ("north", "south", "east", "west", "central")
@@ -156,7 +156,7 @@ async def prepare(db: MongoDatabase, count: int, seed: int) -> float | None:
     repos = Repositories.on(db)
     if marker is None or marker.get("alerts") != count:
         await db.client.drop_database(db.name)
-        await ensure_indexes(db, all_indexes())
+        await ensure_schema(db)
         people = staff()
         await repos.employees.insert_many(people)
         made = alerts(count, seed, people)
@@ -164,7 +164,7 @@ async def prepare(db: MongoDatabase, count: int, seed: int) -> float | None:
             documents = [AlertRepository.to_document(a) for a in made[start : start + BATCH]]
             await insert_all(db, "alerts", documents)
     else:
-        await ensure_indexes(db, all_indexes())
+        await ensure_schema(db)
     await repos.alert_handling.replace_all(repos.alerts.handling_documents())
     await db["benchMeta"].replace_one({"_id": "loop"}, {"alerts": count, "packed": True}, upsert=True)
     return time.perf_counter() - began

@@ -81,6 +81,11 @@ class Repositories:
         )
 
 
+def all_collections() -> list[str]:
+    """The collections created at start-up that no index creates."""
+    return StandingRepository.collections()
+
+
 def all_indexes() -> list[IndexSpec]:
     """The indexes created at start-up."""
     return [

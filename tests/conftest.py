@@ -22,11 +22,11 @@ from starlette.applications import Starlette
 
 from api.http.app import create_app
 from api.settings import Settings
-from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_indexes
+from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_schema
 from api.storage.embedded import EmbeddedDatabase
 from auth.principal import Role
 from auth.tokens import issue_dev_token
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 
 TEST_SECRET = "test-secret-with-enough-entropy-0123456789"
 
@@ -95,7 +95,7 @@ async def db(settings: Settings) -> AsyncIterator[MongoDatabase]:
 @pytest.fixture
 async def repos(db: MongoDatabase) -> Repositories:
     """Repositories over the test database, with the indexes the server creates at start-up."""
-    await ensure_indexes(db, all_indexes())
+    await ensure_schema(db)
     return Repositories.on(db)
 
 

@@ -11,9 +11,9 @@ from tqdm import tqdm
 
 from api.cli.progress import advance_to
 from api.settings import Settings
-from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from api.storage.client import MongoDatabase, create_client, ensure_schema
 from api.storage.standing_worker import rebuild_under_lease
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from domain.standing import service
 from domain.standing.service import Refreshed
 
@@ -27,7 +27,7 @@ async def _database(settings: Settings) -> AsyncIterator[tuple[MongoDatabase, Re
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
-        await ensure_indexes(db, all_indexes())
+        await ensure_schema(db)
         yield db, Repositories.on(db, rollup_zones=settings.rollup_time_zones)
     finally:
         await client.close()

@@ -130,12 +130,14 @@ class StandingRepository:
         self._scope = (scope or RowScope.everything()).customer_filter()
 
     @classmethod
+    def collections(cls) -> list[str]:
+        """The collections this repository's transactions write that no index of its own creates."""
+        return [BANDS]  # read by id only: any other index would cost every band write
+
+    @classmethod
     def indexes(cls) -> list[IndexSpec]:
         """The worklist's order, the time sweep, and revenue at risk's two ways in."""
         return [
-            # Every collection a transaction writes must exist before it: creating one inside a
-            # transaction can deadlock the embedded database against concurrent writers.
-            IndexSpec(BANDS, (("kind", 1),)),
             # A worklist page walks one region's (or one owner's in a region) customers over a range of ranks.
             IndexSpec(COLLECTION, (("region", 1), ("rank", 1), ("_id", 1))),
             IndexSpec(COLLECTION, (("ownerId", 1), ("region", 1), ("rank", 1), ("_id", 1))),
@@ -146,7 +148,12 @@ class StandingRepository:
     @classmethod
     def retired_indexes(cls) -> list[IndexSpec]:
         """Indexes earlier versions created, dropped at start-up: every index costs every write."""
-        return [IndexSpec(COLLECTION, (("detractorAt", 1),)), IndexSpec(COLLECTION, (("openAlerts", 1),))]
+        return [
+            IndexSpec(COLLECTION, (("detractorAt", 1),)),
+            IndexSpec(COLLECTION, (("openAlerts", 1),)),
+            # Only made the band collection exist before its first transaction: ``collections`` does now.
+            IndexSpec(BANDS, (("kind", 1),)),
+        ]
 
     async def get_many(self, customer_ids: Sequence[str], *, records: bool = False) -> dict[str, Stored]:
         """The stored standings in scope of these customers, by customer id; with the records each was
@@ -184,7 +191,7 @@ class StandingRepository:
         statements = [
             {
                 "q": {"_id": band},
-                "u": {"$inc": changed, "$setOnInsert": {"kind": band.split("|", 1)[0]}},
+                "u": {"$inc": changed},
                 "upsert": True,
             }
             for band, increments in sorted(deltas.items())
@@ -324,10 +331,7 @@ class StandingRepository:
             documents = [to_document(s, 1, records.get(s.customer_id)) for s in chunk]
             await self._collection.insert_many(documents, ordered=False)
         for band, increments in counts.items():
-            kind = band.split("|", 1)[0]
-            await self._bands.update_one(
-                {"_id": band}, {"$inc": dict(increments), "$setOnInsert": {"kind": kind}}, upsert=True
-            )
+            await self._bands.update_one({"_id": band}, {"$inc": dict(increments)}, upsert=True)
 
 
 def _at_risk(document: Document) -> AtRisk:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from api.cli.importer import Importer
-from api.storage.client import MongoDatabase, MongoUnitOfWork, ensure_indexes
+from api.storage.client import MongoDatabase, MongoUnitOfWork, ensure_schema
 from api.storage.standing_worker import CustomerChanges, StandingWorker
 from domain.alerts.service import Resolution, resolve
 from domain.crm.models import CaseChannel, CaseKind, CaseStatus, Severity
@@ -27,7 +27,7 @@ from domain.feedback.service import Submitter, submit_feedback
 from domain.feedback.submission import FeedbackSubmission
 from domain.imports.formats import FileFormat
 from domain.imports.rows import ImportKind
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from domain.standing.models import NextBestAction
 from domain.standing.service import verify
 from domain.store import UnitOfWork
@@ -181,7 +181,7 @@ async def test_standings_stored_in_an_older_layout_are_rebuilt_by_the_next_worke
 
 async def test_start_up_drops_the_indexes_no_query_uses_any_more(db: MongoDatabase) -> None:
     await db["standings"].create_index([("detractorAt", 1)], name="detractorAt_1")
-    await ensure_indexes(db, all_indexes())
+    await ensure_schema(db)
     indexes = await db["standings"].index_information()
     assert "detractorAt_1" not in indexes
     assert "atRiskThrough_1" in indexes

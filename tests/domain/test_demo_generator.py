@@ -14,7 +14,7 @@ import pytest
 from api.demo import Batch, LoadReport, generate, load
 from api.demo.generator import BATCH_SIZE
 from api.demo.loop import RECENT
-from api.storage.client import MongoDatabase, MongoUnitOfWork, ensure_indexes
+from api.storage.client import MongoDatabase, MongoUnitOfWork, ensure_schema
 from domain.aggregates.disclosure import Disclosure, Guarantee
 from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, Interval, experience
 from domain.aggregates.periods import Period
@@ -41,7 +41,7 @@ from domain.feedback.models import FeedbackChannel, Touchpoint
 from domain.ids import is_valid_id
 from domain.lists.defaults import default_codes
 from domain.lists.models import ListKind
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from domain.standards.models import AlertRule
 from tests.factories import store_feedback
 
@@ -351,7 +351,7 @@ async def test_the_bulk_load_gives_the_figures_of_taking_each_response_in(
     one_by_one = db.client[f"{db.name}_one_by_one"]
     try:
         slow = Repositories.on(one_by_one)
-        await ensure_indexes(one_by_one, all_indexes())
+        await ensure_schema(one_by_one)
         await store_feedback(slow, responses)  # the intake's write path, one response at a time
 
         assert await verify_rollups(repos) == []

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from api.settings import Settings
-from api.storage.client import MongoUnitOfWork, create_client, ensure_indexes
+from api.storage.client import MongoUnitOfWork, create_client, ensure_schema
 from domain.aggregates.disclosure import Disclosure, Guarantee
 from domain.aggregates.experience_value import ValueAxis, ValueFilter, ValueQuery, ValueRow, experience_value
 from domain.aggregates.periods import Interval, Period
@@ -22,7 +22,7 @@ from domain.customers.models import CustomerStatus, Segment
 from domain.errors import InvalidInput
 from domain.feedback.models import Touchpoint
 from domain.money import Money
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from domain.scope import RowScope
 from domain.standing.service import refresh, verify
 from domain.value.models import ValueWindow
@@ -113,7 +113,7 @@ async def check_example(
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
-        await ensure_indexes(db, all_indexes())
+        await ensure_schema(db)
         for name in (
             "customers",
             "feedback",

@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from api.settings import Settings
-from api.storage.client import MongoUnitOfWork, create_client, ensure_indexes
+from api.storage.client import MongoUnitOfWork, create_client, ensure_schema
 from domain.aggregates.churn import ChurnFilter, churn
 from domain.aggregates.disclosure import Disclosure, Guarantee
 from domain.aggregates.groups import CustomerAxis
 from domain.aggregates.periods import Interval, Period
 from domain.aggregates.service import rebuild_rollups, verify_rollups
 from domain.customers.models import Customer, CustomerStatus, Segment
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from domain.scope import RowScope
 from tests import factories as f
 
@@ -143,7 +143,7 @@ async def check_example(
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
-        await ensure_indexes(db, all_indexes())
+        await ensure_schema(db)
         for collection in ("customers", "lifecycleRollups"):
             await db[collection].delete_many({})
         repos = Repositories.on(db, rollup_zones=ZONES)

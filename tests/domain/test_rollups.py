@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from api.settings import Settings
-from api.storage.client import MongoDatabase, create_client, ensure_indexes
+from api.storage.client import MongoDatabase, create_client, ensure_schema
 from domain.aggregates.disclosure import Disclosure, Guarantee
 from domain.aggregates.experience import ExperienceFilter, ExperienceQuery, experience
 from domain.aggregates.periods import Grain, Interval, Period
@@ -21,7 +21,7 @@ from domain.aggregates.tally import CUSTOMERS_KEPT
 from domain.errors import InvalidInput
 from domain.feedback.models import Feedback, FeedbackChannel, ScoreItem, Touchpoint
 from domain.ids import new_id
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from domain.scope import RowScope
 from tests import factories as f
 from tests.domain.raw_experience import raw_experience
@@ -119,7 +119,7 @@ async def check_example(
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
-        await ensure_indexes(db, all_indexes())
+        await ensure_schema(db)
         for collection in ("feedback", "rollups"):
             await db[collection].delete_many({})
         repos = Repositories.on(db, rollup_zones=ZONES)

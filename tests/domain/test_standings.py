@@ -13,13 +13,13 @@ from typing import Any
 from pymongo import monitoring
 
 from api.settings import Settings
-from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_indexes
+from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_schema
 from domain.crm.models import OpportunityStage
 from domain.customer_history import Changes, CustomerHistory, Part, Records, read_histories
 from domain.customers.models import Consent, Customer, Segment
 from domain.feedback.repository import FeedbackRepository
 from domain.money import Money
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from domain.standing.models import NextBestAction, Standing
 from domain.standing.repository import StandingRepository, Stored
 from domain.standing.rules import assess
@@ -421,7 +421,7 @@ async def test_a_worklist_page_reads_about_a_page_of_standings_however_many_cust
         for customers in (300, 3000):
             db = client[f"{settings.database_name}_{customers}"]
             try:
-                await ensure_indexes(db, all_indexes())
+                await ensure_schema(db)
                 repos = Repositories.on(db)
                 rng = random.Random(customers)  # noqa: S311
                 await repos.standings.replace_all([a_standing(n, rng) for n in range(customers)])
@@ -458,3 +458,22 @@ async def test_a_worklist_page_reads_about_a_page_of_standings_however_many_cust
     assert len(examined[300]) == len(examined[3000]) == 8, examined
     assert max(examined[3000]) <= 100, examined
     assert sum(examined[3000]) <= 2 * sum(examined[300]) + 100, examined
+
+
+async def test_the_band_collection_is_created_before_any_write_with_its_id_index_only(
+    settings: Settings,
+) -> None:
+    """Band counts are written in the standings' transactions, so their collection must exist first; they
+    are read by id only, so no other index costs their writes (an older database's is dropped)."""
+    client = create_client(str(settings.mongodb_uri))
+    db = client[f"{settings.database_name}_bands"]
+    try:
+        await ensure_schema(db)
+        assert "worklistBands" in await db.list_collection_names()
+        assert set(await db["worklistBands"].index_information()) == {"_id_"}
+        await db["worklistBands"].create_index([("kind", 1)], name="kind_1")  # as earlier versions did
+        await ensure_schema(db)  # a start on that database: the collection exists already
+        assert set(await db["worklistBands"].index_information()) == {"_id_"}
+    finally:
+        await client.drop_database(db.name)
+        await client.close()

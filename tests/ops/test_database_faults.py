@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from api.settings import Settings
-from api.storage.client import create_client, ensure_indexes
+from api.storage.client import create_client, ensure_schema
 from api.storage.embedded import EmbeddedDatabase, free_port
 from auth.principal import Role
 from domain.customers.models import Customer
-from domain.repositories import Repositories, all_indexes
+from domain.repositories import Repositories
 from tests import factories as f
 from tests.ops.faults import Proxy
 from tests.ops.load import Load, Shot, wait_until
@@ -56,7 +56,7 @@ async def seed(uri: str, database_name: str) -> list[Customer]:
     client = create_client(uri)
     try:
         db = client[database_name]
-        await ensure_indexes(db, all_indexes())
+        await ensure_schema(db)
         customers = [f.customer() for _ in range(5)]
         await Repositories.on(db).customers.insert_many(customers)
         return customers
