@@ -41,7 +41,8 @@ def rollup_layout() -> str:
     """What the rollup cells look like: a data set whose cells were written otherwise gets them rebuilt."""
     held = ";".join(f"{grain.value}={','.join(c.name for c in STORED[grain])}" for grain in Grain)
     documents = "documents=zone,span,region,shard"
-    return f"shards={SHARDS};{documents};{held};customers=cell,dimension;window=running totals by month"
+    kept = "customers=cell,dimension;window=running totals by month;finest months=whole apart"
+    return f"shards={SHARDS};{documents};{held};{kept}"
 
 
 async def rollups_current(db: MongoDatabase, marker: str, marker_id: str) -> bool:

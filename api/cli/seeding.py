@@ -19,6 +19,7 @@ from auth.principal import Role
 from auth.tokens import issue_token
 from domain.aggregates.periods import Grain
 from domain.aggregates.repository import COLLECTION as ROLLUPS
+from domain.aggregates.repository import FINEST_COLLECTION as FINEST_MONTHS
 from domain.aggregates.repository import TOTALS_COLLECTION as WINDOW_TOTALS
 from domain.alerts.handling import COLLECTION as HANDLING_COLLECTION
 from domain.alerts.models import AlertKind
@@ -98,8 +99,8 @@ async def first_start(settings: Settings) -> None:
 
 async def _rollups_missing(settings: Settings) -> bool:
     """Whether feedback has no rollup cells, customers no lifecycle cells or operational alerts no handling
-    packs, or window counts are neither pending in month rollup documents nor in running totals (a database
-    from before them)."""
+    packs, window counts are neither pending in month rollup documents nor in running totals, or no month
+    has its finest cube's cells kept whole (a database from before them)."""
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
@@ -115,11 +116,14 @@ async def _rollups_missing(settings: Settings) -> bool:
         months = db[ROLLUPS]
         if await months.find_one({"grain": Grain.MONTH.value, "days": {"$exists": True}, "pending": None}):
             return True
+        month = await months.find_one({"grain": Grain.MONTH.value}, {"_id": 1})
+        if month is not None and not await db[FINEST_MONTHS].find_one({}, {"_id": 1}):
+            return True  # from before the finest cube's months were kept whole (reads sum their days)
         if await db[WINDOW_TOTALS].find_one({}, {"_id": 1}) or await months.find_one(
             {"pending": {"$gt": ""}}
         ):
             return False
-        return await months.find_one({"grain": Grain.MONTH.value}, {"_id": 1}) is not None
+        return month is not None
     finally:
         await client.close()
 

@@ -2,8 +2,11 @@
 
 A document holds every cell of one zone, region, time span and shard, cube by cube: a response counts into
 one day document and one month document, two writes however many cubes there are. Month documents hold the
-four coarse cubes only, which every dashboard reads; the finest cube (every axis) is kept per day, and its
-month cells are summed from its day cells when asked for, exactly (tallies merge exactly). A month document
+four coarse cubes only, which every dashboard reads; the finest cube (every axis) is kept per day. Its month
+cells are kept whole apart for months that are over (``finestMonths``, a document per zone, month and region,
+written by the sweep once a month is over and again after a late response): such a document is used while it
+counts as many responses as the month's own documents (responses are only ever added), else the month is
+summed from its days, exactly (tallies merge exactly), as the current month always is. A month document
 also takes its responses' window counts per day and touchpoint (``WindowCounts``: eight counts, no
 customers), marked ``pending`` until the sweep folds them into the month's running totals of its region
 (``windowTotals``, see ``domain/aggregates/window_totals.py``): what a touchpoint's rolling window of days is
@@ -18,9 +21,10 @@ Also the lifecycle cells churn is counted from, changed with each customer (``Li
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from domain.aggregates import window_totals
@@ -56,6 +60,9 @@ STORED: dict[Grain, tuple[Cube, ...]] = {
 # The cube whose day cells month documents also hold as window counts, under ``days.d<DD>.<touchpoint>``.
 WINDOW_CUBE = cube_for([Axis.REGION, Axis.TOUCHPOINT])
 TOTALS_COLLECTION = "windowTotals"
+FINEST_COLLECTION = "finestMonths"
+# The cube whose month cells count a month's responses: what a finest month document must count too.
+REGION_CUBE = cube_for([Axis.REGION])
 
 
 def slot_key(zone: str, slot: Slot) -> str:
@@ -314,6 +321,64 @@ def window_totals_documents(cells: Mapping[CellKey, Tally]) -> list[Document]:
     return [_totals_document(zone, month, region, days) for (zone, month, region), days in months.items()]
 
 
+def _fields(cube: Cube) -> Document:
+    """The projection of a document's identity and one cube's cells."""
+    identity = dict.fromkeys(("zone", "grain", "start", "region", "shard"), 1)
+    return {**identity, f"cubes.{_cube_field(cube)}": 1}
+
+
+def _months_query(zone: str, months: Sequence[date], regions: Sequence[str] | None) -> Document:
+    """The documents of these months (of these regions; None: every region), by the index on ``slot``."""
+    query: Document = {"slot": {"$in": [slot_key(zone, Slot(Grain.MONTH, month)) for month in months]}}
+    if regions is not None:
+        query["region"] = {"$in": list(regions)}
+    return query
+
+
+def _over(zone: str, month: date, now: datetime) -> bool:
+    """Whether the month has ended in the zone at ``now``."""
+    return add_months(month, 1) <= local_day(now, time_zone(zone))
+
+
+def _finest_id(zone: str, month: date, region: str) -> str:
+    return json.dumps([slot_key(zone, Slot(Grain.MONTH, month)), region])
+
+
+def _finest_document(zone: str, month: date, region: str, cells: Iterable[tuple[CellKey, Tally]]) -> Document:
+    """The finest cube's month cells of one zone, month and region, whole (their shards summed)."""
+    cube: Document = {}
+    for key, tally in _whole(cells).items():
+        axes = {axis.value: value for axis, value in key.values if axis is not Axis.REGION}
+        cube[_cell_field(axes)] = _cell_document(tally, axes)
+    identity = _identity(zone, Slot(Grain.MONTH, month), region, 0)
+    return {"_id": _finest_id(zone, month, region), **identity, "cubes": {_cube_field(FINEST): cube}}
+
+
+def finest_month_documents(cells: Mapping[CellKey, Tally]) -> list[Document]:
+    """The finest cube's month cells summed from ``cells``' day cells, a document per zone, month, region."""
+    months: dict[tuple[str, date, str], list[tuple[CellKey, Tally]]] = {}
+    for key, tally in cells.items():
+        if key.cube is FINEST and key.slot.grain is Grain.DAY:
+            where = (key.zone, month_start(key.slot.start), key.value(Axis.REGION) or "")
+            months.setdefault(where, []).append((key, tally))
+    return [
+        _finest_document(zone, month, region, _month_of_days(days).items())
+        for (zone, month, region), days in months.items()
+    ]
+
+
+def _whole(cells: Iterable[tuple[CellKey, Tally]]) -> dict[CellKey, Tally]:
+    """Cells with their shards summed."""
+    whole: dict[CellKey, Tally] = {}
+    for key, tally in cells:
+        whole.setdefault(key.whole, Tally()).add(tally)
+    return whole
+
+
+def _responses(cells: Iterable[tuple[CellKey, Tally]]) -> int:
+    return sum(tally.responses for _, tally in cells)
+
+
 # Each histogram's stored keys, in score order, worked out once: a read decodes cells by the hundred thousand.
 _HISTOGRAM_KEYS = tuple((name, tuple(str(score) for score in scores)) for name, scores in HISTOGRAMS)
 _AXES = {axis.value: axis for axis in Axis}
@@ -385,6 +450,7 @@ class RollupRepository:
     ) -> None:
         self._collection = db[COLLECTION]
         self._totals = db[TOTALS_COLLECTION]
+        self._finest = db[FINEST_COLLECTION]
         self._scope = scope or RowScope.everything()
         self.zones = tuple(zones)
 
@@ -396,6 +462,7 @@ class RollupRepository:
             IndexSpec(COLLECTION, (("shard", 1),)),
             IndexSpec(COLLECTION, (("pending", 1),)),
             IndexSpec(TOTALS_COLLECTION, (("slot", 1),)),
+            IndexSpec(FINEST_COLLECTION, (("slot", 1),)),
         ]
 
     async def sharded(self, *, limit: int) -> list[ShardedCells]:
@@ -411,10 +478,11 @@ class RollupRepository:
             for zone, grain, start, region in list(found)[:limit]
         ]
 
-    async def compact(self, sharded: ShardedCells, *, session: Session) -> int:
+    async def compact(self, sharded: ShardedCells, *, session: Session, now: datetime) -> int:
         """Fold the cells of every shard of ``sharded`` into shard 0, and their pending window counts into the
         month's running totals (in ``session``'s transaction, which a response counted into one of them at
-        the same time conflicts with); the documents folded."""
+        the same time conflicts with); the documents folded. A month that is over at ``now`` had a late
+        response: its finest cube's month cells are written again too."""
         query = {"slot": slot_key(sharded.zone, sharded.slot), "region": sharded.region}
         documents = await self._collection.find(query, session=session).to_list(None)
         if len(documents) < 2 and all(d.get("shard", 0) == 0 and "pending" not in d for d in documents):
@@ -431,7 +499,23 @@ class RollupRepository:
         folded = [d["_id"] for d in documents if d["_id"] != merged["_id"]]
         await self._collection.replace_one({"_id": merged["_id"]}, merged, upsert=True, session=session)
         await self._collection.delete_many({"_id": {"$in": folded}}, session=session)
+        if sharded.slot.grain is Grain.MONTH and _over(sharded.zone, sharded.slot.start, now):
+            await self.seal(sharded.zone, sharded.slot.start, sharded.region, session=session)
         return len(folded)
+
+    async def seal(self, zone: str, month: date, region: str, *, session: Session) -> None:
+        """Write the finest cube's cells of this month and region whole, summed from its days (in
+        ``session``'s transaction: a snapshot of the days)."""
+        cells = await self._days_summed(zone, [(month, region)], session=session)
+        document = _finest_document(zone, month, region, cells)
+        await self._finest.replace_one({"_id": document["_id"]}, document, upsert=True, session=session)
+
+    async def unsealed(self, zone: str, month: date) -> list[str]:
+        """The regions whose finest month cells of this month are missing or count other responses than the
+        month's documents (a response came in since they were written)."""
+        totals = await self._month_totals(zone, [month], None)
+        kept = await self._finest_kept(zone, [month], None, totals)
+        return sorted(region for (_, region), n in totals.items() if n and (month, region) not in kept)
 
     async def _fold_days(self, sharded: ShardedCells, days: MonthDays, *, session: Session) -> None:
         """Add a month's pending window counts into its running totals."""
@@ -504,27 +588,81 @@ class RollupRepository:
             return []
         regions = self._regions(where)
         stored = [s for s in dict.fromkeys(slots) if cube in STORED[s.grain]]
-        summed = {s.start for s in slots if cube not in STORED[s.grain]}
-        days = [day for month in sorted(summed) for day in _days_of(month)]
-        # The time spans alone select by the index; the regions filter those few documents.
-        query: Document = {"slot": {"$in": [slot_key(zone, s) for s in dict.fromkeys([*stored, *days])]}}
-        if regions is not None:
-            query["region"] = {"$in": regions}
-        fields = dict.fromkeys(("zone", "grain", "start", "region", "shard"), 1)
-        fields[f"cubes.{_cube_field(cube)}"] = 1
-        found = [
+        summed = sorted({s.start for s in slots if cube not in STORED[s.grain]})
+        found: list[tuple[CellKey, Tally]] = []
+        if stored:
+            # The time spans alone select by the index; the regions filter those few documents.
+            query: Document = {"slot": {"$in": [slot_key(zone, s) for s in stored]}}
+            if regions is not None:
+                query["region"] = {"$in": regions}
+            found += [
+                cell
+                for document in await self._collection.find(query, _fields(cube)).to_list(None)
+                for cell in from_document(document, (cube,))
+            ]
+        if summed:
+            found += await self._finest_months(zone, summed, regions)
+        return [
             (key, tally)
-            for document in await self._collection.find(query, fields).to_list(None)
-            for key, tally in from_document(document, (cube,))
+            for key, tally in found
             if all(not values or key.value(axis) in values for axis, values in where.items())
         ]
-        if not summed:
-            return found
-        kept = set(stored)
-        from_days = (
-            (k, t) for k, t in found if k.slot.grain is Grain.DAY and month_start(k.slot.start) in summed
-        )
-        return [*((k, t) for k, t in found if k.slot in kept), *_month_of_days(from_days).items()]
+
+    async def _finest_months(
+        self, zone: str, months: Sequence[date], regions: Sequence[str] | None
+    ) -> list[tuple[CellKey, Tally]]:
+        """The finest cube's cells of these months: kept whole where they count the month's responses,
+        summed from the days elsewhere."""
+        totals = await self._month_totals(zone, months, regions)
+        kept = await self._finest_kept(zone, months, regions, totals)
+        unsealed = [where for where, n in totals.items() if n and where not in kept]
+        found = [cell for cells in kept.values() for cell in cells]
+        return found + (await self._days_summed(zone, unsealed) if unsealed else [])
+
+    async def _month_totals(
+        self, zone: str, months: Sequence[date], regions: Sequence[str] | None
+    ) -> dict[tuple[date, str], int]:
+        """The responses counted in each of these months, by month and region (from the month documents)."""
+        query = _months_query(zone, months, regions)
+        totals: dict[tuple[date, str], int] = defaultdict(int)
+        async for document in self._collection.find(query, _fields(REGION_CUBE)):
+            totals[(date.fromisoformat(document["start"]), document["region"])] += _responses(
+                from_document(document, (REGION_CUBE,))
+            )
+        return totals
+
+    async def _finest_kept(
+        self,
+        zone: str,
+        months: Sequence[date],
+        regions: Sequence[str] | None,
+        totals: Mapping[tuple[date, str], int],
+    ) -> dict[tuple[date, str], list[tuple[CellKey, Tally]]]:
+        """The finest month cells kept whole that count what their month's documents count, by month and
+        region (any other is out of date: a response came in since it was written)."""
+        kept = {}
+        async for document in self._finest.find(_months_query(zone, months, regions)):
+            cells = from_document(document, (FINEST,))
+            where = (date.fromisoformat(document["start"]), document["region"])
+            if _responses(cells) == totals.get(where, 0):
+                kept[where] = cells
+        return kept
+
+    async def _days_summed(
+        self, zone: str, months: Sequence[tuple[date, str]], *, session: Session | None = None
+    ) -> list[tuple[CellKey, Tally]]:
+        """The finest cube's cells of these months and regions, summed from their days."""
+        wanted = set(months)
+        days = [slot_key(zone, day) for month in sorted({m for m, _ in wanted}) for day in _days_of(month)]
+        query = {"slot": {"$in": days}, "region": {"$in": sorted({r for _, r in wanted})}}
+        found = self._collection.find(query, _fields(FINEST), session=session)
+        from_days = [
+            (key, tally)
+            async for document in found
+            for key, tally in from_document(document, (FINEST,))
+            if (month_start(key.slot.start), document["region"]) in wanted
+        ]
+        return list(_month_of_days(from_days).items())
 
     def _readable(self) -> bool:
         """Whether the scope reads any cells: none for a customer (cells mix customers) or no scope."""
@@ -617,15 +755,27 @@ class RollupRepository:
                 yield (document["zone"], document["region"], touchpoint, day), counts
 
     async def everything(self) -> AsyncIterator[tuple[CellKey, Tally]]:
-        """Every cell (for verifying them): those stored, and the finest cube's months summed from days."""
-        finest_days: list[tuple[CellKey, Tally]] = []
+        """Every cell (for verifying them): those stored, and the finest cube's months as reads take them
+        (kept whole where they count their month's responses, else summed from the days)."""
+        finest_days: dict[tuple[str, date, str], list[tuple[CellKey, Tally]]] = defaultdict(list)
+        totals: dict[tuple[str, date, str], int] = defaultdict(int)
         async for document in self._collection.find({}):
             for key, tally in from_document(document):
                 yield key, tally
+                month = (key.zone, month_start(key.slot.start), str(document["region"]))
                 if key.cube is FINEST and key.slot.grain is Grain.DAY:
-                    finest_days.append((key, tally))
-        for key, tally in _month_of_days(finest_days).items():
-            yield key, tally
+                    finest_days[month].append((key, tally))
+                elif key.cube is REGION_CUBE and key.slot.grain is Grain.MONTH:
+                    totals[month] += tally.responses
+        kept: dict[tuple[str, date, str], list[tuple[CellKey, Tally]]] = {}
+        async for document in self._finest.find({}):
+            cells = from_document(document, (FINEST,))
+            month = (document["zone"], date.fromisoformat(document["start"]), str(document["region"]))
+            if _responses(cells) == totals.get(month, 0):
+                kept[month] = cells
+        for month, days in finest_days.items():
+            for key, tally in kept[month] if month in kept else _month_of_days(days).items():
+                yield key, tally
 
     async def replace_all(
         self,
@@ -637,6 +787,7 @@ class RollupRepository:
         """Drop every cell and store ``cells`` instead, telling ``progress`` how many are written."""
         await self._collection.delete_many({})
         await self._totals.delete_many({})
+        await self._finest.delete_many({})
         await self.insert_cells(cells, batch=batch, progress=progress)
 
     async def insert_cells(
@@ -648,7 +799,7 @@ class RollupRepository:
     ) -> None:
         """Store whole new cells in bulk (where none of them exist yet, as in a new database), ``batch``
         documents at a time; ``progress`` is told how many of ``cells`` are done (the finest cube's months,
-        summed from its days on read, are done last)."""
+        written whole apart, are done last)."""
         written = 0
         for chunk in _chunks(to_documents(cells), batch):
             await self._collection.insert_many(chunk, ordered=False)
@@ -657,6 +808,8 @@ class RollupRepository:
                 progress(written)
         for chunk in _chunks(window_totals_documents(cells), batch):
             await self._totals.insert_many(chunk, ordered=False)
+        for chunk in _chunks(finest_month_documents(cells), batch):
+            await self._finest.insert_many(chunk, ordered=False)
         if progress is not None and written < len(cells):
             progress(len(cells))
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from functools import partial
 
 from domain.aggregates.churn import LifecycleCounts, LifecycleKey, count_lifecycle
-from domain.aggregates.periods import Grain
+from domain.aggregates.periods import Grain, add_months, local_day, month_start, time_zone
 from domain.aggregates.repository import WINDOW_CUBE, ShardedCells
 from domain.aggregates.rollups import Axis, CellKey, count_in
 from domain.aggregates.tally import Tally
@@ -155,9 +156,12 @@ async def rebuild_rollups(
 COMPACTED_PER_ROUND = 200
 
 
-async def compact_rollups(repos: Repositories, uow: UnitOfWork, *, limit: int = COMPACTED_PER_ROUND) -> int:
+async def compact_rollups(
+    repos: Repositories, uow: UnitOfWork, *, now: datetime, limit: int = COMPACTED_PER_ROUND
+) -> int:
     """Fold the rollup cells responses spread over shards back into shard 0, for up to ``limit`` zones,
-    time spans and regions; the documents folded.
+    time spans and regions; the documents folded. (A late response to a month that is over at ``now`` also
+    has its month's finest cells written again.)
 
     Shards let concurrent responses write different documents; once written, every shard is one more
     document for each read of its time span to fetch. The sweep folds them, so a window or a dashboard
@@ -169,10 +173,38 @@ async def compact_rollups(repos: Repositories, uow: UnitOfWork, *, limit: int = 
     for sharded in await repos.rollups.sharded(limit=limit):
 
         async def work(session: Session, sharded: ShardedCells = sharded) -> int:
-            return await repos.rollups.compact(sharded, session=session)
+            return await repos.rollups.compact(sharded, session=session, now=now)
 
         folded += await uow.run(work)
     return folded
+
+
+async def seal_last_month(
+    repos: Repositories, uow: UnitOfWork, *, now: datetime, done: set[tuple[str, date]] | None = None
+) -> int:
+    """Write the finest cube's month cells of the month before ``now``'s, in each zone, for each region
+    whose cells are missing or count other responses than the month's documents; how many were written.
+
+    Reads take a month that is over from these (a document per region) rather than from its days (about
+    thirty per region), and stay exact without them. Once written, a month's cells change only with a late
+    response, which the fold of its month document writes again (``compact_rollups``): a sweep passes the
+    months it has seen whole in ``done`` and they are not looked at again. Safe in many processes at once:
+    each write is a snapshot of the days, whichever process writes last."""
+    sealed = 0
+    for zone in repos.rollups.zones:
+        month = add_months(month_start(local_day(now, time_zone(zone))), -1)
+        if done is not None and (zone, month) in done:
+            continue
+        for region in await repos.rollups.unsealed(zone, month):
+            await uow.run(partial(_seal, repos, zone, month, region))
+            sealed += 1
+        if done is not None:
+            done.add((zone, month))
+    return sealed
+
+
+async def _seal(repos: Repositories, zone: str, month: date, region: str, session: Session) -> None:
+    await repos.rollups.seal(zone, month, region, session=session)
 
 
 async def verify_rollups(

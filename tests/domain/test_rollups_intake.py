@@ -170,14 +170,14 @@ async def test_compaction_folds_every_shard_into_one_document_per_span_and_regio
         )
     assert await db["rollups"].count_documents({"shard": {"$gt": 0}}) > 0
 
-    folded = await compact_rollups(repos, uow)
+    folded = await compact_rollups(repos, uow, now=NOW)
 
     assert folded > 0
     # Its day and its month, in shard 0 alone, with every figure as before.
     assert [d["shard"] for d in await db["rollups"].find({}, {"shard": 1}).to_list(None)] == [0, 0]
     assert await total_responses(repos) == 12
     assert await verify_rollups(repos) == []
-    assert await compact_rollups(repos, uow) == 0  # nothing left to fold
+    assert await compact_rollups(repos, uow, now=NOW) == 0  # nothing left to fold
 
 
 async def test_responses_counted_while_compaction_folds_their_cells_are_all_kept(
@@ -194,11 +194,11 @@ async def test_responses_counted_while_compaction_folds_their_cells_are_all_kept
 
     async def fold(rounds: int) -> None:
         for _ in range(rounds):
-            await compact_rollups(repos, uow)
+            await compact_rollups(repos, uow, now=NOW)
             await asyncio.sleep(0)
 
     await asyncio.gather(*(respond(n) for n in range(24)), fold(12), fold(12))
-    await compact_rollups(repos, uow)
+    await compact_rollups(repos, uow, now=NOW)
 
     assert await total_responses(repos) == 24
     assert await verify_rollups(repos) == []

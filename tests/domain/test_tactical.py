@@ -226,7 +226,8 @@ async def test_a_window_reads_two_days_of_running_totals_per_month_not_a_documen
     await standard(repos, uow, replace(WINDOW, window_days=21), START - DAY)
     for n in range(34):  # 1 September to 4 October
         await f.store_feedback(repos, responses(START + n * DAY, 10, 2))
-    while await compact_rollups(repos, uow):  # as the sweep leaves them: shards and window counts folded
+    # As the sweep leaves them: shards and window counts folded.
+    while await compact_rollups(repos, uow, now=datetime.now(UTC)):
         pass
     documents = RollupDocuments()
     client = create_client(str(settings.mongodb_uri), event_listeners=[documents])

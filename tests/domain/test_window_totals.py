@@ -84,7 +84,7 @@ async def test_window_sums_equal_the_days_counts_folded_or_pending(
 
     await respond(range(0, 40))
     await check_sums()  # every count pending in its month documents
-    while await compact_rollups(repos, uow):
+    while await compact_rollups(repos, uow, now=datetime.now(UTC)):
         pass
     assert not await db["rollups"].find_one({"pending": {"$exists": True}})
     assert await db[TOTALS_COLLECTION].count_documents({}) == 2 * 2  # two regions, August and September
@@ -105,7 +105,7 @@ async def test_a_month_with_one_shard_is_folded_too(
     pending = await db["rollups"].find({"pending": {"$exists": True}}).to_list(None)
     assert [(d["grain"], d["shard"]) for d in pending] == [("month", 0)]
 
-    await compact_rollups(repos, uow)
+    await compact_rollups(repos, uow, now=datetime.now(UTC))
 
     assert not await db["rollups"].find_one({"pending": {"$exists": True}})
     period = Period(date(2026, 9, 1), date(2026, 9, 30))

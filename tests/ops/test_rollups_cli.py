@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ import pytest
 from api.cli.seeding import first_start
 from api.settings import Settings
 from api.storage.client import MongoDatabase
+from domain.aggregates.repository import FINEST_COLLECTION
 from domain.aggregates.service import verify_rollups
 from domain.alerts.repository import AlertRepository
 from domain.repositories import Repositories
@@ -113,6 +114,21 @@ async def test_a_development_start_adds_the_window_counts_a_database_lacks(
 
     await first_start(settings.model_copy(update={"demo_customers": 0}))
 
+    assert await verify_rollups(repos) == []
+
+
+async def test_a_development_start_keeps_whole_the_finest_months_a_database_lacks(
+    settings: Settings, repos: Repositories, db: MongoDatabase
+) -> None:
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    # Counted by intake, never swept: every month of the finest cube is summed from its days on read.
+    await f.store_feedback(repos, [f.feedback(customer, occurred_at=datetime(2026, 2, 3, tzinfo=UTC))])
+    assert await db[FINEST_COLLECTION].count_documents({}) == 0
+
+    await first_start(settings.model_copy(update={"demo_customers": 0}))
+
+    assert await db[FINEST_COLLECTION].count_documents({}) == 1
     assert await verify_rollups(repos) == []
 
 
