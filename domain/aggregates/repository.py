@@ -379,6 +379,12 @@ def _responses(cells: Iterable[tuple[CellKey, Tally]]) -> int:
     return sum(tally.responses for _, tally in cells)
 
 
+def _up_to_date(kept: Sequence[tuple[CellKey, Tally]], counted: int) -> bool:
+    """Whether a month's finest cells kept whole count the responses its month documents count: responses
+    are only ever added, so the same number means the same responses."""
+    return _responses(kept) == counted
+
+
 # Each histogram's stored keys, in score order, worked out once: a read decodes cells by the hundred thousand.
 _HISTOGRAM_KEYS = tuple((name, tuple(str(score) for score in scores)) for name, scores in HISTOGRAMS)
 _AXES = {axis.value: axis for axis in Axis}
@@ -644,7 +650,7 @@ class RollupRepository:
         async for document in self._finest.find(_months_query(zone, months, regions)):
             cells = from_document(document, (FINEST,))
             where = (date.fromisoformat(document["start"]), document["region"])
-            if _responses(cells) == totals.get(where, 0):
+            if _up_to_date(cells, totals.get(where, 0)):
                 kept[where] = cells
         return kept
 
@@ -771,7 +777,7 @@ class RollupRepository:
         async for document in self._finest.find({}):
             cells = from_document(document, (FINEST,))
             month = (document["zone"], date.fromisoformat(document["start"]), str(document["region"]))
-            if _responses(cells) == totals.get(month, 0):
+            if _up_to_date(cells, totals.get(month, 0)):
                 kept[month] = cells
         for month, days in finest_days.items():
             for key, tally in kept[month] if month in kept else _month_of_days(days).items():
