@@ -116,14 +116,15 @@ async def _rollups_missing(settings: Settings) -> bool:
         months = db[ROLLUPS]
         if await months.find_one({"grain": Grain.MONTH.value, "days": {"$exists": True}, "pending": None}):
             return True
-        month = await months.find_one({"grain": Grain.MONTH.value}, {"_id": 1})
-        if month is not None and not await db[FINEST_MONTHS].find_one({}, {"_id": 1}):
+        # Any rollup document means a month document too (a response counts into both). The first document in
+        # the collection's order, not a search by grain: that reads every day document before the months.
+        if await months.find_one({}, {"_id": 1}) and not await db[FINEST_MONTHS].find_one({}, {"_id": 1}):
             return True  # from before the finest cube's months were kept whole (reads sum their days)
         if await db[WINDOW_TOTALS].find_one({}, {"_id": 1}) or await months.find_one(
             {"pending": {"$gt": ""}}
         ):
             return False
-        return month is not None
+        return await months.find_one({"grain": Grain.MONTH.value}, {"_id": 1}) is not None
     finally:
         await client.close()
 
