@@ -301,12 +301,18 @@ def _totals_document(zone: str, month: date, region: str, days: MonthDays) -> Do
     }
 
 
-def _totals_query(zone: str, months: Iterable[date], regions: Sequence[str] | None) -> Document:
-    """The running totals of these months (of these regions; None: every region)."""
-    query: Document = {"slot": {"$in": [_totals_slot(zone, month) for month in months]}}
+def _spans_query(field: str, spans: Iterable[str], regions: Sequence[str] | None) -> Document:
+    """The documents whose ``field`` is one of these time spans (of these regions; None: every region): the
+    spans alone select by the index, the regions filter those few documents."""
+    query: Document = {field: {"$in": list(spans)}}
     if regions is not None:
         query["region"] = {"$in": list(regions)}
     return query
+
+
+def _totals_query(zone: str, months: Iterable[date], regions: Sequence[str] | None) -> Document:
+    """The running totals of these months (of these regions; None: every region)."""
+    return _spans_query("slot", [_totals_slot(zone, month) for month in months], regions)
 
 
 def window_totals_documents(cells: Mapping[CellKey, Tally]) -> list[Document]:
@@ -329,10 +335,7 @@ def _fields(cube: Cube) -> Document:
 
 def _months_query(zone: str, months: Sequence[date], regions: Sequence[str] | None) -> Document:
     """The documents of these months (of these regions; None: every region), by the index on ``slot``."""
-    query: Document = {"slot": {"$in": [slot_key(zone, Slot(Grain.MONTH, month)) for month in months]}}
-    if regions is not None:
-        query["region"] = {"$in": list(regions)}
-    return query
+    return _spans_query("slot", [slot_key(zone, Slot(Grain.MONTH, month)) for month in months], regions)
 
 
 def _over(zone: str, month: date, now: datetime) -> bool:
@@ -493,11 +496,9 @@ class RollupRepository:
         documents = await self._collection.find(query, session=session).to_list(None)
         if len(documents) < 2 and all(d.get("shard", 0) == 0 and "pending" not in d for d in documents):
             return 0
-        whole: dict[CellKey, Tally] = {}
+        whole = _whole(cell for document in documents for cell in from_document(document))
         days: MonthDays = {}
         for document in documents:
-            for key, tally in from_document(document):
-                whole.setdefault(key.whole, Tally()).add(tally)
             _add_days(days, stored_days(document))
         (merged,) = to_documents(whole) or [_empty(sharded)]
         if days:
@@ -597,10 +598,7 @@ class RollupRepository:
         summed = sorted({s.start for s in slots if cube not in STORED[s.grain]})
         found: list[tuple[CellKey, Tally]] = []
         if stored:
-            # The time spans alone select by the index; the regions filter those few documents.
-            query: Document = {"slot": {"$in": [slot_key(zone, s) for s in stored]}}
-            if regions is not None:
-                query["region"] = {"$in": regions}
+            query = _spans_query("slot", [slot_key(zone, s) for s in stored], regions)
             found += [
                 cell
                 for document in await self._collection.find(query, _fields(cube)).to_list(None)
@@ -740,9 +738,7 @@ class RollupRepository:
     ) -> dict[tuple[str, str, date], WindowCounts]:
         """The window counts of ``months`` that month documents hold, not folded into the running totals yet
         (by the ``pending`` index: none once the sweep has folded them)."""
-        query: Document = {"pending": {"$in": [slot_key(zone, Slot(Grain.MONTH, m)) for m in months]}}
-        if regions is not None:
-            query["region"] = {"$in": list(regions)}
+        query = _spans_query("pending", [slot_key(zone, Slot(Grain.MONTH, m)) for m in months], regions)
         found: dict[tuple[str, str, date], WindowCounts] = {}
         async for document in self._collection.find(query, {"start": 1, "region": 1, "days": 1}):
             for (day, touchpoint), counts in stored_days(document, touchpoints).items():
