@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from tqdm import tqdm
@@ -13,11 +14,17 @@ from api.cli.standing_commands import rebuild as rebuild_standings
 from api.demo.loader import load
 from api.http.graphiql import Caller, first_query
 from api.settings import Settings
-from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, prepare_database
+from api.storage.client import (
+    MongoCollection,
+    MongoDatabase,
+    MongoUnitOfWork,
+    create_client,
+    prepare_database,
+)
 from auth.keys import NoSigningKey
 from auth.principal import Role
 from auth.tokens import issue_token
-from domain.aggregates.periods import Grain
+from domain.aggregates.periods import Grain, local_day, month_start, time_zone
 from domain.aggregates.repository import COLLECTION as ROLLUPS
 from domain.aggregates.repository import FINEST_COLLECTION as FINEST_MONTHS
 from domain.aggregates.repository import TOTALS_COLLECTION as WINDOW_TOTALS
@@ -99,34 +106,49 @@ async def first_start(settings: Settings) -> None:
 
 async def _rollups_missing(settings: Settings) -> bool:
     """Whether feedback has no rollup cells, customers no lifecycle cells or operational alerts no handling
-    packs, window counts are neither pending in month rollup documents nor in running totals, or no month
-    has its finest cube's cells kept whole (a database from before them)."""
+    packs, no month that is over has its finest cube's cells kept whole (a database from before them), or
+    window counts are neither pending in month rollup documents nor in running totals.
+
+    Each question reads few documents: the embedded database reads every match of a query before its
+    limit, so even ``find_one({})`` on the rollups reads them all (a second at the demo data set's size).
+    A collection's estimated count is its metadata."""
     client = create_client(str(settings.mongodb_uri))
     try:
         db = client[settings.database_name]
         for records, which, cells in (
-            ("feedback", {}, "rollups"),
-            ("customers", {}, "lifecycleRollups"),
+            ("feedback", None, ROLLUPS),
+            ("customers", None, "lifecycleRollups"),
             ("alerts", {"kind": {"$ne": AlertKind.TACTICAL.value}}, HANDLING_COLLECTION),
         ):
-            if await db[records].find_one(which, {"_id": 1}) and not await db[cells].find_one({}, {"_id": 1}):
+            if await _holds(db[records], which) and not await db[cells].estimated_document_count():
                 return True
+        if await db[FINEST_MONTHS].estimated_document_count():
+            # Written by a rebuild or a sweep of this layout, which keep window counts in running totals.
+            return False
+        rollups = Repositories.on(db, rollup_zones=settings.rollup_time_zones).rollups
+        now = datetime.now(UTC)
+        for zone in rollups.zones:
+            if await rollups.counted_before(zone, month_start(local_day(now, time_zone(zone)))):
+                return True  # from before the finest cube's months were kept whole (reads sum their days)
         # Every month document has responses, so window counts of their days: pending in it (marked) or
         # folded into the running totals. Unmarked ones are from before the totals (which reads skip).
         months = db[ROLLUPS]
         if await months.find_one({"grain": Grain.MONTH.value, "days": {"$exists": True}, "pending": None}):
             return True
-        # Any rollup document means a month document too (a response counts into both). The first document in
-        # the collection's order, not a search by grain: that reads every day document before the months.
-        if await months.find_one({}, {"_id": 1}) and not await db[FINEST_MONTHS].find_one({}, {"_id": 1}):
-            return True  # from before the finest cube's months were kept whole (reads sum their days)
-        if await db[WINDOW_TOTALS].find_one({}, {"_id": 1}) or await months.find_one(
+        if await db[WINDOW_TOTALS].estimated_document_count() or await months.find_one(
             {"pending": {"$gt": ""}}
         ):
             return False
         return await months.find_one({"grain": Grain.MONTH.value}, {"_id": 1}) is not None
     finally:
         await client.close()
+
+
+async def _holds(collection: MongoCollection, which: Mapping[str, object] | None) -> bool:
+    """Whether ``collection`` has a document matching ``which``, or any document (by its estimated count)."""
+    if which is None:
+        return bool(await collection.estimated_document_count())
+    return await collection.find_one(which, {"_id": 1}) is not None
 
 
 async def demo_callers(settings: Settings) -> list[Caller]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 from pymongo.monitoring import _EventListener
@@ -23,6 +24,7 @@ Client = AsyncMongoClient[Document]
 # The driver's database: what the domain sees through its ``domain.store.Database`` protocol, plus what only
 # the server's own plumbing uses (change streams).
 MongoDatabase = AsyncDatabase[Document]
+MongoCollection = AsyncCollection[Document]
 
 
 def create_client(

@@ -517,6 +517,14 @@ class RollupRepository:
         document = _finest_document(zone, month, region, cells)
         await self._finest.replace_one({"_id": document["_id"]}, document, upsert=True, session=session)
 
+    async def counted_before(self, zone: str, month: date) -> bool:
+        """Whether a month before ``month`` has responses counted (its month documents exist).
+
+        A range of the slot index over month slots only: the embedded database reads every match of a
+        query before its limit, and the months' documents are a few dozen where the days' are thousands."""
+        first, end = (slot_key(zone, Slot(Grain.MONTH, start)) for start in (date.min, month))
+        return await self._collection.find_one({"slot": {"$gte": first, "$lt": end}}, {"_id": 1}) is not None
+
     async def unsealed(self, zone: str, month: date) -> list[str]:
         """The regions whose finest month cells of this month are missing or count other responses than the
         month's documents (a response came in since they were written)."""

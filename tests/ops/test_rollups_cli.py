@@ -132,6 +132,21 @@ async def test_a_development_start_keeps_whole_the_finest_months_a_database_lack
     assert await verify_rollups(repos) == []
 
 
+async def test_a_development_start_rebuilds_nothing_when_every_month_counted_is_current(
+    settings: Settings, repos: Repositories, db: MongoDatabase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    # Responses of this month only: no month is over, so none has cells to keep whole yet.
+    await f.store_feedback(repos, [f.feedback(customer, occurred_at=datetime.now(UTC))])
+
+    await first_start(settings.model_copy(update={"demo_customers": 0}))
+
+    assert "building them" not in capsys.readouterr().out
+    assert await db[FINEST_COLLECTION].count_documents({}) == 0
+    assert await verify_rollups(repos) == []
+
+
 async def test_a_development_start_builds_lifecycle_cells_a_database_lacks(
     settings: Settings, repos: Repositories
 ) -> None:
