@@ -106,6 +106,9 @@ class Changes:
     reread: set[Part] = field(default_factory=set)
     answers: dict[str, Answer] = field(default_factory=dict)  # responses inserted, by id
     opened_alerts: set[str] = field(default_factory=set)  # alerts inserted open, by id
+    # The profile itself was written. It is read with every recomputation anyway; what is derived from it
+    # with the records (experience-value observations) is then recomputed whole.
+    profile: bool = False
 
 
 def _with_inserts(records: Records, changes: Changes) -> Records:

@@ -113,8 +113,12 @@ def customer_of(change: dict[str, Any]) -> str | None:
 
 def _note(changed: Changes, change: dict[str, Any]) -> None:
     """Add what ``change`` did to its customer's records: an inserted response or open alert as it came,
-    any other write of a kind of record as that kind to read again (a profile is read in any case)."""
+    any other write of a kind of record as that kind to read again, a write of the profile as such (it is
+    read in any case)."""
     collection, document = change["ns"]["coll"], change.get("fullDocument") or {}
+    if collection == CustomerRepository.collection_name:
+        changed.profile = True
+        return
     part = PARTS.get(collection)
     if part is None:
         return

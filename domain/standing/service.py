@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from domain.customer_history import Changes, CustomerHistory, Records, read_histories
 from domain.customers.models import Segment
@@ -39,8 +39,8 @@ from domain.standing.worklist import (
     valid_rank,
 )
 from domain.store import Session, UnitOfWork
-from domain.value.models import CellKey, Observation, ValueFigures, cells_of
-from domain.value.observations import observe
+from domain.value.models import CellKey, Observation, ValueFigures, cells_of, observation_key
+from domain.value.observations import months_touched, observe
 from domain.value.repository import StoredObservation
 
 BATCH = 200
@@ -105,11 +105,13 @@ async def _refresh_batch(
         # The versions first, then the inputs: a write conditional on a version is computed from inputs
         # read after that version was written.
         stored = await repos.standings.get_many(pending, records=True)
-        stored_observations = await repos.value.observations_of(pending) if value else {}
         kept = _kept(stored) if changes is not None else None
+        touched = _months_touched(kept, changes, zone)
+        only = {c: [observation_key(c, zone, month) for month in months] for c, months in touched.items()}
+        stored_observations = await repos.value.observations_of(pending, only=only) if value else {}
         histories = await read_histories(repos, pending, kept=kept, changes=changes)
         standings = _standing_changes(stored, histories, now)
-        observations = _observation_changes(stored_observations, histories, zone) if value else []
+        observations = _observation_changes(stored_observations, histories, zone, touched) if value else []
         if not standings and not observations:
             break
         records = {customer_id: history.records for customer_id, history in histories.items()}
@@ -124,6 +126,17 @@ async def _refresh_batch(
 
 def _kept(stored: Mapping[str, Stored]) -> dict[str, Records]:
     return {customer_id: s.records for customer_id, s in stored.items() if s.records is not None}
+
+
+def _months_touched(
+    kept: Mapping[str, Records] | None, changes: Mapping[str, Changes] | None, zone: str
+) -> dict[str, set[date]]:
+    """The customers whose observations can have changed only in some months (those months): those
+    recomputed from kept records whose changes inserted responses at most. The others' are all read."""
+    if kept is None or changes is None:
+        return {}
+    touched = {c: months_touched(changes[c], zone) for c in kept if c in changes}
+    return {c: months for c, months in touched.items() if months is not None}
 
 
 class _Taken(Exception):
@@ -175,12 +188,18 @@ def _standing_changes(
 
 
 def _observation_changes(
-    stored: dict[str, list[StoredObservation]], histories: dict[str, CustomerHistory], zone: str
+    stored: dict[str, list[StoredObservation]],
+    histories: dict[str, CustomerHistory],
+    zone: str,
+    touched: Mapping[str, set[date]],
 ) -> list[tuple[StoredObservation | None, Observation | None]]:
+    """The observations to write; of a customer in ``touched``, only those of its months there were read
+    and can differ."""
     changes: list[tuple[StoredObservation | None, Observation | None]] = []
     for customer_id, history in histories.items():
         old = {s.observation.key: s for s in stored.get(customer_id, ())}
-        new = {o.key: o for o in observe(history, zone)}
+        months = touched.get(customer_id)
+        new = {o.key: o for o in observe(history, zone) if months is None or o.month in months}
         for key in sorted({*old, *new}):
             before, after = old.get(key), new.get(key)
             if before is None or after is None or before.observation != after:

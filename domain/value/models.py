@@ -68,7 +68,12 @@ class Observation:
     @property
     def key(self) -> str:
         """The observation's identity: one per customer, zone and month."""
-        return f"{self.customer_id}|{self.zone}|{self.month.isoformat()}"
+        return observation_key(self.customer_id, self.zone, self.month)
+
+
+def observation_key(customer_id: str, zone: str, month: date) -> str:
+    """The identity of a customer's observation of a month in a time zone."""
+    return f"{customer_id}|{zone}|{month.isoformat()}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from domain.aggregates.periods import local_day, month_start, time_zone
-from domain.customer_history import CustomerHistory
+from domain.customer_history import Changes, CustomerHistory, Part
 from domain.value.models import NpsCategory, Observation, Outcome, ValueWindow
 
 
@@ -51,3 +51,16 @@ def observe(history: CustomerHistory, zone: str) -> list[Observation]:
             )
         )
     return observations
+
+
+def months_touched(changes: Changes, zone: str) -> set[date] | None:
+    """The months whose observation ``changes`` can alter, made to a customer's kept records; None when any
+    month's can (the profile, purchases or responses were written other than by inserting responses).
+
+    An observation is its month's first NPS response with the purchases and the profile around it: a
+    response inserted can only become the first of its own month, and alerts, cases, interactions and
+    opportunities are in none."""
+    if changes.profile or {Part.PURCHASES, Part.ANSWERS} & changes.reread:
+        return None
+    tz = time_zone(zone)
+    return {month_start(local_day(a.at, tz)) for a in changes.answers.values() if a.nps is not None}

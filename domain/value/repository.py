@@ -163,11 +163,21 @@ class ValueRepository:
     def indexes(cls) -> list[IndexSpec]:
         return [IndexSpec(OBSERVATIONS, (("customerId", 1),)), IndexSpec(CELLS, (("slot", 1),))]
 
-    async def observations_of(self, customer_ids: Sequence[str]) -> dict[str, list[StoredObservation]]:
-        """The stored observations of each of these customers."""
+    async def observations_of(
+        self, customer_ids: Sequence[str], *, only: Mapping[str, Sequence[str]] | None = None
+    ) -> dict[str, list[StoredObservation]]:
+        """The stored observations of each of these customers: all of them, or for a customer in ``only``
+        those of the keys it lists there (a read of a few documents by id, not of all of theirs)."""
+        only = only or {}
         found: dict[str, list[StoredObservation]] = {c: [] for c in customer_ids}
-        async for document in self._observations.find({"customerId": {"$in": list(customer_ids)}}):
-            found[document["customerId"]].append(_observation_from(document))
+        queries = []
+        if whole := [c for c in customer_ids if c not in only]:
+            queries.append({"customerId": {"$in": whole}})
+        if keys := [key for c in customer_ids for key in only.get(c, ())]:
+            queries.append({"_id": {"$in": keys}})
+        for query in queries:
+            async for document in self._observations.find(query):
+                found[document["customerId"]].append(_observation_from(document))
         return found
 
     async def apply_all(

@@ -272,6 +272,24 @@ async def test_an_update_names_the_customer_of_the_updated_document(
     assert batch[customer.id].reread == {Part.INTERACTIONS}
 
 
+async def test_a_profile_written_is_named_as_such_and_no_kind_of_record_is_read_for_it(
+    db: MongoDatabase, repos: Repositories
+) -> None:
+    # Its observations are then recomputed whole (they carry its segment, region and churn).
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    changes = CustomerChanges(db, wait_ms=200)
+    async with changes.opened(None):
+        await db["customers"].update_one({"_id": customer.id}, {"$set": {"segment": "AFFLUENT"}})
+        batch: dict[str, Changes] = {}
+        deadline = time.monotonic() + DEADLINE
+        while not batch:
+            assert time.monotonic() < deadline, "the update never came"
+            batch = await changes.next_batch(10)
+    assert list(batch) == [customer.id]
+    assert (batch[customer.id].profile, batch[customer.id].reread) == (True, set())
+
+
 async def test_a_batch_carries_inserted_responses_and_open_alerts_and_names_other_kinds_to_read_again(
     db: MongoDatabase, repos: Repositories
 ) -> None:

@@ -16,7 +16,7 @@ from api.settings import Settings
 from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_schema
 from domain.crm.models import OpportunityStage
 from domain.customer_history import Changes, CustomerHistory, Part, Records, read_histories
-from domain.customers.models import Consent, Customer, Segment
+from domain.customers.models import Consent, Customer, CustomerStatus, Segment
 from domain.feedback.repository import FeedbackRepository
 from domain.money import Money
 from domain.repositories import Repositories
@@ -26,6 +26,7 @@ from domain.standing.rules import assess
 from domain.standing.service import cursor_of, refresh, sweep_due, verify, worklist
 from domain.standing.worklist import WorklistFilter
 from domain.store import UnitOfWork
+from domain.value.models import observation_key
 from tests import factories as f
 from tests.conftest import CommandCounter
 
@@ -208,10 +209,14 @@ class CollectionsRead(monitoring.CommandListener):
     def __init__(self) -> None:
         self.counting = False
         self.read: list[str] = []
+        self.filters: dict[str, list[Any]] = {}  # of the finds, by collection
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if self.counting and event.command_name in ("find", "aggregate"):
-            self.read.append(str(event.command[event.command_name]))
+            collection = str(event.command[event.command_name])
+            self.read.append(collection)
+            if event.command_name == "find":
+                self.filters.setdefault(collection, []).append(event.command.get("filter"))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -257,6 +262,56 @@ async def test_a_refresh_told_what_changed_reads_again_only_those_kinds_of_recor
     assert stored[alerted.id].standing.open_alerts == 1
     assert stored[answered.id].standing.action is NextBestAction.RECOVER
     assert (await verify(Repositories.on(db), now=NOW)).differences == []
+
+
+async def test_a_refresh_told_only_of_responses_inserted_reads_only_the_observations_of_their_months(
+    settings: Settings, db: MongoDatabase
+) -> None:
+    reads = CollectionsRead()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[reads])
+    try:
+        repos = Repositories.on(client[db.name])
+        uow = MongoUnitOfWork(client)
+        answered, alerted = await customers_with_scores(repos, [9, 9])
+        await repos.feedback.insert_many([f.feedback(answered, nps=7, occurred_at=NOW - 70 * DAY)])
+        await refresh(repos, uow, [answered.id, alerted.id], now=NOW)
+        response = f.feedback(answered, nps=1, occurred_at=NOW - DAY)
+        await repos.feedback.insert_many([response])
+        alert = f.alert(alerted, response)
+        await repos.alerts.insert(alert)
+        inserted = FeedbackRepository.answer_from(FeedbackRepository.to_document(response))
+        changes = {
+            answered.id: Changes(answers={response.id: inserted}),
+            alerted.id: Changes(opened_alerts={alert.id}),  # in no observation
+        }
+        reads.counting = True
+        done = await refresh(repos, uow, [answered.id, alerted.id], now=NOW, changes=changes)
+        reads.counting = False
+    finally:
+        await client.close()
+
+    month = response.occurred_at.astimezone(UTC).date().replace(day=1)
+    # Only the observation of the response's month, by id; the earlier months' are neither read nor written.
+    key = observation_key(answered.id, "UTC", month)
+    assert reads.filters["valueObservations"][0] == {"_id": {"$in": [key]}}
+    assert done.observations == 1
+    assert (await verify(Repositories.on(db), now=NOW)).differences == []
+
+
+async def test_a_profile_written_recomputes_every_observation_of_its_customer(
+    repos: Repositories, uow: UnitOfWork, db: MongoDatabase
+) -> None:
+    (customer,) = await customers_with_scores(repos, [9])
+    await repos.feedback.insert_many([f.feedback(customer, nps=3, occurred_at=NOW - 100 * DAY)])
+    await refresh(repos, uow, [customer.id], now=NOW)
+    # Churned since: within the windows after both responses (40 and 100 days ago).
+    churned = {"status": CustomerStatus.CHURNED.value, "churnedAt": NOW - 20 * DAY}
+    await db["customers"].update_one({"_id": customer.id}, {"$set": churned})
+
+    done = await refresh(repos, uow, [customer.id], now=NOW, changes={customer.id: Changes(profile=True)})
+
+    assert done.observations == 2
+    assert (await verify(repos, now=NOW)).differences == []
 
 
 async def test_records_that_change_no_standing_are_still_kept_with_it(
