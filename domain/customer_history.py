@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from domain.crm.models import Opportunity
-from domain.crm.repository import CaseSummary, OpportunityRepository, Purchase
+import orjson
+
+from domain.crm.models import Opportunity, OpportunityStage
+from domain.crm.repository import CaseSummary, Purchase
 from domain.customers.models import Customer
 from domain.feedback.models import Touchpoint
 from domain.feedback.repository import Answer
@@ -185,33 +187,78 @@ def _as_stored(part: Part, value: Any) -> Any:
     return value
 
 
-def records_document(records: Records) -> dict[str, Any]:
-    """Records as kept with the standing computed from them: compact, as every standing write carries them."""
+def records_document(records: Records) -> str:
+    """Records as kept with the standing computed from them: one JSON string. Every standing write carries
+    them, and the embedded database walks every field of a document it writes (for its indexes and its
+    change history): as nested arrays of a customer's responses and purchases they cost it about a quarter
+    more per standing written than as one string."""
     cases = records.cases
-    return {
-        "purchases": [[p.at, p.amount.amount_minor, p.amount.currency] for p in records.purchases],
-        "answers": [
-            [a.id, a.at, a.nps, a.csat, a.touchpoint.value, a.region, a.segment] for a in records.answers
-        ],
-        "openAlerts": sorted(records.open_alert_ids),
-        "cases": [cases.latest, cases.open_complaints] if cases is not None else None,
-        "lastInteractionAt": records.last_interaction_at,
-        "opportunities": [OpportunityRepository.to_document(o) for o in records.opportunities],
-    }
+    return orjson.dumps(
+        {
+            "purchases": [[p.at, p.amount.amount_minor, p.amount.currency] for p in records.purchases],
+            "answers": [
+                [a.id, a.at, a.nps, a.csat, a.touchpoint.value, a.region, a.segment] for a in records.answers
+            ],
+            "openAlerts": sorted(records.open_alert_ids),
+            "cases": [cases.latest, cases.open_complaints] if cases is not None else None,
+            "lastInteractionAt": records.last_interaction_at,
+            "opportunities": [_opportunity_row(o) for o in records.opportunities],
+        }
+    ).decode()
 
 
-def records_from(document: Mapping[str, Any]) -> Records:
-    cases = document.get("cases")
+def records_from(kept: str) -> Records:
+    """The records ``records_document`` kept."""
+    document = orjson.loads(kept)
+    cases = document["cases"]
     return Records(
         purchases=tuple(
-            Purchase(at, Money(int(minor), currency)) for at, minor, currency in document["purchases"]
+            Purchase(_instant(at), Money(minor, currency)) for at, minor, currency in document["purchases"]
         ),
         answers=tuple(
-            Answer(i, at, nps, csat, Touchpoint(touchpoint), region, segment)
+            Answer(i, _instant(at), nps, csat, Touchpoint(touchpoint), region, segment)
             for i, at, nps, csat, touchpoint, region, segment in document["answers"]
         ),
         open_alert_ids=frozenset(document["openAlerts"]),
-        cases=CaseSummary(cases[0], int(cases[1])) if cases is not None else None,
-        last_interaction_at=document.get("lastInteractionAt"),
-        opportunities=tuple(OpportunityRepository.from_document(o) for o in document["opportunities"]),
+        cases=CaseSummary(_instant(cases[0]), cases[1]) if cases is not None else None,
+        last_interaction_at=_instant(at) if (at := document["lastInteractionAt"]) is not None else None,
+        opportunities=tuple(_opportunity_from(row) for row in document["opportunities"]),
     )
+
+
+def _opportunity_row(o: Opportunity) -> list[Any]:
+    amount = o.amount
+    closes = o.expected_close_on
+    return [
+        o.id,
+        o.customer_id,
+        o.region,
+        o.title,
+        o.stage.value,
+        amount.amount_minor,
+        amount.currency,
+        o.probability,
+        closes.isoformat() if closes else None,
+        o.owner_id,
+        o.opened_at,
+    ]
+
+
+def _opportunity_from(row: list[Any]) -> Opportunity:
+    i, customer_id, region, title, stage, minor, currency, probability, closes, owner_id, opened_at = row
+    return Opportunity(
+        id=i,
+        customer_id=customer_id,
+        region=region,
+        title=title,
+        stage=OpportunityStage(stage),
+        amount=Money(minor, currency),
+        probability=probability,
+        expected_close_on=date.fromisoformat(closes) if closes else None,
+        owner_id=owner_id,
+        opened_at=datetime.fromisoformat(opened_at),
+    )
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value)

@@ -100,8 +100,10 @@ def from_document(document: Document) -> Stored:
         computed_at=document["computedAt"],
         recheck_at=document.get("recheckAt"),
     )
+    # Records kept in an older layout (not a string) are not used: the history is read whole instead.
     records = document.get("records")
-    return Stored(standing, int(document["version"]), records_from(records) if records is not None else None)
+    kept = records_from(records) if isinstance(records, str) else None
+    return Stored(standing, int(document["version"]), kept)
 
 
 def _counted(standing: Standing) -> list[tuple[str, str]]:
@@ -119,9 +121,9 @@ def _write(old: Stored | None, new: Standing, records: Records | None) -> Versio
 class StandingRepository:
     """Standings (one per customer, keyed by its id) and the band counts; reads are limited to the scope."""
 
-    # The version of the stored documents' shape (2: ``atRiskThrough``, 3: ``records``): stored in an older
-    # one, every standing is rebuilt.
-    LAYOUT = 3
+    # The version of the stored documents' shape (2: ``atRiskThrough``, 3: ``records``, 4: ``records`` as
+    # one string): stored in an older one, every standing is rebuilt.
+    LAYOUT = 4
 
     def __init__(self, db: Database, scope: RowScope | None = None) -> None:
         self._db = db

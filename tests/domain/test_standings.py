@@ -15,13 +15,23 @@ from pymongo import monitoring
 from api.settings import Settings
 from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_schema
 from domain.crm.models import OpportunityStage
-from domain.customer_history import Changes, CustomerHistory, Part, Records, read_histories
+from domain.crm.repository import CaseSummary, Purchase
+from domain.customer_history import (
+    Changes,
+    CustomerHistory,
+    Part,
+    Records,
+    read_histories,
+    records_document,
+    records_from,
+)
 from domain.customers.models import Consent, Customer, CustomerStatus, Segment
-from domain.feedback.repository import FeedbackRepository
+from domain.feedback.models import Touchpoint
+from domain.feedback.repository import Answer, FeedbackRepository
 from domain.money import Money
 from domain.repositories import Repositories
 from domain.standing.models import NextBestAction, Standing
-from domain.standing.repository import StandingRepository, Stored
+from domain.standing.repository import StandingRepository, Stored, to_document
 from domain.standing.rules import assess
 from domain.standing.service import cursor_of, refresh, sweep_due, verify, worklist
 from domain.standing.worklist import WorklistFilter
@@ -312,6 +322,39 @@ async def test_a_profile_written_recomputes_every_observation_of_its_customer(
 
     assert done.observations == 2
     assert (await verify(repos, now=NOW)).differences == []
+
+
+def test_records_kept_with_a_standing_come_back_as_they_were_every_kind_of_record() -> None:
+    customer = f.customer()
+    at = datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=UTC)
+    records = Records(
+        purchases=(Purchase(at - DAY, Money(12_34, "EUR")), Purchase(at, Money(-5_00, "USD"))),
+        answers=(
+            Answer("a1", at - DAY, 3, None, Touchpoint.SUPPORT_CALL, "north", "MASS"),
+            Answer("a2", at, None, 4, Touchpoint.STORE_VISIT, None, None),
+        ),
+        open_alert_ids=frozenset({"x", "y"}),
+        cases=CaseSummary(at, 2),
+        last_interaction_at=at,
+        opportunities=(
+            f.opportunity(customer, owner_id="e1"),
+            f.opportunity(customer, expected_close_on=None, stage=OpportunityStage.WON),
+        ),
+    )
+
+    assert records_from(records_document(records)) == records
+    assert records_from(records_document(Records())) == Records()
+
+
+async def test_records_kept_in_an_older_layout_are_not_used(repos: Repositories, db: MongoDatabase) -> None:
+    (customer,) = await customers_with_scores(repos, [9])
+    standing = assess(await _history(repos, customer), NOW)
+    document = to_document(standing, 1) | {"records": {"purchases": [], "answers": []}}
+    await db["standings"].insert_one(document)
+
+    stored = (await repos.standings.get_many([customer.id], records=True))[customer.id]
+
+    assert stored.records is None  # so the next recomputation reads the history whole
 
 
 async def test_records_that_change_no_standing_are_still_kept_with_it(
