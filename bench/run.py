@@ -32,6 +32,7 @@ from bench import (
     standings,
     tactical_check,
     team_table,
+    worker_cost,
 )
 from bench.closed_loop import measure_closed_loop
 from bench.measure import Measurement, measure
@@ -129,15 +130,31 @@ def _parser() -> argparse.ArgumentParser:
         "--standings-requests", type=int, default=30, help="measured worklist and experience-value requests"
     )
     parser.add_argument(
+        "--worker-cost-customers",
+        type=int,
+        default=300,
+        help="customers of the standing worker's cost scenario (0: skip it)",
+    )
+    parser.add_argument(
+        "--worker-cost-responses",
+        type=int,
+        default=200,
+        help="responses the worker's cost scenario recomputes",
+    )
+    parser.add_argument(
+        "--worker-cost-rounds", type=int, default=3, help="rounds of the worker's cost scenario"
+    )
+    parser.add_argument(
         "--only",
-        help="comma-separated scenarios to run on their own (first-start, aggregates, tactical, loop, "
-        "standings, closed-loop); their sections of --out are replaced and the rest of it is kept",
+        help="comma-separated scenarios to run on their own (first-start, aggregates, worker-cost, tactical, "
+        "loop, standings, closed-loop); their sections of --out are replaced and the rest of it is kept",
     )
     return parser
 
 
 FIRST_START = "first-start"
 AGGREGATES = "aggregates"
+WORKER_COST = "worker-cost"
 SECTIONS = {
     "tactical": "## Tactical check",
     "loop": "## Loop performance",
@@ -151,14 +168,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
     if args.only:
         only = [name.strip() for name in args.only.split(",") if name.strip()]
-        if unknown := [name for name in only if name not in (FIRST_START, AGGREGATES, *SECTIONS)]:
-            choices = ", ".join([FIRST_START, AGGREGATES, *SECTIONS])
+        if unknown := [
+            name for name in only if name not in (FIRST_START, AGGREGATES, WORKER_COST, *SECTIONS)
+        ]:
+            choices = ", ".join([FIRST_START, AGGREGATES, WORKER_COST, *SECTIONS])
             raise SystemExit(f"--only: unknown scenario {unknown[0]!r}; choose from {choices}")
         if FIRST_START in only:
             section = _first_start(args, command.strip())
             previous = args.out.read_text() if args.out.exists() else ""
             args.out.write_text(report.replace_section(previous, first_start.TITLE, section))
             print(f"wrote the first-start section of {args.out}", flush=True)
+        if WORKER_COST in only:
+            section = _worker_cost(args, command.strip())
+            previous = args.out.read_text() if args.out.exists() else ""
+            args.out.write_text(report.replace_section(previous, worker_cost.TITLE, section))
+            print(f"wrote the worker's cost section of {args.out}", flush=True)
         if AGGREGATES in only:
             with _database(args.storage, args.log) as (uri, _, _pid):
                 section = _aggregates(args, uri, command.strip())
@@ -193,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bi_sizes = _aggregates(args, uri, command.strip()) if args.aggregates_sizes.strip() else []
         sections = _sections(uri, args, list(SECTIONS), command.strip())
     starts = _first_start(args, command.strip()) if args.first_start_customers > 0 else []
+    worker = _worker_cost(args, command.strip()) if args.worker_cost_customers > 0 else []
     compiled = _fallbacks(scenarios, results[0].data if results else None, board_shown=bool(feedback_sizes))
     text = report.render(
         results=[(r.data, r.load_seconds, r.measurements, r.same_json) for r in results],
@@ -207,7 +232,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         more=[line for lines in sections.values() for line in ["", *lines]],
         fallbacks=compiled,
     )
-    args.out.write_text(report.replace_section(text, aggregates.TITLE, bi_sizes) if bi_sizes else text)
+    if bi_sizes:
+        text = report.replace_section(text, aggregates.TITLE, bi_sizes)
+    if worker:
+        text = report.replace_section(text, worker_cost.TITLE, worker)
+    args.out.write_text(text)
     print(f"wrote {args.out}", flush=True)
     return 0
 
@@ -231,6 +260,21 @@ def _first_start(args: argparse.Namespace, command: str) -> list[str]:
     for start in (first, second):
         print(f"  {start.label}: first answer {start.answer:.1f} s, Ctrl-C {start.stop:.1f} s", flush=True)
     return first_start.render(first, second, command=command, customers=args.first_start_customers, load=load)
+
+
+def _worker_cost(args: argparse.Namespace, command: str) -> list[str]:
+    """Measures what the standing worker's recomputation costs the database; the report's section."""
+    customers, responses = (
+        args.worker_cost_customers,
+        min(args.worker_cost_responses, args.worker_cost_customers),
+    )
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"worker cost: {responses} responses over {customers} customers, recomputed ...", flush=True)
+    rounds = worker_cost.measure(customers=customers, responses=responses, rounds=args.worker_cost_rounds)
+    for n, measured in enumerate(rounds, start=1):
+        cost = measured.per_customer_ms(measured.database_seconds)
+        print(f"  round {n}: {measured.customers} customers, {cost:.2f} ms of database CPU each", flush=True)
+    return worker_cost.render(rounds, command=command, when=when, customers=customers, responses=responses)
 
 
 def _sections(uri: str, args: argparse.Namespace, only: Sequence[str], command: str) -> dict[str, list[str]]:
