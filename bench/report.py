@@ -245,8 +245,9 @@ def render(
         "Scenarios:",
         "",
         *(f"- `{s.name}`: {s.title}" for s in SCENARIOS),
-        "- the first and second start of `customer360 serve`, the closed loop (`submitFeedback` and its "
-        "pushed alert) and the board dashboard at growing feedback volumes: their own sections below.",
+        "- the first and second start of `customer360 serve`, what the standing worker's recomputation of a "
+        "customer costs the database, the closed loop (`submitFeedback` and its pushed alert) and the board "
+        "dashboard at growing feedback volumes: their own sections below.",
     ]
     for data, load_seconds, measurements, same_json in results:
         loaded = f"loaded in {load_seconds:.0f} s" if load_seconds is not None else "reused"
