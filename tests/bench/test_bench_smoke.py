@@ -55,6 +55,7 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     command += ["--concurrency", "2", "--out", str(report), "--log", str(tmp_path / "bench.log")]
     command += ["--closed-loop-requests", "3", "--dashboard-feedback", "100,200", "--dashboard-requests", "2"]
     command += ["--first-start-customers", "0"]  # tests/bench/test_first_start.py runs that one
+    command += ["--worker-cost-customers", "0"]  # and tests/bench/test_worker_cost.py this one
     command += ["--aggregates-sizes", ",".join(map(str, AGGREGATES)), "--aggregates-requests", "1"]
     command += ["--tactical-feedback", "", "--loop-alerts", ""]  # their own run below
     command += ["--worklist-customers", "", "--value-transactions", ""]  # their own run below
