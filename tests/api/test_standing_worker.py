@@ -251,6 +251,14 @@ async def test_a_batch_ends_at_the_gathering_time_while_changes_keep_coming(db: 
     assert set(batch) == {f"c{n}" for n in range(1, stream.served + 1)}
 
 
+async def first_batch(changes: CustomerChanges) -> dict[str, Changes]:
+    """The first batch that names a customer, polled until a generous deadline."""
+    deadline = time.monotonic() + DEADLINE
+    while not (batch := await changes.next_batch(10)):
+        assert time.monotonic() < deadline, "the change never came"
+    return batch
+
+
 async def test_an_update_names_the_customer_of_the_updated_document(
     db: MongoDatabase, repos: Repositories
 ) -> None:
@@ -263,11 +271,7 @@ async def test_an_update_names_the_customer_of_the_updated_document(
     changes = CustomerChanges(db, wait_ms=200)
     async with changes.opened(None):
         await db["interactions"].update_one({"_id": interaction["_id"]}, {"$set": {"summary": "Called back"}})
-        batch: dict[str, Changes] = {}
-        deadline = time.monotonic() + DEADLINE
-        while not batch:
-            assert time.monotonic() < deadline, "the update never came"
-            batch = await changes.next_batch(10)
+        batch = await first_batch(changes)
     assert list(batch) == [customer.id]
     assert batch[customer.id].reread == {Part.INTERACTIONS}
 
@@ -281,11 +285,7 @@ async def test_a_profile_written_is_named_as_such_and_no_kind_of_record_is_read_
     changes = CustomerChanges(db, wait_ms=200)
     async with changes.opened(None):
         await db["customers"].update_one({"_id": customer.id}, {"$set": {"segment": "AFFLUENT"}})
-        batch: dict[str, Changes] = {}
-        deadline = time.monotonic() + DEADLINE
-        while not batch:
-            assert time.monotonic() < deadline, "the update never came"
-            batch = await changes.next_batch(10)
+        batch = await first_batch(changes)
     assert list(batch) == [customer.id]
     assert (batch[customer.id].profile, batch[customer.id].reread) == (True, set())
 

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ROUND = re.compile(r"^\| (?P<round>\d+) \| (?P<customers>\d+) \| (?P<database>[\d.]+) \| (?P<wall>[\d.]+) \|$")
+ROUND = re.compile(
+    r"^\| (?P<round>\d+) \| (?P<customers>\d+) \| (?P<database>[\d.]+) \| (?P<wall>[\d.]+) \|$"
+)
 
 
 def test_the_worker_cost_scenario_runs_alone_and_keeps_the_rest_of_the_report(tmp_path: Path) -> None:

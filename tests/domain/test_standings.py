@@ -4,8 +4,9 @@ under concurrent updates, and a time sweep that recomputes each due standing exa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -235,14 +236,23 @@ class CollectionsRead(monitoring.CommandListener):
         pass
 
 
-async def test_a_refresh_told_what_changed_reads_again_only_those_kinds_of_record(
+@contextlib.asynccontextmanager
+async def counted_reads(
     settings: Settings, db: MongoDatabase
-) -> None:
+) -> AsyncIterator[tuple[Repositories, UnitOfWork, CollectionsRead]]:
+    """Repositories and a unit of work on a client of their own, whose reads are noted while counting."""
     reads = CollectionsRead()
     client = create_client(str(settings.mongodb_uri), event_listeners=[reads])
     try:
-        repos = Repositories.on(client[db.name])
-        uow = MongoUnitOfWork(client)
+        yield Repositories.on(client[db.name]), MongoUnitOfWork(client), reads
+    finally:
+        await client.close()
+
+
+async def test_a_refresh_told_what_changed_reads_again_only_those_kinds_of_record(
+    settings: Settings, db: MongoDatabase
+) -> None:
+    async with counted_reads(settings, db) as (repos, uow, reads):
         answered, bought, alerted = customers = await customers_with_scores(repos, [9, 9, 9])
         ids = sorted(c.id for c in customers)
         await refresh(repos, uow, ids, now=NOW)
@@ -261,8 +271,6 @@ async def test_a_refresh_told_what_changed_reads_again_only_those_kinds_of_recor
         reads.counting = True
         done = await refresh(repos, uow, ids, now=NOW, changes=changes)
         reads.counting = False
-    finally:
-        await client.close()
 
     assert done.standings == 3
     history = {"customers", "transactions", "feedback", "alerts", "cases", "interactions", "opportunities"}
@@ -277,11 +285,7 @@ async def test_a_refresh_told_what_changed_reads_again_only_those_kinds_of_recor
 async def test_a_refresh_told_only_of_responses_inserted_reads_only_the_observations_of_their_months(
     settings: Settings, db: MongoDatabase
 ) -> None:
-    reads = CollectionsRead()
-    client = create_client(str(settings.mongodb_uri), event_listeners=[reads])
-    try:
-        repos = Repositories.on(client[db.name])
-        uow = MongoUnitOfWork(client)
+    async with counted_reads(settings, db) as (repos, uow, reads):
         answered, alerted = await customers_with_scores(repos, [9, 9])
         await repos.feedback.insert_many([f.feedback(answered, nps=7, occurred_at=NOW - 70 * DAY)])
         await refresh(repos, uow, [answered.id, alerted.id], now=NOW)
@@ -297,8 +301,6 @@ async def test_a_refresh_told_only_of_responses_inserted_reads_only_the_observat
         reads.counting = True
         done = await refresh(repos, uow, [answered.id, alerted.id], now=NOW, changes=changes)
         reads.counting = False
-    finally:
-        await client.close()
 
     month = response.occurred_at.astimezone(UTC).date().replace(day=1)
     # Only the observation of the response's month, by id; the earlier months' are neither read nor written.
