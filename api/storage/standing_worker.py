@@ -72,19 +72,25 @@ PARTS = {
     InteractionRepository.collection_name: Part.INTERACTIONS,
 }
 WATCHED = [CustomerRepository.collection_name, *PARTS]
+# Of the records updated far more often than their customers' records change, the fields those records are
+# made of: alerts are updated as they are routed, notified and escalated, but only their state decides
+# whether they are open. An update that names none of them (its ``updateDescription`` says) is passed over.
+RECORDED_FIELDS = {AlertRepository.collection_name: frozenset({"state", "customerId"})}
 # What an inserted response or alert adds to a customer's records without a read.
 CARRIED = ("_id", "customerId", "occurredAt", "nps", "csat", "touchpoint", "region", "segment", "state")
 PIPELINE: list[dict[str, Any]] = [
     {"$match": {"ns.coll": {"$in": WATCHED}, "operationType": {"$in": ["insert", "update", "replace"]}}},
     # Only what names the customer travels, and what an insert adds: not the documents themselves. Inserts
-    # and replacements carry their document; an update carries its key only, and ``CustomerChanges`` reads
-    # whose document it is.
+    # and replacements carry their document; an update carries its key and what it changed only, and
+    # ``CustomerChanges`` reads whose document it is.
     {
         "$project": {
             "ns": 1,
             "operationType": 1,
             "documentKey": 1,
             **{f"fullDocument.{f}": 1 for f in CARRIED},
+            "updateDescription.updatedFields": 1,
+            "updateDescription.removedFields": 1,
         }
     },
 ]
@@ -109,6 +115,18 @@ def customer_of(change: dict[str, Any]) -> str | None:
         return str(change["documentKey"]["_id"])
     customer = (change.get("fullDocument") or {}).get("customerId")
     return str(customer) if customer is not None else None
+
+
+def changes_records(change: dict[str, Any]) -> bool:
+    """Whether ``change`` can change its customer's records: any change but an update that names none of
+    the fields its collection's records are made of (``RECORDED_FIELDS``; an update that does not say which
+    fields it changed counts)."""
+    fields = RECORDED_FIELDS.get(change["ns"]["coll"])
+    description = change.get("updateDescription")
+    if fields is None or change.get("operationType") != "update" or description is None:
+        return True
+    named = [*(description.get("updatedFields") or {}), *(description.get("removedFields") or ())]
+    return any(name.split(".", 1)[0] in fields for name in named)
 
 
 def _note(changed: Changes, change: dict[str, Any]) -> None:
@@ -194,7 +212,9 @@ class CustomerChanges:
                     break
                 continue
             until = loop.time() + gather_seconds if until is None else until
-            if (customer := customer_of(change)) is not None:
+            if not changes_records(change):
+                pass
+            elif (customer := customer_of(change)) is not None:
                 _note(customers.setdefault(customer, Changes()), change)
             elif change.get("operationType") == "update":
                 updated[change["ns"]["coll"]].add(change["documentKey"]["_id"])

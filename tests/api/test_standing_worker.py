@@ -16,7 +16,7 @@ from pathlib import Path
 
 from api.cli.importer import Importer
 from api.storage.client import MongoDatabase, MongoUnitOfWork, ensure_schema
-from api.storage.standing_worker import CustomerChanges, StandingWorker
+from api.storage.standing_worker import CustomerChanges, StandingWorker, changes_records
 from domain.alerts.service import Resolution, resolve
 from domain.crm.models import CaseChannel, CaseKind, CaseStatus, Severity
 from domain.crm.service import CaseChange, NewCase, open_case, update_case
@@ -274,6 +274,39 @@ async def test_an_update_names_the_customer_of_the_updated_document(
         batch = await first_batch(changes)
     assert list(batch) == [customer.id]
     assert batch[customer.id].reread == {Part.INTERACTIONS}
+
+
+async def test_an_alert_update_that_leaves_its_state_names_no_customer_and_one_that_resolves_it_does(
+    db: MongoDatabase, repos: Repositories
+) -> None:
+    alerted, other = f.customer(), f.customer()
+    await repos.customers.insert_many([alerted, other])
+    alert = f.alert(alerted, f.feedback(alerted, nps=1))
+    await repos.alerts.insert(alert)
+    changes = CustomerChanges(db, wait_ms=200)
+    async with changes.opened(None):
+        # Routed and notified: its state, and so whether it is open, stays as it was.
+        await db["alerts"].update_one(
+            {"_id": alert.id}, {"$set": {"assigneeId": "e1", "notifiedAt": datetime.now(UTC)}}
+        )
+        await db["customers"].update_one({"_id": other.id}, {"$set": {"segment": "AFFLUENT"}})
+        assert list(await first_batch(changes)) == [other.id]  # the profile written after it, alone
+
+        await db["alerts"].update_one({"_id": alert.id}, {"$set": {"state": "RESOLVED"}})
+        batch = await first_batch(changes)
+    assert list(batch) == [alerted.id]
+    assert batch[alerted.id].reread == {Part.ALERTS}
+
+
+def test_an_update_that_does_not_say_what_it_changed_counts_as_changing_the_records() -> None:
+    alerts = {"coll": "alerts"}
+    routed = {"updatedFields": {"assigneeId": "e1"}, "removedFields": []}
+    assert not changes_records({"ns": alerts, "operationType": "update", "updateDescription": routed})
+    assert changes_records({"ns": alerts, "operationType": "update"})
+    assert changes_records({"ns": alerts, "operationType": "replace"})
+    reopened = {"updatedFields": {"state": "OPEN"}, "removedFields": ["resolvedAt"]}
+    assert changes_records({"ns": alerts, "operationType": "update", "updateDescription": reopened})
+    assert changes_records({"ns": {"coll": "cases"}, "operationType": "update", "updateDescription": routed})
 
 
 async def test_a_profile_written_is_named_as_such_and_no_kind_of_record_is_read_for_it(
