@@ -190,8 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out.write_text(report.replace_section(previous, aggregates.TITLE, section))
             print(f"wrote the aggregates section of {args.out}", flush=True)
         if rest := [name for name in only if name in SECTIONS]:
-            with _database(args.storage, args.log) as (uri, _, _pid):
-                sections = _sections(uri, args, rest, command.strip())
+            with _database(args.storage, args.log) as (uri, _, db_pid):
+                sections = _sections(uri, args, rest, command.strip(), db_pid=db_pid)
             existing = args.out.read_text() if args.out.exists() else "# Benchmarks\n"
             args.out.write_text(report.splice(existing, sections))
             print(f"wrote {', '.join(rest)} to {args.out}", flush=True)
@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         bi_sizes = _aggregates(args, uri, command.strip()) if args.aggregates_sizes.strip() else []
-        sections = _sections(uri, args, list(SECTIONS), command.strip())
+        sections = _sections(uri, args, list(SECTIONS), command.strip(), db_pid=db_pid)
     starts = _first_start(args, command.strip()) if args.first_start_customers > 0 else []
     worker = _worker_cost(args, command.strip()) if args.worker_cost_customers > 0 else []
     compiled = _fallbacks(scenarios, results[0].data if results else None, board_shown=bool(feedback_sizes))
@@ -277,7 +277,9 @@ def _worker_cost(args: argparse.Namespace, command: str) -> list[str]:
     return worker_cost.render(rounds, command=command, when=when, customers=customers, responses=responses)
 
 
-def _sections(uri: str, args: argparse.Namespace, only: Sequence[str], command: str) -> dict[str, list[str]]:
+def _sections(
+    uri: str, args: argparse.Namespace, only: Sequence[str], command: str, *, db_pid: int | None
+) -> dict[str, list[str]]:
     """The sections of ``only`` (tactical, loop, standings, closed-loop), measured; one whose sizes (or
     requests) are empty is left out."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -301,7 +303,7 @@ def _sections(uri: str, args: argparse.Namespace, only: Sequence[str], command: 
             tables, requests=args.loop_requests, command=command, when=when
         )
     if "standings" in only and (args.worklist_customers.strip() or args.value_transactions.strip()):
-        sections[SECTIONS["standings"]] = _standings(uri, args)
+        sections[SECTIONS["standings"]] = _standings(uri, args, db_pid=db_pid)
     if "closed-loop" in only and args.closed_loop_requests > 0:
         print("closed loop: submitFeedback through one process, alerts pushed by another ...", flush=True)
         loop = asyncio.run(
@@ -329,7 +331,7 @@ def _fallbacks(
     return found
 
 
-def _standings(uri: str, args: argparse.Namespace) -> list[str]:
+def _standings(uri: str, args: argparse.Namespace, *, db_pid: int | None) -> list[str]:
     """Measures the worklist, experience value and the closed loop with and without the worker."""
     customers = [int(s) for s in args.worklist_customers.split(",") if s.strip()]
     transactions = [int(s) for s in args.value_transactions.split(",") if s.strip()]
@@ -341,6 +343,7 @@ def _standings(uri: str, args: argparse.Namespace) -> list[str]:
             requests=args.standings_requests,
             seed=args.seed,
             log_path=args.log,
+            db_pid=db_pid,
         )
     )
     section = standings.render(worklists, values, requests=args.standings_requests)

@@ -34,7 +34,7 @@ from auth.tokens import issue_dev_token
 from bench.closed_loop import CUSTOMERS, ClosedLoopResult, measure_closed_loop
 from bench.load import percentile, run
 from bench.measure import commands_so_far
-from bench.process import WORKER_OFF, WORKER_ON, ServerProcess, cpu_seconds
+from bench.process import WORKER_OFF, WORKER_ON, ServerProcess, cpu_seconds, settle
 from domain.crm.models import SalesChannel, Transaction
 from domain.crm.repository import TransactionRepository
 from domain.customers.models import Consent, Customer, CustomerStatus, ExternalId, Segment, Tier
@@ -238,9 +238,19 @@ async def prepare_value(db: MongoDatabase, transactions: int, seed: int) -> floa
 
 
 async def measure_standings(
-    uri: str, *, customers: list[int], transactions: list[int], requests: int, seed: int, log_path: Path
+    uri: str,
+    *,
+    customers: list[int],
+    transactions: list[int],
+    requests: int,
+    seed: int,
+    log_path: Path,
+    db_pid: int | None,
 ) -> tuple[list[Measured], list[Measured]]:
-    """The worklist at each customer count and experience value at each transaction count."""
+    """The worklist at each customer count and experience value at each transaction count; each measured once
+    the server and the database (``db_pid``, when it is a process here) are quiet: a data set just generated
+    keeps the database busy for a while after its last write."""
+    quiet = [db_pid] if db_pid is not None else []
     worklists, values = [], []
     client = create_client(uri, server_selection_timeout_ms=30_000)
     try:
@@ -251,7 +261,7 @@ async def measure_standings(
             token = {"role": Role.FRONTLINE, "subject": "bench-frontline", "regions": ["north"]}
             body = {"query": WORKLIST, "variables": {"after": None}}
             worklists.append(
-                Measured(size, loaded, *await _serve(uri, db.name, token, body, requests, log_path))
+                Measured(size, loaded, *await _serve(uri, db.name, token, body, requests, log_path, quiet))
             )
         for size in transactions:
             db = client[value_database(size, seed)]
@@ -260,7 +270,7 @@ async def measure_standings(
             token = {"role": Role.BOARD, "subject": "bench-board"}
             body = {"query": VALUE, "variables": {}}
             values.append(
-                Measured(size, loaded, *await _serve(uri, db.name, token, body, requests, log_path))
+                Measured(size, loaded, *await _serve(uri, db.name, token, body, requests, log_path, quiet))
             )
     finally:
         await client.close()
@@ -268,7 +278,13 @@ async def measure_standings(
 
 
 async def _serve(
-    uri: str, name: str, token: dict[str, Any], body: dict[str, Any], requests: int, log_path: Path
+    uri: str,
+    name: str,
+    token: dict[str, Any],
+    body: dict[str, Any],
+    requests: int,
+    log_path: Path,
+    quiet: list[int],
 ) -> tuple[int, int, float, float, float, float]:
     secret = secrets.token_urlsafe(32)
     bearer = issue_dev_token(
@@ -284,6 +300,7 @@ async def _serve(
             first = await http.post(path, json=body, headers=headers)
             assert "errors" not in first.json(), first.text
             await run(http, path, lambda n: body, headers=headers, requests=3, concurrency=1)
+            await settle([server.pid, *quiet])
             before, sent = cpu_seconds(server.pid), sum((await commands_so_far(http)).values())
             result = await run(http, path, lambda n: body, headers=headers, requests=requests, concurrency=1)
             cpu = (cpu_seconds(server.pid) - before) / max(1, requests)
@@ -325,10 +342,11 @@ def render(worklists: list[Measured], values: list[Measured], *, requests: int) 
         TITLE,
         "",
         f"`python -m bench --worklist-customers ... --value-transactions ...`: one caller sends each query "
-        f"{requests} times, one at a time, after 3 warm-up requests, to a server process with the standing "
-        "worker off (`bench/standings.py`). Worklist: a frontline member of one region (a fifth of the "
-        "customers) asks for the first 20 by priority with their standings; each customer has a standing of "
-        "a random action and priority. Experience value: a board member asks for nine months by region and "
+        f"{requests} times, one at a time, after 3 warm-up requests and once the server and the database "
+        "are quiet, to a server process with the standing worker off (`bench/standings.py`). Worklist: a "
+        "frontline member of one region (a fifth of the customers) asks for the first 20 by priority with "
+        "their standings; each customer has a standing of a random action and priority. Experience value: "
+        "a board member asks for nine months by region and "
         f"month over {VALUE_CUSTOMERS} customers (fewer in tiny runs) with {RESPONSES_PER_CUSTOMER} NPS "
         "responses each and the given number of transactions; its cells are rebuilt from that raw history "
         "first.",
