@@ -174,21 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             choices = ", ".join([FIRST_START, AGGREGATES, WORKER_COST, *SECTIONS])
             raise SystemExit(f"--only: unknown scenario {unknown[0]!r}; choose from {choices}")
         if FIRST_START in only:
-            section = _first_start(args, command.strip())
-            previous = args.out.read_text() if args.out.exists() else ""
-            args.out.write_text(report.replace_section(previous, first_start.TITLE, section))
-            print(f"wrote the first-start section of {args.out}", flush=True)
+            _write_section(args.out, first_start.TITLE, _first_start(args, command.strip()))
         if WORKER_COST in only:
-            section = _worker_cost(args, command.strip())
-            previous = args.out.read_text() if args.out.exists() else ""
-            args.out.write_text(report.replace_section(previous, worker_cost.TITLE, section))
-            print(f"wrote the worker's cost section of {args.out}", flush=True)
+            _write_section(args.out, worker_cost.TITLE, _worker_cost(args, command.strip()))
         if AGGREGATES in only:
             with _database(args.storage, args.log) as (uri, _, _pid):
                 section = _aggregates(args, uri, command.strip())
-            previous = args.out.read_text() if args.out.exists() else ""
-            args.out.write_text(report.replace_section(previous, aggregates.TITLE, section))
-            print(f"wrote the aggregates section of {args.out}", flush=True)
+            _write_section(args.out, aggregates.TITLE, section)
         if rest := [name for name in only if name in SECTIONS]:
             with _database(args.storage, args.log) as (uri, _, db_pid):
                 sections = _sections(uri, args, rest, command.strip(), db_pid=db_pid)
@@ -239,6 +231,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(text)
     print(f"wrote {args.out}", flush=True)
     return 0
+
+
+def _write_section(out: Path, title: str, section: list[str]) -> None:
+    """``section`` in place of the report's ``title`` section, the rest of the report kept."""
+    previous = out.read_text() if out.exists() else ""
+    out.write_text(report.replace_section(previous, title, section))
+    print(f"wrote the section {title.removeprefix('## ')!r} of {out}", flush=True)
 
 
 def _aggregates(args: argparse.Namespace, uri: str, command: str) -> list[str]:

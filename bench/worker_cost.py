@@ -16,8 +16,6 @@ import asyncio
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +33,7 @@ from api.storage.standing_worker import CustomerChanges, rebuild_under_lease
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.closed_loop import SUBMIT
+from bench.process import database_cpu_seconds
 from domain.customer_history import Changes
 from domain.repositories import Repositories
 from domain.standing.service import refresh
@@ -93,17 +92,6 @@ class _Commands(monitoring.CommandListener):
         counts[2] += micros / 1000
 
 
-def database_cpu_seconds(pid: int) -> float:
-    """CPU time of every thread of the process so far, from the scheduler's nanosecond counters."""
-    total = 0
-    for thread in os.listdir(f"/proc/{pid}/task"):
-        try:
-            total += int(Path(f"/proc/{pid}/task/{thread}/schedstat").read_text().split()[0])
-        except FileNotFoundError:  # the thread ended meanwhile
-            continue
-    return total / 1e9
-
-
 def measure(*, customers: int, responses: int, rounds: int) -> list[Round]:
     """Prepares the database once, then recomputes its changes ``rounds`` times, each on a fresh copy."""
     with tempfile.TemporaryDirectory(prefix="customer360-worker-cost-") as scratch:
@@ -114,18 +102,8 @@ def measure(*, customers: int, responses: int, rounds: int) -> list[Round]:
         ]
 
 
-@contextmanager
-def _database(path: Path) -> Iterator[EmbeddedDatabase]:
-    server = EmbeddedDatabase(path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 async def _prepare(path: Path, *, customers: int, responses: int) -> list[dict[str, Changes]]:
-    with _database(path) as server:
+    with EmbeddedDatabase(path) as server:
         client = create_client(server.uri)
         try:
             db = client[NAME]
@@ -180,7 +158,7 @@ async def _recompute(prepared: Path, path: Path, batches: list[dict[str, Changes
     shutil.copytree(prepared, path)
     measured = Round()
     commands = _Commands()
-    with _database(path) as server:
+    with EmbeddedDatabase(path) as server:
         client = create_client(server.uri, event_listeners=[commands])
         try:
             repos, uow = Repositories.on(client[NAME]), MongoUnitOfWork(client)

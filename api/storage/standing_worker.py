@@ -212,12 +212,11 @@ class CustomerChanges:
                     break
                 continue
             until = loop.time() + gather_seconds if until is None else until
-            if not changes_records(change):
-                pass
-            elif (customer := customer_of(change)) is not None:
-                _note(customers.setdefault(customer, Changes()), change)
-            elif change.get("operationType") == "update":
-                updated[change["ns"]["coll"]].add(change["documentKey"]["_id"])
+            if changes_records(change):
+                if (customer := customer_of(change)) is not None:
+                    _note(customers.setdefault(customer, Changes()), change)
+                elif change.get("operationType") == "update":
+                    updated[change["ns"]["coll"]].add(change["documentKey"]["_id"])
             if gather_seconds and loop.time() >= until:
                 break
         for collection, ids in updated.items():
