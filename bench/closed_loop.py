@@ -28,7 +28,7 @@ from api.storage.standing_worker import rebuild_under_lease
 from auth.principal import Role
 from auth.tokens import issue_dev_token
 from bench.load import percentile
-from bench.process import ServerProcess
+from bench.process import ServerProcess, cpu_seconds, database_cpu_seconds, settle
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 
@@ -51,10 +51,19 @@ class ClosedLoopResult:
     reply_seconds: tuple[float, ...]  # mutation latency, sorted
     push_seconds: tuple[float, ...]  # reply to subscriber receipt, sorted
     missed: int  # alerts never received within the deadline
+    # CPU seconds each process used while the requests were sent: the writer (A), the pusher (B) and the
+    # database (None when it is not a process of this machine's).
+    writer_cpu: float = 0.0
+    pusher_cpu: float = 0.0
+    database_cpu: float | None = None
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    def per_request_ms(self, seconds: float | None) -> str:
+        """CPU seconds as milliseconds per request, for a report ("-" when not measured)."""
+        return "-" if seconds is None or not self.requests else f"{seconds / self.requests * 1000:.2f}"
 
 
 async def _subscriber(url: str, bearer: str) -> websockets.ClientConnection:
@@ -82,6 +91,7 @@ async def measure_closed_loop(
     log_path: Path,
     env: Mapping[str, str] | None = None,
     customers: int = CUSTOMERS,
+    db_pid: int | None = None,
 ) -> ClosedLoopResult:
     """Loads a small data set of ``customers`` into a throwaway database, runs the loop against two
     processes, drops it. Its standings are rebuilt first, as a running deployment has them: else the
@@ -96,7 +106,7 @@ async def measure_closed_loop(
         customer_ids = [d["_id"] async for d in db["customers"].find({}, {"_id": 1})]
         regions = sorted(await db["customers"].distinct("region"))
         chosen = customer_ids[: min(requests, len(customer_ids))]
-        return await _run(uri, name, chosen, regions, concurrency, log_path, env)
+        return await _run(uri, name, chosen, regions, concurrency, log_path, env, db_pid)
     finally:
         await client.drop_database(name)
         await client.close()
@@ -110,6 +120,7 @@ async def _run(
     concurrency: int,
     log_path: Path,
     env: Mapping[str, str] | None = None,
+    db_pid: int | None = None,
 ) -> ClosedLoopResult:
     secret = secrets.token_urlsafe(32)
     settings = Settings(mongodb_uri=uri, database_name=name, jwt_secret=secret)
@@ -143,17 +154,35 @@ async def _run(
                     return
 
         receiving = asyncio.create_task(receive())
+        # The data set was just written and both servers just started: measured meanwhile, a round would
+        # share the machine with what they still do (the database's writes, the servers' start-up).
+        waited = await settle([writer.pid, pusher.pid, *([db_pid] if db_pid else [])])
+        print(f"  quiet after {waited:.1f} s", flush=True)
+        before = _cpu(writer.pid, pusher.pid, db_pid)
         reply_seconds, failures, seconds = await _submit_all(
             writer.url, bearer, customer_ids, concurrency, replied
         )
+        used = [after - b for after, b in zip(_cpu(writer.pid, pusher.pid, db_pid), before, strict=True)]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(receiving), timeout=30)
         receiving.cancel()
         await ws.close()
     pushes = tuple(sorted(received[c] - replied[c] for c in replied if c in received))
     return ClosedLoopResult(
-        len(customer_ids), failures, seconds, reply_seconds, pushes, missed=len(replied) - len(pushes)
+        len(customer_ids),
+        failures,
+        seconds,
+        reply_seconds,
+        pushes,
+        missed=len(replied) - len(pushes),
+        writer_cpu=used[0],
+        pusher_cpu=used[1],
+        database_cpu=used[2] if db_pid else None,
     )
+
+
+def _cpu(writer: int, pusher: int, database: int | None) -> list[float]:
+    return [cpu_seconds(writer), cpu_seconds(pusher), database_cpu_seconds(database) if database else 0.0]
 
 
 async def _submit_all(

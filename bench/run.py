@@ -307,7 +307,11 @@ def _sections(
         print("closed loop: submitFeedback through one process, alerts pushed by another ...", flush=True)
         loop = asyncio.run(
             measure_closed_loop(
-                uri, requests=args.closed_loop_requests, concurrency=args.concurrency, log_path=args.log
+                uri,
+                requests=args.closed_loop_requests,
+                concurrency=args.concurrency,
+                log_path=args.log,
+                db_pid=db_pid,
             )
         )
         sections[SECTIONS["closed-loop"]] = closed_loop.render(
@@ -354,6 +358,7 @@ def _standings(uri: str, args: argparse.Namespace, *, db_pid: int | None) -> lis
                 concurrency=args.concurrency,
                 log_path=args.log,
                 rounds=args.closed_loop_rounds,
+                db_pid=db_pid,
             )
         )
         section += ["", *standings.render_closed_loop(runs, concurrency=args.concurrency)]

@@ -362,7 +362,13 @@ def render(worklists: list[Measured], values: list[Measured], *, requests: int) 
 
 
 async def closed_loop_with_and_without(
-    uri: str, *, requests: int, concurrency: int, log_path: Path, rounds: int = 1
+    uri: str,
+    *,
+    requests: int,
+    concurrency: int,
+    log_path: Path,
+    rounds: int = 1,
+    db_pid: int | None = None,
 ) -> list[tuple[str, ClosedLoopResult]]:
     """The closed loop with the standing worker off (as before standings) and on, each on new data, in
     ``rounds`` alternating pairs (off, on, off, on ...), so a drift of the machine's load falls on both: the
@@ -379,6 +385,7 @@ async def closed_loop_with_and_without(
                 log_path=log_path,
                 env=env,
                 customers=customers,
+                db_pid=db_pid,
             )
             runs.append((label, result))
             print(f"  {label}: {result.requests} requests, {result.per_second:.1f}/s", flush=True)
@@ -395,18 +402,25 @@ def render_closed_loop(runs: list[tuple[str, ClosedLoopResult]], *, concurrency:
         "clients to process A, alerts pushed by process B), each run on fresh data: with the standing worker "
         "off in both processes, as before standings existed, and on, recomputing each customer the writes "
         "name (the write path itself does no standing work: the worker follows the change stream). Both "
-        "start from data whose standings were rebuilt, so the worker only follows the writes. Off and on "
-        f"alternate, {rounds} round{'s' if rounds != 1 else ''} of each.",
+        "start from data whose standings were rebuilt, so the worker only follows the writes; each round "
+        "waits until both processes and the database are quiet (the data set was just written and the "
+        "servers just started) before it sends its requests. Off and on "
+        f"alternate, {rounds} round{'s' if rounds != 1 else ''} of each. CPU per request: what each process "
+        "used while the requests were sent (the worker runs in the process that holds its lease), over the "
+        "requests; the database's is its own process's (the embedded SecantusDB).",
         "",
-        "| round | standing worker | requests | failures | req/s | mutation p50 ms | p99 ms | push p50 ms |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| round | standing worker | requests | failures | req/s | mutation p50 ms | p99 ms | push p50 ms "
+        "| A CPU ms/req | B CPU ms/req | DB CPU ms/req |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for n, (label, r) in enumerate(runs):
         lines.append(
             f"| {n // 2 + 1} | {label} | {r.requests} | {r.failures} | {r.per_second:.1f} "
             f"| {percentile(r.reply_seconds, 0.5) * 1000:.0f} "
             f"| {percentile(r.reply_seconds, 0.99) * 1000:.0f} "
-            f"| {percentile(r.push_seconds, 0.5) * 1000:.0f} |"
+            f"| {percentile(r.push_seconds, 0.5) * 1000:.0f} "
+            f"| {r.per_request_ms(r.writer_cpu)} | {r.per_request_ms(r.pusher_cpu)} "
+            f"| {r.per_request_ms(r.database_cpu)} |"
         )
     if any(r.failures or r.missed for _, r in runs):
         return [*lines, "", "- **FAILED**: requests failed or alerts were missed; no ratio is given."]
@@ -414,9 +428,34 @@ def render_closed_loop(runs: list[tuple[str, ClosedLoopResult]], *, concurrency:
     ratios = [on.per_second / off.per_second for off, on in pairs if off.per_second]
     if ratios:
         each = ", ".join(f"{(ratio - 1) * 100:+.0f} %" for ratio in ratios)
+        on_pooled, off_pooled = _pooled(runs, "worker on"), _pooled(runs, "worker off")
         lines += [
             "",
             "- Throughput with the worker on against off, round by round: "
             f"{each}; median **{(statistics.median(ratios) - 1) * 100:+.0f} %**.",
+            f"- All rounds together: {on_pooled:.1f} req/s with the worker on against {off_pooled:.1f} off "
+            f"({(on_pooled / off_pooled - 1) * 100:+.0f} %).",
         ]
+    costs = [(_cpu_per_request(off), _cpu_per_request(on)) for off, on in pairs]
+    if costs and all(off and on for off, on in costs):
+        extra = [on / off - 1 for off, on in costs if off and on]
+        each = ", ".join(f"{e * 100:+.0f} %" for e in extra)
+        lines.append(
+            "- CPU per request of the two processes and the database together, the worker on against off, "
+            f"round by round: {each}; median **{statistics.median(extra) * 100:+.0f} %**."
+        )
     return lines
+
+
+def _pooled(runs: list[tuple[str, ClosedLoopResult]], label: str) -> float:
+    """Requests per second over every round of ``label``: all their requests over all their time."""
+    chosen = [r for name, r in runs if name == label]
+    seconds = sum(r.seconds for r in chosen)
+    return sum(r.requests for r in chosen) / seconds if seconds else 0.0
+
+
+def _cpu_per_request(result: ClosedLoopResult) -> float | None:
+    """CPU seconds of both servers and the database per request (None when the database's is not known)."""
+    if result.database_cpu is None or not result.requests:
+        return None
+    return (result.writer_cpu + result.pusher_cpu + result.database_cpu) / result.requests

@@ -199,5 +199,12 @@ def test_only_the_standings_section_measures_the_worklist_value_and_closed_loop_
         assert measured[6] == "0", row  # failures
     for label in ("worker off", "worker on"):
         [row] = [line for line in text.splitlines() if line.startswith(f"| 1 | {label} |")]
-        assert row.split(" | ")[2:4] == ["5", "0"], row  # requests, failures
+        cells = row.split(" | ")
+        assert cells[2:4] == ["5", "0"], row  # requests, failures
+        # Each server's CPU per request; the database's is not this machine's process here (MONGODB_URI).
+        assert float(cells[8]) > 0, row
+        assert float(cells[9]) > 0, row
+        assert cells[10] == "- |", row
     assert "- Throughput with the worker on against off, round by round: " in text
+    assert "- All rounds together: " in text
+
