@@ -173,11 +173,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]:
             choices = ", ".join([FIRST_START, AGGREGATES, WORKER_COST, *SECTIONS])
             raise SystemExit(f"--only: unknown scenario {unknown[0]!r}; choose from {choices}")
-        if FIRST_START in only:
+        # A scenario asked for with no size to measure is left out, as in a full run: its section stays.
+        if FIRST_START in only and args.first_start_customers > 0:
             _write_section(args.out, first_start.TITLE, _first_start(args, command.strip()))
-        if WORKER_COST in only:
+        if WORKER_COST in only and args.worker_cost_customers > 0:
             _write_section(args.out, worker_cost.TITLE, _worker_cost(args, command.strip()))
-        if AGGREGATES in only:
+        if AGGREGATES in only and args.aggregates_sizes.strip():
             with _database(args.storage, args.log) as (uri, _, _pid):
                 section = _aggregates(args, uri, command.strip())
             _write_section(args.out, aggregates.TITLE, section)
