@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from api.storage.client import MongoDatabase
-from domain.aggregates.service import compact_rollups, seal_last_month
+from domain.aggregates.service import compact_rollups, fold_alert_handling, seal_last_month
 from domain.alerts.service import escalate_overdue
 from domain.digest.service import publish_digests
 from domain.repositories import Repositories
@@ -27,15 +27,17 @@ logger = logging.getLogger("customer360.sweeper")
 async def sweep_once(
     repos: Repositories, uow: UnitOfWork, *, kept_whole: set[tuple[str, date]] | None = None
 ) -> None:
-    """One round: escalate what is overdue, fold rollup shards (and keep last month's finest cells whole,
-    unless ``kept_whole`` says an earlier round did), judge every touchpoint's window, publish yesterday's
-    digests."""
+    """One round: escalate what is overdue, fold rollup shards and past days' alert handling shards (and
+    keep last month's finest cells whole, unless ``kept_whole`` says an earlier round did), judge every
+    touchpoint's window, publish yesterday's digests."""
     now = datetime.now(UTC)
     escalated = await escalate_overdue(repos, uow, now=now)
     if escalated:
         logger.info("escalated %d overdue alerts", escalated)
     if folded := await compact_rollups(repos, uow, now=now):
         logger.debug("folded %d rollup documents into their shard 0", folded)
+    if folded := await fold_alert_handling(repos, uow, now=now):
+        logger.debug("folded %d shards of alert handling packs into their whole pack", folded)
     if sealed := await seal_last_month(repos, uow, now=now, done=kept_whole):
         logger.info("kept last month's finest rollup cells of %d regions whole", sealed)
     checked = await check_windows(repos, uow, now=now)

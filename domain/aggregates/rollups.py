@@ -9,12 +9,12 @@ region reads a handful of cells per month however many responses there are.
 from __future__ import annotations
 
 import functools
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
+from domain import shards
 from domain.aggregates.periods import Grain, Slot, local_day, month_start, time_zone
 from domain.aggregates.tally import Tally
 from domain.feedback.models import Feedback
@@ -113,8 +113,8 @@ def values_of(feedback: Feedback) -> dict[Axis, str]:
 
 
 def shard_of(feedback: Feedback) -> int:
-    """The shard a response taken in counts in, by its id: stable across processes, unlike ``hash()``."""
-    return zlib.crc32(feedback.id.encode()) % SHARDS
+    """The shard a response taken in counts in, by its id."""
+    return shards.shard_of(feedback.id, SHARDS)
 
 
 def cells_of(feedback: Feedback, zones: Sequence[str], *, sharded: bool = True) -> list[CellKey]:

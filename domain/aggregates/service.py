@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 
 from domain.aggregates.churn import LifecycleCounts, LifecycleKey, count_lifecycle
@@ -174,6 +174,25 @@ async def compact_rollups(
 
         async def work(session: Session, sharded: ShardedCells = sharded) -> int:
             return await repos.rollups.compact(sharded, session=session, now=now)
+
+        folded += await uow.run(work)
+    return folded
+
+
+async def fold_alert_handling(
+    repos: Repositories, uow: UnitOfWork, *, now: datetime, limit: int = COMPACTED_PER_ROUND
+) -> int:
+    """Fold the shards of the alert handling packs of days before ``now``'s (UTC) into their whole pack,
+    for up to ``limit`` days and regions; the shards folded.
+
+    Shards let concurrent transactions raising alerts write different documents (``domain.alerts.handling``);
+    once their day is over, every shard is one more document for each read of loop performance to fetch.
+    Each fold is one transaction; safe in many processes at once."""
+    folded = 0
+    for day, region in await repos.alert_handling.sharded_before(now.astimezone(UTC).date(), limit=limit):
+
+        async def work(session: Session, day: str = day, region: str = region) -> int:
+            return await repos.alert_handling.fold(day, region, session=session)
 
         folded += await uow.run(work)
     return folded

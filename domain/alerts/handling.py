@@ -6,6 +6,14 @@ reads. Here each alert's handling is kept as one small entry of its raise day's 
 whenever the alert is written (in the same transaction), so a quarter is a few hundred documents however
 many alerts it holds. An entry is the alert's whole current handling, so setting it again is harmless, and
 ``rebuild`` and ``verify`` compare the packs with the alerts.
+
+Every alert raised in a region on one day was set in the same document, in the transaction that raised it:
+concurrent submissions conflicted there and were retried whole (eight clients sending detractor responses
+had more than one retry per response). So a day's and region's pack is written in ``SHARDS`` shards, each
+alert's entry always in the same one (by its id), and a pack written whole (rebuilt, or by an earlier
+version) has no shard. The sweep folds the shards of past days into their whole pack (``fold``); an entry
+in a shard is always newer than the same alert's in the whole pack, since a fold moves it there and
+deletes the shard, so reads take the shard's.
 """
 
 from __future__ import annotations
@@ -17,9 +25,11 @@ from typing import Any
 
 from domain.alerts.models import AlertAction, AlertKind, AlertState, Handling
 from domain.scope import RowScope
+from domain.shards import shard_of
 from domain.store import Database, Document, IndexSpec, Session
 
 COLLECTION = "alertHandling"
+SHARDS = 8
 # What an alert's handling is computed from (see ``handling_of``).
 HANDLING_FIELDS = (
     "customerId",
@@ -128,15 +138,33 @@ def _from_entry(alert_id: str, region: str, entry: list[Any]) -> Handling:
     )
 
 
-def _packs(documents: Iterable[Document]) -> dict[str, dict[str, list[Any]]]:
-    """The entries of these stored alert documents (operational ones), by pack and entry field."""
+def _packs(documents: Iterable[Document], *, sharded: bool) -> dict[str, dict[str, list[Any]]]:
+    """The entries of these stored alert documents (operational ones), by pack (each alert's shard of it,
+    when ``sharded``) and entry field."""
     packs: dict[str, dict[str, list[Any]]] = {}
     for document in documents:
         if is_packed(document):
             handling = handling_of(document)
-            key = _pack_id(_day(handling.raised_at), handling.region)
+            shard = shard_of(handling.alert_id, SHARDS) if sharded else None
+            key = _pack_id(_day(handling.raised_at), handling.region, shard)
             packs.setdefault(key, {})[_field(handling.alert_id)] = _entry(handling)
     return packs
+
+
+async def _current(packs: AsyncIterable[Document]) -> dict[str, tuple[str, list[Any]]]:
+    """Each alert's entry (by entry field) with its region, from whole packs and shards in any order: a
+    shard's entry is the newer."""
+    found: dict[str, tuple[str, list[Any]]] = {}
+    from_shards: set[str] = set()
+    async for pack in packs:
+        in_shard = pack.get("shard") is not None
+        for field, entry in pack.get("h", {}).items():
+            if in_shard:
+                from_shards.add(field)
+            elif field in from_shards:
+                continue
+            found[field] = (pack["region"], entry)
+    return found
 
 
 def _day(at: datetime) -> date:
@@ -144,8 +172,10 @@ def _day(at: datetime) -> date:
     return (at if at.tzinfo is None else at.astimezone(UTC)).date()
 
 
-def _pack_id(day: date, region: str) -> str:
-    return json.dumps([day.isoformat(), region])
+def _pack_id(day: date | str, region: str, shard: int | None = None) -> str:
+    """A whole pack's id, or one of its shards'."""
+    key = [day if isinstance(day, str) else day.isoformat(), region]
+    return json.dumps(key if shard is None else [*key, shard])
 
 
 def _field(alert_id: str) -> str:
@@ -166,20 +196,49 @@ class HandlingRepository:
 
     @classmethod
     def indexes(cls) -> list[IndexSpec]:
-        return [IndexSpec(COLLECTION, (("day", 1),))]
+        # The shards the sweep folds: sparse, so the whole packs (most of them) cost it nothing.
+        return [
+            IndexSpec(COLLECTION, (("day", 1),)),
+            IndexSpec(COLLECTION, (("shard", 1), ("day", 1)), sparse=True),
+        ]
 
     async def keep(self, documents: Iterable[Document], *, session: Session | None = None) -> None:
-        """Set the entries of these stored alert documents (any others are left out), in ``session``."""
-        packs = _packs(documents)
+        """Set the entries of these stored alert documents (any others are left out), each in its shard, in
+        ``session``."""
+        packs = _packs(documents, sharded=True)
         for key in sorted(packs):  # one order, so that concurrent writers meet on the first pack they share
-            day, region = json.loads(key)
+            day, region, shard = json.loads(key)
             entries = {f"h.{field}": entry for field, entry in packs[key].items()}
             await self._collection.update_one(
                 {"_id": key},
-                {"$set": entries, "$setOnInsert": {"day": day, "region": region}},
+                {"$set": entries, "$setOnInsert": {"day": day, "region": region, "shard": shard}},
                 upsert=True,
                 session=session,
             )
+
+    async def sharded_before(self, day: date, *, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` days (before ``day``) and regions whose pack has shards: what the sweep folds."""
+        query = {"shard": {"$gte": 0}, "day": {"$lt": day.isoformat()}}
+        found = self._collection.find(query, {"day": 1, "region": 1}).limit(limit * SHARDS)
+        return sorted({(d["day"], d["region"]) async for d in found})[:limit]
+
+    async def fold(self, day: str, region: str, *, session: Session) -> int:
+        """Move the entries of a day's and region's shards into its whole pack and delete the shards, in
+        ``session``'s transaction (give one: an alert's entry set meanwhile conflicts with it, and one of
+        them is retried); the shards folded."""
+        query = {"day": day, "region": region, "shard": {"$gte": 0}}
+        shards = await self._collection.find(query, session=session).to_list()
+        if not shards:
+            return 0
+        entries = {f"h.{field}": entry for shard in shards for field, entry in shard.get("h", {}).items()}
+        await self._collection.update_one(
+            {"_id": _pack_id(day, region)},
+            {"$set": entries, "$setOnInsert": {"day": day, "region": region}},
+            upsert=True,
+            session=session,
+        )
+        await self._collection.delete_many({"_id": {"$in": [s["_id"] for s in shards]}}, session=session)
+        return len(shards)
 
     async def replace_all(self, documents: AsyncIterable[Document], *, batch: int = 200) -> int:
         """Drop every pack and store those of these stored alert documents instead; the entries written.
@@ -187,7 +246,7 @@ class HandlingRepository:
         Alerts written while it runs may be missed: run it while nothing changes alerts, then ``verify``.
         """
         read: list[Document] = [d async for d in documents]
-        packs = _packs(read)
+        packs = _packs(read, sharded=False)
         await self._collection.delete_many({})
         whole = []
         for key, entries in packs.items():
@@ -216,22 +275,21 @@ class HandlingRepository:
             query["region"] = {"$in": sorted(wanted)}
         found = []
         first, past = _ms(start), _ms(end)
-        async for pack in self._collection.find(query):
-            for field, entry in pack.get("h", {}).items():
-                if not first <= entry[2] < past or assignee_id not in (None, entry[1]):
-                    continue
-                handling = _from_entry(_alert_id(field), pack["region"], entry)
-                if scope.admits(
-                    region=handling.region, customer_id=handling.customer_id, assignee_id=handling.assignee_id
-                ):
-                    found.append(handling)
+        # Filtered once each alert's newest entry is known: an older one may hold another assignee.
+        for field, (region, entry) in (await _current(self._collection.find(query))).items():
+            if not first <= entry[2] < past or assignee_id not in (None, entry[1]):
+                continue
+            handling = _from_entry(_alert_id(field), region, entry)
+            if scope.admits(
+                region=handling.region, customer_id=handling.customer_id, assignee_id=handling.assignee_id
+            ):
+                found.append(handling)
         return found
 
     async def everything(self) -> AsyncIterator[Handling]:
-        """Every kept entry (for verifying them)."""
-        async for pack in self._collection.find({}):
-            for field, entry in pack.get("h", {}).items():
-                yield _from_entry(_alert_id(field), pack["region"], entry)
+        """Every kept entry, the newest of each alert (for verifying them)."""
+        for field, (region, entry) in (await _current(self._collection.find({}))).items():
+            yield _from_entry(_alert_id(field), region, entry)
 
     async def drop_all(self) -> None:
         await self._collection.delete_many({})

@@ -11,7 +11,7 @@ from tests import factories as f
 from tests.domain.test_closed_loop import CUSTOMER, NOW, detractor
 
 
-async def test_a_round_folds_the_rollup_shards_responses_were_counted_into(
+async def test_a_round_folds_the_rollup_and_alert_handling_shards_responses_were_written_into(
     repos: Repositories, uow: MongoUnitOfWork, db: MongoDatabase
 ) -> None:
     customers = [f.customer(region="north") for _ in range(8)]
@@ -21,8 +21,12 @@ async def test_a_round_folds_the_rollup_shards_responses_were_counted_into(
             repos, uow, submitter=CUSTOMER, submission=detractor(customer.id, key=f"k{n}"), now=NOW
         )
     assert await db["rollups"].count_documents({"shard": {"$gt": 0}}) > 0
+    # The alerts they raised, on a day now over: each entry in its shard of the day's pack.
+    assert await db["alertHandling"].count_documents({"shard": {"$gte": 0}}) > 1
 
     await sweep_once(repos, uow)
 
     assert await db["rollups"].count_documents({"shard": {"$gt": 0}}) == 0
+    [pack] = await db["alertHandling"].find({}).to_list()
+    assert len(pack["h"]) == len(customers)
     assert await verify_rollups(repos) == []
