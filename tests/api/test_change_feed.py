@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from pymongo import monitoring
@@ -131,5 +132,109 @@ async def test_an_idle_feed_waits_on_the_stream_instead_of_polling(
     finally:
         stopping.set()
         # Stopping does not wait for the getMore waiting on the server.
+        await asyncio.wait_for(task, timeout=10)
+        await client.close()
+
+
+class Streams(monitoring.CommandListener):
+    """Notes each change stream opened and each cursor closed, in order, with what ``mark`` adds."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def mark(self, what: str) -> None:
+        self.seen.append(what)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "killCursors":
+            self.seen.append("closed")
+        elif (
+            event.command_name == "aggregate"
+            and "$changeStream" in (event.command.get("pipeline") or [{}])[0]
+        ):
+            self.seen.append("opened")
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(30):
+        while not condition():  # noqa: ASYNC110 (plain state; polled with a generous deadline)
+            await asyncio.sleep(0.01)
+
+
+async def test_a_process_follows_the_stream_only_while_someone_subscribes(
+    settings: Settings, repos: Repositories
+) -> None:
+    streams = Streams()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[streams])
+    stopping = asyncio.Event()
+    change_feed = ChangeFeed(client[settings.database_name], stopping=stopping, idle_seconds=0.2)
+    task = asyncio.create_task(change_feed.run())
+    try:
+        # Nobody subscribes: no stream, however long the process runs and whatever is written.
+        await repos.alerts.insert(new_alert())  # type: ignore[arg-type]
+        await asyncio.sleep(1)
+        assert (change_feed.following, change_feed.subscribers) == (False, 0)
+        streams.mark("subscribed")
+
+        events = change_feed.subscribe()
+        pending = asyncio.ensure_future(next_event(events))
+        await until(lambda: change_feed.subscribers == 1)  # counted once its stream is open
+        first = new_alert()
+        await repos.alerts.insert(first)  # type: ignore[arg-type]
+        assert (await pending).alert == first
+
+        # The last subscriber leaves: the stream closes once the idle time has passed.
+        await events.aclose()  # type: ignore[attr-defined]
+        await until(lambda: not change_feed.following)
+        streams.mark("left")
+        await repos.alerts.insert(new_alert())  # type: ignore[arg-type]
+
+        # A new subscriber gets a new stream, and only what is written from then on.
+        again = change_feed.subscribe()
+        pending = asyncio.ensure_future(next_event(again))
+        await until(lambda: change_feed.subscribers == 1)
+        second = new_alert()
+        await repos.alerts.insert(second)  # type: ignore[arg-type]
+        assert (await pending).alert == second
+        assert streams.seen == ["subscribed", "opened", "closed", "left", "opened"]
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, timeout=10)
+        await client.close()
+
+
+async def test_a_subscriber_that_comes_back_within_the_idle_time_keeps_the_stream(
+    settings: Settings, repos: Repositories
+) -> None:
+    streams = Streams()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[streams])
+    stopping = asyncio.Event()
+    change_feed = ChangeFeed(client[settings.database_name], stopping=stopping, idle_seconds=60)
+    task = asyncio.create_task(change_feed.run())
+    try:
+        events = change_feed.subscribe()
+        pending = asyncio.ensure_future(next_event(events))
+        await until(lambda: change_feed.subscribers == 1)
+        pending.cancel()  # the subscriber goes (its generator ends with the cancellation)
+        with contextlib.suppress(asyncio.CancelledError):
+            await pending
+        assert change_feed.subscribers == 0
+        # Written while nobody subscribes, within the idle time: the stream stays open and resumes nothing.
+        await repos.alerts.insert(new_alert())  # type: ignore[arg-type]
+        again = change_feed.subscribe()
+        pending = asyncio.ensure_future(next_event(again))
+        await until(lambda: change_feed.subscribers == 1)
+        alert = new_alert()
+        await repos.alerts.insert(alert)  # type: ignore[arg-type]
+        assert (await pending).alert == alert
+        assert streams.seen == ["opened"]
+    finally:
+        stopping.set()
         await asyncio.wait_for(task, timeout=10)
         await client.close()
