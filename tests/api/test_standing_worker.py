@@ -14,8 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pymongo import monitoring
+
 from api.cli.importer import Importer
-from api.storage.client import MongoDatabase, MongoUnitOfWork, ensure_schema
+from api.settings import Settings
+from api.storage.client import MongoDatabase, MongoUnitOfWork, create_client, ensure_schema
 from api.storage.standing_worker import CustomerChanges, StandingWorker, changes_records
 from domain.alerts.service import Resolution, resolve
 from domain.crm.models import CaseChannel, CaseKind, CaseStatus, Severity
@@ -249,6 +252,54 @@ async def test_a_batch_ends_at_the_gathering_time_while_changes_keep_coming(db: 
     # Generous: it returns after half a second; one that waits for the changes to stop never does.
     batch = await asyncio.wait_for(changes.next_batch(1_000_000, gather_seconds=0.5), timeout=DEADLINE / 3)
     assert set(batch) == {f"c{n}" for n in range(1, stream.served + 1)}
+
+
+class GetMores(monitoring.CommandListener):
+    """Counts getMore commands."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "getMore"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_the_changes_of_the_gathering_time_are_read_together_not_a_get_more_each(
+    settings: Settings, db: MongoDatabase, repos: Repositories
+) -> None:
+    customers = [f.customer() for _ in range(12)]
+    get_mores = GetMores()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[get_mores])
+    try:
+        changes = CustomerChanges(client[settings.database_name], wait_ms=200)
+        async with changes.opened(None):
+
+            async def write_one_by_one() -> None:
+                for customer in customers:
+                    await repos.customers.insert_many([customer])
+                    await asyncio.sleep(0.05)
+
+            writing = asyncio.create_task(write_one_by_one())
+            seen: set[str] = set()
+            batches = 0
+            deadline = time.monotonic() + DEADLINE
+            while seen != {c.id for c in customers}:
+                assert time.monotonic() < deadline, "the changes never came"
+                get_mores.count = 0
+                seen |= set(await changes.next_batch(1_000, gather_seconds=1.0))
+                batches += 1
+                # The change that starts gathering, the ones gathered, the first after: not one each.
+                assert get_mores.count <= 3
+            await writing
+    finally:
+        await client.close()
+    assert batches < len(customers)
 
 
 async def first_batch(changes: CustomerChanges) -> dict[str, Changes]:
