@@ -30,6 +30,7 @@ from auth.tokens import issue_dev_token
 from bench.load import percentile
 from bench.process import ServerProcess, cpu_seconds, database_cpu_seconds, settle
 from domain.repositories import Repositories
+from domain.standing.repository import COLLECTION as STANDINGS
 from resolvers.node import encode_global_id
 
 CUSTOMERS = 300
@@ -56,6 +57,11 @@ class ClosedLoopResult:
     writer_cpu: float = 0.0
     pusher_cpu: float = 0.0
     database_cpu: float | None = None
+    # With the standing worker on: how long after the last reply the standings of every customer written
+    # were recomputed, and the CPU seconds of the three processes together until then (the worker's work
+    # left over when the requests end is part of what they cost).
+    caught_up_seconds: float | None = None
+    caught_up_cpu: float | None = None
 
     @property
     def per_second(self) -> float:
@@ -92,10 +98,12 @@ async def measure_closed_loop(
     env: Mapping[str, str] | None = None,
     customers: int = CUSTOMERS,
     db_pid: int | None = None,
+    catch_up: bool = False,
 ) -> ClosedLoopResult:
     """Loads a small data set of ``customers`` into a throwaway database, runs the loop against two
     processes, drops it. Its standings are rebuilt first, as a running deployment has them: else the
-    standing worker would rebuild them all while the loop is measured."""
+    standing worker would rebuild them all while the loop is measured. With ``catch_up`` (the worker on),
+    it also waits until the standings of every customer written have been recomputed."""
     name = f"bench_closed_loop_{secrets.token_hex(4)}"
     client = create_client(uri)
     try:
@@ -106,7 +114,7 @@ async def measure_closed_loop(
         customer_ids = [d["_id"] async for d in db["customers"].find({}, {"_id": 1})]
         regions = sorted(await db["customers"].distinct("region"))
         chosen = customer_ids[: min(requests, len(customer_ids))]
-        return await _run(uri, name, chosen, regions, concurrency, log_path, env, db_pid)
+        return await _run(uri, name, chosen, regions, concurrency, log_path, env, db_pid, catch_up=catch_up)
     finally:
         await client.drop_database(name)
         await client.close()
@@ -121,6 +129,8 @@ async def _run(
     log_path: Path,
     env: Mapping[str, str] | None = None,
     db_pid: int | None = None,
+    *,
+    catch_up: bool = False,
 ) -> ClosedLoopResult:
     secret = secrets.token_urlsafe(32)
     settings = Settings(mongodb_uri=uri, database_name=name, jwt_secret=secret)
@@ -159,10 +169,17 @@ async def _run(
         waited = await settle([writer.pid, pusher.pid, *([db_pid] if db_pid else [])])
         print(f"  quiet after {waited:.1f} s", flush=True)
         before = _cpu(writer.pid, pusher.pid, db_pid)
+        written = datetime.now(UTC)
         reply_seconds, failures, seconds = await _submit_all(
             writer.url, bearer, customer_ids, concurrency, replied
         )
         used = [after - b for after, b in zip(_cpu(writer.pid, pusher.pid, db_pid), before, strict=True)]
+        caught_up_seconds = caught_up_cpu = None
+        if catch_up:
+            ended = time.perf_counter()
+            await _standings_recomputed(uri, name, customer_ids, since=written)
+            caught_up_seconds = time.perf_counter() - ended
+            caught_up_cpu = sum(_cpu(writer.pid, pusher.pid, db_pid)) - sum(before)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(receiving), timeout=30)
         receiving.cancel()
@@ -178,7 +195,23 @@ async def _run(
         writer_cpu=used[0],
         pusher_cpu=used[1],
         database_cpu=used[2] if db_pid else None,
+        caught_up_seconds=caught_up_seconds,
+        caught_up_cpu=caught_up_cpu if db_pid else None,
     )
+
+
+async def _standings_recomputed(uri: str, name: str, customer_ids: list[str], *, since: datetime) -> None:
+    """Returns once the standings of all these customers were computed after ``since`` (polled: a count
+    every half second costs the database next to nothing beside the worker's batches)."""
+    client = create_client(uri)
+    try:
+        standings = client[name][STANDINGS]
+        query = {"_id": {"$in": customer_ids}, "computedAt": {"$gte": since}}
+        async with asyncio.timeout(300):
+            while await standings.count_documents(query) < len(customer_ids):  # noqa: ASYNC110 (polled)
+                await asyncio.sleep(0.5)
+    finally:
+        await client.close()
 
 
 def _cpu(writer: int, pusher: int, database: int | None) -> list[float]:
