@@ -50,6 +50,13 @@ def _terminate_with_parent() -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+PORT_ATTEMPTS = 3
+
+
+class _PortTaken(Exception):
+    """Another server answered on the port, and ours exited (it could not bind it)."""
+
+
 _KNOCK_EVERY = 0.25
 _SIGNAL_AGAIN_AFTER = 2.0
 
@@ -59,6 +66,7 @@ class EmbeddedDatabase:
 
     def __init__(self, storage_path: Path | str, *, port: int | None = None, log_path: Path | None = None):
         self.storage_path = storage_path
+        self._port_chosen = port is None
         self.port = port or free_port()
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
@@ -73,7 +81,17 @@ class EmbeddedDatabase:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
     def start(self, *, timeout: float = 30.0) -> None:
-        """Start the server and wait until it answers a ping."""
+        """Start the server and wait until it answers; on another port if one it chose was taken meanwhile."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self._launch(timeout)
+                return
+            except _PortTaken:
+                if not self._port_chosen or attempt == PORT_ATTEMPTS:
+                    raise EmbeddedDatabaseError(f"another server listens on port {self.port}") from None
+                self.port = free_port()
+
+    def _launch(self, timeout: float) -> None:
         if self.storage_path != ":memory:":
             Path(self.storage_path).mkdir(parents=True, exist_ok=True)
         log = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
@@ -98,19 +116,27 @@ class EmbeddedDatabase:
         client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
             self.uri, serverSelectionTimeoutMS=250
         )
+        answered_by: object = None  # the process id of the server that answered on the port
         try:
             while time.monotonic() < deadline:
                 assert self._process is not None
                 if self._process.poll() is not None:
+                    if answered_by is not None:
+                        raise _PortTaken
                     raise EmbeddedDatabaseError(
                         f"the embedded database exited with code {self._process.returncode} "
                         f"(is another server using {self.storage_path}?)"
                     )
                 try:
-                    client.admin.command("ping")
-                    return
+                    answered_by = client.admin.command("serverStatus").get("pid")
                 except pymongo.errors.PyMongoError:
                     time.sleep(0.1)
+                    continue
+                if answered_by == self._process.pid:
+                    return
+                # Another server took the port between its choice and our bind: ours exits, and its
+                # answers would go to requests meant for this one (a test that freezes this one, say).
+                time.sleep(0.1)
         finally:
             client.close()
         self.stop()
