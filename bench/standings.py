@@ -31,7 +31,7 @@ from api.storage.client import MongoDatabase, create_client, ensure_schema
 from api.storage.standing_worker import rebuild_under_lease
 from auth.principal import Role
 from auth.tokens import issue_dev_token
-from bench.closed_loop import CUSTOMERS, ClosedLoopResult, measure_closed_loop
+from bench.closed_loop import ClosedLoopResult, measure_closed_loop
 from bench.load import percentile, run
 from bench.measure import commands_so_far
 from bench.process import WORKER_OFF, WORKER_ON, ServerProcess, cpu_seconds, settle
@@ -371,9 +371,10 @@ async def closed_loop_with_and_without(
     db_pid: int | None = None,
 ) -> list[tuple[str, ClosedLoopResult]]:
     """The closed loop with the standing worker off (as before standings) and on, each on new data, in
-    ``rounds`` alternating pairs (off, on, off, on ...), so a drift of the machine's load falls on both: the
-    closed loop's data set, smaller for a tiny run (a customer per request, at least 20)."""
-    customers = min(CUSTOMERS, max(20, requests))
+    ``rounds`` alternating pairs (off, on, off, on ...), so a drift of the machine's load falls on both, each
+    on a data set of a customer per request (at least 20): a run long enough for the worker's lag to be a
+    small part of it needs more customers than the closed loop's own data set has."""
+    customers = max(20, requests)
     runs = []
     for round_number in range(1, rounds + 1):
         for label, env in (("worker off", WORKER_OFF), ("worker on", WORKER_ON)):
