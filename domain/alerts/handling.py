@@ -138,15 +138,19 @@ def _from_entry(alert_id: str, region: str, entry: list[Any]) -> Handling:
     )
 
 
-def _packs(documents: Iterable[Document], *, sharded: bool) -> dict[str, dict[str, list[Any]]]:
+def _packs(
+    documents: Iterable[Document], *, sharded: bool, sharded_from: date | None = None
+) -> dict[str, dict[str, list[Any]]]:
     """The entries of these stored alert documents (operational ones), by pack (each alert's shard of it,
-    when ``sharded``) and entry field."""
+    when ``sharded``, for days from ``sharded_from`` on when given) and entry field."""
     packs: dict[str, dict[str, list[Any]]] = {}
     for document in documents:
         if is_packed(document):
             handling = handling_of(document)
-            shard = shard_of(handling.alert_id, SHARDS) if sharded else None
-            key = _pack_id(_day(handling.raised_at), handling.region, shard)
+            day = _day(handling.raised_at)
+            in_shard = sharded and (sharded_from is None or day >= sharded_from)
+            shard = shard_of(handling.alert_id, SHARDS) if in_shard else None
+            key = _pack_id(day, handling.region, shard)
             packs.setdefault(key, {})[_field(handling.alert_id)] = _entry(handling)
     return packs
 
@@ -202,16 +206,21 @@ class HandlingRepository:
             IndexSpec(COLLECTION, (("shard", 1), ("day", 1)), sparse=True),
         ]
 
-    async def keep(self, documents: Iterable[Document], *, session: Session | None = None) -> None:
+    async def keep(
+        self, documents: Iterable[Document], *, session: Session | None = None, new_before: date | None = None
+    ) -> None:
         """Set the entries of these stored alert documents (any others are left out), each in its shard, in
-        ``session``."""
-        packs = _packs(documents, sharded=True)
+        ``session``. With ``new_before``, the documents are of new alerts, and those raised before that day
+        go to the whole pack: no shard holds an entry of theirs to be read over it, and the sweep has none
+        to fold (a data load's or import's history would otherwise leave shards for every past day)."""
+        packs = _packs(documents, sharded=True, sharded_from=new_before)
         for key in sorted(packs):  # one order, so that concurrent writers meet on the first pack they share
-            day, region, shard = json.loads(key)
+            day, region, *shard = json.loads(key)  # a whole pack's id names no shard
             entries = {f"h.{field}": entry for field, entry in packs[key].items()}
+            created = {"day": day, "region": region, **({"shard": shard[0]} if shard else {})}
             await self._collection.update_one(
                 {"_id": key},
-                {"$set": entries, "$setOnInsert": {"day": day, "region": region, "shard": shard}},
+                {"$set": entries, "$setOnInsert": created},
                 upsert=True,
                 session=session,
             )

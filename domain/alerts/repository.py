@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from domain.alerts.handling import HANDLING_FIELDS, HandlingRepository
@@ -303,12 +303,16 @@ class AlertRepository(CustomerRecords[Alert]):
         await super().insert(record, session=session)
         await self._handling.keep([self.to_document(record)], session=session)
 
-    async def insert_many(self, records: Iterable[Alert], *, session: Session | None = None) -> None:
-        """Store new alerts in one bulk write, and their handling's entries."""
+    async def insert_many(
+        self, records: Iterable[Alert], *, session: Session | None = None, today: date | None = None
+    ) -> None:
+        """Store new alerts in one bulk write, and their handling's entries: those raised before ``today``
+        (UTC; now's by default) in their days' whole packs (``HandlingRepository.keep``)."""
         documents = [self.to_document(r) for r in records]
         if documents:
             await self._collection.insert_many(documents, ordered=False, session=session)
-            await self._handling.keep(documents, session=session)
+            new_before = today or datetime.now(UTC).date()
+            await self._handling.keep(documents, session=session, new_before=new_before)
 
     async def save(self, alert: Alert, *, session: Session | None = None) -> None:
         """Store a changed alert, unless someone changed it since it was read (version - 1), and its

@@ -104,3 +104,26 @@ async def test_the_sweep_folds_the_shards_of_past_days_into_their_whole_pack(
 
 def _shards_folded(alerts: list[Alert]) -> int:
     return len({shard_of(a.id, SHARDS) for a in alerts})
+
+
+async def test_new_alerts_of_past_days_stored_in_bulk_go_to_their_days_whole_packs(
+    db: MongoDatabase, repos: Repositories, uow: MongoUnitOfWork
+) -> None:
+    # A data load or an import brings the history of many past days: in shards, every one of those days
+    # left the sweep a fold to do (a thousand transactions in each server process for the bench's data).
+    earlier = [raised(RAISED - DAY) for _ in range(2 * SHARDS)]
+    today = [raised(RAISED) for _ in range(2 * SHARDS)]
+    await repos.alerts.insert_many([*earlier, *today], today=RAISED.date())
+
+    [whole] = await db[COLLECTION].find({"day": "2026-10-04"}).to_list()
+    assert "shard" not in whole
+    assert len(whole["h"]) == len(earlier)
+    # Today's, as a request's, go to their shards: other writers are raising alerts there.
+    assert await db[COLLECTION].count_documents({"day": "2026-10-05", "shard": None}) == 0
+    assert await fold_alert_handling(repos, uow, now=RAISED) == 0
+    assert [h.alert_id for h in await handled(repos)] == sorted(a.id for a in [*earlier, *today])
+
+    # Changed later, such an alert goes to its shard, and is read from there.
+    moved = replace(earlier[0], assignee_id="someone-else")
+    await repos.alert_handling.keep([repos.alerts.to_document(moved)])
+    assert {h.alert_id: h.assignee_id for h in await handled(repos)}[moved.id] == "someone-else"
