@@ -111,15 +111,29 @@ class GetMores(monitoring.CommandListener):
         pass
 
 
+@contextlib.asynccontextmanager
+async def feed_on_own_client(
+    settings: Settings, listener: monitoring.CommandListener, **options: float
+) -> AsyncIterator[ChangeFeed]:
+    """A running change feed on a client of its own, whose commands ``listener`` sees."""
+    client = create_client(str(settings.mongodb_uri), event_listeners=[listener])
+    stopping = asyncio.Event()
+    change_feed = ChangeFeed(client[settings.database_name], stopping=stopping, **options)
+    task = asyncio.create_task(change_feed.run())
+    try:
+        yield change_feed
+    finally:
+        stopping.set()
+        # Stopping does not wait for the getMore waiting on the server.
+        await asyncio.wait_for(task, timeout=10)
+        await client.close()
+
+
 async def test_an_idle_feed_waits_on_the_stream_instead_of_polling(
     settings: Settings, repos: Repositories
 ) -> None:
     counter = GetMores()
-    client = create_client(str(settings.mongodb_uri), event_listeners=[counter])
-    stopping = asyncio.Event()
-    change_feed = ChangeFeed(client[settings.database_name], stopping=stopping)
-    task = asyncio.create_task(change_feed.run())
-    try:
+    async with feed_on_own_client(settings, counter) as change_feed:
         events = change_feed.subscribe()
         pending = asyncio.ensure_future(next_event(events))
         await asyncio.wait_for(counter.opened.wait(), timeout=30)
@@ -129,11 +143,6 @@ async def test_an_idle_feed_waits_on_the_stream_instead_of_polling(
         alert = new_alert()
         await repos.alerts.insert(alert)  # type: ignore[arg-type]
         assert (await pending).alert == alert
-    finally:
-        stopping.set()
-        # Stopping does not wait for the getMore waiting on the server.
-        await asyncio.wait_for(task, timeout=10)
-        await client.close()
 
 
 class Streams(monitoring.CommandListener):
@@ -167,27 +176,29 @@ async def until(condition: Callable[[], bool]) -> None:
             await asyncio.sleep(0.01)
 
 
+async def subscribed_and_told(change_feed: ChangeFeed, repos: Repositories) -> AsyncIterator[Event]:
+    """A new subscriber's events, once it counts (its stream is open), and told of an alert written then."""
+    events = change_feed.subscribe()
+    pending = asyncio.ensure_future(next_event(events))
+    await until(lambda: change_feed.subscribers == 1)
+    alert = new_alert()
+    await repos.alerts.insert(alert)  # type: ignore[arg-type]
+    assert (await pending).alert == alert
+    return events
+
+
 async def test_a_process_follows_the_stream_only_while_someone_subscribes(
     settings: Settings, repos: Repositories
 ) -> None:
     streams = Streams()
-    client = create_client(str(settings.mongodb_uri), event_listeners=[streams])
-    stopping = asyncio.Event()
-    change_feed = ChangeFeed(client[settings.database_name], stopping=stopping, idle_seconds=0.2)
-    task = asyncio.create_task(change_feed.run())
-    try:
+    async with feed_on_own_client(settings, streams, idle_seconds=0.2) as change_feed:
         # Nobody subscribes: no stream, however long the process runs and whatever is written.
         await repos.alerts.insert(new_alert())  # type: ignore[arg-type]
         await asyncio.sleep(1)
         assert (change_feed.following, change_feed.subscribers) == (False, 0)
         streams.mark("subscribed")
 
-        events = change_feed.subscribe()
-        pending = asyncio.ensure_future(next_event(events))
-        await until(lambda: change_feed.subscribers == 1)  # counted once its stream is open
-        first = new_alert()
-        await repos.alerts.insert(first)  # type: ignore[arg-type]
-        assert (await pending).alert == first
+        events = await subscribed_and_told(change_feed, repos)
 
         # The last subscriber leaves: the stream closes once the idle time has passed.
         await events.aclose()  # type: ignore[attr-defined]
@@ -196,28 +207,15 @@ async def test_a_process_follows_the_stream_only_while_someone_subscribes(
         await repos.alerts.insert(new_alert())  # type: ignore[arg-type]
 
         # A new subscriber gets a new stream, and only what is written from then on.
-        again = change_feed.subscribe()
-        pending = asyncio.ensure_future(next_event(again))
-        await until(lambda: change_feed.subscribers == 1)
-        second = new_alert()
-        await repos.alerts.insert(second)  # type: ignore[arg-type]
-        assert (await pending).alert == second
+        await subscribed_and_told(change_feed, repos)
         assert streams.seen == ["subscribed", "opened", "closed", "left", "opened"]
-    finally:
-        stopping.set()
-        await asyncio.wait_for(task, timeout=10)
-        await client.close()
 
 
 async def test_a_subscriber_that_comes_back_within_the_idle_time_keeps_the_stream(
     settings: Settings, repos: Repositories
 ) -> None:
     streams = Streams()
-    client = create_client(str(settings.mongodb_uri), event_listeners=[streams])
-    stopping = asyncio.Event()
-    change_feed = ChangeFeed(client[settings.database_name], stopping=stopping, idle_seconds=60)
-    task = asyncio.create_task(change_feed.run())
-    try:
+    async with feed_on_own_client(settings, streams, idle_seconds=60) as change_feed:
         events = change_feed.subscribe()
         pending = asyncio.ensure_future(next_event(events))
         await until(lambda: change_feed.subscribers == 1)
@@ -227,14 +225,5 @@ async def test_a_subscriber_that_comes_back_within_the_idle_time_keeps_the_strea
         assert change_feed.subscribers == 0
         # Written while nobody subscribes, within the idle time: the stream stays open and resumes nothing.
         await repos.alerts.insert(new_alert())  # type: ignore[arg-type]
-        again = change_feed.subscribe()
-        pending = asyncio.ensure_future(next_event(again))
-        await until(lambda: change_feed.subscribers == 1)
-        alert = new_alert()
-        await repos.alerts.insert(alert)  # type: ignore[arg-type]
-        assert (await pending).alert == alert
+        await subscribed_and_told(change_feed, repos)
         assert streams.seen == ["opened"]
-    finally:
-        stopping.set()
-        await asyncio.wait_for(task, timeout=10)
-        await client.close()
