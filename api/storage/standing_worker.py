@@ -204,11 +204,10 @@ class CustomerChanges:
         reads empty) the batch still ends then.
 
         The gathering time is waited out before the changes made in it are read, together: read as they
-        come, each would cost a getMore of its own (one returns as soon as a change is there), which cost
-        the embedded database more than the recomputation's writes (300 closed-loop responses: 642 getMores
-        in 8 batches). Which changes were made in it is told
-        by their ``wallTime``, the database's clock for both ends; a stream without it (MongoDB before 6.0)
-        is read as the changes come, until the time is over on this process's clock.
+        come, each cost a getMore of its own, since one returns as soon as a change is there (300
+        closed-loop responses: 642 getMores in 8 batches). Which changes were made in it is told by their
+        ``wallTime``, the database's clock for both ends; a stream without it (MongoDB before 6.0) is read
+        as the changes come, until the time is over on this process's clock.
         """
         customers: dict[str, Changes] = {}
         updated: dict[str, set[Any]] = defaultdict(set)  # collection: ids of documents updated
