@@ -202,8 +202,10 @@ def test_only_the_standings_section_measures_the_worklist_value_and_closed_loop_
         cells = row.split(" | ")
         assert cells[2:4] == ["5", "0"], row  # requests, failures
         # Each server's CPU per request; the database's is not this machine's process here (MONGODB_URI).
+        # Process CPU is counted in ticks of 10 ms: server A's five requests take several, but B's pushes
+        # of five alerts can take less than one (CI read 0.00 once).
         assert float(cells[8]) > 0, row
-        assert float(cells[9]) > 0, row
+        assert float(cells[9]) >= 0, row
         assert cells[10] == "-", row
         # With the worker on, the run waited until it caught up with every customer written.
         caught_up = cells[11]
