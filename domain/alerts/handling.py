@@ -138,18 +138,15 @@ def _from_entry(alert_id: str, region: str, entry: list[Any]) -> Handling:
     )
 
 
-def _packs(
-    documents: Iterable[Document], *, sharded: bool, sharded_from: date | None = None
-) -> dict[str, dict[str, list[Any]]]:
+def _packs(documents: Iterable[Document], *, sharded_from: date) -> dict[str, dict[str, list[Any]]]:
     """The entries of these stored alert documents (operational ones), by pack (each alert's shard of it,
-    when ``sharded``, for days from ``sharded_from`` on when given) and entry field."""
+    for days from ``sharded_from`` on: ``date.min`` for all, ``date.max`` for none) and entry field."""
     packs: dict[str, dict[str, list[Any]]] = {}
     for document in documents:
         if is_packed(document):
             handling = handling_of(document)
             day = _day(handling.raised_at)
-            in_shard = sharded and (sharded_from is None or day >= sharded_from)
-            shard = shard_of(handling.alert_id, SHARDS) if in_shard else None
+            shard = shard_of(handling.alert_id, SHARDS) if day >= sharded_from else None
             key = _pack_id(day, handling.region, shard)
             packs.setdefault(key, {})[_field(handling.alert_id)] = _entry(handling)
     return packs
@@ -213,7 +210,7 @@ class HandlingRepository:
         ``session``. With ``new_before``, the documents are of new alerts, and those raised before that day
         go to the whole pack: no shard holds an entry of theirs to be read over it, and the sweep has none
         to fold (a data load's or import's history would otherwise leave shards for every past day)."""
-        packs = _packs(documents, sharded=True, sharded_from=new_before)
+        packs = _packs(documents, sharded_from=new_before or date.min)
         for key in sorted(packs):  # one order, so that concurrent writers meet on the first pack they share
             day, region, *shard = json.loads(key)  # a whole pack's id names no shard
             entries = {f"h.{field}": entry for field, entry in packs[key].items()}
@@ -255,7 +252,7 @@ class HandlingRepository:
         Alerts written while it runs may be missed: run it while nothing changes alerts, then ``verify``.
         """
         read: list[Document] = [d async for d in documents]
-        packs = _packs(read, sharded=False)
+        packs = _packs(read, sharded_from=date.max)
         await self._collection.delete_many({})
         whole = []
         for key, entries in packs.items():
