@@ -67,6 +67,16 @@ class ClosedLoopResult:
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
+    @property
+    def all_cpu(self) -> float | None:
+        """CPU seconds of both servers and the database: until the worker caught up when it was waited
+        for, else while the requests were sent (None when the database's is not known)."""
+        if self.database_cpu is None:
+            return None
+        if self.caught_up_cpu is not None:
+            return self.caught_up_cpu
+        return self.writer_cpu + self.pusher_cpu + self.database_cpu
+
     def per_request_ms(self, seconds: float | None) -> str:
         """CPU seconds as milliseconds per request, for a report ("-" when not measured)."""
         return "-" if seconds is None or not self.requests else f"{seconds / self.requests * 1000:.2f}"

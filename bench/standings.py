@@ -428,7 +428,7 @@ def render_closed_loop(runs: list[tuple[str, ClosedLoopResult]], *, concurrency:
             f"| {r.per_request_ms(r.writer_cpu)} | {r.per_request_ms(r.pusher_cpu)} "
             f"| {r.per_request_ms(r.database_cpu)} "
             f"| {'-' if r.caught_up_seconds is None else f'{r.caught_up_seconds:.1f}'} "
-            f"| {r.per_request_ms(_all_cpu(r))} |"
+            f"| {r.per_request_ms(r.all_cpu)} |"
         )
     if any(r.failures or r.missed for _, r in runs):
         return [*lines, "", "- **FAILED**: requests failed or alerts were missed; no ratio is given."]
@@ -463,17 +463,7 @@ def _pooled(runs: list[tuple[str, ClosedLoopResult]], label: str) -> float:
     return sum(r.requests for r in chosen) / seconds if seconds else 0.0
 
 
-def _all_cpu(result: ClosedLoopResult) -> float | None:
-    """CPU seconds of both servers and the database: until the worker caught up when it was waited for,
-    else while the requests were sent (None when the database's is not known)."""
-    if result.database_cpu is None:
-        return None
-    if result.caught_up_cpu is not None:
-        return result.caught_up_cpu
-    return result.writer_cpu + result.pusher_cpu + result.database_cpu
-
-
 def _cpu_per_request(result: ClosedLoopResult) -> float | None:
-    """``_all_cpu`` per request."""
-    cpu = _all_cpu(result)
+    """``ClosedLoopResult.all_cpu`` per request."""
+    cpu = result.all_cpu
     return None if cpu is None or not result.requests else cpu / result.requests
