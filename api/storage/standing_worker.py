@@ -201,13 +201,18 @@ class CustomerChanges:
         """The customers named by the changes available now (up to ``most``; none after the wait), with
         what changed of their records. Once a change has come, those made within ``gather_seconds`` of it
         are gathered with it, and no more: under a steady flow of changes (on MongoDB a busy stream never
-        reads empty) the batch still ends then.
+        reads empty) the batch still ends then. A change made longer ago than that (the worker is behind)
+        is not waited for: the batch takes every change made until it is read, so that batches grow with
+        the lag and the worker catches up under a steady load (one batch costs about as many commands as
+        another, whatever its size).
 
         The gathering time is waited out before the changes made in it are read, together: read as they
         come, each cost a getMore of its own, since one returns as soon as a change is there (300
         closed-loop responses: 642 getMores in 8 batches). Which changes were made in it is told by their
-        ``wallTime``, the database's clock for both ends; a stream without it (MongoDB before 6.0) is read
-        as the changes come, until the time is over on this process's clock.
+        ``wallTime``, the database's clock for both ends; whether a change is older than the gathering time
+        is told by comparing it with this process's clock, so a skew between the two changes only how much
+        a batch gathers. A stream without it (MongoDB before 6.0) is read as the changes come, until the
+        time is over on this process's clock.
         """
         customers: dict[str, Changes] = {}
         updated: dict[str, set[Any]] = defaultdict(set)  # collection: ids of documents updated
@@ -239,7 +244,13 @@ class CustomerChanges:
                 until = loop.time() + gather_seconds
                 if made is not None:
                     made_until = made + timedelta(seconds=gather_seconds)
-                    await asyncio.sleep(gather_seconds)
+                    # Behind (the change was made longer ago than the gathering time): no wait, and the
+                    # batch takes every change made until now. A worker that waited and took a gathering
+                    # time's worth fell further behind by its recomputation's time at every batch.
+                    now = datetime.now(UTC)
+                    if made_until > now:
+                        await asyncio.sleep(min((made_until - now).total_seconds(), gather_seconds))
+                    made_until = max(made_until, now)
                 continue
             # Made after the gathering time: on the database's clock when the changes tell it.
             if made > made_until if made_until is not None and made is not None else loop.time() >= until:

@@ -302,6 +302,21 @@ async def test_the_changes_of_the_gathering_time_are_read_together_not_a_get_mor
     assert batches < len(customers)
 
 
+async def test_a_worker_behind_takes_every_change_made_until_it_reads_in_one_batch(
+    db: MongoDatabase, repos: Repositories
+) -> None:
+    # Changes made further apart than the gathering time, all before the batch is read: a worker that took a
+    # gathering time's worth at a time fell further behind under a steady load at every batch.
+    customers = [f.customer() for _ in range(4)]
+    changes = CustomerChanges(db, wait_ms=200)
+    async with changes.opened(None):
+        for customer in customers:
+            await repos.customers.insert_many([customer])
+            await asyncio.sleep(0.3)
+        batch = await changes.next_batch(1_000, gather_seconds=0.2)
+    assert set(batch) == {c.id for c in customers}
+
+
 async def first_batch(changes: CustomerChanges) -> dict[str, Changes]:
     """The first batch that names a customer, polled until a generous deadline."""
     deadline = time.monotonic() + DEADLINE
