@@ -105,8 +105,10 @@ class Settings(BaseSettings):
     # Customers' standings and experience value follow every write through a change-stream worker (one
     # process at a time works); off, they change only with `customer360 standings rebuild`.
     standing_worker: bool = True
-    # How long the worker gathers changes after one comes, to recompute their customers together.
-    standing_gather_seconds: float = Field(default=1.0, ge=0)
+    # How long the worker gathers changes after one comes, to recompute their customers together. Its band
+    # counts and value cells are written once a batch: under a steady load, 4 s batches cost the closed loop
+    # a third of what 1 s batches did (BENCHMARKS.md), and a worklist follows a write within seconds.
+    standing_gather_seconds: float = Field(default=4.0, ge=0)
     # How often each server process recomputes the standings that time alone changed.
     standing_sweep_seconds: float = Field(default=60.0, gt=0)
 
