@@ -162,9 +162,12 @@ class CustomerChanges:
     collections are read instead, one command per collection and batch.
     """
 
-    def __init__(self, db: MongoDatabase, *, wait_ms: int) -> None:
+    def __init__(self, db: MongoDatabase, *, wait_ms: int, stopping: asyncio.Event | None = None) -> None:
         self._db = db
         self._wait_ms = wait_ms
+        # Set, it ends a wait at once, and the batch read so far is dropped (its changes are read again
+        # after the position last stored): a server stopping does not wait a gathering time out.
+        self._stopping = stopping or asyncio.Event()
         self._stream: Any = None
         self.resumed = False  # whether it opened after the position asked for (else: where it stands now)
 
@@ -227,7 +230,8 @@ class CustomerChanges:
                     # The embedded database answers a waiting getMore at every write in the database, with
                     # nothing when the stream follows none of it: ask again when the wait is over, not at
                     # every write.
-                    await asyncio.sleep(asked + self._wait_ms / 1000 - loop.time())
+                    if await _stopped(self._stopping, asked + self._wait_ms / 1000 - loop.time()):
+                        return {}
                     break
                 if loop.time() >= until:
                     break
@@ -248,8 +252,9 @@ class CustomerChanges:
                     # batch takes every change made until now. A worker that waited and took a gathering
                     # time's worth fell further behind by its recomputation's time at every batch.
                     now = datetime.now(UTC)
-                    if made_until > now:
-                        await asyncio.sleep(min((made_until - now).total_seconds(), gather_seconds))
+                    wait = min((made_until - now).total_seconds(), gather_seconds)
+                    if made_until > now and await _stopped(self._stopping, wait):
+                        return {}
                     made_until = max(made_until, now)
                 continue
             # Made after the gathering time: on the database's clock when the changes tell it.
@@ -277,7 +282,9 @@ class Lease:
         now = datetime.now(UTC)
         until = now + timedelta(seconds=self._seconds)
         result = await self._state.update_one(
-            {"_id": LEASE_ID, "$or": [{"holder": self.holder}, {"until": {"$lt": now}}]},
+            # Lapsed at ``until`` itself: the database keeps milliseconds, so a release and a take within
+            # the same millisecond store and ask the same instant.
+            {"_id": LEASE_ID, "$or": [{"holder": self.holder}, {"until": {"$lte": now}}]},
             {"$set": {"holder": self.holder, "until": until}},
         )
         if result.matched_count == 1:
@@ -422,7 +429,7 @@ class StandingWorker:
                     lost.set()
 
     async def _follow_while(self, lost: asyncio.Event) -> None:
-        changes = CustomerChanges(self._db, wait_ms=self._poll_ms)
+        changes = CustomerChanges(self._db, wait_ms=self._poll_ms, stopping=self._stopping)
         async with changes.opened(await self.lease.token()):
             if not changes.resumed:
                 # Changes from here on are followed; what came before is rebuilt from scratch.

@@ -234,6 +234,21 @@ async def test_changes_that_come_within_the_gathering_time_are_recomputed_togeth
     assert (worker.recomputed, worker.batches) == (4, 1)
 
 
+async def test_a_worker_stopped_while_gathering_stops_at_once_and_the_next_one_recomputes_what_it_read(
+    db: MongoDatabase, repos: Repositories, uow: MongoUnitOfWork
+) -> None:
+    existing, customer = f.customer(), f.customer()
+    await repos.customers.insert_many([existing])
+    # Gathering far longer than ``running`` waits for a worker to stop: one that waited it out fails here.
+    async with running(db, repos, uow, holder="a", gather_seconds=10 * DEADLINE):
+        await eventually(lambda: settled(repos), "the rebuild")
+        await repos.customers.insert_many([customer])
+        await asyncio.sleep(1)  # the worker reads the change and gathers
+    assert not await settled(repos)
+    async with running(db, repos, uow, holder="b"):
+        await eventually(lambda: settled(repos), "the change the stopped worker had read")
+
+
 class _EndlessStream:
     """A change stream that always has another change, as MongoDB's has under a steady flow of writes."""
 
