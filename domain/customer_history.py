@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import Enum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -26,6 +27,7 @@ from domain.customers.models import Customer
 from domain.feedback.models import Touchpoint
 from domain.feedback.repository import Answer
 from domain.money import Money
+from domain.store import KEYS_PER_READ, read_by_chunks
 
 if TYPE_CHECKING:  # the repositories keep standings, which keep records: a cycle only for the type checker
     from domain.repositories import Repositories
@@ -130,11 +132,14 @@ async def read_histories(
     kept: Mapping[str, Records] | None = None,
     changes: Mapping[str, Changes] | None = None,
 ) -> dict[str, CustomerHistory]:
-    """The history of each of these customers that exists (unknown ids are absent), in up to seven commands.
+    """The history of each of these customers that exists (unknown ids are absent), in up to seven commands
+    per ``KEYS_PER_READ`` customers.
 
     A customer with ``kept`` records reads again only the kinds its ``changes`` name (every profile is read);
     the others are read whole."""
     ids = list(dict.fromkeys(customer_ids))
+    if len(ids) > KEYS_PER_READ:
+        return await read_by_chunks(ids, partial(read_histories, repos, kept=kept, changes=changes))
     if not ids:
         return {}
     kept, changes = kept or {}, changes or {}

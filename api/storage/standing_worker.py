@@ -56,7 +56,7 @@ from domain.feedback.repository import FeedbackRepository
 from domain.repositories import Repositories
 from domain.standing.repository import StandingRepository
 from domain.standing.service import Refreshed, rebuild, refresh, sweep_due
-from domain.store import UnitOfWork
+from domain.store import UnitOfWork, key_chunks
 
 logger = logging.getLogger("customer360.standings")
 
@@ -159,7 +159,7 @@ class CustomerChanges:
 
     The stream does not look up the documents of updates (``fullDocument: updateLookup``, whose cost on the
     embedded database ``api/storage/change_feed.py`` explains): the updated documents of the watched
-    collections are read instead, one command per collection and batch.
+    collections are read instead, one command per collection and batch (per ``KEYS_PER_READ`` documents).
     """
 
     def __init__(self, db: MongoDatabase, *, wait_ms: int, stopping: asyncio.Event | None = None) -> None:
@@ -261,11 +261,12 @@ class CustomerChanges:
             if made > made_until if made_until is not None and made is not None else loop.time() >= until:
                 break
         for collection, ids in updated.items():
-            async for document in self._db[collection].find({"_id": {"$in": list(ids)}}, {"customerId": 1}):
-                if document.get("customerId") is not None:
-                    changed = customers.setdefault(str(document["customerId"]), Changes())
-                    if (part := PARTS.get(collection)) is not None:
-                        changed.reread.add(part)
+            for chunk in key_chunks(ids):
+                async for document in self._db[collection].find({"_id": {"$in": chunk}}, {"customerId": 1}):
+                    if document.get("customerId") is not None:
+                        changed = customers.setdefault(str(document["customerId"]), Changes())
+                        if (part := PARTS.get(collection)) is not None:
+                            changed.reread.add(part)
         return customers
 
 

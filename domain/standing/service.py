@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 from domain.customer_history import Changes, CustomerHistory, Records, read_histories
 from domain.customers.models import Segment
@@ -38,7 +39,7 @@ from domain.standing.worklist import (
     rank_of,
     valid_rank,
 )
-from domain.store import Session, UnitOfWork
+from domain.store import Session, UnitOfWork, read_by_chunks
 from domain.value.models import CellKey, Observation, ValueFigures, cells_of, observation_key
 from domain.value.observations import months_touched, observe
 from domain.value.repository import StoredObservation
@@ -104,11 +105,13 @@ async def _refresh_batch(
     for _ in range(MAX_ATTEMPTS):
         # The versions first, then the inputs: a write conditional on a version is computed from inputs
         # read after that version was written.
-        stored = await repos.standings.get_many(pending, records=True)
+        stored = await read_by_chunks(pending, partial(repos.standings.get_many, records=True))
         kept = _kept(stored) if changes is not None else None
         touched = _months_touched(kept, changes, zone)
         only = {c: [observation_key(c, zone, month) for month in months] for c, months in touched.items()}
-        stored_observations = await repos.value.observations_of(pending, only=only) if value else {}
+        stored_observations = (
+            await read_by_chunks(pending, partial(repos.value.observations_of, only=only)) if value else {}
+        )
         histories = await read_histories(repos, pending, kept=kept, changes=changes)
         standings = _standing_changes(stored, histories, now)
         observations = _observation_changes(stored_observations, histories, zone, touched) if value else []

@@ -36,7 +36,7 @@ from domain.standing.repository import StandingRepository, Stored, to_document
 from domain.standing.rules import assess
 from domain.standing.service import cursor_of, refresh, sweep_due, verify, worklist
 from domain.standing.worklist import WorklistFilter
-from domain.store import UnitOfWork
+from domain.store import KEYS_PER_READ, UnitOfWork
 from domain.value.models import observation_key
 from tests import factories as f
 from tests.conftest import CommandCounter
@@ -206,6 +206,56 @@ async def test_a_batch_writes_one_command_per_collection_and_one_by_one_when_a_v
     assert writes == ["update"] * 4
     # The taken version: the batch is written again one by one, and the customer recomputed from fresh reads.
     assert raced.standings == 1
+    assert (await verify(Repositories.on(db), now=NOW)).differences == []
+
+
+class InLists(monitoring.CommandListener):
+    """The length of every ``$in`` list of the finds sent."""
+
+    def __init__(self) -> None:
+        self.lengths: list[int] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find":
+            self.lengths += _in_lengths(event.command.get("filter", {}))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def _in_lengths(node: Any) -> list[int]:
+    if isinstance(node, dict):
+        found = [len(v) for k, v in node.items() if k == "$in"]
+        return found + [n for k, v in node.items() if k != "$in" for n in _in_lengths(v)]
+    if isinstance(node, list):
+        return [n for item in node for n in _in_lengths(item)]
+    return []
+
+
+async def test_a_batch_larger_than_one_read_reads_its_customers_a_chunk_at_a_time_and_recomputes_them_all(
+    settings: Settings, db: MongoDatabase
+) -> None:
+    # The embedded database compares each document a find returns with every value of its ``$in``: read
+    # whole, the worker's batches of hundreds of customers cost it the customers squared.
+    in_lists = InLists()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[in_lists])
+    try:
+        repos = Repositories.on(client[db.name])
+        uow = MongoUnitOfWork(client)
+        customers = await customers_with_scores(repos, [n % 11 for n in range(2 * KEYS_PER_READ + 5)])
+        ids = [c.id for c in customers]
+        await refresh(repos, uow, ids, now=NOW)
+        await repos.feedback.insert_many([f.feedback(c, nps=1, occurred_at=NOW - DAY) for c in customers])
+        in_lists.lengths.clear()
+        done = await refresh(repos, uow, ids, now=NOW)
+    finally:
+        await client.close()
+
+    assert done.standings == len(customers)
+    assert max(in_lists.lengths) == KEYS_PER_READ
     assert (await verify(Repositories.on(db), now=NOW)).differences == []
 
 
