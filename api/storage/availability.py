@@ -24,6 +24,7 @@ import pymongo
 from pymongo.errors import PyMongoError
 
 from api.storage.client import Client
+from api.storage.stopping import stopped_within
 
 logger = logging.getLogger("customer360.database")
 
@@ -90,8 +91,7 @@ class DatabaseWatch:
         """
         while not stopping.is_set():
             self._settle(await self.probe())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=self._interval)
+            await stopped_within(stopping, self._interval)
 
     def _settle(self, answered: bool) -> None:
         if answered == self._available:

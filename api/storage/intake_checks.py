@@ -8,12 +8,12 @@ show sooner.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from api.storage.client import MongoDatabase
+from api.storage.stopping import stopped_within
 from domain.feedback.models import Feedback
 from domain.repositories import Repositories
 from domain.store import UnitOfWork
@@ -55,9 +55,7 @@ class IntakeChecks:
             await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
             waiting.cancel()
             stopping.cancel()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self._debounce)
-            if self._stopping.is_set():
+            if await stopped_within(self._stopping, self._debounce):
                 return
             self._noticed.clear()
             pairs, self._pending = self._pending, set()

@@ -43,6 +43,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from api.storage.client import MongoDatabase
+from api.storage.stopping import stopped_within
 from domain.alerts.repository import OPEN_STATES, AlertRepository
 from domain.crm.repository import (
     CaseRepository,
@@ -230,7 +231,7 @@ class CustomerChanges:
                     # The embedded database answers a waiting getMore at every write in the database, with
                     # nothing when the stream follows none of it: ask again when the wait is over, not at
                     # every write.
-                    if await _stopped(self._stopping, asked + self._wait_ms / 1000 - loop.time()):
+                    if await stopped_within(self._stopping, asked + self._wait_ms / 1000 - loop.time()):
                         return {}
                     break
                 if loop.time() >= until:
@@ -253,7 +254,7 @@ class CustomerChanges:
                     # time's worth fell further behind by its recomputation's time at every batch.
                     now = datetime.now(UTC)
                     wait = min((made_until - now).total_seconds(), gather_seconds)
-                    if made_until > now and await _stopped(self._stopping, wait):
+                    if made_until > now and await stopped_within(self._stopping, wait):
                         return {}
                     made_until = max(made_until, now)
                 continue
@@ -354,7 +355,7 @@ async def rebuild_under_lease(
     rebuilt = asyncio.Event()
 
     async def keep() -> None:
-        while not await _stopped(rebuilt, lease_seconds / 3):
+        while not await stopped_within(rebuilt, lease_seconds / 3):
             await lease.seize()
 
     keeping = asyncio.create_task(keep())
@@ -424,7 +425,7 @@ class StandingWorker:
 
     async def _keep_lease(self, lost: asyncio.Event, done: asyncio.Event) -> None:
         """Renew the lease while working (a rebuild can take minutes); note when another process took it."""
-        while not lost.is_set() and not await _stopped(done, self._lease_seconds / 3):
+        while not lost.is_set() and not await stopped_within(done, self._lease_seconds / 3):
             with contextlib.suppress(PyMongoError):
                 if not await self.lease.take():
                     lost.set()
@@ -451,14 +452,7 @@ class StandingWorker:
                         return  # another process took over
 
     async def _pause(self, seconds: float) -> None:
-        await _stopped(self._stopping, seconds)
-
-
-async def _stopped(event: asyncio.Event, seconds: float) -> bool:
-    """Wait up to ``seconds`` for ``event``; whether it is set."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout=seconds)
-    return event.is_set()
+        await stopped_within(self._stopping, seconds)
 
 
 async def sweep_standings_forever(
@@ -472,4 +466,4 @@ async def sweep_standings_forever(
                 logger.info("recomputed %d standings that time changed", swept)
         except Exception:  # a failed sweep is retried on the next round; the loop must not die
             logger.exception("standing sweep failed")
-        await _stopped(stopping, every_seconds)
+        await stopped_within(stopping, every_seconds)

@@ -8,12 +8,12 @@ each region's digest of a day once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from api.storage.client import MongoDatabase
+from api.storage.stopping import stopped_within
 from domain.aggregates.service import compact_rollups, fold_alert_handling, seal_last_month
 from domain.alerts.service import escalate_overdue
 from domain.digest.service import publish_digests
@@ -63,5 +63,4 @@ async def sweep_forever(
             await sweep_once(repos, uow, kept_whole=kept_whole)
         except Exception:  # a failed sweep is retried on the next round; the loop must not die
             logger.exception("sweep failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=every_seconds)
+        await stopped_within(stopping, every_seconds)
