@@ -382,9 +382,9 @@ async def closed_loop_with_and_without(
     on both alike, each on a data set of a customer per request (at least 20): a run long enough for the
     worker's lag to be a small part of it needs more customers than the closed loop's own data set has.
 
-    The drift is real: every round adds its data set to the same database, and a run's rounds with the
-    worker off went from 38.0 to 30.3 requests a second, one round after the other. With the worker on
-    always second, each pair charged it a round's share of that decline."""
+    The drift is real: every round adds its data set to the same database, and one run's rounds with the
+    worker off fell from 38.0 to 30.3 requests a second over its first seven. With the worker on always
+    second, each pair charged it a share of that decline."""
     customers = max(20, requests)
     runs = []
     for round_number in range(1, rounds + 1):
