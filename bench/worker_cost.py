@@ -41,9 +41,9 @@ from resolvers.node import encode_global_id
 
 TITLE = "## Standing worker: what a recomputation costs"
 NAME = "worker_cost"
-# What the worker gathers into one recomputation in the closed loop (about a second of its changes).
-BATCH = 20
-GATHER_SECONDS = 0.5
+# The batches the worker gathers with its defaults: the changes of the gathering time, up to its batch limit.
+BATCH = 500
+GATHER_SECONDS = Settings.model_fields["standing_gather_seconds"].default
 
 
 @dataclass
@@ -51,6 +51,7 @@ class Round:
     """One recomputation of every batch: the database's CPU and the commands, by command and collection."""
 
     customers: int = 0
+    batches: list[int] = field(default_factory=list)  # the customers of each batch recomputed
     database_seconds: float = 0.0
     wall_seconds: float = 0.0
     # (command, collection): [commands, statements or documents written, milliseconds waited]
@@ -170,6 +171,7 @@ async def _recompute(prepared: Path, path: Path, batches: list[dict[str, Changes
             for batch in batches:
                 await refresh(repos, uow, list(batch), now=datetime.now(UTC), changes=batch)
                 measured.customers += len(batch)
+                measured.batches.append(len(batch))
             measured.database_seconds = database_cpu_seconds(server.pid) - cpu
             measured.wall_seconds = loop.time() - started
             commands.into = None
@@ -185,10 +187,11 @@ def render(rounds: list[Round], *, command: str, when: str, customers: int, resp
         "",
         f"`{command}` on {when}. A data set of {customers} customers with their standings rebuilt, then a "
         f"detractor response for each of {responses} of them through `submitFeedback` with the standing "
-        "worker off, while the worker's change stream gathered what they changed in batches of up to "
-        f"{BATCH} customers; each round recomputes those batches as the worker does, on a fresh copy of that "
-        "database (`bench/worker_cost.py`). Database CPU from the process's scheduler counters, all its "
-        "threads.",
+        "worker off (one at a time), while the worker's change stream gathered what they changed as the "
+        f"worker does by default ({GATHER_SECONDS:g} seconds of changes a batch, up to {BATCH} customers): "
+        f"batches of {', '.join(map(str, rounds[0].batches))} customers. Each round recomputes those batches "
+        "as the worker does, on a fresh copy of that database (`bench/worker_cost.py`). Database CPU from "
+        "the process's scheduler counters, all its threads.",
         "",
         "| round | customers recomputed | database CPU ms/customer | database CPU ms/response "
         "| wall ms/customer |",
