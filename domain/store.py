@@ -21,8 +21,9 @@ SortSpec = Sequence[tuple[str, int]]
 
 # How many keys one read of documents by key names in its ``$in``, when a batch names more. The embedded
 # database compares every document an index finds with each value of the ``$in`` (and checks each value's
-# type), so one read costs it the documents times the keys: a read of 130 standings by id, 20 ms of its CPU;
-# the same in reads of 32, 10 ms (measured alone). MongoDB looks the values up; it only pays the round trips.
+# type), so one read costs it the documents times the keys: a read of 130 standings by id, 16-26 ms of its
+# CPU; the same in reads of 32, 8-11 ms (measured alone). MongoDB looks the values up; it only pays the round
+# trips.
 KEYS_PER_READ = 32
 
 
@@ -197,7 +198,7 @@ async def write_versioned(
     version was read.
 
     The versions are checked by reads in the transaction, and the documents written by id: a change
-    committed after that read makes the transaction's writes conflict, and the transaction is run again
+    committed after those reads makes the transaction's writes conflict, and the transaction is run again
     (as a write conditional on the version would have matched nothing). Written by id, a replacement costs
     the embedded database a third less than one whose filter names the version too: it matches every
     field of a filter against each index of the collection, statement by statement."""
