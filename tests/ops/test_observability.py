@@ -11,10 +11,13 @@ import httpx
 import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pymongo.errors import OperationFailure
 
 from api.http.logs import JsonFormatter
 from api.http.observability import RequestIdFilter
-from api.storage.client import MongoDatabase
+from api.http.prometheus import Metrics, failure_name
+from api.settings import Settings
+from api.storage.client import MongoDatabase, create_client
 from auth.principal import Role
 
 
@@ -62,6 +65,40 @@ async def test_metrics_count_operations_by_outcome_commands_and_alerts_by_state(
     assert found[("customer360_alerts", (("state", "RESOLVED"),))] == 1
     http_requests = "customer360_http_requests_total"
     assert found[(http_requests, (("method", "POST"), ("route", "/graphql"), ("status", "200")))] == 3
+
+
+async def test_a_failed_command_counts_under_its_error_code_name(
+    settings: Settings, db: MongoDatabase
+) -> None:
+    # Two transactions writing one document: the second one's update fails with a write conflict (and its
+    # transaction would run again whole), which operators must be able to tell from other failures.
+    metrics = Metrics()
+    client = create_client(str(settings.mongodb_uri), event_listeners=[metrics.command_listener])
+    collection = client[settings.database_name]["hot"]
+    await collection.insert_one({"_id": "cell", "n": 0})
+    try:
+        async with client.start_session() as first, client.start_session() as second:
+            await first.start_transaction()
+            await second.start_transaction()
+            await collection.update_one({"_id": "cell"}, {"$inc": {"n": 1}}, session=first)
+            with pytest.raises(OperationFailure) as conflict:
+                await collection.update_one({"_id": "cell"}, {"$inc": {"n": 1}}, session=second)
+            await first.commit_transaction()
+    finally:
+        await client.close()
+
+    found = samples((await metrics.scrape(None, available=True)).decode())
+    commands = "customer360_db_commands_total"
+    assert conflict.value.has_error_label("TransientTransactionError")
+    assert found[(commands, (("command", "update"), ("outcome", "WriteConflict")))] == 1
+    assert found[(commands, (("command", "update"), ("outcome", "ok")))] == 1
+    assert found[(commands, (("command", "commitTransaction"), ("outcome", "ok")))] == 1
+
+
+def test_a_failure_without_a_code_counts_under_the_drivers_error() -> None:
+    assert failure_name({"errmsg": "connection closed", "errtype": "AutoReconnect"}) == "AutoReconnect"
+    assert failure_name({"ok": 0, "code": 112, "codeName": "WriteConflict"}) == "WriteConflict"
+    assert failure_name({"ok": 0, "code": 8000}) == "8000"
 
 
 @pytest.fixture
