@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import orjson
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.typing import Subprotocol
 
 from api.demo.loader import load
@@ -39,6 +40,8 @@ SUBMIT = """mutation($input: SubmitFeedbackInput!) {
 RAISED = "subscription { alertRaised { customer { id } } }"
 # Both processes serve the production configuration only, each following the change streams once.
 TARGET = "pipelines"
+# A failed command's outcome in the servers' metrics when a transaction met another's write.
+WRITE_CONFLICT = "WriteConflict"
 TITLE = "## Closed loop: `submitFeedback` and live alerts across two processes"
 
 
@@ -62,6 +65,14 @@ class ClosedLoopResult:
     # left over when the requests end is part of what they cost).
     caught_up_seconds: float | None = None
     caught_up_cpu: float | None = None
+    # Commands both servers saw fail with a write conflict over the same span as the CPU (each is a
+    # transaction that runs again whole), from their own metrics.
+    conflicts: int = 0
+
+    @property
+    def conflicts_per_hundred(self) -> str:
+        """Write conflicts per 100 requests."""
+        return f"{self.conflicts * 100 / self.requests:.0f}" if self.requests else "-"
 
     @property
     def per_second(self) -> float:
@@ -179,6 +190,7 @@ async def _run(
         waited = await settle([writer.pid, pusher.pid, *([db_pid] if db_pid else [])])
         print(f"  quiet after {waited:.1f} s", flush=True)
         before = _cpu(writer.pid, pusher.pid, db_pid)
+        conflicts_before = await _conflicts(writer.url, pusher.url)
         written = datetime.now(UTC)
         reply_seconds, failures, seconds = await _submit_all(
             writer.url, bearer, customer_ids, concurrency, replied
@@ -190,6 +202,7 @@ async def _run(
             await _standings_recomputed(uri, name, customer_ids, since=written)
             caught_up_seconds = time.perf_counter() - ended
             caught_up_cpu = sum(_cpu(writer.pid, pusher.pid, db_pid)) - sum(before)
+        conflicts = await _conflicts(writer.url, pusher.url) - conflicts_before
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(receiving), timeout=30)
         receiving.cancel()
@@ -207,6 +220,7 @@ async def _run(
         database_cpu=used[2] if db_pid else None,
         caught_up_seconds=caught_up_seconds,
         caught_up_cpu=caught_up_cpu if db_pid else None,
+        conflicts=conflicts,
     )
 
 
@@ -222,6 +236,24 @@ async def _standings_recomputed(uri: str, name: str, customer_ids: list[str], *,
                 await asyncio.sleep(0.5)
     finally:
         await client.close()
+
+
+async def _conflicts(*urls: str) -> int:
+    """The commands these servers have seen fail with a write conflict so far (``/metrics``)."""
+    found = 0
+    async with httpx.AsyncClient(timeout=10) as http:
+        for url in urls:
+            text = (await http.get(f"{url}/{TARGET}/metrics")).text
+            found += int(
+                sum(
+                    sample.value
+                    for family in text_string_to_metric_families(text)
+                    for sample in family.samples
+                    if sample.name == "customer360_db_commands_total"
+                    and sample.labels.get("outcome") == WRITE_CONFLICT
+                )
+            )
+    return found
 
 
 def _cpu(writer: int, pusher: int, database: int | None) -> list[float]:
@@ -282,6 +314,7 @@ def render(result: ClosedLoopResult, *, concurrency: int, command: str, when: st
         ms(result.push_seconds, 0.5),
         ms(result.push_seconds, 0.99),
         str(result.missed),
+        result.conflicts_per_hundred,
     ]
     return [
         TITLE,
@@ -292,9 +325,12 @@ def render(result: ClosedLoopResult, *, concurrency: int, command: str, when: st
         "(graphql-transport-ws). Both processes serve the default configuration only, as production "
         "processes do. Push latency runs "
         "from the mutation's reply to the event's arrival at the subscriber (negative when the push arrived "
-        "before the reply reached its client).",
+        "before the reply reached its client). Write conflicts: the commands both processes saw fail with "
+        'one while the requests were sent (`customer360_db_commands_total{outcome="WriteConflict"}`), '
+        "each a transaction run again whole, per 100 requests.",
         "",
-        "| requests | failures | req/s | mutation p50 ms | p99 ms | push p50 ms | p99 ms | missed |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| requests | failures | req/s | mutation p50 ms | p99 ms | push p50 ms | p99 ms | missed "
+        "| write conflicts /100 req |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         "| " + " | ".join(figures) + " |",
     ]

@@ -426,11 +426,13 @@ def render_closed_loop(runs: list[tuple[str, ClosedLoopResult]], *, concurrency:
         "run also waits until the standings of every customer written have been recomputed: the worker's "
         "work left when the last reply came (caught up, seconds after it) counts in the last column, all "
         "three processes' CPU until then; with it off that column is the three processes' while the "
-        "requests were sent.",
+        "requests were sent. Write conflicts: the commands both processes saw fail with one over the same "
+        "span (each a transaction run again whole), per 100 requests.",
         "",
         "| round | standing worker | requests | failures | req/s | mutation p50 ms | p99 ms | push p50 ms "
-        "| A CPU ms/req | B CPU ms/req | DB CPU ms/req | caught up s | all CPU ms/req |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| A CPU ms/req | B CPU ms/req | DB CPU ms/req | caught up s | all CPU ms/req "
+        "| write conflicts /100 req |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for n, (label, r) in enumerate(runs):
         lines.append(
@@ -441,7 +443,7 @@ def render_closed_loop(runs: list[tuple[str, ClosedLoopResult]], *, concurrency:
             f"| {r.per_request_ms(r.writer_cpu)} | {r.per_request_ms(r.pusher_cpu)} "
             f"| {r.per_request_ms(r.database_cpu)} "
             f"| {'-' if r.caught_up_seconds is None else f'{r.caught_up_seconds:.1f}'} "
-            f"| {r.per_request_ms(r.all_cpu)} |"
+            f"| {r.per_request_ms(r.all_cpu)} | {r.conflicts_per_hundred} |"
         )
     if any(r.failures or r.missed for _, r in runs):
         return [*lines, "", "- **FAILED**: requests failed or alerts were missed; no ratio is given."]

@@ -92,8 +92,11 @@ def test_the_bench_command_writes_a_report_with_every_scenario(mongodb_uri: str,
     assert "every target returned the same data: **not compared" not in text
     assert "- `customer-360`: compiled fully" in text
     [loop] = [line for line in text.splitlines() if line.startswith("| 3 |")]
-    requests, failures, per_second, *latencies, missed = (float(f) for f in loop.strip("| ").split(" | "))
+    requests, failures, per_second, *latencies, missed, conflicts = (
+        float(f) for f in loop.strip("| ").split(" | ")
+    )
     assert (requests, failures, missed) == (3, 0, 0)
+    assert conflicts >= 0  # write conflicts per 100 requests, read from both servers' metrics
     assert per_second > 0
     # Mutation latencies are positive; a push may beat the reply to its client, so push figures may not be.
     assert min(latencies[:2]) > 0
@@ -210,7 +213,8 @@ def test_only_the_standings_section_measures_the_worklist_value_and_closed_loop_
         # With the worker on, the run waited until it caught up with every customer written.
         caught_up = cells[11]
         assert (caught_up == "-") if label == "worker off" else (float(caught_up) >= 0), row
-        assert cells[12] == "- |", row  # all three processes' CPU: not without the database's
+        assert cells[12] == "-", row  # all three processes' CPU: not without the database's
+        assert float(cells[13].rstrip(" |")) >= 0, row  # write conflicts per 100 requests
     assert "- Throughput with the worker on against off, round by round: " in text
     assert "- All rounds together: " in text
 
