@@ -81,7 +81,7 @@ def cube_for(needed: Iterable[Axis]) -> Cube:
 # add the shards up like any other cells of a bucket, so a cell written whole (rebuilt or bulk-loaded, with
 # no concurrent writers) is kept as its shard 0 and answers exactly the same. In 8 shards, eight concurrent
 # writers over five regions met on a rollup document about once every ten responses, and the response ran
-# again whole; in 32, about once every fifty (the closed-loop bench counts the conflicts). The sweep folds
+# again whole; in 32, once every 40 to 60 (the closed-loop bench counts the conflicts). The sweep folds
 # every span's shards each round, so a read meets the extra shards only for what was written since.
 SHARDS = 32
 

@@ -12,7 +12,7 @@ concurrent submissions conflicted there and were retried whole (eight clients se
 had more than one retry per response). So a day's and region's pack is written in ``SHARDS`` shards, each
 alert's entry always in the same one (by its id), and a pack written whole (rebuilt, or by an earlier
 version) has no shard. In 8 shards the same clients, over five regions, still met in one about once every
-six responses; in 32, about once every fifty (the closed-loop bench counts the conflicts). The sweep folds
+six responses; in 32, once every 25 to 50 (the closed-loop bench counts the conflicts). The sweep folds
 the shards of past days into their whole pack (``fold``); an entry in a shard is always newer than the same
 alert's in the whole pack, since a fold moves it there and deletes the shard, so reads take the shard's.
 """
