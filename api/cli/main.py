@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import jwt
 from pydantic import ValidationError
+from pymongo.errors import PyMongoError
 
 from api.settings import Settings
 from auth.keys import NoSigningKey, is_hmac
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     from api.cli.importer import ImportReport
 
 
+# The exit status of a command the database failed (unreachable, or an error it answered).
+DATABASE_FAILED = 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``customer360`` console script."""
     parser = _parser()
@@ -34,13 +39,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.run(args)
     except KeyboardInterrupt:
         return 130
+    except PyMongoError as error:
+        # One line for the operator, not a driver traceback. Rebuilds replace what they write and imports
+        # upsert by external id, so one that stopped part way is run again from the start.
+        print(
+            f"customer360 {args.command}: the database failed ({type(error).__name__}: {error}); "
+            "a rebuild or an import that stopped part way can be run again",
+            file=sys.stderr,
+        )
+        return DATABASE_FAILED
     return result
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="customer360", description="GraphQL customer-360 API server.")
     parser.add_argument("--version", action="version", version=f"customer360 {_version()}")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", dest="command")
 
     serve = commands.add_parser("serve", help="run the server (embedded database unless MONGODB_URI is set)")
     serve.add_argument("--host", help="interface to listen on (default from settings: 127.0.0.1)")

@@ -13,6 +13,7 @@ import pytest
 from api.cli.seeding import first_start
 from api.settings import Settings
 from api.storage.client import MongoDatabase
+from api.storage.embedded import free_port
 from domain.aggregates.repository import FINEST_COLLECTION
 from domain.aggregates.service import verify_rollups
 from domain.alerts.repository import AlertRepository
@@ -20,9 +21,12 @@ from domain.repositories import Repositories
 from tests import factories as f
 
 
-def rollups(settings: Settings, action: str) -> subprocess.CompletedProcess[str]:
+def rollups(settings: Settings, action: str, *, uri: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER360_")}
-    env |= {"MONGODB_URI": str(settings.mongodb_uri), "CUSTOMER360_DATABASE_NAME": settings.database_name}
+    env |= {
+        "MONGODB_URI": uri or str(settings.mongodb_uri),
+        "CUSTOMER360_DATABASE_NAME": settings.database_name,
+    }
     return subprocess.run(
         [str(Path(sys.executable).with_name("customer360")), "rollups", action],
         env=env,
@@ -157,3 +161,18 @@ async def test_a_development_start_builds_lifecycle_cells_a_database_lacks(
 
     assert await verify_rollups(repos) == []
     assert [cell async for cell in repos.lifecycles.everything()]
+
+
+def test_a_rebuild_the_database_fails_exits_3_with_one_line_and_says_it_can_be_run_again(
+    settings: Settings,
+) -> None:
+    # Nothing listens there: the driver gives up selecting a server (after its own five seconds).
+    nowhere = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
+
+    failed = rollups(settings, "rebuild", uri=nowhere)
+
+    assert failed.returncode == 3, failed.stderr
+    assert "Traceback" not in failed.stderr
+    [line] = failed.stderr.strip().splitlines()
+    assert line.startswith("customer360 rollups: the database failed (ServerSelectionTimeoutError: "), line
+    assert line.endswith("a rebuild or an import that stopped part way can be run again"), line
