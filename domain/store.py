@@ -7,7 +7,7 @@ application hands real collections in.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -27,21 +27,15 @@ SortSpec = Sequence[tuple[str, int]]
 KEYS_PER_READ = 32
 
 
-def key_chunks(keys: Iterable[T], size: int = KEYS_PER_READ) -> Iterator[list[T]]:
-    """``keys`` (duplicates dropped, in order) in lists of at most ``size``: one read each."""
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), size):
-        yield unique[start : start + size]
-
-
 async def read_by_chunks(
     keys: Iterable[K], read: Callable[[list[K]], Awaitable[Mapping[K, V]]]
 ) -> dict[K, V]:
-    """What ``read`` finds by key for ``keys``, read ``KEYS_PER_READ`` keys at a time, one read after the
-    other (run together, they cost the embedded database more: its threads contend)."""
+    """What ``read`` finds by key for ``keys`` (duplicates dropped), read ``KEYS_PER_READ`` keys at a time,
+    one read after the other (run together, they cost the embedded database more: its threads contend)."""
+    unique = list(dict.fromkeys(keys))
     found: dict[K, V] = {}
-    for chunk in key_chunks(keys):
-        found.update(await read(chunk))
+    for start in range(0, len(unique), KEYS_PER_READ):
+        found.update(await read(unique[start : start + KEYS_PER_READ]))
     return found
 
 
@@ -204,10 +198,12 @@ async def write_versioned(
     field of a filter against each index of the collection, statement by statement."""
     if not writes:
         return True
-    read: dict[Any, Any] = {}
-    for ids in key_chunks(w.id for w in writes):
+
+    async def versions(ids: list[Any]) -> dict[Any, Any]:
         found = db[collection].find({"_id": {"$in": ids}}, {"version": 1}, session=session)
-        read.update({d["_id"]: d.get("version") async for d in found})
+        return {d["_id"]: d.get("version") async for d in found}
+
+    read = await read_by_chunks((w.id for w in writes), versions)
     if any(read.get(w.id) != w.read_version for w in writes):
         return False
     replaced = [

@@ -38,6 +38,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
@@ -57,7 +58,7 @@ from domain.feedback.repository import FeedbackRepository
 from domain.repositories import Repositories
 from domain.standing.repository import StandingRepository
 from domain.standing.service import Refreshed, rebuild, refresh, sweep_due
-from domain.store import UnitOfWork, key_chunks
+from domain.store import UnitOfWork, read_by_chunks
 
 logger = logging.getLogger("customer360.standings")
 
@@ -262,13 +263,18 @@ class CustomerChanges:
             if made > made_until if made_until is not None and made is not None else loop.time() >= until:
                 break
         for collection, ids in updated.items():
-            for chunk in key_chunks(ids):
-                async for document in self._db[collection].find({"_id": {"$in": chunk}}, {"customerId": 1}):
-                    if document.get("customerId") is not None:
-                        changed = customers.setdefault(str(document["customerId"]), Changes())
-                        if (part := PARTS.get(collection)) is not None:
-                            changed.reread.add(part)
+            part = PARTS.get(collection)
+            for customer in (await read_by_chunks(ids, partial(self._customers_of, collection))).values():
+                changed = customers.setdefault(str(customer), Changes())
+                if part is not None:
+                    changed.reread.add(part)
         return customers
+
+    async def _customers_of(self, collection: str, ids: list[Any]) -> dict[Any, Any]:
+        """The customer each of these documents of ``collection`` names, by document id (those naming none
+        are absent)."""
+        found = self._db[collection].find({"_id": {"$in": ids}}, {"customerId": 1})
+        return {d["_id"]: d["customerId"] async for d in found if d.get("customerId") is not None}
 
 
 class Lease:
