@@ -189,8 +189,9 @@ async def _run(
         # share the machine with what they still do (the database's writes, the servers' start-up).
         waited = await settle([writer.pid, pusher.pid, *([db_pid] if db_pid else [])])
         print(f"  quiet after {waited:.1f} s", flush=True)
-        before = _cpu(writer.pid, pusher.pid, db_pid)
+        # Scraped before the CPU is read: a scrape also counts the alerts in the database.
         conflicts_before = await _conflicts(writer.url, pusher.url)
+        before = _cpu(writer.pid, pusher.pid, db_pid)
         written = datetime.now(UTC)
         reply_seconds, failures, seconds = await _submit_all(
             writer.url, bearer, customer_ids, concurrency, replied
