@@ -1,10 +1,13 @@
-"""Fault injection on real sockets: a TCP proxy in front of the database that can cut one connection.
+"""Fault injection on real sockets: a TCP proxy in front of the database that can cut one connection or
+hold every request back.
 
 The proxy runs its own event loop in a thread, so the server under test (a child process or uvicorn in
 this process) reaches the database through it like through any network. It reads the MongoDB wire
 protocol just enough to know which command a message carries, so a test can drop the very connection a
 given command travels on: before the command reaches the database (nothing happened there) or after it
-did but before its reply comes back (it happened, the client cannot know).
+did but before its reply comes back (it happened, the client cannot know). While it is ``silent`` the
+database gets nothing and so answers nothing: its connections stay open and new ones are accepted, as with a
+database busy with one long command.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import socket
 import struct
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import bson
@@ -43,7 +47,8 @@ def command_of(message: bytes) -> tuple[str | None, object]:
 
 
 class Proxy:
-    """Forwards 127.0.0.1:``port`` to the database at ``target_port``; ``cut`` drops one connection."""
+    """Forwards 127.0.0.1:``port`` to the database at ``target_port``; ``cut`` drops one connection,
+    ``silent`` holds every request back."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -55,6 +60,9 @@ class Proxy:
         self._ready = threading.Event()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        # Set while requests are forwarded; only the proxy's loop touches it (see _forward).
+        self._forwarding = asyncio.Event()
+        self._forwarding.set()
         self._thread = threading.Thread(target=self._run, name="db-proxy", daemon=True)
 
     @property
@@ -81,6 +89,28 @@ class Proxy:
             self._armed = cut
             self.cuts.append(cut)
         return cut
+
+    @contextlib.contextmanager
+    def silent(self) -> Iterator[None]:
+        """No request reaches the database inside the block; those held back are forwarded after it.
+
+        In effect when this returns, unlike a signal to the database process, and whatever else listens on
+        the database's port: a reply while silent can only be to a request forwarded before.
+        """
+        self._forward(False)
+        try:
+            yield
+        finally:
+            self._forward(True)
+
+    def _forward(self, forwarding: bool) -> None:
+        async def apply() -> None:
+            if forwarding:
+                self._forwarding.set()
+            else:
+                self._forwarding.clear()
+
+        asyncio.run_coroutine_threadsafe(apply(), self._loop).result(timeout=10)
 
     def _take(self, name: str | None, target: object) -> _Cut | None:
         with self._lock:
@@ -138,6 +168,7 @@ class Proxy:
                 if cut is not None:
                     # The database runs it; its reply is what gets lost (see _replies).
                     link.lose_reply_to, link.cut = HEADER.unpack_from(message)[1], cut
+                await self._forwarding.wait()
                 link.server.write(message)
                 await link.server.drain()
 
