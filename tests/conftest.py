@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pymongo
 import pytest
 import strawberry
 import uvicorn
@@ -29,6 +30,8 @@ from auth.tokens import issue_dev_token
 from domain.repositories import Repositories
 
 TEST_SECRET = "test-secret-with-enough-entropy-0123456789"
+# Seconds the database of a test may take to drop: far more than it takes, far less than a hung suite.
+DROP_WITHIN = 60.0
 
 
 @pytest.fixture(scope="session")
@@ -83,11 +86,16 @@ def settings(mongodb_uri: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[MongoDatabase]:
-    """The test's own database, dropped afterwards."""
+    """The test's own database, dropped afterwards.
+
+    The drop waits for any transaction left open on it: bounded, so a test that leaves one fails instead of
+    hanging the suite.
+    """
     client = create_client(str(settings.mongodb_uri))
     try:
         yield client[settings.database_name]
-        await client.drop_database(settings.database_name)
+        with pymongo.timeout(DROP_WITHIN):
+            await client.drop_database(settings.database_name)
     finally:
         await client.close()
 
