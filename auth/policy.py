@@ -553,7 +553,13 @@ FIELDS: dict[str, dict[str, FieldRule]] = {
     "FieldProblem": rules(EVERYONE, "field", "code", "message"),
     **{
         error: rules(EVERYONE, "code", "message")
-        for error in ("NotFoundError", "ConflictError", "IdempotencyConflictError", "NotStartedError")
+        for error in (
+            "NotFoundError",
+            "ConflictError",
+            "IdempotencyConflictError",
+            "NotStartedError",
+            "MaybeStoredError",
+        )
     },
 }
 

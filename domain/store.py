@@ -123,6 +123,21 @@ class DuplicateKey(Exception):
     """A write broke a unique index (the driver's error, translated by the unit of work)."""
 
 
+class OutOfTime(Exception):
+    """A transaction the deadline its caller runs under stopped (the driver's error, translated by the unit
+    of work).
+
+    ``maybe_stored`` is False when the deadline fell while the work was running: the transaction was rolled
+    back and nothing of it is stored. A deadline falling once the work was done does not stop it: the unit
+    of work commits it anyway. ``maybe_stored`` is True when that commit failed too, or when a commit was
+    sent but its answer lost: it may have been stored, and only reading again can tell.
+    """
+
+    def __init__(self, message: str, *, maybe_stored: bool) -> None:
+        super().__init__(message)
+        self.maybe_stored = maybe_stored
+
+
 DUPLICATE_KEY_CODE = 11000
 
 

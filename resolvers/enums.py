@@ -329,6 +329,8 @@ describe_enum(
         ErrorCode.UNAUTHENTICATED: "No valid token: authenticate first.",
         ErrorCode.NOT_STARTED: "A batch item the request's time limit left unstarted: nothing of it was "
         "stored, and sending it again completes it.",
+        ErrorCode.MAYBE_STORED: "A batch item whose commit the database did not confirm before the time "
+        "limit: it may have been stored. Sending it again with the same key tells (DUPLICATE if it was).",
     },
 )
 describe_enum(

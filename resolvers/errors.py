@@ -19,6 +19,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult, StreamExecutionResult
 
 from domain.errors import DomainError
+from domain.store import OutOfTime
 from resolvers.context import Context
 
 logger = logging.getLogger("customer360.errors")
@@ -85,9 +86,10 @@ def classify(error: GraphQLError, request_id: str | None, *, suggestions: bool =
         logger.warning("database unavailable: %s", original, extra={"request_id": request_id})
         code = ServerErrorCode.UNAVAILABLE.value
         return _with(error, "the database is unavailable; retry later", {"code": code})
-    if isinstance(original, PyMongoError) and original.timeout:
+    if isinstance(original, OutOfTime) or (isinstance(original, PyMongoError) and original.timeout):
         # The driver's deadline (the time limit and a grace) passed before a command it was to send: the
-        # request's own limit could not stop it first, as nothing awaited meanwhile.
+        # request's own limit could not stop it first, as nothing awaited meanwhile. (A transaction's is
+        # translated by the unit of work.)
         logger.warning("database command past the time limit: %s", original, extra={"request_id": request_id})
         message = "the operation took longer than its time limit and was stopped"
         return _with(error, message, {"code": ServerErrorCode.TIMEOUT.value})

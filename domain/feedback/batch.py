@@ -8,6 +8,11 @@ rollups, so a batch of 100 costs a few dozen database commands instead of a doze
 A batch's time is its request's. Work stops before it starts, never after it commits: a chunk starts only
 while time is left for it, and a chunk once started runs to its end even if the request is cancelled
 meanwhile. What was not started is answered ``NotStarted``; sending it again is safe (idempotency keys).
+
+The driver's own deadline (the limit and a grace) bounds even that: a chunk whose writes were still running
+then is rolled back and answered ``NotStarted`` too. One whose commit met it is committed anyway, and is
+answered ``MaybeStored`` only when that commit failed too. Either way the chunks before it stay answered as
+stored, and sending the batch again settles the rest.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from domain.feedback.submission import FeedbackSubmission
 from domain.ids import new_id
 from domain.repositories import Repositories
 from domain.standards.models import ServiceStandard
-from domain.store import DuplicateKey, Session, UnitOfWork
+from domain.store import DuplicateKey, OutOfTime, Session, UnitOfWork
 
 T = TypeVar("T")
 # Records by id, as repositories' get_many return them (each with its customer_id).
@@ -58,7 +63,16 @@ class NotStarted:
 
 
 NOT_STARTED = NotStarted()
-Answer = Intake | DomainError | NotStarted
+
+
+@dataclass(frozen=True, slots=True)
+class MaybeStored:
+    """The item's transaction met the deadline as it was committed, and committing it again failed: it may
+    have been stored. Sending it again tells (a duplicate if it was)."""
+
+
+MAYBE_STORED = MaybeStored()
+Answer = Intake | DomainError | NotStarted | MaybeStored
 
 
 @dataclass(slots=True)
@@ -125,7 +139,15 @@ class _Batch:
                 break
             chunk = fresh[start : start + CHUNK]
             began = time.monotonic()
-            stored, cancelled = await _to_the_end(self._store(chunk))
+            try:
+                stored, cancelled = await _to_the_end(self._store(chunk))
+            except OutOfTime as out:
+                # The driver's deadline fell on this chunk: nothing after it starts either.
+                if out.maybe_stored:
+                    for item in chunk:
+                        self.answers[item.index] = MAYBE_STORED
+                self._answer_repeats(repeats)
+                return
             longest = max(longest, time.monotonic() - began)
             for item, answer in zip(chunk, stored, strict=True):
                 self.answers[item.index] = answer
@@ -231,6 +253,8 @@ class _Batch:
             )
         except DomainError as error:
             return error
+        except OutOfTime as out:
+            return MAYBE_STORED if out.maybe_stored else NOT_STARTED
 
     def _answer_repeats(self, repeats: dict[int, int]) -> None:
         """Items repeating an earlier item's key answer as a retry of it would, once it is answered."""

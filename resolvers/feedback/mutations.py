@@ -13,7 +13,7 @@ import strawberry
 
 from auth.policy import feedback_submitter, own_customer_id
 from domain.errors import DomainError, ErrorCode, FieldError, ValidationFailed
-from domain.feedback.batch import Answer, NotStarted, submit_batch
+from domain.feedback.batch import Answer, MaybeStored, NotStarted, submit_batch
 from domain.feedback.models import ScoreItem as DomainScoreItem
 from domain.feedback.service import Intake, submit_feedback
 from domain.feedback.submission import FeedbackSubmission
@@ -118,13 +118,25 @@ class NotStartedError(Error):
     pass
 
 
+@strawberry.type(
+    description=(
+        "The request's time limit fell as the item was being committed, and the database did not confirm "
+        "the commit: it may have been stored. Send it again with the same key: DUPLICATE if it was, "
+        "ACCEPTED if not."
+    )
+)
+class MaybeStoredError(Error):
+    pass
+
+
 SubmitFeedbackResult = Annotated[
     FeedbackSubmitted
     | ValidationError
     | NotFoundError
     | ConflictError
     | IdempotencyConflictError
-    | NotStartedError,
+    | NotStartedError
+    | MaybeStoredError,
     strawberry.union("SubmitFeedbackResult", description="The stored response, or why it was not stored."),
 ]
 
@@ -136,6 +148,7 @@ class BatchItemStatus(StrEnum):
     DUPLICATE = "DUPLICATE"
     ERROR = "ERROR"
     NOT_STARTED = "NOT_STARTED"
+    MAYBE_STORED = "MAYBE_STORED"
 
 
 describe_enum(
@@ -147,6 +160,8 @@ describe_enum(
         BatchItemStatus.ERROR: "Not stored; its result says why.",
         BatchItemStatus.NOT_STARTED: "Not started before the request's time limit: nothing stored, and "
         "sending it again completes it.",
+        BatchItemStatus.MAYBE_STORED: "The time limit fell as it was being committed and the database did "
+        "not confirm the commit: it may have been stored; sending it again tells (DUPLICATE if it was).",
     },
 )
 
@@ -157,8 +172,9 @@ class BatchItemResult:
     idempotency_key: str = strawberry.field(description="The item's idempotency key.")
     status: BatchItemStatus = strawberry.field(
         description=(
-            "Accepted, duplicate of an earlier submission, error, or not started (the batch reached the "
-            "request's time limit first: send it again)."
+            "Accepted, duplicate of an earlier submission, error, not started (the batch reached the "
+            "request's time limit first: send it again) or maybe stored (its commit went unconfirmed: "
+            "send it again)."
         )
     )
     result: SubmitFeedbackResult = strawberry.field(description="The stored response, or why not.")
@@ -195,7 +211,8 @@ class FeedbackMutations:
         description=(
             "Submit responses collected offline; one bad item never drops the others. Every item is "
             "answered: work stops before it starts, never after it is stored, so near the time limit the "
-            "items left are NOT_STARTED."
+            "items left are NOT_STARTED. Items whose commit the database did not confirm by then are "
+            "MAYBE_STORED."
         )
     )
     async def submit_feedback_batch(self, info: Info, items: ItemsArg) -> list[BatchItemResult]:
@@ -236,6 +253,15 @@ def _time_left(deadline: float | None) -> Callable[[], float]:
 
 
 def _item_result(index: int, key: str, answer: Answer) -> BatchItemResult:
+    if isinstance(answer, MaybeStored):
+        message = (
+            "the time limit fell as it was being committed and the commit went unconfirmed: it may have been "
+            "stored; send it again with the same key"
+        )
+        maybe: SubmitFeedbackResult = MaybeStoredError(code=ErrorCode.MAYBE_STORED, message=message)
+        return BatchItemResult(
+            index=index, idempotency_key=key, status=BatchItemStatus.MAYBE_STORED, result=maybe
+        )
     if isinstance(answer, NotStarted):
         message = "not started: the batch reached the time limit first; send it again with the same key"
         result: SubmitFeedbackResult = NotStartedError(code=ErrorCode.NOT_STARTED, message=message)
