@@ -11,7 +11,7 @@ meanwhile. What was not started is answered ``NotStarted``; sending it again is 
 
 The driver's own deadline (the limit and a grace) bounds even that: a chunk whose writes were still running
 then is rolled back and answered ``NotStarted`` too. One whose commit met it is committed anyway, and is
-answered ``MaybeStored`` only when that commit failed too. Either way the chunks before it stay answered as
+answered ``MaybeStored`` only when no commit was confirmed. Either way the chunks before it stay answered as
 stored, and sending the batch again settles the rest.
 """
 
@@ -67,8 +67,8 @@ NOT_STARTED = NotStarted()
 
 @dataclass(frozen=True, slots=True)
 class MaybeStored:
-    """The item's transaction met the deadline as it was committed, and committing it again failed: it may
-    have been stored. Sending it again tells (a duplicate if it was)."""
+    """The item's transaction met the deadline as it was committed, and no commit was confirmed: it may have
+    been stored. Sending it again tells (a duplicate if it was)."""
 
 
 MAYBE_STORED = MaybeStored()

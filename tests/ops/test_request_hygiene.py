@@ -9,10 +9,13 @@ import pytest
 from graphql import GraphQLInputObjectType, GraphQLScalarType, get_named_type
 from pymongo.errors import ExecutionTimeout
 
+from api.storage.client import MongoUnitOfWork
 from domain.customers.repository import CustomerRepository
 from domain.repositories import Repositories
+from domain.store import OutOfTime
 from resolvers.schema import build_schema
 from tests import factories as f
+from tests.api.test_feedback_batch_limits import item
 
 # Scalars an argument or input field may have: nothing that can carry an arbitrary JSON document.
 TYPED_SCALARS = {"String", "Int", "Float", "Boolean", "ID", "DateTime", "Date", "Decimal"}
@@ -74,6 +77,31 @@ async def test_a_database_command_past_the_drivers_deadline_is_a_timeout_not_an_
     query = "{ customers(first: 1) { edges { cursor } } }"
     async with app_client(compiled_pipelines=False) as http:
         response = await http.post("/graphql", json={"query": query}, headers=bearer)
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "TIMEOUT"}
+    assert "time limit" in error["message"]
+
+
+async def test_a_transaction_stopped_past_the_drivers_deadline_is_a_timeout_not_an_internal_error(
+    app_client: Callable[..., Any],
+    bearer: dict[str, str],
+    repos: Repositories,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As above, for a mutation: the unit of work ends the transaction and says it ran out of time.
+    customer = f.customer(region="north")
+    await repos.customers.insert_many([customer])
+
+    async def out_of_time(self: MongoUnitOfWork, work: Any) -> Any:
+        raise OutOfTime("operation would exceed time limit", maybe_stored=False)
+
+    mutation = "mutation($input: SubmitFeedbackInput!) { submitFeedback(input: $input) { __typename } }"
+    submission = {k: v for k, v in item("deadline-1", customer).items() if k != "items"}
+    async with app_client() as http:
+        monkeypatch.setattr(MongoUnitOfWork, "run", out_of_time)  # once started: start-up writes too
+        response = await http.post(
+            "/graphql", json={"query": mutation, "variables": {"input": submission}}, headers=bearer
+        )
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "TIMEOUT"}
     assert "time limit" in error["message"]
