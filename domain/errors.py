@@ -17,7 +17,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     NOT_STARTED = "NOT_STARTED"  # a batch item its request's time limit left unstarted: nothing stored
-    MAYBE_STORED = "MAYBE_STORED"  # a batch item whose commit the time limit cut short: it may be stored
+    MAYBE_STORED = "MAYBE_STORED"  # a batch item whose commit went unconfirmed by the limit: maybe stored
 
 
 class DomainError(Exception):

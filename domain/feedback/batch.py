@@ -143,9 +143,8 @@ class _Batch:
                 stored, cancelled = await _to_the_end(self._store(chunk))
             except OutOfTime as out:
                 # The driver's deadline fell on this chunk: nothing after it starts either.
-                if out.maybe_stored:
-                    for item in chunk:
-                        self.answers[item.index] = MAYBE_STORED
+                for item in chunk:
+                    self.answers[item.index] = _unfinished(out)
                 self._answer_repeats(repeats)
                 return
             longest = max(longest, time.monotonic() - began)
@@ -254,7 +253,7 @@ class _Batch:
         except DomainError as error:
             return error
         except OutOfTime as out:
-            return MAYBE_STORED if out.maybe_stored else NOT_STARTED
+            return _unfinished(out)
 
     def _answer_repeats(self, repeats: dict[int, int]) -> None:
         """Items repeating an earlier item's key answer as a retry of it would, once it is answered."""
@@ -269,6 +268,11 @@ class _Batch:
                     self.answers[n] = conflict
             else:
                 self.answers[n] = answer
+
+
+def _unfinished(out: OutOfTime) -> NotStarted | MaybeStored:
+    """The answer of an item whose transaction the deadline stopped."""
+    return MAYBE_STORED if out.maybe_stored else NOT_STARTED
 
 
 async def _unlinked(repos: Repositories, todo: dict[int, FeedbackSubmission]) -> dict[int, str]:
