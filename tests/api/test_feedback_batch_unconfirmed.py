@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import monitoring
 
 from api.settings import Settings
 from api.storage.client import create_client
@@ -24,40 +23,25 @@ from domain.employees.models import Employee
 from domain.feedback.batch import CHUNK
 from domain.repositories import Repositories
 from tests import factories as f
-from tests.api.test_feedback_batch_limits import BATCH, item
+from tests.api.test_feedback_batch_limits import BATCH, AtFeedbackCommit, item
 from tests.conftest import GraphQLClient, client_for
 from tests.ops.faults import Proxy
 
 
-class SilentFromCommit(monitoring.CommandListener):
-    """Once armed, silences the database as the first transaction storing feedback sends its commit; the
-    silence holds until ``heard_again`` is called."""
+class SilentFromCommit(AtFeedbackCommit):
+    """Silences the database as the first transaction storing feedback sends its commit, until
+    ``heard_again`` is called."""
 
     def __init__(self, proxy: Proxy) -> None:
+        super().__init__()
         self.proxy = proxy
-        self.armed = False
-        self.storing: set[object] = set()  # sessions that inserted feedback
         self._silence = contextlib.ExitStack()
-        self.silenced = False
 
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if not self.armed:
-            return
-        session = event.command.get("lsid", {}).get("id")
-        if event.command_name == "insert" and event.command.get("insert") == "feedback":
-            self.storing.add(session)
-        if event.command_name == "commitTransaction" and session in self.storing and not self.silenced:
-            self.silenced = True
-            self._silence.enter_context(self.proxy.silent())
+    def at_commit(self) -> None:
+        self._silence.enter_context(self.proxy.silent())
 
     def heard_again(self) -> None:
         self._silence.close()
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
 
 
 @pytest.fixture
@@ -107,7 +91,7 @@ async def test_a_chunk_whose_commit_goes_unconfirmed_answers_maybe_stored_and_a_
             response = await GraphQLClient(http, bearer).post(BATCH, {"items": items})
         finally:
             silence.heard_again()  # before the app stops: its shutdown talks to the database
-    assert silence.silenced
+    assert silence.acted
     assert response.status_code == 200, response.text
     results = response.json()["data"]["submitFeedbackBatch"]
     assert [r["status"] for r in results] == ["MAYBE_STORED"] * CHUNK + ["NOT_STARTED"] * CHUNK
