@@ -53,7 +53,6 @@ async def test_an_operation_past_the_time_limit_is_stopped_with_timeout(
     async with app_client(request_timeout_seconds=0.001) as http:
         response = await http.post("/graphql", json={"query": query}, headers=bearer)
     assert response.status_code == 504
-    print("STATUS", response.status_code, response.json())
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "TIMEOUT"
     assert "data" not in response.json()
