@@ -30,7 +30,7 @@ from domain.employees.models import Employee
 from domain.errors import Unauthenticated
 from domain.feedback.models import Feedback
 from domain.ids import new_id
-from domain.paging import Page
+from domain.paging import Page, PageEnds
 from domain.repositories import Repositories
 from domain.store import Database
 from domain.timeline import Record, TimelineKind, merge
@@ -136,6 +136,7 @@ class Reference:
     def __init__(self, verifier: TokenVerifier) -> None:
         self.db: Database | None = None
         self._verifier = verifier
+        self._page_ends = PageEnds()  # as the app's runtime keeps them
 
     def routes(self) -> list[Route]:
         return [
@@ -156,7 +157,7 @@ class Reference:
                 return Response(status_code=403)  # the reference shows what frontline staff see, in full
             body = orjson.loads(await request.body())
             assert self.db is not None, "the reference handlers run inside the app's lifespan"
-            repos = Repositories.on(self.db, row_scope(principal))
+            repos = Repositories.on(self.db, row_scope(principal), page_ends=self._page_ends)
             audit = AuditCollector()
             data = await answer(repos, audit, body.get("variables") or {})
             entries = audit.drain(

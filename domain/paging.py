@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -81,6 +82,7 @@ def keyset_page(
     limit: int,
     after: tuple[Any, Any] | None = None,
     descending: bool = False,
+    until: Any | None = None,
 ) -> list[dict[str, Any]]:
     """The stages of a keyset page: up to ``limit`` documents of ``query`` in (``field``, ``_id``) order, both
     ascending or both descending, after the one at ``after`` (its ``field`` and its id) when given. The
@@ -88,12 +90,87 @@ def keyset_page(
 
     ``query`` alone comes first, so a page after the first is read from the same index as the first;
     the position follows in a second stage (MongoDB merges the two). In one stage, the embedded database
-    reads the whole collection for a filter with an ``$or`` in it, and for a range beside an ``$in``."""
+    reads the whole collection for a filter with an ``$or`` in it, and for a range beside an ``$in``.
+
+    ``until`` (ascending only) leaves out the documents whose ``field`` sorts after it, in a stage of its own
+    before ``query``: the embedded database reads only that range of the index then, instead of every
+    document ``query`` matches before sorting them (``PageEnds``)."""
     direction = -1 if descending else 1
-    stages: list[dict[str, Any]] = [{"$match": dict(query)}]
+    stages: list[dict[str, Any]] = []
+    if until is not None:
+        assert not descending, "a page read backward is not bounded"
+        stages.append({"$match": {field: {"$lte": until}}})
+    stages.append({"$match": dict(query)})
     if after is not None:
         boundary, last_id = after
         strict = "$lt" if descending else "$gt"
         ties = {field: boundary, "_id": {strict: last_id}}
         stages.append({"$match": {"$or": [{field: {strict: boundary}}, ties]}})
     return [*stages, {"$sort": {field: direction, "_id": direction}}, {"$limit": limit}]
+
+
+class PageEnds:
+    """Where pages of a keyset list last ended: the sort key of a whole page's last document, by page.
+
+    A page read again is bounded by it (``keyset_page``'s ``until``), so a database that sorts every
+    matching document before applying the limit reads only the documents up to that key. The bound never
+    changes an answer: a bounded read that finds the whole page found the page, since every document it
+    left out sorts after all of them; one that comes up short is read again without it
+    (``BoundedPage``). Documents added, removed or renamed in between cost at most that second read.
+    The most recent ``capacity`` pages are kept; the keys name the list, its filter and scope, the
+    position and the size.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._ends: OrderedDict[Hashable, Any] = OrderedDict()
+        self._capacity = capacity
+
+    def page(
+        self,
+        key: Hashable | None,
+        stages: Callable[[Any | None], list[dict[str, Any]]],
+        *,
+        limit: int,
+        end_of: Callable[[Mapping[str, Any]], Any],
+    ) -> BoundedPage:
+        """The page ``key`` read by ``stages(until)`` (``until`` None: unbounded), ``limit`` documents at
+        most; ``end_of`` is a document's sort key. A page without a key is never bounded."""
+        end = self._ends.get(key) if key is not None else None
+        if end is None:
+            return BoundedPage(stages(None), stages(None), limit, self, key, end_of, bounded=False)
+        self._ends.move_to_end(key)
+        return BoundedPage(stages(end), stages(None), limit, self, key, end_of, bounded=True)
+
+    def remember(self, key: Hashable | None, end: Any | None) -> None:
+        """Where page ``key`` ended when read whole (None: it was short, so it is read unbounded)."""
+        if key is None:
+            return
+        if end is None:
+            self._ends.pop(key, None)
+            return
+        self._ends[key] = end
+        self._ends.move_to_end(key)
+        if len(self._ends) > self._capacity:
+            self._ends.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundedPage:
+    """The stages of one page to read first, and what to do with what they found (``PageEnds``)."""
+
+    stages: list[dict[str, Any]]
+    whole: list[dict[str, Any]]  # the page's unbounded stages
+    limit: int
+    _ends: PageEnds
+    _key: Hashable | None
+    _end_of: Callable[[Mapping[str, Any]], Any]
+    bounded: bool  # whether ``stages`` are bounded (else they are ``whole``)
+
+    def complete(self, documents: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether ``documents``, what ``stages`` found, are the page (else read ``whole``)."""
+        return not self.bounded or len(documents) >= self.limit
+
+    def learn(self, documents: Sequence[Mapping[str, Any]]) -> None:
+        """Remembers where the page read whole (``documents``) ended, for the next read of it."""
+        whole = len(documents) >= self.limit
+        self._ends.remember(self._key, self._end_of(documents[self.limit - 1]) if whole else None)

@@ -20,6 +20,7 @@ from domain.digest.repository import DigestRepository
 from domain.employees.repository import EmployeeRepository
 from domain.feedback.repository import FeedbackRepository
 from domain.lists.repository import ListRepository
+from domain.paging import PageEnds
 from domain.scope import RowScope
 from domain.standards.repository import StandardRepository
 from domain.standing.repository import StandingRepository
@@ -53,14 +54,20 @@ class Repositories:
 
     @classmethod
     def on(
-        cls, db: Database, scope: RowScope | None = None, *, rollup_zones: Sequence[str] = ("UTC",)
+        cls,
+        db: Database,
+        scope: RowScope | None = None,
+        *,
+        rollup_zones: Sequence[str] = ("UTC",),
+        page_ends: PageEnds | None = None,
     ) -> Repositories:
         """Repositories whose every read is limited to ``scope`` (everything when omitted).
 
-        ``rollup_zones`` are the reporting time zones rollups are kept in (configuration, not per caller).
+        ``rollup_zones`` are the reporting time zones rollups are kept in (configuration, not per caller);
+        ``page_ends``, where pages of the customer list ended, is shared by a process's requests.
         """
         return cls(
-            customers=CustomerRepository(db, scope, rollup_zones=rollup_zones),
+            customers=CustomerRepository(db, scope, rollup_zones=rollup_zones, page_ends=page_ends),
             employees=EmployeeRepository(db),
             transactions=TransactionRepository(db, scope),
             interactions=InteractionRepository(db, scope),

@@ -61,6 +61,9 @@ class Collection(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def full_name(self) -> str: ...  # the database's name, a dot, the collection's
+
     def find(self, *args: Any, **kwargs: Any) -> FindCursor: ...
 
     async def find_one(self, *args: Any, **kwargs: Any) -> Document | None: ...

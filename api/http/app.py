@@ -39,6 +39,7 @@ from api.storage.sweeper import sweep_forever
 from auth.tokens import TokenVerifier
 from domain.alerts.repository import AlertRepository
 from domain.customers.repository import CustomerRepository
+from domain.paging import PageEnds
 from domain.repositories import Repositories
 from resolvers.cost.budget import CostBudget
 from resolvers.schema import build_schema
@@ -222,6 +223,7 @@ def create_app(
             uow=uow,
             feed=feed,
             window_checks=checks,
+            page_ends=PageEnds(),
             watch=watch,
             tracing=tracing.operations,
         )

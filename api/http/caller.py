@@ -57,5 +57,7 @@ def _bound(caller: Principal | None, runtime: Runtime) -> tuple[RowScope, Reposi
         return RowScope.none(), nothing, nothing
     rows = row_scope(caller)
     zones = runtime.settings.rollup_time_zones
-    repos = Repositories.on(runtime.db, rows, rollup_zones=zones)
-    return rows, repos, Repositories.on(runtime.db, aggregate_scope(caller), rollup_zones=zones)
+    ends = runtime.page_ends
+    repos = Repositories.on(runtime.db, rows, rollup_zones=zones, page_ends=ends)
+    aggregated = Repositories.on(runtime.db, aggregate_scope(caller), rollup_zones=zones, page_ends=ends)
+    return rows, repos, aggregated

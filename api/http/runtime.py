@@ -15,6 +15,7 @@ from api.storage.change_feed import ChangeFeed
 from api.storage.client import Client, MongoUnitOfWork
 from api.storage.intake_checks import IntakeChecks
 from auth.tokens import TokenVerifier
+from domain.paging import PageEnds
 from domain.store import Database
 from resolvers.context import GraphQLSettings
 from resolvers.cost.budget import CostBudget
@@ -39,6 +40,8 @@ class Runtime:
     feed: ChangeFeed
     watch: DatabaseWatch
     window_checks: IntakeChecks
+    # Where pages of the customer list ended, for every request's repositories to bound their next read.
+    page_ends: PageEnds
     # A span per GraphQL operation; None (and nothing imported) unless tracing is configured.
     tracing: OperationTracing | None = None
 

@@ -113,3 +113,9 @@ class CustomerFilter:
     tags: tuple[str, ...] = ()
     search: str | None = None
     search_in: frozenset[WordKind] = frozenset(WordKind)  # what the caller may see in full
+
+    @property
+    def by_region_only(self) -> bool:
+        """Whether only regions filter (besides the caller's scope): the broad lists, holding every customer
+        of a region. Any other filter may pick a few customers, which its own index finds."""
+        return not (self.segments or self.status or self.owner_id or self.tags or self.search)

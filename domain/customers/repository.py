@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, overload
@@ -25,13 +25,14 @@ from domain.customers.search import WordKind
 from domain.documents import date_doc, date_from, money_doc, money_from
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.imports.rows import Upserted
-from domain.paging import Page, decode_cursor, encode_cursor, keyset_page
+from domain.paging import BoundedPage, Page, PageEnds, decode_cursor, encode_cursor, keyset_page
 from domain.scope import RowScope, any_of, narrowed
 from domain.store import Database, Document, IndexSpec, Session, UnitOfWork, backfill
 
 CURSOR_KIND = "customer"
-# What a pipeline reading profiles leaves out: stored for indexes and searches, never read back.
-PROFILE_STAGE: Document = {"$project": {"searchTokens": 0, "externalKeys": 0, "sortName": 0}}
+# What a pipeline reading profiles leaves out: stored for indexes and searches, never read back. The sort
+# name stays: where a page of the name-ordered list ends (``PageEnds``).
+PROFILE_STAGE: Document = {"$project": {"searchTokens": 0, "externalKeys": 0}}
 # Lookups by many external ids are split: some servers (SecantusDB) slow down sharply on long $in lists.
 LOOKUP_CHUNK = 100
 SORT_NAME = "sortName"
@@ -50,10 +51,17 @@ class CustomerRepository:
     collection_name = "customers"
 
     def __init__(
-        self, db: Database, scope: RowScope | None = None, *, rollup_zones: Sequence[str] = ("UTC",)
+        self,
+        db: Database,
+        scope: RowScope | None = None,
+        *,
+        rollup_zones: Sequence[str] = ("UTC",),
+        page_ends: PageEnds | None = None,
     ) -> None:
         self._collection = db[self.collection_name]
         self._scope = (scope or RowScope.everything()).customer_filter()
+        # Where pages of the list ended, shared by the requests of one process (``list_page``).
+        self._page_ends = page_ends if page_ends is not None else PageEnds()
         # Every write counts its customers into the lifecycle cells churn is read from (whatever the scope).
         self._lifecycles = LifecycleRollupRepository(db, zones=rollup_zones)
 
@@ -276,10 +284,26 @@ class CustomerRepository:
 
     # The same reads as stages: the start of one pipeline that reads a whole query (``read``).
 
-    def list_stages(self, where: CustomerFilter, *, first: int, after: str | None = None) -> list[Document]:
-        """``list`` as stages: the page's customers in name order, and one more (see ``page_of``)."""
+    def list_page(self, where: CustomerFilter, *, first: int, after: str | None = None) -> BoundedPage:
+        """``list`` as stages: the page's customers in name order, and one more (see ``page_of``).
+
+        Bounded by the sort name the same page ended at when last read whole: without that, the embedded
+        database reads every customer in scope (all of a company's for a member of every region) and
+        sorts them before the limit, whatever the indexes. The caller reads ``stages``, and ``whole``
+        when they come up short (``BoundedPage.complete``), then tells the page what it found (``learn``).
+        """
         query = narrowed(_query(where), self._scope)
-        return keyset_page(query, SORT_NAME, limit=first + 1, after=_position(after, field="after"))
+        position = _position(after, field="after")
+
+        def stages(until: str | None) -> list[Document]:
+            return keyset_page(query, SORT_NAME, limit=first + 1, after=position, until=until)
+
+        # A bounded read reads every customer up to the bound, matching or not: worth it for the broad lists,
+        # every customer of some regions. A narrower filter may pick a few customers, which its own index
+        # can find alone (an owner's 54 of 1,000 without a region scope: 3 ms of the embedded database's
+        # time unbounded, 10 ms bounded); those pages are read as before.
+        key = (self._collection.full_name, repr(query), position, first) if where.by_region_only else None
+        return self._page_ends.page(key, stages, limit=first + 1, end_of=_sort_name_of)
 
     def by_id_stages(self, customer_id: str) -> list[Document]:
         """The customer in scope with this id, if any."""
@@ -295,7 +319,12 @@ class CustomerRepository:
 
     async def list(self, where: CustomerFilter, *, first: int, after: str | None = None) -> Page[Customer]:
         """A page of customers in scope matching ``where``, in name order, after the position ``after``."""
-        return self.page_of(await self.read(self.list_stages(where, first=first, after=after)), first)
+        page = self.list_page(where, first=first, after=after)
+        documents = await self.read(page.stages)
+        if not page.complete(documents):
+            documents = await self.read(page.whole)
+        page.learn(documents)
+        return self.page_of(documents, first)
 
     async def list_before(
         self, where: CustomerFilter, *, last: int, before: str | None = None
@@ -320,6 +349,12 @@ def _position(cursor: str | None, *, field: str) -> tuple[str, str] | None:
         return None
     sort_key, customer_id = decode_cursor(CURSOR_KIND, cursor, parts=2, field=field)
     return sort_key, customer_id
+
+
+def _sort_name_of(document: Mapping[str, Any]) -> str:
+    """The key a customer's document is listed by, as stored (``to_document``)."""
+    name: str = document[SORT_NAME]
+    return name
 
 
 def _current_tokens(document: Document) -> tuple[Document, Document]:

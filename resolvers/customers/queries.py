@@ -101,8 +101,7 @@ class CustomerQueries:
                 raise InvalidInput("before goes with last", field="before")
             limit = page_size(first, maximum)
             if (read := pipeline_read(info)) is not None:
-                stages = repository.list_stages(where, first=limit, after=after)
-                page = await read.page(stages, first=limit)
+                page = await read.page(repository.list_page(where, first=limit, after=after), first=limit)
             else:
                 page = await repository.list(where, first=limit, after=after)
         if read is None:

@@ -33,7 +33,7 @@ from graphql.execution.collect_fields import FieldDetails, FragmentDetails, coll
 from graphql.execution.values import VariableValues, get_variable_values
 
 from domain.customers.models import Customer
-from domain.paging import Page
+from domain.paging import BoundedPage, Page
 from domain.store import Document
 from resolvers.context import Info
 from resolvers.fastpath.executor import depends_on_variables
@@ -61,9 +61,15 @@ class PipelineRead:
         found = self._read.prime(answer)
         return found[0] if found else None
 
-    async def page(self, root: list[Document], *, first: int) -> Page[Customer]:
-        """A page of ``first`` customers the root stages find (reading one more), everything below primed."""
-        answer = await self._customers.read(self._read.pipeline(root, first=first))
+    async def page(self, root: BoundedPage, *, first: int) -> Page[Customer]:
+        """A page of ``first`` customers the root stages find (reading one more), everything below primed.
+
+        Read again without the root's bound when it came up short (``BoundedPage``).
+        """
+        answer = await self._customers.read(self._read.pipeline(root.stages, first=first))
+        if not root.complete(self._read.profiles(answer)):
+            answer = await self._customers.read(self._read.pipeline(root.whole, first=first))
+        root.learn(self._read.profiles(answer))
         found = self._read.prime(answer, first=first)
         return Page(found[:first], has_next=len(found) > first)
 

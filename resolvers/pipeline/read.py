@@ -255,12 +255,7 @@ class Read:
         and the loaders are primed with the page's only.
         """
         wanted, loaders, repos = self._wanted, self._context.loaders, self._repos
-        if not wanted.collections and not wanted.staff:
-            main, refs = {"profile": answer}, None
-        elif wanted.staff:
-            main, refs = answer[0]["all"][0], answer[0]["refs"][0]
-        else:
-            main, refs = answer[0], None
+        main, refs = self._parts(answer)
         customers = [repos.customers.from_document(d) for d in main["profile"]]
         shown = customers[:first] if first is not None else customers
         for customer in shown:
@@ -278,6 +273,21 @@ class Read:
         if refs is not None:
             self._prime_references(refs, shown, records)
         return customers
+
+    def profiles(self, answer: list[Document]) -> list[Document]:
+        """The customers' own documents in the pipeline's answer, in order."""
+        profiles: list[Document] = self._parts(answer)[0]["profile"]
+        return profiles
+
+    def _parts(self, answer: list[Document]) -> tuple[Document, Document | None]:
+        """The answer's first ``$facet`` (the profiles and the records by collection) and its second (the
+        employees named), if any."""
+        wanted = self._wanted
+        if not wanted.collections and not wanted.staff:
+            return {"profile": answer}, None
+        if wanted.staff:
+            return answer[0]["all"][0], answer[0]["refs"][0]
+        return answer[0], None
 
     def _prime_collection(
         self, kind: TimelineKind, read: CollectionRead, facets: dict[str, Document], shown: list[Customer]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
+from pymongo import monitoring
 
 from api.settings import Settings
 from api.storage.client import MongoDatabase
@@ -174,3 +179,57 @@ async def test_cursor_of_a_filtered_list_continues_the_same_list(
     first_page = await gql.execute(LIST, {"first": 2, "filter": {"regions": ["north"]}})
     after = first_page["data"]["customers"]["pageInfo"]["endCursor"]
     assert await names(gql, after=after, filter={"regions": ["north"]}) == ["N5"]
+
+
+@dataclass
+class ListReads(monitoring.CommandListener):
+    """The pipelines of the aggregates sent to the customers collection, in order."""
+
+    pipelines: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "aggregate" and event.command["aggregate"] == "customers":
+            self.pipelines.append(copy.deepcopy(list(event.command["pipeline"])))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def bounded(self) -> list[bool]:
+        """For each read, whether it was bounded by where its page ended before (a range of sort names)."""
+        return ["sortName" in p[0]["$match"] for p in self.pipelines]
+
+
+@pytest.mark.parametrize("pipelines", [True, False], ids=["pipelines", "loaders"])
+async def test_a_page_read_again_is_bounded_by_its_end_and_answers_as_unbounded_after_changes(
+    settings: Settings, repos: Repositories, db: MongoDatabase, token: Any, pipelines: bool
+) -> None:
+    stored = [f.customer(family_name=f"Name{i:02d}") for i in range(30)]
+    await repos.customers.insert_many(stored)
+    reads = ListReads()
+    configured = settings.model_copy(update={"compiled_pipelines": pipelines})
+    async with client_for(configured, reads) as http:
+        gql = GraphQLClient(http, token(Role.FRONTLINE))
+        # Timelines too, so the pipelines read records below the page (nothing on the loaders' path).
+        query = LIST.replace("familyName }", "familyName timeline(first: 2) { edges { cursor } } }")
+        assert "timeline" in query
+
+        async def listed() -> list[str]:
+            body = await gql.execute(query, {"first": 10})
+            return [e["node"]["familyName"] for e in body["data"]["customers"]["edges"]]
+
+        assert await listed() == await listed() == [f"Name{i:02d}" for i in range(10)]
+        assert reads.bounded() == [False, True]
+        # Three of the page's customers go, one arrives before its end: the old end bounds 8 of 11.
+        await db["customers"].delete_many({"_id": {"$in": [c.id for c in stored[2:5]]}})
+        await repos.customers.insert_many([f.customer(family_name="Name00a")])
+
+        after_changes = await listed()
+
+        expected = ["Name00", "Name00a", "Name01", *(f"Name{i:02d}" for i in range(5, 12))]
+        assert after_changes == expected
+        assert reads.bounded() == [False, True, True, False]  # short, so read again whole
+        assert await listed() == expected
+        assert reads.bounded()[-1]

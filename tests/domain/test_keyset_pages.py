@@ -3,6 +3,10 @@
 Each later page is asked for with the cursor of the page before; the command the repository sent for it is
 explained by the database (``executionStats``), which says how many documents it examined. A filter with the
 tie-break as an ``$or`` examined the whole collection on the embedded database.
+
+A page of the customer list read again is bounded by where it ended (``PageEnds``): the embedded database
+then examines the customers up to there, not every customer in scope, and the page is the same as unbounded
+whatever changed in between.
 """
 
 from __future__ import annotations
@@ -21,9 +25,9 @@ from api.storage.client import MongoDatabase, create_client
 from domain.alerts.models import AlertState
 from domain.alerts.repository import AlertQueue
 from domain.audit.models import AuditEntry
-from domain.customers.models import CustomerFilter
+from domain.customers.models import Customer, CustomerFilter
 from domain.customers.repository import cursor_of
-from domain.paging import Page, Position
+from domain.paging import Page, PageEnds, Position
 from domain.repositories import Repositories
 from domain.scope import RowScope
 from tests import factories as f
@@ -36,10 +40,12 @@ class LastRead(monitoring.CommandListener):
     """The last read command sent (find or aggregate), as sent."""
 
     command: dict[str, Any] = field(default_factory=dict)
+    reads: int = 0  # read commands sent
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.command_name in READS:
             self.command = copy.deepcopy(dict(event.command))
+            self.reads += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -175,3 +181,101 @@ def _entry(customer_id: str, n: int, *, minutes: int) -> AuditEntry:
         request_id=f"request-{n}",
         at=f.NOW - timedelta(minutes=minutes),
     )
+
+
+REGIONS = ("north", "south", "east", "west", "central")
+
+
+async def _company(repos: Repositories, count: int) -> list[Customer]:
+    """``count`` customers over five regions, in name order."""
+    customers = [f.customer(region=REGIONS[n % len(REGIONS)]) for n in range(count)]
+    await repos.customers.insert_many(customers)
+    return sorted(customers, key=lambda c: (c.family_name, c.id))
+
+
+def _every_region(watched: Watched, ends: PageEnds) -> Any:
+    """A member of every region's customer repository, remembering page ends in ``ends``."""
+    return Repositories.on(watched.db, RowScope.of_regions(REGIONS), page_ends=ends).customers
+
+
+def _bounded(command: dict[str, Any]) -> bool:
+    """Whether a read of the list was bounded by a page end (its first stage a range of sort names)."""
+    first = command["pipeline"][0]["$match"]
+    return list(first) == ["sortName"] and "$lte" in first["sortName"]
+
+
+async def test_a_customer_page_read_again_examines_the_customers_up_to_where_it_ended(
+    repos: Repositories, watched: Watched
+) -> None:
+    company = await _company(repos, 200)
+    customers = _every_region(watched, PageEnds())
+
+    first = await customers.list(CustomerFilter(regions=REGIONS), first=10)
+    unbounded = await watched.examined()
+    again = await customers.list(CustomerFilter(regions=REGIONS), first=10)
+
+    assert _bounded(watched.last.command)
+    assert await watched.examined() <= 11 < unbounded
+    assert [c.id for c in again.items] == [c.id for c in first.items] == [c.id for c in company[:10]]
+    assert again.has_next
+    assert watched.last.reads == 2
+    # A page after a cursor is bounded the same way, once read whole.
+    after = cursor_of(first.items[-1])
+    await customers.list(CustomerFilter(regions=REGIONS), first=10, after=after)
+    page_two = await customers.list(CustomerFilter(regions=REGIONS), first=10, after=after)
+    assert _bounded(watched.last.command)
+    assert [c.id for c in page_two.items] == [c.id for c in company[10:20]]
+
+
+async def test_a_bounded_page_that_comes_up_short_is_read_again_whole_and_bounded_anew(
+    repos: Repositories, watched: Watched
+) -> None:
+    company = await _company(repos, 60)
+    ends = PageEnds()
+    await _every_region(watched, ends).list(CustomerFilter(), first=10)
+    # Three of the page's customers leave, and one is added before its end: the old end now bounds 8.
+    await watched.db["customers"].delete_many({"_id": {"$in": [c.id for c in company[2:5]]}})
+    newcomer = f.customer(family_name="Aaa", region="east")
+    await repos.customers.insert_many([newcomer])
+    expected = [newcomer.id, *(c.id for c in company[:2]), *(c.id for c in company[5:12])]
+
+    reads = watched.last.reads
+    page = await _every_region(watched, ends).list(CustomerFilter(), first=10)
+
+    assert [c.id for c in page.items] == expected
+    assert page.has_next
+    assert watched.last.reads == reads + 2  # bounded, short, then whole
+    assert not _bounded(watched.last.command)
+    await _every_region(watched, ends).list(CustomerFilter(), first=10)
+    assert watched.last.reads == reads + 3
+    assert _bounded(watched.last.command)
+    assert await watched.examined() <= 11
+
+
+async def test_a_customers_page_that_is_the_whole_list_is_never_bounded(
+    repos: Repositories, watched: Watched
+) -> None:
+    company = await _company(repos, 8)
+    customers = _every_region(watched, PageEnds())
+
+    for _ in range(2):
+        page = await customers.list(CustomerFilter(), first=10)
+        assert [c.id for c in page.items] == [c.id for c in company]
+        assert not page.has_next
+        assert not _bounded(watched.last.command)
+    assert watched.last.reads == 2
+
+
+async def test_a_page_filtered_by_more_than_regions_is_never_bounded(
+    repos: Repositories, watched: Watched
+) -> None:
+    await _company(repos, 100)
+    owned = [f.customer(owner_id="e1", region=REGIONS[n % len(REGIONS)]) for n in range(20)]
+    await repos.customers.insert_many(owned)
+    customers = _every_region(watched, PageEnds())
+
+    for _ in range(2):
+        page = await customers.list(CustomerFilter(owner_id="e1"), first=10)
+        assert [c.id for c in page.items] == [c.id for c in sorted(owned, key=lambda c: c.family_name)][:10]
+        assert not _bounded(watched.last.command)
+    assert watched.last.reads == 2
