@@ -38,6 +38,7 @@ from domain.feedback.service import (
     new_feedback,
     problems,
     replayed,
+    run_to_the_end,
     submit_feedback,
     unlisted_dimensions,
 )
@@ -134,13 +135,13 @@ class _Batch:
         longest = 0.0
         for start in range(0, len(fresh), CHUNK):
             # A chunk starts only with time left for it: half as much again as the longest so far took
-            # (the first chunk: any time at all). One that overruns still finishes (``_to_the_end``).
+            # (the first chunk: any time at all). One that overruns still finishes (``run_to_the_end``).
             if time_left() <= 1.5 * longest:
                 break
             chunk = fresh[start : start + CHUNK]
             began = time.monotonic()
             try:
-                stored, cancelled = await _to_the_end(self._store(chunk))
+                stored, cancelled = await run_to_the_end(self._store(chunk))
             except OutOfTime as out:
                 # The driver's deadline fell on this chunk: nothing after it starts either.
                 for item in chunk:
@@ -293,16 +294,3 @@ async def _unlinked(repos: Repositories, todo: dict[int, FeedbackSubmission]) ->
             if n not in unlinked and (record is None or record.customer_id != todo[n].customer_id):
                 unlinked[n] = field
     return unlinked
-
-
-async def _to_the_end(work: Awaitable[T]) -> tuple[T, bool]:
-    """``work`` run to its end even when the caller is cancelled meanwhile; True when it was."""
-    task = asyncio.ensure_future(work)
-    cancelled = False
-    while True:
-        try:
-            return await asyncio.shield(task), cancelled
-        except asyncio.CancelledError:
-            cancelled = True
-            if task.done():
-                return task.result(), cancelled

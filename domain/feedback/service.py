@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from domain.alerts import rules
 from domain.alerts.models import Alert
@@ -17,6 +19,8 @@ from domain.ids import new_id
 from domain.lists.models import ListKind, ManagedList
 from domain.repositories import Repositories
 from domain.store import DuplicateKey, Session, UnitOfWork
+
+T = TypeVar("T")
 
 # Staff submit on a customer's behalf only for experiences they witnessed directly.
 STAFF_CHANNELS = frozenset({FeedbackChannel.PHONE, FeedbackChannel.IN_PERSON})
@@ -77,7 +81,9 @@ async def submit_feedback(
         )
 
     try:
-        await _store(repos, uow, feedback, alert)
+        # Once storing starts it runs to its end, the request's time limit or not: what is stored is
+        # answered as stored, never as failed.
+        await run_to_the_end(_store(repos, uow, feedback, alert))
     except DuplicateKey:
         # A concurrent retry with the same key committed first: answer as that one did.
         first = await repos.feedback.by_idempotency_key(submitter.subject, submission.idempotency_key)
@@ -85,6 +91,19 @@ async def submit_feedback(
             raise
         return await _replay(repos, first, submission)
     return Intake(feedback, alert, duplicate=False)
+
+
+async def run_to_the_end(work: Awaitable[T]) -> tuple[T, bool]:
+    """``work`` run to its end even when the caller is cancelled meanwhile; True when it was."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while True:
+        try:
+            return await asyncio.shield(task), cancelled
+        except asyncio.CancelledError:
+            cancelled = True
+            if task.done():
+                return task.result(), cancelled
 
 
 async def _store(repos: Repositories, uow: UnitOfWork, feedback: Feedback, alert: Alert | None) -> None:

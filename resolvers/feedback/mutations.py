@@ -17,6 +17,7 @@ from domain.feedback.batch import Answer, MaybeStored, NotStarted, submit_batch
 from domain.feedback.models import ScoreItem as DomainScoreItem
 from domain.feedback.service import Intake, submit_feedback
 from domain.feedback.submission import FeedbackSubmission
+from domain.store import OutOfTime
 from resolvers.alerts.types import Alert
 from resolvers.context import Info
 from resolvers.enums import FeedbackChannel, Touchpoint, describe_enum
@@ -120,9 +121,9 @@ class NotStartedError(Error):
 
 @strawberry.type(
     description=(
-        "The request's time limit fell as the item was being committed, and the database did not confirm "
-        "the commit: it may have been stored. Send it again with the same key: DUPLICATE if it was, "
-        "ACCEPTED if not."
+        "The request's time limit fell as the response was being committed, and the database did not "
+        "confirm the commit: it may have been stored. Send it again with the same key: stored once either "
+        "way (in a batch, DUPLICATE if it was, ACCEPTED if not)."
     )
 )
 class MaybeStoredError(Error):
@@ -202,9 +203,20 @@ async def _submit(info: Info, submission: SubmitFeedbackInput) -> Intake:
 
 @strawberry.type
 class FeedbackMutations:
-    @strawberry.mutation(description="Submit one feedback response; idempotent by key; may raise an alert.")
+    @strawberry.mutation(
+        description=(
+            "Submit one feedback response; idempotent by key; may raise an alert. A response being stored "
+            "when the request's time limit falls is stored and answered; one whose commit the database did "
+            "not confirm by then is MAYBE_STORED."
+        )
+    )
     async def submit_feedback(self, info: Info, input: InputArg) -> SubmitFeedbackResult:
-        outcome = await attempt(_submit(info, input))
+        try:
+            outcome = await attempt(_submit(info, input))
+        except OutOfTime as out:
+            if not out.maybe_stored:
+                raise  # rolled back: nothing is stored, and the request's TIMEOUT says so
+            return _maybe_stored()
         return FeedbackSubmitted.of(outcome) if isinstance(outcome, Intake) else outcome
 
     @strawberry.mutation(
@@ -252,13 +264,17 @@ def _time_left(deadline: float | None) -> Callable[[], float]:
     return lambda: deadline - loop.time()
 
 
+def _maybe_stored() -> MaybeStoredError:
+    message = (
+        "the time limit fell as it was being committed and the commit went unconfirmed: it may have been "
+        "stored; send it again with the same key"
+    )
+    return MaybeStoredError(code=ErrorCode.MAYBE_STORED, message=message)
+
+
 def _item_result(index: int, key: str, answer: Answer) -> BatchItemResult:
     if isinstance(answer, MaybeStored):
-        message = (
-            "the time limit fell as it was being committed and the commit went unconfirmed: it may have been "
-            "stored; send it again with the same key"
-        )
-        maybe: SubmitFeedbackResult = MaybeStoredError(code=ErrorCode.MAYBE_STORED, message=message)
+        maybe: SubmitFeedbackResult = _maybe_stored()
         return BatchItemResult(
             index=index, idempotency_key=key, status=BatchItemStatus.MAYBE_STORED, result=maybe
         )

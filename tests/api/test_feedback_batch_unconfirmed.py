@@ -1,13 +1,15 @@
-"""A feedback batch whose commit the database leaves unanswered past the driver's deadline (the request's time
-limit and its grace): the chunk answers MAYBE_STORED, the chunks after it NOT_STARTED, never the whole request
-TIMEOUT; sending the batch again tells what was stored.
+"""Feedback whose commit the database leaves unanswered past the request's time limit is never answered
+TIMEOUT: a commit answered late is answered as stored, and one left unanswered past the driver's deadline (the
+limit and its grace) MAYBE_STORED (a batch's chunks after it NOT_STARTED); sending it again tells what was
+stored.
 
-The database falls silent behind a proxy as the chunk's commit goes out, and stays silent while the server
-commits again under a bound of its own, so that commit goes unconfirmed too.
+The database falls silent behind a proxy as the commit goes out: heard again once the limit has passed, or
+silent while the server commits again under a bound of its own, so that commit goes unconfirmed too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -30,15 +32,18 @@ from tests.ops.faults import Proxy
 
 class SilentFromCommit(AtFeedbackCommit):
     """Silences the database as the first transaction storing feedback sends its commit, until
-    ``heard_again`` is called."""
+    ``heard_again`` is called (``heard_after`` seconds later, when given)."""
 
-    def __init__(self, proxy: Proxy) -> None:
+    def __init__(self, proxy: Proxy, *, heard_after: float | None = None) -> None:
         super().__init__()
         self.proxy = proxy
+        self.heard_after = heard_after  # seconds of silence, when heard again before the answer
         self._silence = contextlib.ExitStack()
 
     def at_commit(self) -> None:
         self._silence.enter_context(self.proxy.silent())
+        if self.heard_after is not None:
+            asyncio.get_running_loop().call_later(self.heard_after, self.heard_again)
 
     def heard_again(self) -> None:
         self._silence.close()
@@ -109,5 +114,69 @@ async def test_a_chunk_whose_commit_goes_unconfirmed_answers_maybe_stored_and_a_
     client = create_client(proxy.uri)
     try:
         assert await client[settings.database_name]["feedback"].count_documents({}) == CHUNK * 2
+    finally:
+        await client.close()
+
+
+ONE = """
+mutation One($input: SubmitFeedbackInput!) {
+  submitFeedback(input: $input) {
+    __typename
+    ... on Error { code }
+    ... on FeedbackSubmitted { feedback { id } }
+  }
+}
+"""
+LIMIT = 0.5
+
+
+@pytest.mark.parametrize(
+    ("heard_after", "answered"),
+    [
+        pytest.param(LIMIT + 0.3, "FeedbackSubmitted", id="answered-past-the-limit"),
+        pytest.param(None, "MaybeStoredError", id="unconfirmed"),
+    ],
+)
+async def test_a_response_whose_commit_is_answered_past_the_limit_is_never_answered_timeout(
+    settings: Settings,
+    token: Any,
+    seeded: tuple[EmbeddedDatabase, Employee, list[Any]],
+    proxy: Proxy,
+    heard_after: float | None,
+    answered: str,
+) -> None:
+    _, agent, customers = seeded
+    bearer = token(Role.FRONTLINE, sub=agent.id, regions=["north"])
+    response_input = item("one-late", customers[0], nps=2, csat=1)
+    through_proxy = settings.model_copy(
+        update={
+            "mongodb_uri": proxy.uri,
+            "request_timeout_seconds": LIMIT,
+            "database_probe_timeout_seconds": 60,
+        }
+    )
+    silence = SilentFromCommit(proxy, heard_after=heard_after)
+    async with client_for(through_proxy, silence) as http:
+        silence.armed = True
+        try:
+            response = await GraphQLClient(http, bearer).post(ONE, {"input": response_input})
+        finally:
+            silence.heard_again()
+    assert silence.acted
+    assert response.status_code == 200, response.text
+    answer = response.json()["data"]["submitFeedback"]
+    assert answer["__typename"] == answered
+    client = create_client(proxy.uri)
+    try:
+        stored = await client[settings.database_name]["feedback"].count_documents({})
+        if answered == "FeedbackSubmitted":
+            assert stored == 1
+        else:
+            assert answer["code"] == "MAYBE_STORED"
+        # Sent again with the same key, it is stored once either way.
+        async with client_for(settings.model_copy(update={"mongodb_uri": proxy.uri})) as http:
+            again = (await GraphQLClient(http, bearer).execute(ONE, {"input": response_input}))["data"]
+        assert again["submitFeedback"]["__typename"] == "FeedbackSubmitted"
+        assert await client[settings.database_name]["feedback"].count_documents({}) == 1
     finally:
         await client.close()
