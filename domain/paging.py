@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -14,6 +14,7 @@ from domain.calendar import utc_instant
 from domain.errors import InvalidInput
 
 T = TypeVar("T")
+R = TypeVar("R")  # what a read of a bounded page answers
 
 MAX_PAGE_SIZE = 100
 
@@ -135,11 +136,12 @@ class PageEnds:
     ) -> BoundedPage:
         """The page ``key`` read by ``stages(until)`` (``until`` None: unbounded), ``limit`` documents at
         most; ``end_of`` is a document's sort key. A page without a key is never bounded."""
+        whole = stages(None)
         end = self._ends.get(key) if key is not None else None
         if end is None:
-            return BoundedPage(stages(None), stages(None), limit, self, key, end_of, bounded=False)
+            return BoundedPage(whole, whole, limit, self, key, end_of)
         self._ends.move_to_end(key)
-        return BoundedPage(stages(end), stages(None), limit, self, key, end_of, bounded=True)
+        return BoundedPage(stages(end), whole, limit, self, key, end_of)
 
     def remember(self, key: Hashable | None, end: Any | None) -> None:
         """Where page ``key`` ended when read whole (None: it was short, so it is read unbounded)."""
@@ -156,21 +158,28 @@ class PageEnds:
 
 @dataclass(frozen=True, slots=True)
 class BoundedPage:
-    """The stages of one page to read first, and what to do with what they found (``PageEnds``)."""
+    """One page to read, bounded by where it last ended when that is known (``PageEnds``)."""
 
-    stages: list[dict[str, Any]]
+    stages: list[dict[str, Any]]  # what to read first: bounded, or ``whole``
     whole: list[dict[str, Any]]  # the page's unbounded stages
     limit: int
     _ends: PageEnds
     _key: Hashable | None
     _end_of: Callable[[Mapping[str, Any]], Any]
-    bounded: bool  # whether ``stages`` are bounded (else they are ``whole``)
 
-    def complete(self, documents: Sequence[Mapping[str, Any]]) -> bool:
-        """Whether ``documents``, what ``stages`` found, are the page (else read ``whole``)."""
-        return not self.bounded or len(documents) >= self.limit
-
-    def learn(self, documents: Sequence[Mapping[str, Any]]) -> None:
-        """Remembers where the page read whole (``documents``) ended, for the next read of it."""
-        whole = len(documents) >= self.limit
-        self._ends.remember(self._key, self._end_of(documents[self.limit - 1]) if whole else None)
+    async def read(
+        self,
+        run: Callable[[list[dict[str, Any]]], Awaitable[R]],
+        documents_of: Callable[[R], Sequence[Mapping[str, Any]]],
+    ) -> R:
+        """What ``run`` answers for the page's stages, read again whole when a bounded read came up short;
+        ``documents_of`` an answer is the page's documents (``limit`` of them when it is whole). Where the
+        page ended is remembered for its next read."""
+        answer = await run(self.stages)
+        if self.stages is not self.whole and len(documents_of(answer)) < self.limit:
+            answer = await run(self.whole)
+        found = documents_of(answer)
+        self._ends.remember(
+            self._key, self._end_of(found[self.limit - 1]) if len(found) >= self.limit else None
+        )
+        return answer

@@ -289,8 +289,8 @@ class CustomerRepository:
 
         Bounded by the sort name the same page ended at when last read whole: without that, the embedded
         database reads every customer in scope (all of a company's for a member of every region) and
-        sorts them before the limit, whatever the indexes. The caller reads ``stages``, and ``whole``
-        when they come up short (``BoundedPage.complete``), then tells the page what it found (``learn``).
+        sorts them before the limit, whatever the indexes. The caller reads it with ``BoundedPage.read``,
+        which reads it again whole when the bound left it short.
         """
         query = narrowed(_query(where), self._scope)
         position = _position(after, field="after")
@@ -320,11 +320,7 @@ class CustomerRepository:
     async def list(self, where: CustomerFilter, *, first: int, after: str | None = None) -> Page[Customer]:
         """A page of customers in scope matching ``where``, in name order, after the position ``after``."""
         page = self.list_page(where, first=first, after=after)
-        documents = await self.read(page.stages)
-        if not page.complete(documents):
-            documents = await self.read(page.whole)
-        page.learn(documents)
-        return self.page_of(documents, first)
+        return self.page_of(await page.read(self.read, lambda documents: documents), first)
 
     async def list_before(
         self, where: CustomerFilter, *, last: int, before: str | None = None

@@ -66,10 +66,11 @@ class PipelineRead:
 
         Read again without the root's bound when it came up short (``BoundedPage``).
         """
-        answer = await self._customers.read(self._read.pipeline(root.stages, first=first))
-        if not root.complete(self._read.profiles(answer)):
-            answer = await self._customers.read(self._read.pipeline(root.whole, first=first))
-        root.learn(self._read.profiles(answer))
+
+        async def run(stages: list[Document]) -> list[Document]:
+            return await self._customers.read(self._read.pipeline(stages, first=first))
+
+        answer = await root.read(run, self._read.profiles)
         found = self._read.prime(answer, first=first)
         return Page(found[:first], has_next=len(found) > first)
 
