@@ -35,12 +35,15 @@ class Loader(DataLoader[K, V]):
     """
 
     def load(self, key: K) -> Future[V]:
+        found: Future[V] | None = None
         if not self.cache:
             # Without caching only ``prime`` writes the cache.
-            primed: Future[V] | None = self._cache.get(self.get_cache_key(key))
-            if primed is not None:
-                return primed
-        return super().load(key)
+            found = self._cache.get(self.get_cache_key(key))
+        if found is None:
+            found = super().load(key)
+        # One future answers every field asking for the same key: cancelling one field's wait (graphql-core
+        # cancels the fields still running beside one that failed) must not cancel it for the others.
+        return asyncio.shield(found)
 
 
 def batch_by_id(
@@ -88,7 +91,7 @@ class PageWave:
 
     def __init__(self) -> None:
         self._repositories: dict[str, CustomerRecords[Any]] = {}
-        self._loader: DataLoader[tuple[str, PageKey], Page[Any]] = DataLoader(batch_load_fn=self._load)
+        self._loader: Loader[tuple[str, PageKey], Page[Any]] = Loader(batch_load_fn=self._load)
 
     def of(self, name: str, repository: CustomerRecords[R]) -> PageLoader[R]:
         """The page loader of one collection, batching through this wave."""

@@ -14,6 +14,7 @@ import pytest
 from api.settings import Settings
 from auth.principal import Role
 from domain.repositories import Repositories
+from resolvers.node import encode_global_id
 from resolvers.schema import build_schema
 from tests import factories as f
 from tests.conftest import CommandCounter, GraphQLClient, client_for
@@ -116,3 +117,32 @@ async def test_the_commands_do_not_depend_on_which_employees_the_records_share(
     # One employee lookup per wave: the owners, then the interactions' employees (the customer page, and
     # the interactions, are aggregates).
     assert one.count("find") == 2, one
+
+
+# Two root fields ask for the same customer's page of transactions, and one of them fails beside it.
+SHARED_LOAD = """
+query Shared($id: ID!) {
+  customer(id: $id) {
+    transactions(first: 2) { edges { cursor } }
+    bad: transactions(first: 2, after: "not-a-cursor") { edges { cursor } }
+  }
+  customers(first: 1) { edges { node { transactions(first: 2) { edges { cursor } } } } }
+}
+"""
+
+
+async def test_a_field_that_fails_does_not_fail_the_fields_sharing_its_loads(
+    gql: GraphQLClient, repos: Repositories
+) -> None:
+    # graphql-core cancels what still runs beside a field that failed; the page load that field's sibling
+    # waits for is the one the other root field waits for too, and must still answer it.
+    customer = f.customer()
+    await repos.customers.insert_many([customer])
+    await repos.transactions.insert_many([f.transaction(customer), f.transaction(customer)])
+
+    body = await gql.result(SHARED_LOAD, {"id": encode_global_id("Customer", customer.id)})
+
+    assert body["data"]["customer"] is None
+    assert [e["path"] for e in body["errors"]] == [["customer", "bad"]]
+    [edge] = body["data"]["customers"]["edges"]
+    assert len(edge["node"]["transactions"]["edges"]) == 2
