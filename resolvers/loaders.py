@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
+from graphql import FieldNode
 
 from domain.alerts.models import Alert
 from domain.crm.models import Case, Interaction, Opportunity, Transaction
@@ -156,6 +157,35 @@ class RecordLoaders(Generic[R]):
         )
 
 
+class CompletedPages:
+    """Record pages completed in full by an execution's pipeline, by the field node that selects them and
+    the customer: the field's resolver answers with one instead of loading and viewing the page.
+
+    ``execution`` is what identifies one execution of an operation (its coerced variables, made anew for
+    each): a WebSocket's operations share one context, and may run the same document at the same time.
+    """
+
+    __slots__ = ("_pages",)
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[int, int, str], tuple[object, Any]] = {}
+
+    def put(self, execution: object, node: FieldNode, customer_id: str, completed: Any) -> None:
+        # The entry holds the execution, so its id names no other object while the entry is kept.
+        self._pages[(id(execution), _node_key(node), customer_id)] = (execution, completed)
+
+    def take(self, execution: object, node: FieldNode, customer_id: str) -> Any:
+        """The page completed in this execution for this node and customer (once), or None."""
+        found = self._pages.pop((id(execution), _node_key(node), customer_id), None)
+        return None if found is None else found[1]
+
+
+def _node_key(node: FieldNode) -> int:
+    # Its place in the document: the executor's plans and the pipelines' selections are cached apart, so
+    # each may hold the nodes of a different parse of the same text.
+    return node.loc.start if node.loc is not None else id(node)
+
+
 @dataclass(frozen=True, slots=True)
 class Loaders:
     """The loaders of one request; never shared between requests, so nothing leaks across callers."""
@@ -171,6 +201,7 @@ class Loaders:
     alerts: RecordLoaders[Alert]
     alerts_by_feedback: Loader[str, Alert | None]
     standings: Loader[str, Standing | None]
+    completed: CompletedPages
 
     @classmethod
     def create(cls, repos: Repositories) -> Loaders:
@@ -222,4 +253,5 @@ class Loaders:
             alerts=RecordLoaders.of("alerts", repos.alerts, wave),
             alerts_by_feedback=batch_by_id(repos.alerts.by_feedback),
             standings=batch_by_id(standings),
+            completed=CompletedPages(),
         )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from operator import attrgetter
+from typing import Any
 
 import strawberry
 
@@ -18,3 +21,12 @@ class Money:
     @classmethod
     def of(cls, money: DomainMoney) -> Money:
         return cls(amount=money.amount, amount_minor=money.amount_minor, currency=money.currency)
+
+
+# Each field read straight from a stored amount (``domain.documents.money_from``), as ``Money.of`` holds it:
+# pages completed from the pipeline's documents read them (``resolvers/pipeline/completion.py``).
+MONEY_READERS: dict[str, Callable[[DomainMoney], Any]] = {
+    "amount": attrgetter("amount"),
+    "amountMinor": attrgetter("amount_minor"),
+    "currency": attrgetter("currency"),
+}

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from operator import itemgetter
+from typing import Any
 
 import strawberry
 
 from domain.crm import models as crm
+from domain.documents import money_from
+from domain.store import Document
 from resolvers import references
 from resolvers.context import Info
 from resolvers.employees.types import Employee
@@ -21,6 +26,7 @@ from resolvers.enums import (
     Severity,
 )
 from resolvers.money import Money
+from resolvers.node import encode_global_id
 from resolvers.references import CustomerRecord
 from resolvers.root_cause import RootCause
 
@@ -55,6 +61,25 @@ class Transaction(CustomerRecord):
             touchpoint=record.touchpoint,
             occurred_at=record.occurred_at,
         )
+
+
+# Each field of a transaction and of its line items read straight from the stored document, as
+# ``Transaction.of(TransactionRepository.from_document(document))`` holds it: pages completed from the
+# pipeline's documents read them (``resolvers/pipeline/completion.py``).
+TRANSACTION_READERS: dict[str, Callable[[Document], Any]] = {
+    "id": lambda document: encode_global_id("Transaction", document["_id"]),
+    "amount": lambda document: money_from(document["amount"]),
+    "items": lambda document: document.get("items", ()),
+    "channel": lambda document: crm.SalesChannel(document["channel"]),
+    "touchpoint": itemgetter("touchpoint"),
+    "occurredAt": itemgetter("occurredAt"),
+}
+LINE_ITEM_READERS: dict[str, Callable[[Document], Any]] = {
+    "sku": itemgetter("sku"),
+    "name": itemgetter("name"),
+    "quantity": lambda item: int(item["quantity"]),
+    "unitPrice": lambda item: money_from(item["unitPrice"]),
+}
 
 
 @strawberry.type(description="A logged contact between an employee and the customer.")

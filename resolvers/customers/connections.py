@@ -74,8 +74,15 @@ def records_field(kind: TimelineKind, connection: type[CountedConnection[Any]], 
 
     async def resolve(root: Customer, info: Info, first: FirstArg, after: AfterArg = None) -> Any:
         limit = page_size(first, info.context.settings.max_page_size)
+        position = spec.position(after)
+        raw = info._raw_info
+        completed = info.context.loaders.completed.take(
+            raw.variable_values, raw.field_nodes[0], root.record_id
+        )
+        if completed is not None:
+            return completed  # the pipeline completed this page for this selection
         loaders = spec.loaders(info.context.loaders)
-        page = await loaders.pages.load(PageKey(root.record_id, limit, spec.position(after)))
+        page = await loaders.pages.load(PageKey(root.record_id, limit, position))
         edges, page_info = build_edges(page, spec.view, spec.cursor)
 
         async def count() -> int:

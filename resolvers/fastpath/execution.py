@@ -9,6 +9,19 @@ from graphql import FieldNode
 from graphql.execution import Executor
 
 
+class Completed:
+    """A value already completed for its field's selection: the plan's object completer takes it as it is.
+
+    Only the compiled pipelines hand such values to resolvers (``resolvers/pipeline/completion.py``), and
+    only while a plan runs: the stock executor never meets one.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+
 class Run:
     """One request's execution of a plan; a failure makes the executor answer with the stock path."""
 

@@ -36,7 +36,7 @@ from graphql.pyutils import Path, is_iterable
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
-from resolvers.fastpath.execution import Run
+from resolvers.fastpath.execution import Completed, Run
 from resolvers.guards import ROOTS, PolicyGuard, field_access, shown
 
 Completer = Callable[[Any, Path | None, Run], Any]
@@ -530,6 +530,8 @@ def _object(steps: list[ObjectStep], is_type_of: Any, *, root: bool) -> Complete
     def complete(value: Any, path: Path | None, run: Run) -> Any:
         if value is None and not root:
             return None
+        if type(value) is Completed:
+            return value.data
         if is_type_of is not None and not root:
             try:
                 if not is_type_of(value, None):

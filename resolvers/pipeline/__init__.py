@@ -8,7 +8,9 @@ the customer (``selection.py``, once per document) into one pipeline (``read.py`
 caller's row scope, the record connections with their positions, limits and totals, the timelines, the
 metrics and the employees and alerts the records shown refer to. Its answer is primed into the request's
 loaders, so the resolvers, the policy guards, the masks and the audit run exactly as they do on loaders;
-what the pipeline does not read is loaded by them on demand, field by field.
+what the pipeline does not read is loaded by them on demand, field by field. Record pages that select stored
+fields only are completed from its documents instead, where that cannot change the answer
+(``completion.py``).
 
 ``CUSTOMER360_COMPILED_PIPELINES=false`` (or ``CUSTOMER360_COMPILED_EXECUTION=false``) turns this off:
 every field reads through the loaders.
@@ -88,7 +90,7 @@ def pipeline_read(info: Info) -> PipelineRead | None:
     if selection is None:
         return None
     wanted = Wanted.of(selection, variables, context.settings.max_page_size)
-    return PipelineRead(Read(context, wanted), info)
+    return PipelineRead(Read(context, wanted, execution=given), info)
 
 
 def _selection(

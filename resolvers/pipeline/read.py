@@ -46,6 +46,7 @@ from domain.store import Document
 from domain.timeline import Record, TimelineCursor, TimelineKind, selected_kinds
 from resolvers.context import Context
 from resolvers.loaders import PageKey
+from resolvers.pipeline.completion import ConnectionCompletion
 from resolvers.pipeline.selection import CONNECTIONS, ConnectionRead, Selection, TimelineRead
 from resolvers.record_kinds import RECORD_KINDS
 
@@ -67,6 +68,8 @@ class PageRead:
     limit: int
     after: Position | None = None
     ties: Ties = Ties.BY_ID
+    # A connection's page completed from the documents, when its selection allows (``completion.py``).
+    completion: ConnectionCompletion | None = None
 
 
 @dataclass(slots=True)
@@ -196,10 +199,11 @@ class Wanted:
 class Read:
     """The pipeline of one root field for one request, and the priming of its answer into the loaders."""
 
-    def __init__(self, context: Context, wanted: Wanted) -> None:
+    def __init__(self, context: Context, wanted: Wanted, *, execution: object) -> None:
         self._context = context
         self._wanted = wanted
         self._repos = context.repos
+        self._execution = execution  # what the pages completed here are kept under (``CompletedPages``)
 
     def _repository(self, kind: TimelineKind) -> CustomerRecords[Any]:
         repository: CustomerRecords[Any] = getattr(self._repos, FIELD_OF_KIND[kind])
@@ -292,28 +296,41 @@ class Read:
     def _prime_collection(
         self, kind: TimelineKind, read: CollectionRead, facets: dict[str, Document], shown: list[Customer]
     ) -> dict[str, list[Record]]:
-        """Primes one collection's pages and totals; the records pages can show, by facet and customer."""
+        """Primes one collection's pages and totals, or completes its pages from the documents where
+        their selection allows; the records pages can show, by facet and customer, when the references
+        of those records are read (the employees they name, the alerts responses raised)."""
         repository = self._repository(kind)
         loaders = RECORD_KINDS[kind].loaders(self._context.loaders)
+        completed = self._context.loaders.completed
+        role = self._context.principal.role
         pages = [page for page in self._wanted.pages if page.kind is kind]
+        direct = {id(p) for p in pages if p.completion is not None and p.completion.allowed(role)}
         records_shown = read.shown()
+        referred = kind in self._wanted.selection.staff or (
+            kind is TimelineKind.FEEDBACK and self._wanted.selection.feedback_alerts
+        )
         found: dict[str, list[Record]] = {}
         for customer in shown:
             inner = facets.get(customer.id)
             if inner is None:
                 continue
-            converted = {
-                key: [repository.from_document(d) for d in inner[key][:count]]
-                for key, count in records_shown.items()
-            }
-            for key, records in converted.items():
-                found[f"{key}/{customer.id}"] = records
+            records = _Records(repository, inner, records_shown)
             for page in pages:
                 key = read.key(page.after, page.ties)
+                documents, has_next = inner[key][: page.limit], len(inner[key]) > page.limit
+                if id(page) in direct:
+                    assert page.completion is not None
+                    answer = page.completion.complete(documents, has_next=has_next)
+                    if answer is not None:
+                        completed.put(self._execution, page.completion.node, customer.id, answer)
+                        continue
                 loaders.pages.prime(
                     PageKey(customer.id, page.limit, page.after, page.ties),
-                    Page(converted[key][: page.limit], has_next=len(inner[key]) > page.limit),
+                    Page(records.of(key)[: page.limit], has_next=has_next),
                 )
+            if referred:
+                for key in records_shown:
+                    found[f"{key}/{customer.id}"] = records.of(key)
             if read.count:
                 loaders.counts.prime(customer.id, read.total(inner))
         return found
@@ -363,6 +380,25 @@ class Read:
             loaders.employees.prime(employee_id, employees.get(employee_id))
 
 
+class _Records:
+    """One customer's records of one collection as domain records, each facet converted when first asked
+    for: pages completed from the documents need none."""
+
+    def __init__(self, repository: CustomerRecords[Any], inner: Document, shown: dict[str, int]) -> None:
+        self._repository = repository
+        self._inner = inner
+        self._shown = shown
+        self._converted: dict[str, list[Record]] = {}
+
+    def of(self, key: str) -> list[Record]:
+        """The records of facet ``key`` that pages can show."""
+        found = self._converted.get(key)
+        if found is None:
+            documents = self._inner[key][: self._shown[key]]
+            found = self._converted[key] = [self._repository.from_document(d) for d in documents]
+        return found
+
+
 def _connection_page(
     connection: ConnectionRead, variables: VariableValues, max_page_size: int
 ) -> PageRead | None:
@@ -372,7 +408,7 @@ def _connection_page(
         after = RECORD_KINDS[connection.kind].position(arguments.get("after"))
     except (DomainError, GraphQLError):
         return None  # the resolver reports it, in its place
-    return PageRead(connection.kind, limit, after)
+    return PageRead(connection.kind, limit, after, completion=connection.completion)
 
 
 def _timeline_pages(timeline: TimelineRead, variables: VariableValues, max_page_size: int) -> list[PageRead]:

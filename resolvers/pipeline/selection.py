@@ -30,6 +30,7 @@ from graphql.execution.values import VariableValues
 from strawberry.types.field import StrawberryField
 
 from domain.timeline import TimelineKind
+from resolvers.pipeline.completion import ConnectionCompletion, connection_completion
 from resolvers.record_kinds import RECORD_KINDS
 
 DEFINITION = "strawberry-definition"  # where strawberry keeps a field's definition on the GraphQL field
@@ -69,6 +70,8 @@ class ConnectionRead:
     field: GraphQLField
     node: FieldNode
     count: bool  # totalCount is selected
+    # How its pages are completed from the documents, when it selects only what they hold.
+    completion: ConnectionCompletion | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +152,9 @@ class Compiler:
                 into.owner = True
                 self._plain(_object(graphql_field), fields, into)
             elif name in CONNECTIONS:
-                into.connections.append(self._connection(CONNECTIONS[name], graphql_field, fields, into))
+                into.connections.append(
+                    self._connection(CONNECTIONS[name], customer, graphql_field, fields, into)
+                )
             elif name == "timeline":
                 into.timelines.append(TimelineRead(graphql_field, fields[0].node))
                 self._timeline(_object(graphql_field), fields, into)
@@ -162,7 +167,12 @@ class Compiler:
                 self._below(graphql_field, fields, into)
 
     def _connection(
-        self, kind: TimelineKind, graphql_field: GraphQLField, details: FieldDetailsList, into: Selection
+        self,
+        kind: TimelineKind,
+        customer: GraphQLObjectType,
+        graphql_field: GraphQLField,
+        details: FieldDetailsList,
+        into: Selection,
     ) -> ConnectionRead:
         connection = _object(graphql_field)
         count = False
@@ -180,7 +190,8 @@ class Compiler:
                         self._below(edge.fields[edge_name], edge_fields, into)
             else:
                 self._below(connection.fields[name], fields, into)
-        return ConnectionRead(kind, graphql_field, details[0].node, count)
+        completion = connection_completion(self._collect, customer, graphql_field, details)
+        return ConnectionRead(kind, graphql_field, details[0].node, count, completion)
 
     def _timeline(self, connection: GraphQLObjectType, details: FieldDetailsList, into: Selection) -> None:
         for name, fields in self._fields(connection, details):

@@ -124,6 +124,31 @@ query Errors($id: ID!) {
 }
 """
 
+# Record pages of stored fields alone, which the pipelines complete from the documents: type names at every
+# level, aliases, fragments, fields selected twice, a variable's @include, pages after a cursor, and a page
+# without its records. (An error sends the whole query to the stock executor: a bad cursor does.)
+PLAIN_PAGES = """
+query PlainPages($id: ID!, $tx: String, $withItems: Boolean!) {
+  customer(id: $id) {
+    __typename
+    transactions(first: 5) {
+      __typename
+      pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+      edges { __typename cursor node { __typename id ...Bought
+        items @include(if: $withItems) { __typename sku quantity unitPrice { amountMinor __typename } } } }
+      edges { node { id amount { amount } } }
+    }
+    later: transactions(first: 3, after: $tx) {
+      nodes { id occurredAt price: amount { value: amount amountMinor currency } channel }
+      edges { at: cursor }
+    }
+    count: transactions(first: 2) { pageInfo { hasNextPage } edges { cursor } }
+  }
+  customers(first: 4) { edges { node { transactions(first: 2) { edges { node { id touchpoint } } } } } }
+}
+fragment Bought on Transaction { touchpoint amount { currency } occurredAt channel }
+"""
+
 VIEWER_AND_TYPES = """
 { viewer { subject role regions operations types { name fields { name access } } }
   __type(name: "Customer") { name fields { name } } }
@@ -362,6 +387,9 @@ async def documents(
         (PAGES, {"id": rich_id, "timeline": middle, "kinds": ["CASE", "FEEDBACK", "ALERT"]}),
         (PAGES, {"id": north.customer_id, "tx": "bad", "timeline": cursors["tx"]}),
         (ERRORS, {"id": north.customer_id}),
+        (PLAIN_PAGES, {"id": rich_id, "withItems": True}),
+        (PLAIN_PAGES, {"id": rich_id, "tx": cursors["tx"], "withItems": False}),
+        (PLAIN_PAGES, {"id": north.customer_id, "tx": "bad", "withItems": True}),
         (OTHERS, {"id": rich_id}),
         (VIEWER_AND_TYPES, {}),
         (MANAGED_LIST, {}),
