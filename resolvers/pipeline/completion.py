@@ -82,7 +82,7 @@ class Unsupported(Exception):
 
 
 class _GiveUp(Exception):
-    """A value the executor would refuse: it completes the page, and reports that as it does."""
+    """A value the executor would refuse (null in a non-null field, a scalar serialized to nothing)."""
 
 
 class _Page:
@@ -143,8 +143,9 @@ class ConnectionCompletion:
             # Records are paged by when they happened and their id (``domain.customer_records``).
             cursors = [Position(d["occurredAt"], d["_id"]).cursor(name) for d in documents]
             return Completed(self._complete(_Page(documents, cursors, has_next=has_next)))
-        except (_GiveUp, KeyError, TypeError, ValueError):
-            # Refused, or a document the records' mapping would refuse: the executor's path reports it.
+        except Exception:
+            # A value the executor refuses (``_GiveUp``, a scalar that raised) or a document its records'
+            # mapping refuses: the executor's path meets the same and reports it as it does.
             return None
 
 
