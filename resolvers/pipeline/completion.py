@@ -50,10 +50,9 @@ from domain.paging import Position
 from domain.store import Document
 from resolvers.crm.types import LINE_ITEM_READERS, TRANSACTION_READERS
 from resolvers.fastpath.execution import Completed
+from resolvers.fastpath.plan import DEFINITION
 from resolvers.guards import PolicyGuard
 from resolvers.money import MONEY_READERS
-
-DEFINITION = "strawberry-definition"  # where strawberry keeps a field's definition on the GraphQL field
 
 Reader = Callable[[Any], Any]
 
