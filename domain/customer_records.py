@@ -57,6 +57,11 @@ def counted(rows: Sequence[Document]) -> int:
     return int(rows[0]["n"]) if rows else 0
 
 
+def position_of(document: Document) -> Position:
+    """A stored record's place in its newest-first list (its ``occurredAt`` is the time it sorts by)."""
+    return Position(document["occurredAt"], document["_id"])
+
+
 def latest_of(rows: Sequence[Document]) -> datetime | None:
     """The time a ``LATEST_STAGES`` facet found, if any."""
     return rows[0]["occurredAt"] if rows else None

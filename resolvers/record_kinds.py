@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 import strawberry
 
+from domain.customer_records import position_of
 from domain.paging import Position
+from domain.store import Document
 from domain.timeline import Record, TimelineKind, time_of
 from resolvers.alerts.types import Alert
 from resolvers.crm.types import Case, Interaction, Opportunity, Transaction
@@ -32,6 +34,10 @@ class RecordKind:
 
     def cursor(self, record: Record) -> str:
         return Position(time_of(record), record.id).cursor(self.type_name)
+
+    def document_cursor(self, document: Document) -> str:
+        """The cursor of a stored record, the same as ``cursor`` of its domain record."""
+        return position_of(document).cursor(self.type_name)
 
     def position(self, after: str | None) -> Position | None:
         return Position.from_cursor(self.type_name, after) if after is not None else None

@@ -46,7 +46,6 @@ from strawberry.types.field import StrawberryField
 
 from auth.policy import Access, field_rule
 from auth.principal import Role
-from domain.paging import Position
 from domain.store import Document
 from resolvers.crm.types import LINE_ITEM_READERS, TRANSACTION_READERS
 from resolvers.fastpath.execution import Completed
@@ -119,10 +118,14 @@ class ConnectionCompletion:
     """How one selection of a customer's record connection is completed from the page's documents."""
 
     def __init__(
-        self, node: FieldNode, type_name: str, complete: Callable[[Any], Any], reads: set[tuple[str, str]]
+        self,
+        node: FieldNode,
+        cursor: Callable[[Document], str],
+        complete: Callable[[Any], Any],
+        reads: set[tuple[str, str]],
     ) -> None:
         self.node = node  # the connection's field node: its resolver finds the completed page by it
-        self._type_name = type_name  # the records' GraphQL type, which their cursors name
+        self._cursor = cursor  # a record's cursor, from its document
         self._complete = complete
         self._guarded = tuple(sorted(reads))
         self._allowed: dict[Role, bool] = {}
@@ -137,10 +140,8 @@ class ConnectionCompletion:
     def complete(self, documents: Sequence[Document], *, has_next: bool) -> Completed | None:
         """The completed connection of a page of these documents, newest first; None when the executor
         must complete it (a value it would refuse)."""
-        name = self._type_name
         try:
-            # Records are paged by when they happened and their id (``domain.customer_records``).
-            cursors = [Position(d["occurredAt"], d["_id"]).cursor(name) for d in documents]
+            cursors = [self._cursor(document) for document in documents]
             return Completed(self._complete(_Page(documents, cursors, has_next=has_next)))
         except Exception:
             # A value the executor refuses (``_GiveUp``, a scalar that raised) or a document its records'
@@ -149,9 +150,14 @@ class ConnectionCompletion:
 
 
 def connection_completion(
-    collect: Collect, parent: GraphQLObjectType, field: GraphQLField, details: FieldDetailsList
+    collect: Collect,
+    parent: GraphQLObjectType,
+    field: GraphQLField,
+    details: FieldDetailsList,
+    cursor: Callable[[Document], str],
 ) -> ConnectionCompletion | None:
-    """The completion of a record connection selected by ``details``; None when it reads something else."""
+    """The completion of a record connection selected by ``details``, whose records' documents give their
+    cursors by ``cursor``; None when it reads something else."""
     connection = _object_type(field.type)
     edge = connection.fields.get("edges")
     if edge is None or "node" not in _object_type(edge.type).fields:
@@ -163,7 +169,7 @@ def connection_completion(
         complete = compiler.connection(connection, details)
     except Unsupported:
         return None
-    return ConnectionCompletion(details[0].node, record.name, complete, compiler.reads)
+    return ConnectionCompletion(details[0].node, cursor, complete, compiler.reads)
 
 
 class _Compiler:

@@ -304,7 +304,6 @@ class Read:
         completed = self._context.loaders.completed
         role = self._context.principal.role
         pages = [page for page in self._wanted.pages if page.kind is kind]
-        direct = {id(p) for p in pages if p.completion is not None and p.completion.allowed(role)}
         records_shown = read.shown()
         referred = kind in self._wanted.selection.staff or (
             kind is TimelineKind.FEEDBACK and self._wanted.selection.feedback_alerts
@@ -318,11 +317,11 @@ class Read:
             for page in pages:
                 key = read.key(page.after, page.ties)
                 documents, has_next = inner[key][: page.limit], len(inner[key]) > page.limit
-                if id(page) in direct:
-                    assert page.completion is not None
-                    answer = page.completion.complete(documents, has_next=has_next)
+                completion = page.completion
+                if completion is not None and completion.allowed(role):
+                    answer = completion.complete(documents, has_next=has_next)
                     if answer is not None:
-                        completed.put(self._execution, page.completion.node, customer.id, answer)
+                        completed.put(self._execution, completion.node, customer.id, answer)
                         continue
                 loaders.pages.prime(
                     PageKey(customer.id, page.limit, page.after, page.ties),

@@ -190,7 +190,8 @@ class Compiler:
                         self._below(edge.fields[edge_name], edge_fields, into)
             else:
                 self._below(connection.fields[name], fields, into)
-        completion = connection_completion(self._collect, customer, graphql_field, details)
+        cursor = RECORD_KINDS[kind].document_cursor
+        completion = connection_completion(self._collect, customer, graphql_field, details, cursor)
         return ConnectionRead(kind, graphql_field, details[0].node, count, completion)
 
     def _timeline(self, connection: GraphQLObjectType, details: FieldDetailsList, into: Selection) -> None:
