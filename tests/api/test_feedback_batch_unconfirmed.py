@@ -49,6 +49,9 @@ class SilentFromCommit(AtFeedbackCommit):
         self._silence.close()
 
 
+BATCH_LIMIT = 2.0
+
+
 @pytest.fixture
 async def seeded(
     settings: Settings, tmp_path: Path
@@ -82,10 +85,12 @@ async def test_a_chunk_whose_commit_goes_unconfirmed_answers_maybe_stored_and_a_
     bearer = token(Role.FRONTLINE, sub=agent.id, regions=["north"])
     items = [item(f"u-{n}", customers[n % len(customers)], nps=n % 11) for n in range(CHUNK * 2)]
     # The silence outlasts the probe's default timeout: the watch must not answer UNAVAILABLE meanwhile.
+    # The limit leaves the first chunk ten times the 0.2 s it takes here to reach its commit: with 0.5 s a
+    # loaded machine passed the limit before the commit, and nothing went unconfirmed.
     through_proxy = settings.model_copy(
         update={
             "mongodb_uri": proxy.uri,
-            "request_timeout_seconds": 0.5,
+            "request_timeout_seconds": BATCH_LIMIT,
             "database_probe_timeout_seconds": 60,
         }
     )
