@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import strawberry
@@ -72,6 +72,17 @@ class Context:
     # Whether root fields returning customers read their whole selection in one pipeline: only while the
     # compiled executor runs a query's plan (its stock retry, mutations and subscriptions use the loaders).
     pipelines: bool = False
+
+    def for_operation(self) -> Context:
+        """This context for one operation of a connection that runs many: the same caller, rows and
+        connection, with loaders, audit, clock and executor flags of its own."""
+        return replace(
+            self,
+            loaders=Loaders.create(self.repos),
+            audit=AuditCollector(),
+            now=datetime.now(UTC),
+            pipelines=False,
+        )
 
     @property
     def principal(self) -> Principal:

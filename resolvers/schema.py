@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import strawberry
@@ -9,8 +10,10 @@ import strawberry.federation
 from graphql import GraphQLError
 from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.graphql import OperationType
 
 from auth.policy import RoleView
 from auth.principal import Role
@@ -28,7 +31,7 @@ from resolvers.alerts.subscriptions import AlertSubscriptions
 from resolvers.audit.queries import AuditQueries
 from resolvers.audit.writer import AuditWriter
 from resolvers.caches import CachedParsing, CachedValidation
-from resolvers.context import Info
+from resolvers.context import Context, Info
 from resolvers.cost.extension import OperationLimits
 from resolvers.crm.mutations import CaseMutations
 from resolvers.customers.queries import CustomerQueries
@@ -97,6 +100,35 @@ class Customer360Schema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         return None
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        """Runs an operation of a WebSocket (both its protocols come here) on a context of its own.
+
+        Strawberry hands every operation of a connection the one context it made for it: without this a
+        submission an hour into the connection was stamped with the time it opened, a query saw what an
+        earlier one had loaded, the loaders grew for as long as the socket lived, and operations running
+        at once shared their audit and the executor's flags.
+        """
+        if isinstance(context_value, Context):
+            context_value = context_value.for_operation()
+        return await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types,
+        )
 
 
 class FederatedSchema(strawberry.federation.Schema, Customer360Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from gql.transport.websockets import WebsocketsTransport
 
 from auth.principal import Role
 from domain.repositories import Repositories
+from resolvers.node import encode_global_id
 from tests.clients.conftest import Served
 from tests.clients.documents import ALIASES, DEEP, MISSPELT, RAISED, SUBMIT, VIEWER, closed_loop
 
@@ -108,3 +110,34 @@ async def test_production_suggests_no_field_names(production: Served, token: Any
 
     assert "Did you mean" not in error["message"]
     assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+NAMED = "query Named($id: ID!) { node(id: $id) { ... on Customer { displayName } } }"
+RECEIVED = """mutation Received($input: SubmitFeedbackInput!) {
+  submitFeedback(input: $input) { ... on FeedbackSubmitted { feedback { receivedAt } } } }"""
+
+
+async def test_each_operation_on_one_websocket_reads_afresh_at_its_own_time(
+    development: Served, repos: Repositories, db: Any, token: Any
+) -> None:
+    """A WebSocket lives for hours: what one operation read, and when, is not what the next one sees."""
+    loop = await closed_loop(repos)
+    customer_id = {"id": encode_global_id("Customer", loop.customer.id)}
+    async with session(development, loop.agent_token(token)) as agent:
+        before = await agent.execute(GraphQLRequest(NAMED, variable_values=customer_id))
+        renamed = await db["customers"].update_one(
+            {"_id": loop.customer.id}, {"$set": {"givenName": "Renamed"}}
+        )
+        assert renamed.modified_count == 1
+        after = await agent.execute(GraphQLRequest(NAMED, variable_values=customer_id))
+    async with session(development, loop.customer_token(token)) as customer:
+        await asyncio.sleep(1.5)  # the socket is older than the submission by that much
+        sent = datetime.now(UTC)
+        submitted = await customer.execute(
+            GraphQLRequest(RECEIVED, variable_values=loop.detractor("gql-received-now"))
+        )
+
+    assert before == {"node": {"displayName": loop.customer.display_name}}
+    assert after == {"node": {"displayName": f"Renamed {loop.customer.family_name}"}}
+    received = datetime.fromisoformat(submitted["submitFeedback"]["feedback"]["receivedAt"])
+    assert received >= sent - timedelta(seconds=0.5), (received, sent)
