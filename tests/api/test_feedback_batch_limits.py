@@ -200,7 +200,9 @@ class SlowCommit(AtFeedbackCommit):
         time.sleep(max(0.0, self.first_command + self.past - time.monotonic()))
 
 
-LIMIT = 0.5
+# Ten times what the first chunk takes here to reach its commit (0.2 s): the limit must fall during the commit
+# the test holds, not before it on a loaded machine.
+LIMIT = 2.0
 
 
 @pytest.mark.parametrize(
