@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from domain.errors import Unauthenticated
@@ -30,6 +30,9 @@ class Principal:
     subject: str
     role: Role
     regions: tuple[str, ...] = ()
+    # When its token stops being accepted (seconds since the epoch, the verifier's leeway included): a
+    # WebSocket opened with it is closed then. None: no expiry known (a principal not made from a token).
+    accepted_until: float | None = field(default=None, compare=False)
 
     @classmethod
     def from_claims(cls, claims: dict[str, object]) -> Principal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jwt
 
@@ -55,7 +55,9 @@ class TokenVerifier:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("authorization must be a bearer token")
-        return Principal.from_claims(await self.claims(token.strip()))
+        claims = await self.claims(token.strip())
+        principal = Principal.from_claims(claims)
+        return replace(principal, accepted_until=_numeric_date(claims["exp"]) + self._leeway)
 
     async def claims(self, token: str) -> dict[str, object]:
         """The verified claims of ``token``."""
@@ -79,6 +81,11 @@ class TokenVerifier:
         # The JWKS client does blocking HTTP (cached); keep it off the event loop.
         signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
         return signing_key.key
+
+
+def _numeric_date(value: object) -> float:
+    """A date claim the decoder accepted: it took ``int(value)``, so a number or a string of digits."""
+    return float(value) if isinstance(value, int | float) else float(str(value))
 
 
 def issue_dev_token(

@@ -19,6 +19,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.http.endpoint import GraphQLEndpoint
 from api.http.graphiql import Caller, graphiql_routes
@@ -167,7 +168,14 @@ def create_app(
     graphql = GraphQLEndpoint(
         GraphQLHTTP(schema),
         # A WebSocket handshake from a page on another origin is refused (403) unless that origin is listed.
-        GraphQLWebSocket(schema=schema, graphql_ide=None, allowed_origins=settings.cors_origins),
+        # graphql-transport-ws only: the legacy subscriptions-transport-ws protocol would escape the closing
+        # of a socket whose token expired (ExpiringConnection), and its stock clients are unmaintained.
+        GraphQLWebSocket(
+            schema=schema,
+            graphql_ide=None,
+            allowed_origins=settings.cors_origins,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        ),
         verifier=verifier,
         graphiql_assets=assets,
         max_authorization_bytes=settings.max_authorization_bytes,

@@ -1,6 +1,11 @@
-"""GraphQL over WebSocket (graphql-transport-ws): strawberry's view, authenticated by connection_init."""
+"""GraphQL over WebSocket (graphql-transport-ws): strawberry's view, authenticated by connection_init, closed
+when the token it was opened with expires."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
 
 import orjson
 from starlette.requests import Request
@@ -8,6 +13,8 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.http.caller import act_as, context_for
@@ -15,9 +22,51 @@ from api.http.runtime import runtime_of
 from domain.errors import Unauthenticated
 from resolvers.context import Context
 
+# graphql-transport-ws's "Forbidden": the stock graphql-ws client retries it and asks its connectionParams
+# again, so a client that hands out its current token there reconnects with it and subscribes again.
+TOKEN_EXPIRED = 4403
+
+
+class ExpiringConnection(BaseGraphQLTransportWSHandler[Context, None]):
+    """A graphql-transport-ws connection that ends when the token of its connection_init stops being accepted.
+
+    A socket lives for hours and a token for minutes: without this, a socket kept its caller's rows and
+    pushes long after the token (and perhaps the person's access) had ended.
+    """
+
+    expiry: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        caller = self.context.caller
+        until = caller.accepted_until if caller is not None else None
+        if self.connection_acknowledged and self.expiry is None and until is not None:
+            self.expiry = asyncio.create_task(self._close_at(until))
+
+    async def _close_at(self, accepted_until: float) -> None:
+        await asyncio.sleep(max(0.0, accepted_until - time.time()))
+        # The operations end first, so that none sends on the closed socket, and the subscriptions are no
+        # longer served by the time the client hears the close.
+        running = [operation.task for operation in self.operations.values() if operation.task]
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        for task in running:
+            with contextlib.suppress(BaseException):
+                await task
+        await self.websocket.close(code=TOKEN_EXPIRED, reason="Token expired")
+
+    async def shutdown(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.expiry
+        await super().shutdown()
+
 
 class GraphQLWebSocket(GraphQL[Context, None]):
     """Strawberry's view, serving WebSockets only (HTTP has its own transport) with a typed context."""
+
+    graphql_transport_ws_handler_class = ExpiringConnection
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         # A WebSocket proves who it is in connection_init (see on_ws_connect); until then it may read nothing.

@@ -86,6 +86,22 @@ async def test_valid_token_is_accepted_and_response_has_a_request_id(
     assert response.headers["x-request-id"] == "abc-123"
 
 
+@pytest.mark.parametrize(
+    "expires",
+    [
+        pytest.param(int(time.time()) + 60, id="integer"),
+        pytest.param(time.time() + 60.5, id="fraction"),
+        pytest.param(str(int(time.time()) + 60), id="string-of-digits"),
+    ],
+)
+async def test_every_expiry_the_decoder_accepts_is_accepted(http: httpx.AsyncClient, expires: object) -> None:
+    # The expiry is kept (a WebSocket closes at it): each form PyJWT takes must be read, not fail the request.
+    bearer = jwt.encode(claims(exp=expires), TEST_SECRET)
+    response = await http.post("/graphql", json=QUERY, headers={"Authorization": f"Bearer {bearer}"})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"customers": {"edges": []}}
+
+
 def test_settings_refuse_mixing_hmac_and_public_key_algorithms() -> None:
     with pytest.raises(ValueError, match="not both"):
         Settings(jwt_algorithms=["HS256", "RS256"], jwt_public_key="x")

@@ -48,6 +48,17 @@ async def test_websocket_without_a_valid_token_is_closed_with_4403(
     assert await run_over_websocket(live_server, payload, "{ viewer { role } }", {}) == 4403
 
 
+async def test_the_legacy_subscriptions_transport_ws_protocol_is_refused_with_4406(live_server: str) -> None:
+    # Its sockets would outlive their tokens: only graphql-transport-ws closes a socket whose token expired.
+    ws_url = live_server.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(ws_url, subprotocols=["graphql-ws"]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol is None
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()  # closed at once, before any connection_init
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4406
+
+
 async def test_websocket_gets_the_principal_and_row_scope_of_its_token(
     live_server: str, repos: Repositories, token: Any
 ) -> None:

@@ -150,6 +150,16 @@ def production(serve: Callable[..., Served]) -> Served:
     return serve(CUSTOMER360_ENVIRONMENT="production")
 
 
+async def graphql_ws_token_refresh(
+    node_modules: Path, served: Served, plan: dict[str, Any]
+) -> dict[str, Any]:
+    """Runs ``plan`` (see graphql_ws_token_refresh.mjs) with the stock graphql-ws client: its report."""
+    await served.wait_for_subscriptions(0)
+    plan = {"url": served.ws, "healthz": f"{served.url}/healthz", "graphql": served.graphql, **plan}
+    script = HERE / "graphql_ws_token_refresh.mjs"
+    return await run_node(script, json.dumps(plan), env={"PATH": os.environ["PATH"]})
+
+
 async def graphql_ws(node_modules: Path, served: Served, plan: dict[str, Any]) -> dict[str, Any]:
     """Runs ``plan`` (see graphql_ws_run.mjs) with the stock graphql-ws client; returns its report."""
     await served.wait_for_subscriptions(0)

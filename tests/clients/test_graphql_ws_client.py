@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from api.settings import Settings
 from auth.principal import Role
+from auth.tokens import issue_dev_token
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
-from tests.clients.conftest import Served, graphql_ws
+from tests.clients.conftest import Served, graphql_ws, graphql_ws_token_refresh
 from tests.clients.documents import (
     ALIASES,
     ALIASES_OF_NOTHING,
@@ -219,3 +221,37 @@ async def test_development_suggests_field_names_over_websocket(
 
     [error] = only(report, "op")["payload"]
     assert "Did you mean 'viewer'?" in error["message"]
+
+
+TTL = 4  # seconds: accepted at connection_init even after a slow start, and expired soon after
+
+
+async def test_a_socket_is_closed_when_its_token_expires_and_the_client_goes_on_with_a_fresh_one(
+    node_modules: Path, serve: Any, settings: Settings, repos: Repositories, token: Any
+) -> None:
+    """The client's first connection is acknowledged, closed with 4403 once its token expires (no leeway
+    here), and the client's retry connects with its next token, subscribes again and is pushed the alert."""
+    strict = serve(CUSTOMER360_JWT_LEEWAY_SECONDS="0")
+    loop = await closed_loop(repos)
+    short = issue_dev_token(
+        settings.token_settings(), role=Role.FRONTLINE, subject=loop.agent.id, regions=["north"], ttl=TTL
+    )
+    report = await graphql_ws_token_refresh(
+        node_modules,
+        strict,
+        {
+            "tokens": [short, loop.agent_token(token)],
+            "query": RAISED,
+            "trigger": {
+                "token": loop.customer_token(token),
+                "query": SUBMIT,
+                "variables": loop.detractor("graphql-ws-token-refresh"),
+            },
+        },
+    )
+
+    assert report["timeouts"] == []
+    assert report["closes"][0] == {"code": 4403, "reason": "Token expired"}
+    assert (report["tokensGiven"], report["connected"]) == (2, 2)
+    assert report["triggered"]["data"]["submitFeedback"]["__typename"] == "FeedbackSubmitted"
+    assert report["events"] == [{"type": "next", "payload": {"data": {"alertRaised": loop.pushed}}}]
