@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=0)
     max_tokens: int = Field(default=5000, ge=1)
     max_batch_operations: int = Field(default=10, ge=1)
+    # Operations one WebSocket may run at once (its subscriptions included): each holds a task and a place in
+    # the change feed for as long as it runs. One more is refused with LIMIT_EXCEEDED ("operations").
+    max_socket_operations: int = Field(default=100, ge=1)
     # Cost: object 1, connection 2 + first (times its nodes' cost), root mutation field a fixed cost.
     max_cost: int = Field(default=10_000, ge=1)
     mutation_cost: int = Field(default=10, ge=0)

@@ -169,12 +169,14 @@ def create_app(
         GraphQLHTTP(schema),
         # A WebSocket handshake from a page on another origin is refused (403) unless that origin is listed.
         # graphql-transport-ws only: the legacy subscriptions-transport-ws protocol would escape the closing
-        # of a socket whose token expired (ExpiringConnection), and its stock clients are unmaintained.
+        # of a socket whose token expired and the bound on its operations (websocket.Connection), and its
+        # stock clients are unmaintained.
         GraphQLWebSocket(
             schema=schema,
             graphql_ide=None,
             allowed_origins=settings.cors_origins,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_operations=settings.max_socket_operations,
         ),
         verifier=verifier,
         graphiql_assets=assets,

@@ -1,11 +1,12 @@
 """GraphQL over WebSocket (graphql-transport-ws): strawberry's view, authenticated by connection_init, closed
-when the token it was opened with expires."""
+when the token it was opened with expires, with a bound on the operations a socket runs at once."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from typing import Any, cast
 
 import orjson
 from starlette.requests import Request
@@ -14,27 +15,48 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.http.caller import act_as, context_for
 from api.http.runtime import runtime_of
 from domain.errors import Unauthenticated
 from resolvers.context import Context
+from resolvers.errors import LimitExceeded
 
 # graphql-transport-ws's "Forbidden": the stock graphql-ws client retries it and asks its connectionParams
 # again, so a client that hands out its current token there reconnects with it and subscribes again.
 TOKEN_EXPIRED = 4403
 
 
-class ExpiringConnection(BaseGraphQLTransportWSHandler[Context, None]):
-    """A graphql-transport-ws connection that ends when the token of its connection_init stops being accepted.
+class Connection(BaseGraphQLTransportWSHandler[Context, None]):
+    """A graphql-transport-ws connection that ends when the token of its connection_init stops being accepted,
+    and refuses an operation over the number it may run at once.
 
-    A socket lives for hours and a token for minutes: without this, a socket kept its caller's rows and
+    A socket lives for hours and a token for minutes: without the end, a socket kept its caller's rows and
     pushes long after the token (and perhaps the person's access) had ended.
     """
 
     expiry: asyncio.Task[None] | None = None
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        limit = cast("GraphQLWebSocket", self.view).max_operations
+        known = message["id"] in self.operations  # the protocol's own error: the socket is closed (4409)
+        if self.connection_acknowledged and not known and len(self.operations) >= limit:
+            error = LimitExceeded(f"this socket already runs {limit} operations", limit="operations")
+            extensions = {"code": error.code.value, **error.extensions}
+            await self.send_message(
+                {
+                    "id": message["id"],
+                    "type": "error",
+                    "payload": [{"message": error.message, "extensions": extensions}],
+                }
+            )
+            return
+        await super().handle_subscribe(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
@@ -67,7 +89,11 @@ class ExpiringConnection(BaseGraphQLTransportWSHandler[Context, None]):
 class GraphQLWebSocket(GraphQL[Context, None]):
     """Strawberry's view, serving WebSockets only (HTTP has its own transport) with a typed context."""
 
-    graphql_transport_ws_handler_class = ExpiringConnection
+    graphql_transport_ws_handler_class = Connection
+
+    def __init__(self, *args: Any, max_operations: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_operations = max_operations
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         # A WebSocket proves who it is in connection_init (see on_ws_connect); until then it may read nothing.

@@ -187,6 +187,41 @@ async def test_an_operation_over_a_limit_gets_an_error_message_with_the_limit(
     assert "more than" in error["message"] or "at most" in error["message"]
 
 
+async def test_an_operation_over_the_sockets_bound_gets_an_error_message_and_the_others_run_on(
+    node_modules: Path, serve: Any, repos: Repositories, token: Any
+) -> None:
+    bounded = serve(CUSTOMER360_MAX_SOCKET_OPERATIONS="2")
+    loop = await closed_loop(repos)
+    report = await graphql_ws(
+        node_modules,
+        bounded,
+        {
+            "tokens": {"agent": loop.agent_token(token), "customer": loop.customer_token(token)},
+            "operations": [
+                {"name": "first", "token": "agent", "query": RAISED, "background": 1},
+                {"name": "second", "token": "agent", "query": RAISED, "background": 1},
+                {"name": "third", "token": "agent", "query": RAISED},
+                {
+                    "name": "submit",
+                    "token": "customer",
+                    "query": SUBMIT,
+                    "variables": loop.detractor("graphql-ws-bounded"),
+                },
+            ],
+        },
+    )
+
+    [refused] = report["operations"]["third"]
+    assert refused["type"] == "error"
+    [error] = refused["payload"]
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "operations"}
+    pushed = {"type": "next", "payload": {"data": {"alertRaised": loop.pushed}}}
+    # Each ran on and was pushed the alert (then, unsubscribed, perhaps completed).
+    assert report["operations"]["first"][0] == pushed
+    assert report["operations"]["second"][0] == pushed
+    assert {close["code"] for close in report["closed"].values()} <= {1000}
+
+
 async def test_production_suggests_no_field_names_over_websocket(
     node_modules: Path, production: Served, token: Any
 ) -> None:
