@@ -9,6 +9,7 @@ import time
 from typing import Any, cast
 
 import orjson
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -41,9 +42,13 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
     """
 
     expiry: asyncio.Task[None] | None = None
+    expired = False
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        limit = cast("GraphQLWebSocket", self.view).max_operations
+        if self.expired:
+            # Neither run on an expired token nor answered: the stock client sends it again once reconnected.
+            return
+        limit = self._view.max_operations
         known = message["id"] in self.operations  # the protocol's own error: the socket is closed (4409)
         if self.connection_acknowledged and not known and len(self.operations) >= limit:
             error = LimitExceeded(f"this socket already runs {limit} operations", limit="operations")
@@ -65,16 +70,27 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
         if self.connection_acknowledged and self.expiry is None and until is not None:
             self.expiry = asyncio.create_task(self._close_at(until))
 
+    @property
+    def _view(self) -> GraphQLWebSocket:
+        return cast("GraphQLWebSocket", self.view)
+
     async def _close_at(self, accepted_until: float) -> None:
         await asyncio.sleep(max(0.0, accepted_until - time.time()))
-        # The operations end first, so that none sends on the closed socket, and the subscriptions are no
-        # longer served by the time the client hears the close.
-        running = [operation.task for operation in self.operations.values() if operation.task]
-        for operation_id in list(self.operations):
+        self.expired = True
+        # Subscriptions end now. Queries and mutations already running finish and are answered, within the
+        # request time limit: a mutation cut short and sent again by the client would meet its own work
+        # (a version conflict) and be told it failed. Then the socket closes; nothing sends on it after.
+        subscriptions = [i for i, operation in self.operations.items() if _subscribes(operation.query)]
+        ending = [operation.task for operation in self.operations.values() if operation.task]
+        for operation_id in subscriptions:
             await self.cleanup_operation(operation_id)
-        if running:
+        if ending:
             # Waits for their ends without raising what they raised (only a cancel of this task).
-            await asyncio.wait(running)
+            _, late = await asyncio.wait(ending, timeout=self._view.finish_seconds)
+            for operation_id in [i for i, o in self.operations.items() if o.task in late]:
+                await self.cleanup_operation(operation_id)
+            if late:
+                await asyncio.wait(late)
         await self.websocket.close(code=TOKEN_EXPIRED, reason="Token expired")
 
     async def shutdown(self) -> None:
@@ -86,14 +102,27 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
         await super().shutdown()
 
 
+def _subscribes(document: str) -> bool:
+    """Whether a document holds a subscription (one that does not parse is answered at once)."""
+    try:
+        parsed = parse(document)
+    except (GraphQLError, TypeError):  # TypeError: no document at all
+        return False
+    return any(
+        isinstance(definition, OperationDefinitionNode) and definition.operation is OperationType.SUBSCRIPTION
+        for definition in parsed.definitions
+    )
+
+
 class GraphQLWebSocket(GraphQL[Context, None]):
     """Strawberry's view, serving WebSockets only (HTTP has its own transport) with a typed context."""
 
     graphql_transport_ws_handler_class = Connection
 
-    def __init__(self, *args: Any, max_operations: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_operations: int, finish_seconds: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_operations = max_operations
+        self.finish_seconds = finish_seconds  # how long a closing socket's running operations may go on
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         # A WebSocket proves who it is in connection_init (see on_ws_connect); until then it may read nothing.

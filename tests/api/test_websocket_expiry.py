@@ -1,0 +1,120 @@
+"""A WebSocket whose token expires: its subscriptions end, a query already running is still answered, one
+sent after the expiry is not run, and only then is the socket closed (4403): the client sends again only
+what was not done.
+
+The query is held in flight across the expiry by a proxy that keeps the database silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from api.http.app import create_app
+from api.settings import Settings
+from api.storage.client import create_client
+from api.storage.embedded import EmbeddedDatabase
+from auth.principal import Role
+from auth.tokens import issue_dev_token
+from domain.customers.models import Customer
+from domain.repositories import Repositories
+from resolvers.node import encode_global_id
+from tests import factories as f
+from tests.conftest import served
+from tests.ops.faults import Proxy
+
+TTL = 6  # seconds: the socket is set up well within it, even on a loaded machine
+DEADLINE = 60.0
+
+
+@pytest.fixture
+async def seeded(settings: Settings, tmp_path: Path) -> AsyncIterator[tuple[EmbeddedDatabase, Customer]]:
+    """A database of its own (the proxy goes in front of it) with a customer in north."""
+    server = EmbeddedDatabase(tmp_path / "db")
+    server.start()
+    try:
+        client = create_client(server.uri)
+        customer = f.customer(region="north")
+        await Repositories.on(client[settings.database_name]).customers.insert_many([customer])
+        await client.close()
+        yield server, customer
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def proxy(seeded: tuple[EmbeddedDatabase, Customer]) -> Iterator[Proxy]:
+    with Proxy(seeded[0].port) as proxy:
+        yield proxy
+
+
+async def subscriptions(url: str) -> int:
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        count: int = (await http.get("/healthz")).json()["subscriptions"]
+        return count
+
+
+async def until_closed(ws: Any) -> tuple[list[dict[str, Any]], Any]:
+    """The messages received until the server closed the socket, and its close frame."""
+    received = []
+    try:
+        while True:
+            received.append(json.loads(await asyncio.wait_for(ws.recv(), DEADLINE)))
+    except websockets.ConnectionClosed as closed:
+        return received, closed.rcvd
+
+
+async def test_a_query_running_as_the_token_expires_is_answered_before_the_socket_closes(
+    settings: Settings, seeded: tuple[EmbeddedDatabase, Customer], proxy: Proxy
+) -> None:
+    _, customer = seeded
+    strict = settings.model_copy(
+        update={"mongodb_uri": proxy.uri, "jwt_leeway_seconds": 0, "database_probe_timeout_seconds": 60}
+    )
+    bearer = issue_dev_token(
+        strict.token_settings(), role=Role.FRONTLINE, subject="agent", regions=["north"], ttl=TTL
+    )
+    query = "query One($id: ID!) { customer(id: $id) { displayName } }"
+    with served(create_app(strict)) as url:
+        ws_url = url.replace("http://", "ws://") + "/graphql"
+        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"token": bearer}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            accepted_until = time.time() + TTL  # at most: the token's exp is a whole second
+            subscribe = {"query": "subscription { alertRaised { id } }"}
+            await ws.send(json.dumps({"id": "alerts", "type": "subscribe", "payload": subscribe}))
+            until = time.monotonic() + DEADLINE
+            while await subscriptions(url) < 1:
+                assert time.monotonic() < until, "the subscription was not counted"
+                await asyncio.sleep(0.05)
+
+            with proxy.silent():
+                variables = {"id": encode_global_id("Customer", customer.id)}
+                payload = {"query": query, "variables": variables}
+                await ws.send(json.dumps({"id": "held", "type": "subscribe", "payload": payload}))
+                # Past the expiry, and a little more for the server to act on it, the query still waits.
+                await asyncio.sleep(max(0.0, accepted_until - time.time()) + 0.5)
+                # Sent past the expiry: neither run nor answered (the client sends it again once reconnected),
+                # though it would be answered at once, without the database.
+                late = {"query": "{ viewer { subject } }"}
+                await ws.send(json.dumps({"id": "late", "type": "subscribe", "payload": late}))
+            received, close = await until_closed(ws)
+
+    assert received == [
+        {
+            "id": "held",
+            "type": "next",
+            "payload": {"data": {"customer": {"displayName": customer.display_name}}},
+        },
+        {"id": "held", "type": "complete"},
+    ]
+    assert close is not None
+    assert (close.code, close.reason) == (4403, "Token expired")
