@@ -80,7 +80,8 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
         # Subscriptions end now. Queries and mutations already running finish and are answered, within the
         # request time limit: a mutation cut short and sent again by the client would meet its own work
         # (a version conflict) and be told it failed. Then the socket closes; nothing sends on it after.
-        subscriptions = [i for i, operation in self.operations.items() if _subscribes(operation.query)]
+        tokens = self.context.settings.max_tokens
+        subscriptions = [i for i, o in self.operations.items() if _subscribes(o.query, max_tokens=tokens)]
         ending = [operation.task for operation in self.operations.values() if operation.task]
         for operation_id in subscriptions:
             await self.cleanup_operation(operation_id)
@@ -102,10 +103,11 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
         await super().shutdown()
 
 
-def _subscribes(document: str) -> bool:
-    """Whether a document holds a subscription (one that does not parse is answered at once)."""
+def _subscribes(document: str, *, max_tokens: int) -> bool:
+    """Whether a document holds a subscription (one that does not parse, or is over the limit of tokens, is
+    being refused)."""
     try:
-        parsed = parse(document)
+        parsed = parse(document, max_tokens=max_tokens)
     except (GraphQLError, TypeError):  # TypeError: no document at all
         return False
     return any(
