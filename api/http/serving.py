@@ -11,7 +11,9 @@ a reset for a request it did send. Here:
   else the server answers 408 and closes the connection;
 - on SIGTERM the server first accepts the connections the kernel has already completed, then stops
   listening; a request that has begun to arrive, or waits unread, is read, run and answered with
-  ``Connection: close``; connections with nothing received are closed at once, as before.
+  ``Connection: close``; connections with nothing received are closed at once, as before;
+- on SIGTERM a WebSocket is asked to end itself (``api.http.websocket.Ending``) instead of being closed at
+  once: the queries and mutations it runs are answered, then it closes with 1012.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from typing import Any, ClassVar
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
 
 from api.http.header_limits import BoundedHeadProtocol
+from api.http.websocket import ENDING, Ending
 from api.settings import Settings
 
 _TOO_SLOW = b"the request headers did not arrive in time"
@@ -115,6 +120,24 @@ class HttpProtocol(BoundedHeadProtocol):
         self.transport.close()
 
 
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, which on shutdown asks the application to end a socket it watches
+    (finishing what it runs) rather than closing it at once with 1012; uvicorn's grace period bounds that."""
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if hasattr(self, "scope"):  # not when the handshake was refused
+            self.ending = Ending()
+            self.scope["extensions"][ENDING] = self.ending  # type: ignore[assignment]
+
+    def shutdown(self) -> None:
+        ending: Ending | None = getattr(self, "ending", None)
+        if ending is not None and ending.watched and self.handshake_complete and not self.close_sent:
+            ending.asked.set()
+            return
+        super().shutdown()
+
+
 class Server(uvicorn.Server):
     """uvicorn's server; on shutdown it first takes the connections waiting in the listen backlog."""
 
@@ -164,8 +187,9 @@ def server_for(app: ASGIApp, settings: Settings) -> Server:
             "draining": draining,
         },
     )
-    # On SIGTERM or SIGINT uvicorn stops accepting, lets in-flight requests finish (up to the grace
-    # period) and closes WebSockets with 1012 (service restart), which graphql-transport-ws clients retry.
+    # On SIGTERM or SIGINT uvicorn stops accepting and lets in-flight requests finish (up to the grace
+    # period); WebSockets answer what they run, then close with 1012 (service restart), which
+    # graphql-transport-ws clients retry.
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -173,6 +197,7 @@ def server_for(app: ASGIApp, settings: Settings) -> Server:
         log_config=None,
         lifespan="on",
         http=protocol,
+        ws=WebSocketProtocol,
         timeout_keep_alive=settings.idle_timeout_seconds,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )

@@ -1,5 +1,6 @@
-"""GraphQL over WebSocket (graphql-transport-ws): strawberry's view, authenticated by connection_init, closed
-when the token it was opened with expires, with a bound on the operations a socket runs at once."""
+"""GraphQL over WebSocket (graphql-transport-ws): strawberry's view, authenticated by connection_init, with a
+bound on the operations a socket runs at once; a socket ends when the token it was opened with expires or the
+server shuts down, its running queries and mutations answered first."""
 
 from __future__ import annotations
 
@@ -31,22 +32,37 @@ from resolvers.errors import LimitExceeded
 # graphql-transport-ws's "Forbidden": the stock graphql-ws client retries it and asks its connectionParams
 # again, so a client that hands out its current token there reconnects with it and subscribes again.
 TOKEN_EXPIRED = 4403
+# "Service restart": retried by graphql-transport-ws clients, on another server process.
+SERVICE_RESTART = 1012
+# The scope extension through which the server (api/http/serving.py) asks a socket to end as it shuts down.
+ENDING = "customer360.ending"
+
+
+class Ending:
+    """Set by the server as it shuts down. A connection that watches it ends itself, answering what it runs;
+    one nobody watches is closed at once by the server."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+        self.watched = False
 
 
 class Connection(BaseGraphQLTransportWSHandler[Context, None]):
-    """A graphql-transport-ws connection that ends when the token of its connection_init stops being accepted,
-    and refuses an operation over the number it may run at once.
+    """A graphql-transport-ws connection that refuses an operation over the number it may run at once, and
+    ends when the token of its connection_init stops being accepted or the server shuts down.
 
     A socket lives for hours and a token for minutes: without the end, a socket kept its caller's rows and
     pushes long after the token (and perhaps the person's access) had ended.
     """
 
     expiry: asyncio.Task[None] | None = None
-    expired = False
+    stopping: asyncio.Task[None] | None = None
+    ending = False
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        if self.expired:
-            # Neither run on an expired token nor answered: the stock client sends it again once reconnected.
+        if self.ending:
+            # Neither run (its token expired, or the server stops) nor answered: the stock client sends it
+            # again once reconnected.
             return
         limit = self._view.max_operations
         known = message["id"] in self.operations  # the protocol's own error: the socket is closed (4409)
@@ -63,43 +79,64 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_subscribe(message)
 
+    def on_request_accepted(self) -> None:
+        super().on_request_accepted()
+        extensions = self.context.request.scope.get("extensions") or {}
+        ending = extensions.get(ENDING)
+        if isinstance(ending, Ending):
+            ending.watched = True
+            self.stopping = asyncio.create_task(self._end_when_asked(ending))
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
         caller = self.context.caller
         until = caller.accepted_until if caller is not None else None
         if self.connection_acknowledged and self.expiry is None and until is not None:
-            self.expiry = asyncio.create_task(self._close_at(until))
+            self.expiry = asyncio.create_task(self._end_at(until))
 
     @property
     def _view(self) -> GraphQLWebSocket:
         return cast("GraphQLWebSocket", self.view)
 
-    async def _close_at(self, accepted_until: float) -> None:
+    async def _end_at(self, accepted_until: float) -> None:
         await asyncio.sleep(max(0.0, accepted_until - time.time()))
-        self.expired = True
-        # Subscriptions end now. Queries and mutations already running finish and are answered, within the
-        # request time limit: a mutation cut short and sent again by the client would meet its own work
-        # (a version conflict) and be told it failed. Then the socket closes; nothing sends on it after.
+        await self._end(TOKEN_EXPIRED, "Token expired")
+
+    async def _end_when_asked(self, ending: Ending) -> None:
+        await ending.asked.wait()
+        await self._end(SERVICE_RESTART, "Service restart")
+
+    async def _end(self, code: int, reason: str) -> None:
+        """Ends the subscriptions now; queries and mutations already running finish and are answered, within
+        the request time limit; then the socket closes, and nothing sends on it after.
+
+        A mutation cut short and sent again by the client would meet its own work (a version conflict) and
+        be told it failed.
+        """
+        if self.ending:
+            return
+        self.ending = True
         tokens = self.context.settings.max_tokens
         subscriptions = [i for i, o in self.operations.items() if _subscribes(o.query, max_tokens=tokens)]
-        ending = [operation.task for operation in self.operations.values() if operation.task]
+        running = [operation.task for operation in self.operations.values() if operation.task]
         for operation_id in subscriptions:
             await self.cleanup_operation(operation_id)
-        if ending:
+        if running:
             # Waits for their ends without raising what they raised (only a cancel of this task).
-            _, late = await asyncio.wait(ending, timeout=self._view.finish_seconds)
+            _, late = await asyncio.wait(running, timeout=self._view.finish_seconds)
             for operation_id in [i for i, o in self.operations.items() if o.task in late]:
                 await self.cleanup_operation(operation_id)
             if late:
                 await asyncio.wait(late)
-        await self.websocket.close(code=TOKEN_EXPIRED, reason="Token expired")
+        await self.websocket.close(code=code, reason=reason)
 
     async def shutdown(self) -> None:
-        if self.expiry is not None:
-            self.expiry.cancel()
-            # A close that raced the client's own disconnect may have failed: the socket is gone either way.
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.expiry
+        for task in (self.expiry, self.stopping):
+            if task is not None:
+                task.cancel()
+                # A close that raced the client's own disconnect may have failed: the socket is gone anyway.
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         await super().shutdown()
 
 

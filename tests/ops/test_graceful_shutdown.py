@@ -23,11 +23,14 @@ import orjson
 import websockets
 
 from api.settings import Settings
-from api.storage.embedded import free_port
+from api.storage.client import create_client
+from api.storage.embedded import EmbeddedDatabase, free_port
 from auth.principal import Role
 from domain.repositories import Repositories
+from resolvers.node import encode_global_id
 from tests import factories as f
 from tests.conftest import TEST_SECRET
+from tests.ops.faults import Proxy
 from tests.ops.load import Load, wait_until
 
 QUERY = """{ customers(first: 40) { edges { node {
@@ -168,3 +171,66 @@ async def test_sigterm_finishes_every_accepted_request_and_closes_websockets_wit
     assert "errors" not in held_body
     assert len(held_body["data"]["customers"]["edges"]) == 40
     assert not served(url), "the server still answers after exiting"
+
+
+async def messages_until_closed(ws: Any) -> list[dict[str, Any]]:
+    """The messages a WebSocket receives until the server closes it."""
+    received = []
+    try:
+        while True:
+            received.append(json.loads(await asyncio.wait_for(ws.recv(), 60)))
+    except websockets.ConnectionClosed:
+        return received
+
+
+async def test_sigterm_answers_the_query_a_websocket_runs_then_closes_it_with_1012(
+    settings: Settings, token: Any, tmp_path: Path
+) -> None:
+    """A query held in flight by a silent database as SIGTERM comes is answered; the socket's subscription
+    ends; only then is the socket closed, with 1012."""
+    with EmbeddedDatabase(tmp_path / "db") as database, Proxy(database.port) as proxy:
+        client = create_client(database.uri)
+        customer = f.customer(region="north")
+        await Repositories.on(client[settings.database_name]).customers.insert_many([customer])
+        await client.close()
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        through_proxy = settings.model_copy(update={"mongodb_uri": proxy.uri})
+        # The silence must not be declared an outage meanwhile: the query would answer UNAVAILABLE.
+        process = serve(
+            through_proxy, port, tmp_path / "server.log", {"CUSTOMER360_DATABASE_PROBE_TIMEOUT_SECONDS": "60"}
+        )
+        try:
+            wait_until(lambda: served(url), deadline=time.monotonic() + 30, message="serve did not start")
+            ws = await open_websocket(url, token(Role.FRONTLINE, regions=["north"]))
+            subscription = {"query": "subscription { alertRaised { id } }"}
+            await ws.send(json.dumps({"id": "alerts", "type": "subscribe", "payload": subscription}))
+            query = "query One($id: ID!) { customer(id: $id) { displayName } }"
+            variables = {"id": encode_global_id("Customer", customer.id)}
+            with proxy.silent():
+                payload = {"query": query, "variables": variables}
+                await ws.send(json.dumps({"id": "held", "type": "subscribe", "payload": payload}))
+                process.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(
+                    wait_until,
+                    lambda: not accepting(port),
+                    deadline=time.monotonic() + 30,
+                    message="the server still accepts connections after SIGTERM",
+                )
+            received = await messages_until_closed(ws)
+            code = await asyncio.to_thread(process.wait, 60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    assert received == [
+        {
+            "id": "held",
+            "type": "next",
+            "payload": {"data": {"customer": {"displayName": customer.display_name}}},
+        },
+        {"id": "held", "type": "complete"},
+    ]
+    assert ws.close_code == 1012
+    assert code == 0
