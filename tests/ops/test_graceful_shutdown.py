@@ -29,6 +29,7 @@ from auth.principal import Role
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
+from tests.api.test_websocket_expiry import until_closed
 from tests.conftest import TEST_SECRET
 from tests.ops.faults import Proxy
 from tests.ops.load import Load, wait_until
@@ -173,16 +174,6 @@ async def test_sigterm_finishes_every_accepted_request_and_closes_websockets_wit
     assert not served(url), "the server still answers after exiting"
 
 
-async def messages_until_closed(ws: Any) -> list[dict[str, Any]]:
-    """The messages a WebSocket receives until the server closes it."""
-    received = []
-    try:
-        while True:
-            received.append(json.loads(await asyncio.wait_for(ws.recv(), 60)))
-    except websockets.ConnectionClosed:
-        return received
-
-
 async def test_sigterm_answers_the_query_a_websocket_runs_then_closes_it_with_1012(
     settings: Settings, token: Any, tmp_path: Path
 ) -> None:
@@ -217,7 +208,7 @@ async def test_sigterm_answers_the_query_a_websocket_runs_then_closes_it_with_10
                     deadline=time.monotonic() + 30,
                     message="the server still accepts connections after SIGTERM",
                 )
-            received = await messages_until_closed(ws)
+            received, _ = await until_closed(ws)
             code = await asyncio.to_thread(process.wait, 60)
         finally:
             if process.poll() is None:
