@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -43,6 +44,12 @@ class GraphQLSettings:
     compiled_pipelines: bool = True
 
 
+# The time limit of the query or mutation this task runs (the event loop's clock), for a transport that runs
+# many operations on one connection's context and so sets it here (the WebSocket connection, in
+# api/http/websocket.py); ``Context.for_operation`` takes it.
+OPERATION_DEADLINE: ContextVar[float | None] = ContextVar("operation_deadline", default=None)
+
+
 @dataclass
 class Context:
     """One request: who asks, its loaders, the repositories and the settings."""
@@ -67,7 +74,7 @@ class Context:
     audit: AuditCollector = field(default_factory=AuditCollector)
     connection_params: dict[str, object] | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    # When the request's time limit stops it, on the event loop's clock (None: no limit, as on a WebSocket).
+    # When the request's time limit stops it, on the event loop's clock (None: no limit, as a subscription).
     deadline: float | None = None
     # Whether root fields returning customers read their whole selection in one pipeline: only while the
     # compiled executor runs a query's plan (its stock retry, mutations and subscriptions use the loaders).
@@ -75,12 +82,13 @@ class Context:
 
     def for_operation(self) -> Context:
         """This context for one operation of a connection that runs many: the same caller, rows and
-        connection, with loaders, audit, clock and executor flags of its own."""
+        connection, with loaders, audit, clock, time limit and executor flags of its own."""
         return replace(
             self,
             loaders=Loaders.create(self.repos),
             audit=AuditCollector(),
             now=datetime.now(UTC),
+            deadline=OPERATION_DEADLINE.get(),
             pipelines=False,
         )
 

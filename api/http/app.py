@@ -177,7 +177,7 @@ def create_app(
             allowed_origins=settings.cors_origins,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_operations=settings.max_socket_operations,
-            finish_seconds=settings.request_timeout_seconds,
+            time_limit=settings.request_timeout_seconds,
         ),
         verifier=verifier,
         graphiql_assets=assets,

@@ -10,24 +10,31 @@ import time
 from typing import Any, cast
 
 import orjson
+import pymongo
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
     SubscribeMessage,
 )
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.http.caller import act_as, context_for
 from api.http.runtime import runtime_of
+from api.http.transport import DRIVER_GRACE_SECONDS
+from api.storage.availability import DatabaseLost
 from domain.errors import Unauthenticated
-from resolvers.context import Context
-from resolvers.errors import LimitExceeded
+from resolvers.context import OPERATION_DEADLINE, Context
+from resolvers.errors import LimitExceeded, ServerErrorCode
 
 # graphql-transport-ws's "Forbidden": the stock graphql-ws client retries it and asks its connectionParams
 # again, so a client that hands out its current token there reconnects with it and subscribes again.
@@ -79,6 +86,24 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
             return
         await super().handle_subscribe(message)
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """A subscription runs as strawberry runs it. A query or mutation runs as over HTTP: within the
+        request time limit (TIMEOUT), and answered UNAVAILABLE as soon as the database is declared lost."""
+        if _subscribes(operation.query, max_tokens=self.context.settings.max_tokens):
+            await super().run_operation(operation)
+            return
+        limit = self._view.time_limit
+        try:
+            async with asyncio.timeout(limit) as deadline:
+                OPERATION_DEADLINE.set(deadline.when())  # this task's: its context takes it
+                with pymongo.timeout(limit + DRIVER_GRACE_SECONDS):
+                    await runtime_of(self.context.request).watch.unless_lost(super().run_operation(operation))
+        except TimeoutError:
+            message = f"the operation took longer than {limit:g} s and was stopped"
+            await _stopped(operation, ServerErrorCode.TIMEOUT, message)
+        except DatabaseLost:
+            await _stopped(operation, ServerErrorCode.UNAVAILABLE, "the database is unavailable; retry later")
+
     def on_request_accepted(self) -> None:
         super().on_request_accepted()
         extensions = self.context.request.scope.get("extensions") or {}
@@ -123,7 +148,7 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
             await self.cleanup_operation(operation_id)
         if running:
             # Waits for their ends without raising what they raised (only a cancel of this task).
-            _, late = await asyncio.wait(running, timeout=self._view.finish_seconds)
+            _, late = await asyncio.wait(running, timeout=self._view.time_limit)
             for operation_id in [i for i, o in self.operations.items() if o.task in late]:
                 await self.cleanup_operation(operation_id)
             if late:
@@ -138,6 +163,16 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         await super().shutdown()
+
+
+async def _stopped(operation: Operation[Context, None], code: ServerErrorCode, message: str) -> None:
+    """Answers an operation stopped as it ran, unless it was answered: its error in a ``next`` message (over
+    HTTP, the same body with no data), then ``complete``."""
+    error = {"message": message, "extensions": {"code": code.value}}
+    await operation.send_operation_message(
+        cast("Message", {"id": operation.id, "type": "next", "payload": {"errors": [error]}})
+    )
+    await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
 
 def _subscribes(document: str, *, max_tokens: int) -> bool:
@@ -158,10 +193,10 @@ class GraphQLWebSocket(GraphQL[Context, None]):
 
     graphql_transport_ws_handler_class = Connection
 
-    def __init__(self, *args: Any, max_operations: int, finish_seconds: float, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_operations: int, time_limit: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_operations = max_operations
-        self.finish_seconds = finish_seconds  # how long a closing socket's running operations may go on
+        self.time_limit = time_limit  # of a query or mutation, as over HTTP
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         # A WebSocket proves who it is in connection_init (see on_ws_connect); until then it may read nothing.

@@ -7,6 +7,8 @@ accepted is stored, with its alert and rollups.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -15,18 +17,21 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from pymongo import monitoring
 
+from api.http.app import create_app
 from api.http.transport import DRIVER_GRACE_SECONDS
 from api.settings import Settings
 from api.storage.client import MongoDatabase
 from auth.principal import Role
 from domain.aggregates.service import verify_rollups
 from domain.employees.models import EmployeeRole
+from domain.feedback.batch import CHUNK
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
-from tests.conftest import CommandCounter, GraphQLClient, client_for
+from tests.conftest import CommandCounter, GraphQLClient, client_for, served
 
 BATCH = """
 mutation Batch($items: [SubmitFeedbackInput!]!) {
@@ -252,3 +257,32 @@ async def test_a_batch_cut_short_by_the_time_limit_reports_each_item_and_stores_
     assert {r["idempotencyKey"]: r["status"] for r in again} == expected
     assert await db["feedback"].count_documents({}) == 100
     assert await verify_rollups(repos) == []
+
+
+async def test_a_batch_over_websocket_cut_short_by_the_time_limit_reports_each_item_as_over_http(
+    settings: Settings, token: Any, staff: Staff, db: MongoDatabase
+) -> None:
+    """Over WebSocket a mutation runs within the same time limit, and the batch knows its deadline: the
+    first chunk, held until half a second before the limit, is stored; the second, which that half second
+    could not hold (it took less than the first), is not started."""
+    bearer = token(Role.FRONTLINE, sub=staff.agents[0].id, regions=["north"])
+    items = [item(f"ws-{n}", staff.customers[n % len(staff.customers)], nps=n % 11) for n in range(CHUNK * 2)]
+    slow = SlowCommit(past=LIMIT - 0.5)
+    app = create_app(settings.model_copy(update={"request_timeout_seconds": LIMIT}), event_listeners=[slow])
+    with served(app) as url:
+        ws_url = url.replace("http://", "ws://") + "/graphql"
+        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"token": bearer}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            slow.armed = True
+            payload = {"query": BATCH, "variables": {"items": items}}
+            await ws.send(json.dumps({"id": "batch", "type": "subscribe", "payload": payload}))
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 60))
+
+    assert slow.acted
+    assert answer["type"] == "next", answer
+    results = answer["payload"]["data"]["submitFeedbackBatch"]
+    statuses = [r["status"] for r in results]
+    assert statuses == ["ACCEPTED"] * CHUNK + ["NOT_STARTED"] * CHUNK
+    stored = {d["idempotencyKey"] async for d in db["feedback"].find({}, {"idempotencyKey": 1})}
+    assert stored == {r["idempotencyKey"] for r in results[:CHUNK]}

@@ -29,7 +29,7 @@ from auth.principal import Role
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
-from tests.api.test_websocket_expiry import until_closed
+from tests.api.test_websocket_held_operations import until_closed
 from tests.conftest import TEST_SECRET
 from tests.ops.faults import Proxy
 from tests.ops.load import Load, wait_until

@@ -1,8 +1,8 @@
-"""A WebSocket whose token expires: its subscriptions end, a query already running is still answered, one
-sent after the expiry is not run, and only then is the socket closed (4403): the client sends again only
-what was not done.
+"""Operations of a WebSocket held in flight by a database that falls silent (behind a proxy), answered as
+over HTTP: past the time limit TIMEOUT, the database declared lost UNAVAILABLE, and the socket goes on.
 
-The query is held in flight across the expiry by a proxy that keeps the database silent.
+When the token expires: its subscriptions end, a query already running is still answered, one sent after the
+expiry is not run, and only then is the socket closed (4403): the client sends again only what was not done.
 """
 
 from __future__ import annotations
@@ -118,3 +118,69 @@ async def test_a_query_running_as_the_token_expires_is_answered_before_the_socke
     ]
     assert close is not None
     assert (close.code, close.reason) == (4403, "Token expired")
+
+
+async def answered(ws: Any, operation_id: str) -> list[dict[str, Any]]:
+    """The messages of one operation, up to its ``complete``."""
+    messages = []
+    while not messages or messages[-1]["type"] != "complete":
+        message = json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))
+        assert message["id"] == operation_id, message
+        messages.append(message)
+    return messages
+
+
+@pytest.mark.parametrize(
+    ("limits", "code"),
+    [
+        pytest.param(
+            {"request_timeout_seconds": 0.5, "database_probe_timeout_seconds": 60},
+            "TIMEOUT",
+            id="past-the-time-limit",
+        ),
+        pytest.param(
+            {"request_timeout_seconds": 60, "database_probe_timeout_seconds": 0.5},
+            "UNAVAILABLE",
+            id="database-declared-lost",
+        ),
+    ],
+)
+async def test_a_query_held_by_a_silent_database_is_answered_with_the_code_http_gives(
+    settings: Settings,
+    token: Any,
+    seeded: tuple[EmbeddedDatabase, Customer],
+    proxy: Proxy,
+    limits: dict[str, float],
+    code: str,
+) -> None:
+    _, customer = seeded
+    through_proxy = settings.model_copy(update={"mongodb_uri": proxy.uri, **limits})
+    query = {
+        "query": "query One($id: ID!) { customer(id: $id) { displayName } }",
+        "variables": {"id": encode_global_id("Customer", customer.id)},
+    }
+    with served(create_app(through_proxy)) as url:
+        ws_url = url.replace("http://", "ws://") + "/graphql"
+        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            bearer = token(Role.FRONTLINE, regions=["north"])
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"token": bearer}}))
+            assert json.loads(await ws.recv())["type"] == "connection_ack"
+            with proxy.silent():
+                await ws.send(json.dumps({"id": "held", "type": "subscribe", "payload": query}))
+                held = await answered(ws, "held")
+            # The socket goes on: once the database is back, the same query is answered.
+            until = time.monotonic() + DEADLINE
+            again: list[dict[str, Any]] = []
+            while not again or "data" not in again[0]["payload"]:
+                assert time.monotonic() < until, again
+                await asyncio.sleep(0.1)
+                await ws.send(json.dumps({"id": "again", "type": "subscribe", "payload": query}))
+                again = await answered(ws, "again")
+
+    [stopped, complete] = held
+    assert stopped["type"] == "next"
+    [error] = stopped["payload"]["errors"]
+    assert error["extensions"] == {"code": code}
+    assert "data" not in stopped["payload"]
+    assert complete == {"id": "held", "type": "complete"}
+    assert again[0]["payload"] == {"data": {"customer": {"displayName": customer.display_name}}}
