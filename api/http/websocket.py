@@ -1,6 +1,7 @@
-"""GraphQL over WebSocket (graphql-transport-ws): strawberry's view, authenticated by connection_init, with a
-bound on the operations a socket runs at once; a socket ends when the token it was opened with expires or the
-server shuts down, its running queries and mutations answered first."""
+"""GraphQL over WebSocket (graphql-transport-ws): strawberry's view, authenticated by connection_init. Each
+operation runs as its own request (queries and mutations under HTTP's time limit and database watch), a socket
+runs a bounded number at once, and it ends when the token it was opened with expires or the server shuts down,
+its running queries and mutations answered first."""
 
 from __future__ import annotations
 
@@ -55,8 +56,9 @@ class Ending:
 
 
 class Connection(BaseGraphQLTransportWSHandler[Context, None]):
-    """A graphql-transport-ws connection that refuses an operation over the number it may run at once, and
-    ends when the token of its connection_init stops being accepted or the server shuts down.
+    """A graphql-transport-ws connection that runs its queries and mutations as HTTP does (time limit,
+    database watch), refuses an operation over the number it may run at once, and ends when the token of its
+    connection_init stops being accepted or the server shuts down.
 
     A socket lives for hours and a token for minutes: without the end, a socket kept its caller's rows and
     pushes long after the token (and perhaps the person's access) had ended.
