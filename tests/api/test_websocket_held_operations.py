@@ -79,11 +79,12 @@ async def test_a_query_running_as_the_token_expires_is_answered_before_the_socke
     strict = settings.model_copy(
         update={"mongodb_uri": proxy.uri, "jwt_leeway_seconds": 0, "database_probe_timeout_seconds": 60}
     )
-    bearer = issue_dev_token(
-        strict.token_settings(), role=Role.FRONTLINE, subject="agent", regions=["north"], ttl=TTL
-    )
     query = "query One($id: ID!) { customer(id: $id) { displayName } }"
     with served(create_app(strict)) as url:
+        # Issued once the server is up: its start on a loaded machine must not eat into the token's life.
+        bearer = issue_dev_token(
+            strict.token_settings(), role=Role.FRONTLINE, subject="agent", regions=["north"], ttl=TTL
+        )
         ws_url = url.replace("http://", "ws://") + "/graphql"
         async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
             await ws.send(json.dumps({"type": "connection_init", "payload": {"token": bearer}}))
