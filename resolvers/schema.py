@@ -111,7 +111,9 @@ class Customer360Schema(strawberry.Schema):
         operation_extensions: dict[str, Any] | None = None,
         allowed_operation_types: Iterable[OperationType] | None = None,
     ) -> StreamResult:
-        """Runs an operation of a WebSocket (both its protocols come here) on a context of its own.
+        """Runs an operation of a WebSocket (strawberry's WebSocket handlers come here; HTTP executes with a
+        context per request) on a context of its own, with the time limit its connection set
+        (``OPERATION_DEADLINE``).
 
         Strawberry hands every operation of a connection the one context it made for it: without this a
         submission an hour into the connection was stamped with the time it opened, a query saw what an
