@@ -41,6 +41,10 @@ class ServerErrorCode(StrEnum):
     INTERNAL = "INTERNAL"
 
 
+# What a caller is told when the database cannot be reached (HTTP, WebSocket, a resolver's failure alike).
+DATABASE_UNAVAILABLE = "the database is unavailable; retry later"
+
+
 class Refused(Exception):
     """The server refuses to run the operation (nothing ran); the message is safe to show."""
 
@@ -85,7 +89,7 @@ def classify(error: GraphQLError, request_id: str | None, *, suggestions: bool =
         # The database is down or unreachable: a condition to retry, not a bug.
         logger.warning("database unavailable: %s", original, extra={"request_id": request_id})
         code = ServerErrorCode.UNAVAILABLE.value
-        return _with(error, "the database is unavailable; retry later", {"code": code})
+        return _with(error, DATABASE_UNAVAILABLE, {"code": code})
     if isinstance(original, OutOfTime) or (isinstance(original, PyMongoError) and original.timeout):
         # The driver's deadline (the time limit and a grace) passed before a command it was to send: the
         # request's own limit could not stop it first, as nothing awaited meanwhile. (A transaction's is

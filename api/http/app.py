@@ -176,8 +176,6 @@ def create_app(
             graphql_ide=None,
             allowed_origins=settings.cors_origins,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            max_operations=settings.max_socket_operations,
-            time_limit=settings.request_timeout_seconds,
         ),
         verifier=verifier,
         graphiql_assets=assets,

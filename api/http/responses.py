@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.http.media import GRAPHQL_RESPONSE_JSON
-from resolvers.errors import ServerErrorCode
+from resolvers.errors import DATABASE_UNAVAILABLE, ServerErrorCode
 
 # Refusals that say what happened with their status whatever the media type.
 _STATUS_OF = {
@@ -44,9 +44,7 @@ def request_error(code: str, message: str, request_id: str, **extra: Any) -> dic
 
 def unavailable(request_id: str) -> Outcome:
     """The database cannot be reached right now: 503, retry in a second."""
-    body = request_error(
-        ServerErrorCode.UNAVAILABLE.value, "the database is unavailable; retry later", request_id
-    )
+    body = request_error(ServerErrorCode.UNAVAILABLE.value, DATABASE_UNAVAILABLE, request_id)
     return Outcome(body, 503, {"Retry-After": "1"})
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import orjson
 import pymongo
@@ -36,6 +37,8 @@ from resolvers.errors import Refused, ServerErrorCode, classify
 
 # How long past the time limit the driver may still wait on the database for work nobody awaits any more.
 DRIVER_GRACE_SECONDS = 1.0
+
+T = TypeVar("T")
 
 
 class GraphQLHTTP:
@@ -149,30 +152,24 @@ class GraphQLHTTP:
             else {OperationType.QUERY, OperationType.MUTATION}
         )
         context = context_for(request, Response(), request.scope["state"]["principal"], runtime)
-        limit = settings.request_timeout_seconds
 
-        async def execution() -> ExecutionResult:
-            # The time limit cancels the operation at its first wait past the deadline, as it runs.
-            async with asyncio.timeout(limit) as deadline:
-                context.deadline = deadline.when()
-                # The driver's own deadline ends what is left behind when the database is lost.
-                with pymongo.timeout(limit + DRIVER_GRACE_SECONDS):
-                    return await self._schema.execute(
-                        document,
-                        variable_values=params.variables,
-                        context_value=context,
-                        operation_name=params.operation_name,
-                        allowed_operation_types=allowed,
-                        operation_extensions=params.extensions,
-                    )
+        async def execution(deadline: float | None) -> ExecutionResult:
+            context.deadline = deadline
+            return await self._schema.execute(
+                document,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=params.extensions,
+            )
 
         try:
-            # Losing the database mid-operation answers now, not when the driver gives up.
-            result = await runtime.watch.unless_lost(execution())
+            result = await within_limits(runtime, execution)
         except DatabaseLost:
             return unavailable(request_id)
         except TimeoutError:
-            message = f"the operation took longer than {settings.request_timeout_seconds:g} s and was stopped"
+            message = stopped_past_the_limit(settings.request_timeout_seconds)
             return Outcome(request_error(ServerErrorCode.TIMEOUT.value, message, request_id), 504)
         except InvalidOperationTypeError as error:
             if request.method == "GET":
@@ -202,6 +199,28 @@ class GraphQLHTTP:
             suggestions = runtime.settings.field_suggestions_enabled
             result.errors = [classify(error, request_id, suggestions=suggestions) for error in result.errors]
         return dict(process_result(result))
+
+
+async def within_limits(runtime: Runtime, run: Callable[[float | None], Awaitable[T]]) -> T:
+    """``run(deadline)`` as every query and mutation runs, over HTTP or WebSocket: within the request time
+    limit (TimeoutError past it; ``deadline`` is when, on the event loop's clock) and the driver's deadline,
+    or DatabaseLost as soon as the database is declared lost."""
+    limit = runtime.settings.request_timeout_seconds
+
+    async def limited() -> T:
+        # The time limit cancels the operation at its first wait past the deadline, as it runs.
+        async with asyncio.timeout(limit) as deadline:
+            # The driver's own deadline ends what is left behind when the database is lost.
+            with pymongo.timeout(limit + DRIVER_GRACE_SECONDS):
+                return await run(deadline.when())
+
+    # Losing the database mid-operation answers now, not when the driver gives up.
+    return await runtime.watch.unless_lost(limited())
+
+
+def stopped_past_the_limit(limit: float) -> str:
+    """What an operation the time limit stopped is told."""
+    return f"the operation took longer than {limit:g} s and was stopped"
 
 
 def _operation(result: ExecutionResult) -> str:

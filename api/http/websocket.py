@@ -8,10 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any, cast
+from typing import cast
 
 import orjson
-import pymongo
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,11 +30,12 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from api.http.caller import act_as, context_for
 from api.http.runtime import runtime_of
-from api.http.transport import DRIVER_GRACE_SECONDS
+from api.http.transport import stopped_past_the_limit, within_limits
+from api.settings import Settings
 from api.storage.availability import DatabaseLost
 from domain.errors import Unauthenticated
 from resolvers.context import OPERATION_DEADLINE, Context
-from resolvers.errors import LimitExceeded, ServerErrorCode
+from resolvers.errors import DATABASE_UNAVAILABLE, LimitExceeded, ServerErrorCode
 
 # graphql-transport-ws's "Forbidden": the stock graphql-ws client retries it and asks its connectionParams
 # again, so a client that hands out its current token there reconnects with it and subscribes again.
@@ -73,7 +73,7 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
             # Neither run (its token expired, or the server stops) nor answered: the stock client sends it
             # again once reconnected.
             return
-        limit = self._view.max_operations
+        limit = self._settings.max_socket_operations
         known = message["id"] in self.operations  # the protocol's own error: the socket is closed (4409)
         if self.connection_acknowledged and not known and len(self.operations) >= limit:
             error = LimitExceeded(f"this socket already runs {limit} operations", limit="operations")
@@ -91,20 +91,22 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """A subscription runs as strawberry runs it. A query or mutation runs as over HTTP: within the
         request time limit (TIMEOUT), and answered UNAVAILABLE as soon as the database is declared lost."""
+        run = super().run_operation
         if _subscribes(operation.query, max_tokens=self.context.settings.max_tokens):
-            await super().run_operation(operation)
+            await run(operation)
             return
-        limit = self._view.time_limit
+
+        async def limited(deadline: float | None) -> None:
+            OPERATION_DEADLINE.set(deadline)  # this task's: the operation's context takes it
+            await run(operation)
+
         try:
-            async with asyncio.timeout(limit) as deadline:
-                OPERATION_DEADLINE.set(deadline.when())  # this task's: its context takes it
-                with pymongo.timeout(limit + DRIVER_GRACE_SECONDS):
-                    await runtime_of(self.context.request).watch.unless_lost(super().run_operation(operation))
+            await within_limits(runtime_of(self.context.request), limited)
         except TimeoutError:
-            message = f"the operation took longer than {limit:g} s and was stopped"
+            message = stopped_past_the_limit(self._settings.request_timeout_seconds)
             await _stopped(operation, ServerErrorCode.TIMEOUT, message)
         except DatabaseLost:
-            await _stopped(operation, ServerErrorCode.UNAVAILABLE, "the database is unavailable; retry later")
+            await _stopped(operation, ServerErrorCode.UNAVAILABLE, DATABASE_UNAVAILABLE)
 
     def on_request_accepted(self) -> None:
         super().on_request_accepted()
@@ -122,8 +124,8 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
             self.expiry = asyncio.create_task(self._end_at(until))
 
     @property
-    def _view(self) -> GraphQLWebSocket:
-        return cast("GraphQLWebSocket", self.view)
+    def _settings(self) -> Settings:
+        return runtime_of(self.context.request).settings
 
     async def _end_at(self, accepted_until: float) -> None:
         await asyncio.sleep(max(0.0, accepted_until - time.time()))
@@ -150,7 +152,7 @@ class Connection(BaseGraphQLTransportWSHandler[Context, None]):
             await self.cleanup_operation(operation_id)
         if running:
             # Waits for their ends without raising what they raised (only a cancel of this task).
-            _, late = await asyncio.wait(running, timeout=self._view.time_limit)
+            _, late = await asyncio.wait(running, timeout=self._settings.request_timeout_seconds)
             for operation_id in [i for i, o in self.operations.items() if o.task in late]:
                 await self.cleanup_operation(operation_id)
             if late:
@@ -194,11 +196,6 @@ class GraphQLWebSocket(GraphQL[Context, None]):
     """Strawberry's view, serving WebSockets only (HTTP has its own transport) with a typed context."""
 
     graphql_transport_ws_handler_class = Connection
-
-    def __init__(self, *args: Any, max_operations: int, time_limit: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_operations = max_operations
-        self.time_limit = time_limit  # of a query or mutation, as over HTTP
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         # A WebSocket proves who it is in connection_init (see on_ws_connect); until then it may read nothing.
