@@ -124,16 +124,18 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol, which on shutdown asks the application to end a socket it watches
     (finishing what it runs) rather than closing it at once with 1012; uvicorn's grace period bounds that."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ending = Ending()
+
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
         if hasattr(self, "scope"):  # not when the handshake was refused
-            self.ending = Ending()
             self.scope["extensions"][ENDING] = self.ending  # type: ignore[assignment]
 
     def shutdown(self) -> None:
-        ending: Ending | None = getattr(self, "ending", None)
-        if ending is not None and ending.watched and self.handshake_complete and not self.close_sent:
-            ending.asked.set()
+        if self.ending.watched and self.handshake_complete and not self.close_sent:
+            self.ending.asked.set()
             return
         super().shutdown()
 
