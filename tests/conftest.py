@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import threading
@@ -18,6 +19,7 @@ import pymongo
 import pytest
 import strawberry
 import uvicorn
+import websockets
 from pymongo import monitoring
 from starlette.applications import Starlette
 
@@ -196,6 +198,17 @@ def live_server(settings: Settings) -> Iterator[str]:
     """The app served by uvicorn on 127.0.0.1 in a background thread; yields its base URL."""
     with served(create_app(settings)) as url:
         yield url
+
+
+async def open_websocket(url: str, bearer: str) -> Any:
+    """A graphql-transport-ws connection to the server at ``url`` (http://), acknowledged for ``bearer``."""
+    ws = await websockets.connect(
+        url.replace("http", "ws", 1) + "/graphql",
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+    )
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    return ws
 
 
 @contextlib.contextmanager

@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 from pymongo import monitoring
 
 from api.http.app import create_app
@@ -31,7 +30,7 @@ from domain.feedback.batch import CHUNK
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
-from tests.conftest import CommandCounter, GraphQLClient, client_for, served
+from tests.conftest import CommandCounter, GraphQLClient, client_for, open_websocket, served
 
 BATCH = """
 mutation Batch($items: [SubmitFeedbackInput!]!) {
@@ -270,10 +269,7 @@ async def test_a_batch_over_websocket_cut_short_by_the_time_limit_reports_each_i
     slow = SlowCommit(past=LIMIT - 0.5)
     app = create_app(settings.model_copy(update={"request_timeout_seconds": LIMIT}), event_listeners=[slow])
     with served(app) as url:
-        ws_url = url.replace("http://", "ws://") + "/graphql"
-        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-            await ws.send(json.dumps({"type": "connection_init", "payload": {"token": bearer}}))
-            assert json.loads(await ws.recv())["type"] == "connection_ack"
+        async with await open_websocket(url, bearer) as ws:
             slow.armed = True
             payload = {"query": BATCH, "variables": {"items": items}}
             await ws.send(json.dumps({"id": "batch", "type": "subscribe", "payload": payload}))

@@ -28,7 +28,7 @@ from domain.customers.models import Customer
 from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
-from tests.conftest import served
+from tests.conftest import open_websocket, served
 from tests.ops.faults import Proxy
 
 TTL = 6  # seconds: the socket is set up well within it, even on a loaded machine
@@ -85,10 +85,7 @@ async def test_a_query_running_as_the_token_expires_is_answered_before_the_socke
         bearer = issue_dev_token(
             strict.token_settings(), role=Role.FRONTLINE, subject="agent", regions=["north"], ttl=TTL
         )
-        ws_url = url.replace("http://", "ws://") + "/graphql"
-        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-            await ws.send(json.dumps({"type": "connection_init", "payload": {"token": bearer}}))
-            assert json.loads(await ws.recv())["type"] == "connection_ack"
+        async with await open_websocket(url, bearer) as ws:
             accepted_until = time.time() + TTL  # at most: the token's exp is a whole second
             subscribe = {"query": "subscription { alertRaised { id } }"}
             await ws.send(json.dumps({"id": "alerts", "type": "subscribe", "payload": subscribe}))
@@ -161,11 +158,7 @@ async def test_a_query_held_by_a_silent_database_is_answered_with_the_code_http_
         "variables": {"id": encode_global_id("Customer", customer.id)},
     }
     with served(create_app(through_proxy)) as url:
-        ws_url = url.replace("http://", "ws://") + "/graphql"
-        async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
-            bearer = token(Role.FRONTLINE, regions=["north"])
-            await ws.send(json.dumps({"type": "connection_init", "payload": {"token": bearer}}))
-            assert json.loads(await ws.recv())["type"] == "connection_ack"
+        async with await open_websocket(url, token(Role.FRONTLINE, regions=["north"])) as ws:
             with proxy.silent():
                 await ws.send(json.dumps({"id": "held", "type": "subscribe", "payload": query}))
                 held = await answered(ws, "held")

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import websockets
 
 from api.settings import Settings
 from api.storage.client import MongoDatabase
@@ -19,7 +18,7 @@ from api.storage.embedded import free_port
 from auth.principal import Role
 from domain.repositories import Repositories
 from tests import factories as f
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, open_websocket
 from tests.e2e.servers import Server
 
 RAISED = "subscription { alertRaised { id reasons region assignee { name } } }"
@@ -49,9 +48,7 @@ def two_servers(settings: Settings, db: MongoDatabase, tmp_path: Path) -> Any:
 
 
 async def subscribe(port: int, bearer: str, query: str) -> Any:
-    ws = await websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
-    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}}))
-    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    ws = await open_websocket(f"http://127.0.0.1:{port}", bearer)
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
     return ws
 

@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import orjson
-import websockets
 
 from api.settings import Settings
 from api.storage.client import create_client
@@ -30,7 +29,7 @@ from domain.repositories import Repositories
 from resolvers.node import encode_global_id
 from tests import factories as f
 from tests.api.test_websocket_held_operations import until_closed
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, open_websocket
 from tests.ops.faults import Proxy
 from tests.ops.load import Load, wait_until
 
@@ -66,15 +65,6 @@ def served(url: str) -> bool:
         return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
     except httpx.TransportError:
         return False
-
-
-async def open_websocket(url: str, bearer: str) -> Any:
-    ws = await websockets.connect(
-        url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"]
-    )
-    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}}))
-    assert json.loads(await ws.recv())["type"] == "connection_ack"
-    return ws
 
 
 def accepting(port: int) -> bool:
